@@ -1,0 +1,3 @@
+//! Error classification (being written).
+mod verdict;
+pub use verdict::{Classify, Verdict};
