@@ -90,7 +90,10 @@ impl Visitor for Count<'_> {
         let allocs_per_call = self.single.block_on(async {
             let mut case = make().await;
             for _ in 0..WARM_UP {
-                assert!(case.call().await, "{operation}/{library}: unexpected outcome");
+                assert!(
+                    case.call().await,
+                    "{operation}/{library}: unexpected outcome"
+                );
             }
             let before = allocations();
             let mut ok = true;
@@ -115,7 +118,10 @@ impl Visitor for Count<'_> {
     {
         let breaker = make();
         let per_call = self.multi.block_on(async {
-            assert!(contended_round(&breaker).await, "{CONTENDED}/{library}: a call failed");
+            assert!(
+                contended_round(&breaker).await,
+                "{CONTENDED}/{library}: a call failed"
+            );
             assert!(contended_round(&NoBreaker).await);
             let before = allocations();
             for _ in 0..ROUNDS {
@@ -166,6 +172,13 @@ fn to_json(rows: &[Row]) -> String {
 
 fn main() {
     // `cargo bench` passes `--bench` (and maybe a filter); this binary runs everything.
+    let before = allocations();
+    std::hint::black_box(Box::new(1u64));
+    assert_eq!(
+        allocations() - before,
+        1,
+        "the counting allocator is not in use"
+    );
     let single = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -176,6 +189,14 @@ fn main() {
         .enable_time()
         .build()
         .expect("multi-thread runtime");
+    // The counter is process-wide: let the workers finish starting up (and
+    // allocating) before anything is counted.
+    multi.block_on(async {
+        for _ in 0..4 {
+            tokio::spawn(async {}).await.expect("warm-up task");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    });
     let mut rows = Vec::new();
     for operation in OPERATIONS {
         for_each_case(
@@ -192,7 +213,10 @@ fn main() {
     println!("| operation | library | allocs/call |");
     println!("| --- | --- | ---: |");
     for r in &rows {
-        println!("| {} | {} | {:.3} |", r.operation, r.library, r.allocs_per_call);
+        println!(
+            "| {} | {} | {:.3} |",
+            r.operation, r.library, r.allocs_per_call
+        );
     }
     let path = target_dir().join("bench-allocs.json");
     std::fs::write(&path, to_json(&rows)).expect("write bench-allocs.json");

@@ -17,7 +17,9 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
-use common::{CALLS_PER_ROUND, Case, Contended, OPERATIONS, Visitor, contended_round, for_each_case};
+use common::{
+    CALLS_PER_ROUND, Case, Contended, OPERATIONS, Visitor, contended_round, for_each_case,
+};
 
 struct Group<'a, 'c> {
     group: &'a mut BenchmarkGroup<'c, WallTime>,

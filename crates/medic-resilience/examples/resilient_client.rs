@@ -86,7 +86,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .open_duration(Duration::from_secs(30))
                     .build()?,
             )
-            .fallback(Fallback::new().value("list-price", "EUR 9.99 (list price)".to_string()))
+            .fallback(
+                Fallback::<String, std::io::Error>::new()
+                    .value("list-price", "EUR 9.99 (list price)".to_string()),
+            )
             .build(),
     );
 
@@ -112,8 +115,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let s = breaker.snapshot();
         println!("  {component}: {} after {} failures", s.state, s.failures);
     }
-    println!("\nrecovery stats:\n{}", serde_json::to_string_pretty(&engine.stats(None))?);
-    println!("\nsystem health:\n{}", serde_json::to_string_pretty(&engine.health().system())?);
+    println!(
+        "\nrecovery stats:\n{}",
+        serde_json::to_string_pretty(&engine.stats(None))?
+    );
+    println!(
+        "\nsystem health:\n{}",
+        serde_json::to_string_pretty(&engine.health().system())?
+    );
 
     if answered == calls * 2 {
         println!("\nevery call answered ({answered}/{})", calls * 2);

@@ -216,11 +216,26 @@ mod tests {
     #[test]
     fn rejects_bad_configuration_naming_the_field() {
         let cases = [
-            (Backoff::try_new(ms(0), ms(10), 2.0, Jitter::None), "initial_delay"),
-            (Backoff::try_new(ms(10), ms(5), 2.0, Jitter::None), "max_delay"),
-            (Backoff::try_new(ms(10), ms(50), 0.5, Jitter::None), "multiplier"),
-            (Backoff::try_new(ms(10), ms(50), f64::NAN, Jitter::None), "multiplier"),
-            (Backoff::try_new(ms(10), ms(50), f64::INFINITY, Jitter::None), "multiplier"),
+            (
+                Backoff::try_new(ms(0), ms(10), 2.0, Jitter::None),
+                "initial_delay",
+            ),
+            (
+                Backoff::try_new(ms(10), ms(5), 2.0, Jitter::None),
+                "max_delay",
+            ),
+            (
+                Backoff::try_new(ms(10), ms(50), 0.5, Jitter::None),
+                "multiplier",
+            ),
+            (
+                Backoff::try_new(ms(10), ms(50), f64::NAN, Jitter::None),
+                "multiplier",
+            ),
+            (
+                Backoff::try_new(ms(10), ms(50), f64::INFINITY, Jitter::None),
+                "multiplier",
+            ),
         ];
         for (result, field) in cases {
             assert_eq!(result.expect_err(field).field, field);
@@ -229,7 +244,8 @@ mod tests {
 
     #[test]
     fn huge_retry_numbers_saturate_at_the_cap() {
-        let b = Backoff::try_new(ms(1), Duration::from_secs(30), 10.0, Jitter::None).expect("valid");
+        let b =
+            Backoff::try_new(ms(1), Duration::from_secs(30), 10.0, Jitter::None).expect("valid");
         assert_eq!(b.base(10_000), Duration::from_secs(30));
         assert_eq!(b.base(u32::MAX), Duration::from_secs(30));
     }

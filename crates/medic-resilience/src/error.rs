@@ -92,18 +92,28 @@ impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
     }
 }
 
-impl<E: Classify> Classify for Error<E> {
-    fn verdict(&self) -> Verdict {
+impl<E> Error<E> {
+    /// The verdict for a policy's own error, which does not depend on `E`.
+    pub(crate) fn policy_verdict(&self) -> Verdict {
         match self {
-            Error::Inner(e) => e.verdict(),
             // A timed-out attempt may well succeed next time.
             Error::Timeout(_) => Verdict::Retry,
             // Retrying into an open breaker, a full bulkhead or our own throttle
             // only adds load where load is the problem: fail fast instead.
-            Error::CircuitOpen { .. }
+            Error::Inner(_)
+            | Error::CircuitOpen { .. }
             | Error::BulkheadFull
             | Error::Throttled
             | Error::DeadlineExceeded(_) => Verdict::Stop,
+        }
+    }
+}
+
+impl<E: Classify> Classify for Error<E> {
+    fn verdict(&self) -> Verdict {
+        match self {
+            Error::Inner(e) => e.verdict(),
+            other => other.policy_verdict(),
         }
     }
 }
@@ -138,7 +148,10 @@ pub(crate) fn check_ratio(field: &'static str, value: f64) -> Result<(), ConfigE
     if (0.0..=1.0).contains(&value) {
         Ok(())
     } else {
-        Err(ConfigError::new(field, format!("{value} is outside [0, 1]")))
+        Err(ConfigError::new(
+            field,
+            format!("{value} is outside [0, 1]"),
+        ))
     }
 }
 

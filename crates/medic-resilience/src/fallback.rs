@@ -73,7 +73,9 @@ impl<T, E> Default for Fallback<T, E> {
 impl<T, E> std::fmt::Debug for Fallback<T, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.alternatives.iter().map(|a| &*a.name).collect();
-        f.debug_struct("Fallback").field("alternatives", &names).finish()
+        f.debug_struct("Fallback")
+            .field("alternatives", &names)
+            .finish()
     }
 }
 

@@ -45,21 +45,21 @@
 //! ```
 
 pub mod backoff;
+pub mod breaker;
+pub mod bulkhead;
 pub mod classify;
 pub mod clock;
 mod error;
 pub mod events;
 pub mod fallback;
 pub mod health;
-pub mod breaker;
-pub mod bulkhead;
 pub mod layer;
 pub mod pipeline;
 pub mod presets;
-// pub mod recovery; (waits for classify::ErrorClassifier)
+pub mod recovery;
 pub mod retry;
+mod rng;
 pub mod rollback;
 pub mod timeout;
-mod rng;
 
 pub use error::{ConfigError, Error};

@@ -129,30 +129,37 @@ impl Pipeline {
         Fut: Future<Output = Result<T, E>>,
         C: Fn(&E) -> Verdict,
     {
-        let mut attempt = || self.attempt(op());
+        // The breaker admits or rejects synchronously, before `op` is called,
+        // so a rejected attempt runs none of the caller's code.
+        let mut attempt = || {
+            let admitted = match self.breaker.as_ref().map(CircuitBreaker::try_acquire) {
+                Some(Err(rejected)) => Err(Error::CircuitOpen {
+                    retry_in: rejected.retry_in,
+                }),
+                Some(Ok(permit)) => Ok((Some(permit), op())),
+                None => Ok((None, op())),
+            };
+            async move {
+                let (permit, call) = admitted?;
+                let call = async { call.await.map_err(Error::Inner) };
+                let limited = with_bulkhead(self.bulkhead.as_ref(), call);
+                let result = with_timeout(self.timeout.as_ref(), limited).await;
+                if let Some(permit) = permit {
+                    permit.settle(&result);
+                }
+                result
+            }
+        };
         match &self.retry {
             None => attempt().await,
             Some(retry) => {
-                retry
-                    .execute(attempt, |e: &Error<E>| match e {
-                        Error::Inner(inner) => classify(inner),
-                        Error::Timeout(_) => Verdict::Retry,
-                        _ => Verdict::Stop,
-                    })
-                    .await
+                let verdict = |e: &Error<E>| match e {
+                    Error::Inner(inner) => classify(inner),
+                    other => other.policy_verdict(),
+                };
+                retry.execute(attempt, verdict).await
             }
         }
-    }
-
-    /// One attempt: breaker ▸ bulkhead ▸ timeout ▸ call.
-    async fn attempt<T, E, Fut>(&self, call: Fut) -> Result<T, Error<E>>
-    where
-        Fut: Future<Output = Result<T, E>>,
-    {
-        let call = async { call.await.map_err(Error::Inner) };
-        let timed = with_timeout(self.timeout.as_ref(), call);
-        let limited = with_bulkhead(self.bulkhead.as_ref(), timed);
-        with_breaker(self.breaker.as_ref(), limited).await
     }
 }
 
@@ -172,16 +179,6 @@ where
 {
     match bulkhead {
         Some(bulkhead) => bulkhead.execute(call).await,
-        None => call.await,
-    }
-}
-
-async fn with_breaker<T, E, Fut>(breaker: Option<&CircuitBreaker>, call: Fut) -> Result<T, Error<E>>
-where
-    Fut: Future<Output = Result<T, Error<E>>>,
-{
-    match breaker {
-        Some(breaker) => breaker.execute(call).await,
         None => call.await,
     }
 }

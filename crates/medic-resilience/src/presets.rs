@@ -20,7 +20,10 @@ pub const NAMES: [&str; 3] = ["fast", "standard", "patient"];
 fn unknown(name: &str) -> ConfigError {
     ConfigError::new(
         "preset",
-        format!("unknown preset {name:?}; expected one of {}", NAMES.join(", ")),
+        format!(
+            "unknown preset {name:?}; expected one of {}",
+            NAMES.join(", ")
+        ),
     )
 }
 

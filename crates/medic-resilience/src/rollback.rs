@@ -44,7 +44,9 @@ pub struct Rollback {
 impl std::fmt::Debug for Rollback {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.compensations.iter().map(|(n, _)| n.as_str()).collect();
-        f.debug_struct("Rollback").field("compensations", &names).finish()
+        f.debug_struct("Rollback")
+            .field("compensations", &names)
+            .finish()
     }
 }
 

@@ -28,7 +28,9 @@ pub struct Timeout {
 
 impl std::fmt::Debug for Timeout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Timeout").field("limit", &self.limit).finish()
+        f.debug_struct("Timeout")
+            .field("limit", &self.limit)
+            .finish()
     }
 }
 
@@ -58,7 +60,8 @@ impl Timeout {
     where
         Fut: Future<Output = Result<T, E>>,
     {
-        self.execute(async { call.await.map_err(Error::Inner) }).await
+        self.execute(async { call.await.map_err(Error::Inner) })
+            .await
     }
 
     /// Like [`Timeout::call`] for a call that already speaks [`Error`].

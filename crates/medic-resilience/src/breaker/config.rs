@@ -76,6 +76,17 @@ pub struct BreakerBuilder {
     pub(crate) listeners: Vec<SharedListener>,
 }
 
+impl std::fmt::Debug for BreakerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BreakerBuilder")
+            .field("name", &self.name)
+            .field("trip", &self.trip)
+            .field("window", &self.window)
+            .field("open_duration", &self.open_duration)
+            .finish_non_exhaustive()
+    }
+}
+
 impl BreakerBuilder {
     pub(crate) fn new(name: &str) -> Self {
         Self {
@@ -181,18 +192,27 @@ impl BreakerBuilder {
                 }
             }
             TripRule::ConsecutiveFailures(0) => {
-                return Err(ConfigError::new("consecutive_failures", "must be at least 1"));
+                return Err(ConfigError::new(
+                    "consecutive_failures",
+                    "must be at least 1",
+                ));
             }
             TripRule::ConsecutiveFailures(_) => {}
         }
         match self.window {
             WindowKind::Count(0) => {
-                return Err(ConfigError::new("count_window", "must hold at least 1 call"));
+                return Err(ConfigError::new(
+                    "count_window",
+                    "must hold at least 1 call",
+                ));
             }
             WindowKind::Time { duration, buckets } => {
                 check_nonzero("time_window", duration)?;
                 if buckets == 0 || buckets > 1_000 {
-                    return Err(ConfigError::new("time_window_buckets", "must be in 1..=1000"));
+                    return Err(ConfigError::new(
+                        "time_window_buckets",
+                        "must be in 1..=1000",
+                    ));
                 }
             }
             WindowKind::Count(_) => {}
@@ -210,7 +230,10 @@ impl BreakerBuilder {
         }
         let max_open_duration = self.max_open_duration.unwrap_or(self.open_duration);
         if max_open_duration < self.open_duration {
-            return Err(ConfigError::new("max_open_duration", "is below open_duration"));
+            return Err(ConfigError::new(
+                "max_open_duration",
+                "is below open_duration",
+            ));
         }
         if self.half_open_permits == 0 {
             return Err(ConfigError::new("half_open_permits", "must be at least 1"));

@@ -196,9 +196,9 @@ impl CircuitBreaker {
         Fut: Future<Output = Result<T, E>>,
         P: FnOnce(&E) -> bool,
     {
-        let permit = self
-            .try_acquire()
-            .map_err(|r| Error::CircuitOpen { retry_in: r.retry_in })?;
+        let permit = self.try_acquire().map_err(|r| Error::CircuitOpen {
+            retry_in: r.retry_in,
+        })?;
         match call.await {
             Ok(value) => {
                 permit.success();
@@ -218,15 +218,11 @@ impl CircuitBreaker {
     where
         Fut: Future<Output = Result<T, Error<E>>>,
     {
-        let permit = self
-            .try_acquire()
-            .map_err(|r| Error::CircuitOpen { retry_in: r.retry_in })?;
+        let permit = self.try_acquire().map_err(|r| Error::CircuitOpen {
+            retry_in: r.retry_in,
+        })?;
         let result = call.await;
-        match &result {
-            Ok(_) => permit.success(),
-            Err(e) if e.is_rejection() => drop(permit),
-            Err(_) => permit.failure(),
-        }
+        permit.settle(&result);
         result
     }
 
@@ -248,7 +244,13 @@ impl CircuitBreaker {
         let phase = shared.phase();
         let tally = core.window.tally(now);
         let retry_in_ms = match phase.state() {
-            State::Open => shared.open_until.load(Ordering::Acquire).saturating_sub(now) / 1_000_000,
+            State::Open => {
+                shared
+                    .open_until
+                    .load(Ordering::Acquire)
+                    .saturating_sub(now)
+                    / 1_000_000
+            }
             _ => 0,
         };
         BreakerSnapshot {
@@ -401,8 +403,7 @@ impl Shared {
                     Some(State::Open)
                 } else {
                     core.trial_successes += 1;
-                    (core.trial_successes >= self.config.success_threshold)
-                        .then_some(State::Closed)
+                    (core.trial_successes >= self.config.success_threshold).then_some(State::Closed)
                 }
             }
             State::Open | State::ForcedOpen => None,
@@ -559,6 +560,16 @@ pub struct Permit<'a> {
 
 impl Permit<'_> {
     permit_methods!();
+
+    /// Records a composed call's result: operation errors and timeouts are
+    /// failures; rejections by inner policies release the permit uncounted.
+    pub(crate) fn settle<T, E>(self, result: &Result<T, Error<E>>) {
+        match result {
+            Ok(_) => self.success(),
+            Err(e) if e.is_rejection() => drop(self),
+            Err(_) => self.failure(),
+        }
+    }
 }
 
 impl Drop for Permit<'_> {
@@ -590,13 +601,17 @@ impl Drop for OwnedPermit {
 
 impl std::fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Permit").field("ticket", &self.ticket).finish()
+        f.debug_struct("Permit")
+            .field("ticket", &self.ticket)
+            .finish()
     }
 }
 
 impl std::fmt::Debug for OwnedPermit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OwnedPermit").field("ticket", &self.ticket).finish()
+        f.debug_struct("OwnedPermit")
+            .field("ticket", &self.ticket)
+            .finish()
     }
 }
 

@@ -85,7 +85,12 @@ mod tests {
         assert_eq!(q.state(), State::Open);
         assert_ne!(p, q);
         assert_ne!(q, q.next(State::Open));
-        for s in [State::Closed, State::Open, State::HalfOpen, State::ForcedOpen] {
+        for s in [
+            State::Closed,
+            State::Open,
+            State::HalfOpen,
+            State::ForcedOpen,
+        ] {
             assert_eq!(State::from_code(s.code()), s);
         }
     }

@@ -24,7 +24,10 @@ fn succeed(breaker: &CircuitBreaker) {
 
 #[test]
 fn consecutive_failures_open_and_a_success_resets_the_count() {
-    let b = CircuitBreaker::builder("t").consecutive_failures(3).build().expect("valid");
+    let b = CircuitBreaker::builder("t")
+        .consecutive_failures(3)
+        .build()
+        .expect("valid");
     fail(&b);
     fail(&b);
     succeed(&b);
@@ -54,7 +57,11 @@ fn failure_rate_waits_for_minimum_calls() {
 
 #[test]
 fn failure_rate_below_threshold_stays_closed() {
-    let b = CircuitBreaker::builder("t").failure_rate(0.5, 10).count_window(10).build().expect("valid");
+    let b = CircuitBreaker::builder("t")
+        .failure_rate(0.5, 10)
+        .count_window(10)
+        .build()
+        .expect("valid");
     for i in 0..100 {
         if i % 3 == 0 {
             fail(&b);
@@ -80,7 +87,10 @@ fn open_rejects_until_the_duration_passes_then_half_open_closes_on_successes() {
     let rejected = b.try_acquire().expect_err("open");
     assert_eq!(rejected.retry_in, Duration::from_secs(10));
     clock.advance(Duration::from_secs(9));
-    assert_eq!(b.try_acquire().expect_err("open").retry_in, Duration::from_secs(1));
+    assert_eq!(
+        b.try_acquire().expect_err("open").retry_in,
+        Duration::from_secs(1)
+    );
     clock.advance(Duration::from_secs(1));
     let first = b.try_acquire().expect("trial 1");
     assert_eq!(b.state(), State::HalfOpen);
@@ -106,7 +116,10 @@ fn half_open_failure_reopens_for_longer_when_growth_is_set() {
     for expected in [2, 3, 3] {
         clock.advance(Duration::from_secs(5));
         fail(&b); // the trial fails
-        assert_eq!(b.try_acquire().expect_err("open").retry_in, Duration::from_secs(expected));
+        assert_eq!(
+            b.try_acquire().expect_err("open").retry_in,
+            Duration::from_secs(expected)
+        );
     }
     clock.advance(Duration::from_secs(5));
     succeed(&b);
@@ -157,13 +170,18 @@ async fn cancelled_and_timed_out_trials_release_their_permit() {
     assert_eq!(b.state(), State::HalfOpen);
     assert_eq!(trials_in_flight(&b), 0);
     // The next trial is admitted and closes the breaker.
-    b.call(async { Ok::<_, ()>(()) }).await.expect("trial admitted");
+    b.call(async { Ok::<_, ()>(()) })
+        .await
+        .expect("trial admitted");
     assert_eq!(b.state(), State::Closed);
 }
 
 #[test]
 fn outcomes_from_an_earlier_generation_are_ignored() {
-    let b = CircuitBreaker::builder("t").consecutive_failures(1).build().expect("valid");
+    let b = CircuitBreaker::builder("t")
+        .consecutive_failures(1)
+        .build()
+        .expect("valid");
     let slow_call = b.try_acquire().expect("closed");
     b.force_open();
     b.reset();
@@ -174,7 +192,10 @@ fn outcomes_from_an_earlier_generation_are_ignored() {
 #[test]
 fn forced_open_stays_open_until_reset() {
     let (clock, c) = manual();
-    let b = CircuitBreaker::builder("t").clock(c).build().expect("valid");
+    let b = CircuitBreaker::builder("t")
+        .clock(c)
+        .build()
+        .expect("valid");
     b.force_open();
     clock.advance(Duration::from_secs(3600));
     assert_eq!(b.try_acquire().expect_err("forced").retry_in, Duration::MAX);
@@ -197,7 +218,11 @@ fn slow_calls_open_the_breaker() {
         p.success();
     }
     assert_eq!(b.state(), State::Open);
-    assert_eq!(b.snapshot().slow_calls, 4, "an open breaker still shows why it opened");
+    assert_eq!(
+        b.snapshot().slow_calls,
+        4,
+        "an open breaker still shows why it opened"
+    );
 }
 
 #[test]
@@ -214,7 +239,11 @@ fn time_window_forgets_old_failures() {
     fail(&b);
     clock.advance(Duration::from_secs(11));
     succeed(&b);
-    assert_eq!(b.state(), State::Closed, "the three failures left the window");
+    assert_eq!(
+        b.state(),
+        State::Closed,
+        "the three failures left the window"
+    );
     assert_eq!(b.snapshot().calls, 1);
 }
 
@@ -228,7 +257,9 @@ fn state_changes_are_announced_in_order() {
         .open_duration(Duration::from_secs(1))
         .clock(c)
         .on_state_change(move |name, from, to| {
-            sink.lock().expect("lock").push(format!("{name}:{from}->{to}"))
+            sink.lock()
+                .expect("lock")
+                .push(format!("{name}:{from}->{to}"))
         })
         .build()
         .expect("valid");
@@ -252,15 +283,48 @@ fn state_changes_are_announced_in_order() {
 #[test]
 fn invalid_settings_name_the_field() {
     let cases = [
-        (CircuitBreaker::builder("x").failure_rate(-0.1, 5).build(), "failure_rate_threshold"),
-        (CircuitBreaker::builder("x").failure_rate(0.5, 0).build(), "minimum_calls"),
-        (CircuitBreaker::builder("x").consecutive_failures(0).build(), "consecutive_failures"),
-        (CircuitBreaker::builder("x").count_window(0).build(), "count_window"),
-        (CircuitBreaker::builder("x").time_window(Duration::ZERO, 10).build(), "time_window"),
-        (CircuitBreaker::builder("x").slow_calls(Duration::from_secs(1), 2.0).build(), "slow_call_rate_threshold"),
-        (CircuitBreaker::builder("x").open_duration(Duration::ZERO).build(), "open_duration"),
-        (CircuitBreaker::builder("x").half_open_permits(0).build(), "half_open_permits"),
-        (CircuitBreaker::builder("x").success_threshold(0).build(), "success_threshold"),
+        (
+            CircuitBreaker::builder("x").failure_rate(-0.1, 5).build(),
+            "failure_rate_threshold",
+        ),
+        (
+            CircuitBreaker::builder("x").failure_rate(0.5, 0).build(),
+            "minimum_calls",
+        ),
+        (
+            CircuitBreaker::builder("x").consecutive_failures(0).build(),
+            "consecutive_failures",
+        ),
+        (
+            CircuitBreaker::builder("x").count_window(0).build(),
+            "count_window",
+        ),
+        (
+            CircuitBreaker::builder("x")
+                .time_window(Duration::ZERO, 10)
+                .build(),
+            "time_window",
+        ),
+        (
+            CircuitBreaker::builder("x")
+                .slow_calls(Duration::from_secs(1), 2.0)
+                .build(),
+            "slow_call_rate_threshold",
+        ),
+        (
+            CircuitBreaker::builder("x")
+                .open_duration(Duration::ZERO)
+                .build(),
+            "open_duration",
+        ),
+        (
+            CircuitBreaker::builder("x").half_open_permits(0).build(),
+            "half_open_permits",
+        ),
+        (
+            CircuitBreaker::builder("x").success_threshold(0).build(),
+            "success_threshold",
+        ),
         (
             CircuitBreaker::builder("x")
                 .open_duration_growth(2.0, Duration::from_millis(1))

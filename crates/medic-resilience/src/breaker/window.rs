@@ -47,7 +47,7 @@ impl CountWindow {
     }
 
     fn record(&mut self, failure: bool, slow: bool) -> Tally {
-        let flags = u8::from(failure) * FAILURE | u8::from(slow) * SLOW;
+        let flags = (u8::from(failure) * FAILURE) | (u8::from(slow) * SLOW);
         if self.filled {
             let evicted = self.ring[self.next];
             self.tally.failures -= u32::from(evicted & FAILURE != 0);
@@ -189,10 +189,31 @@ mod tests {
         let mut w = CountWindow::new(3);
         w.record(true, false);
         w.record(false, true);
-        assert_eq!(w.record(false, false), Tally { calls: 3, failures: 1, slow: 1 });
+        assert_eq!(
+            w.record(false, false),
+            Tally {
+                calls: 3,
+                failures: 1,
+                slow: 1
+            }
+        );
         // The failure falls out.
-        assert_eq!(w.record(false, false), Tally { calls: 3, failures: 0, slow: 1 });
-        assert_eq!(w.record(true, false), Tally { calls: 3, failures: 1, slow: 0 });
+        assert_eq!(
+            w.record(false, false),
+            Tally {
+                calls: 3,
+                failures: 0,
+                slow: 1
+            }
+        );
+        assert_eq!(
+            w.record(true, false),
+            Tally {
+                calls: 3,
+                failures: 1,
+                slow: 0
+            }
+        );
     }
 
     #[test]
@@ -203,8 +224,22 @@ mod tests {
         w.record(5 * second, true, false);
         assert_eq!(w.record(9 * second, false, false).failures, 2);
         // At t = 10.5 s the slice [0, 1 s) has left the window.
-        assert_eq!(w.record(10 * second + second / 2, false, false), Tally { calls: 3, failures: 1, slow: 0 });
+        assert_eq!(
+            w.record(10 * second + second / 2, false, false),
+            Tally {
+                calls: 3,
+                failures: 1,
+                slow: 0
+            }
+        );
         // Long silence empties the window.
-        assert_eq!(w.record(100 * second, false, false), Tally { calls: 1, failures: 0, slow: 0 });
+        assert_eq!(
+            w.record(100 * second, false, false),
+            Tally {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
     }
 }

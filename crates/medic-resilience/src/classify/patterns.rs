@@ -22,7 +22,8 @@ use super::category::{Category, Severity};
 /// One entry of the catalog.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MessagePattern {
-    /// A short stable name, for tests and debugging.
+    /// A short stable name, for tests and `Debug` output.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) name: &'static str,
     /// ASCII regex, matched case-insensitively anywhere in the text.
     pub(crate) regex: &'static str,
@@ -39,6 +40,28 @@ const fn stop(category: Category) -> Assessment {
 
 /// The catalog, most specific first.
 pub(crate) const CATALOG: &[MessagePattern] = &[
+    // This crate's own rejections (`crate::Error`), which must not be retried
+    // into: the same verdicts as `Classify for crate::Error`.
+    MessagePattern {
+        name: "medic_circuit_open",
+        regex: r"circuit breaker open; next trial in",
+        assessment: stop(Category::Dependency),
+    },
+    MessagePattern {
+        name: "medic_bulkhead_full",
+        regex: r"bulkhead full: too many concurrent calls",
+        assessment: stop(Category::Resource).severity(Severity::Medium),
+    },
+    MessagePattern {
+        name: "medic_throttled",
+        regex: r"rejected by client-side adaptive throttling",
+        assessment: stop(Category::RateLimit),
+    },
+    MessagePattern {
+        name: "medic_deadline_exceeded",
+        regex: r"deadline of [0-9.]+(?:ns|µs|ms|s) exceeded",
+        assessment: stop(Category::Timeout),
+    },
     MessagePattern {
         name: "out_of_memory_or_disk",
         regex: r"out of memory|\boom\b|oom[ -]?kill|cannot allocate memory|memory allocation (?:of [0-9]+ bytes )?failed|\benomem\b|no space left on device|\benospc\b|disk (?:is )?full|disk quota exceeded|\bedquot\b",
@@ -219,8 +242,14 @@ mod tests {
             // resource, fatal
             ("fatal: out of memory", "out_of_memory_or_disk"),
             ("container OOMKilled", "out_of_memory_or_disk"),
-            ("memory allocation of 1024 bytes failed", "out_of_memory_or_disk"),
-            ("write /data/x: No space left on device", "out_of_memory_or_disk"),
+            (
+                "memory allocation of 1024 bytes failed",
+                "out_of_memory_or_disk",
+            ),
+            (
+                "write /data/x: No space left on device",
+                "out_of_memory_or_disk",
+            ),
             ("disk quota exceeded", "out_of_memory_or_disk"),
             // rate limits
             ("429 Too Many Requests", "rate_limited"),
@@ -237,21 +266,36 @@ mod tests {
             ("invalid token", "unauthenticated"),
             ("the token has expired", "unauthenticated"),
             ("Expired token", "unauthenticated"),
-            ("password authentication failed for user \"app\"", "unauthenticated"),
+            (
+                "password authentication failed for user \"app\"",
+                "unauthenticated",
+            ),
             // permission
             ("403 Forbidden", "forbidden"),
             ("Permission denied (os error 13)", "forbidden"),
             ("AccessDenied: Access Denied", "forbidden"),
-            ("user is not authorized to perform s3:GetObject", "forbidden"),
+            (
+                "user is not authorized to perform s3:GetObject",
+                "forbidden",
+            ),
             ("Operation not permitted", "forbidden"),
             ("insufficient privileges", "forbidden"),
             // certificates
             ("invalid peer certificate: UnknownIssuer", "certificate"),
-            ("x509: certificate signed by unknown authority", "certificate"),
-            ("self-signed certificate in certificate chain", "certificate"),
+            (
+                "x509: certificate signed by unknown authority",
+                "certificate",
+            ),
+            (
+                "self-signed certificate in certificate chain",
+                "certificate",
+            ),
             // resource, transient
             ("Too many open files (os error 24)", "resource_busy"),
-            ("Resource temporarily unavailable (os error 11)", "resource_busy"),
+            (
+                "Resource temporarily unavailable (os error 11)",
+                "resource_busy",
+            ),
             ("RESOURCE_EXHAUSTED: out of quota", "resource_busy"),
             ("Device or resource busy", "resource_busy"),
             // database, transient
@@ -261,9 +305,18 @@ mod tests {
                 "database_transient",
             ),
             ("database is locked", "database_transient"),
-            ("pool timed out while waiting for an open connection", "database_transient"),
-            ("Lock wait timeout exceeded; try restarting transaction", "database_transient"),
-            ("FATAL: sorry, too many clients already", "database_transient"),
+            (
+                "pool timed out while waiting for an open connection",
+                "database_transient",
+            ),
+            (
+                "Lock wait timeout exceeded; try restarting transaction",
+                "database_transient",
+            ),
+            (
+                "FATAL: sorry, too many clients already",
+                "database_transient",
+            ),
             ("db error: SQLSTATE 40001", "database_transient"),
             // database, permanent
             ("relation \"users\" does not exist", "database_statement"),
@@ -273,7 +326,10 @@ mod tests {
                 "database_statement",
             ),
             ("syntax error at or near \"SELEC\"", "database_statement"),
-            ("ORA-00942: table or view does not exist", "database_statement"),
+            (
+                "ORA-00942: table or view does not exist",
+                "database_statement",
+            ),
             // timeouts
             ("operation timed out", "timed_out"),
             ("deadline has elapsed", "timed_out"),
@@ -287,19 +343,37 @@ mod tests {
             ("ECONNRESET", "connection_failed"),
             ("Broken pipe (os error 32)", "connection_failed"),
             ("No route to host", "connection_failed"),
-            ("dns error: failed to lookup address information", "connection_failed"),
+            (
+                "dns error: failed to lookup address information",
+                "connection_failed",
+            ),
             ("Temporary failure in name resolution", "connection_failed"),
             ("Name or service not known", "connection_failed"),
-            ("error sending request for url (http://x/)", "connection_failed"),
-            ("error trying to connect: tcp connect error", "connection_failed"),
-            ("connection closed before message completed", "connection_failed"),
+            (
+                "error sending request for url (http://x/)",
+                "connection_failed",
+            ),
+            (
+                "error trying to connect: tcp connect error",
+                "connection_failed",
+            ),
+            (
+                "connection closed before message completed",
+                "connection_failed",
+            ),
             ("unexpected EOF", "connection_failed"),
             ("socket hang up", "connection_failed"),
             // dependencies
             ("503 Service Unavailable", "dependency_unavailable"),
-            ("status: Unavailable, message: \"x\"", "dependency_unavailable"),
+            (
+                "status: Unavailable, message: \"x\"",
+                "dependency_unavailable",
+            ),
             ("502 Bad Gateway", "dependency_unavailable"),
-            ("upstream connect error or disconnect", "dependency_unavailable"),
+            (
+                "upstream connect error or disconnect",
+                "dependency_unavailable",
+            ),
             ("The server is overloaded", "dependency_unavailable"),
             ("circuit breaker is open", "dependency_unavailable"),
             // database, generic
@@ -347,7 +421,10 @@ mod tests {
                 "HTTP status client error (404 Not Found) for url (http://x/)",
                 Some(404),
             ),
-            ("HTTP status server error (503 Service Unavailable)", Some(503)),
+            (
+                "HTTP status server error (503 Service Unavailable)",
+                Some(503),
+            ),
             ("status code: 429", Some(429)),
             ("status=500", Some(500)),
             ("got HTTP/1.1 502 from upstream", Some(502)),
@@ -366,7 +443,10 @@ mod tests {
     #[test]
     fn retry_hints_are_found_in_text() {
         let cases: &[(&str, Option<Duration>)] = &[
-            ("Rate limit reached. Please try again in 20s.", Some(Duration::from_secs(20))),
+            (
+                "Rate limit reached. Please try again in 20s.",
+                Some(Duration::from_secs(20)),
+            ),
             ("try again in 1.5s", Some(Duration::from_millis(1500))),
             ("Retry-After: 7", Some(Duration::from_secs(7))),
             ("retry after 250ms", Some(Duration::from_millis(250))),

@@ -120,7 +120,10 @@ mod tests {
         let now = rfc_example_now();
         let later = now + Duration::from_secs(90);
         let header = httpdate::fmt_http_date(later);
-        assert_eq!(parse_retry_after(&header, now), Some(Duration::from_secs(90)));
+        assert_eq!(
+            parse_retry_after(&header, now),
+            Some(Duration::from_secs(90))
+        );
     }
 
     #[test]
@@ -133,6 +136,11 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
         #[test]
         fn never_panics(value in any::<String>(), now_secs in any::<u32>()) {
             let now = UNIX_EPOCH + Duration::from_secs(u64::from(now_secs));

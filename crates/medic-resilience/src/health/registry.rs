@@ -32,7 +32,12 @@ pub struct HealthRegistry {
 impl Default for HealthRegistry {
     /// A 60 s window of at most 1 000 calls per component, default thresholds.
     fn default() -> Self {
-        Self::new(Duration::from_secs(60), 1_000, HealthThresholds::default(), Clock::Std)
+        Self::new(
+            Duration::from_secs(60),
+            1_000,
+            HealthThresholds::default(),
+            Clock::Std,
+        )
     }
 }
 

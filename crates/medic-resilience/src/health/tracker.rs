@@ -206,7 +206,10 @@ mod tests {
     fn percentiles_use_nearest_rank() {
         let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
         let p = percentiles(&mut v);
-        assert_eq!((p.p50_ms, p.p95_ms, p.p99_ms, p.max_ms), (50.0, 95.0, 99.0, 100.0));
+        assert_eq!(
+            (p.p50_ms, p.p95_ms, p.p99_ms, p.max_ms),
+            (50.0, 95.0, 99.0, 100.0)
+        );
         assert_eq!(p.mean_ms, 50.5);
     }
 

@@ -62,6 +62,10 @@ impl ComponentPolicyBuilder {
         self
     }
     /// Adds the fallback chain used for operations returning `Result<T, E>`.
+    ///
+    /// Chains are found by their exact `(T, E)` types, so name them
+    /// (`Fallback::<Price, std::io::Error>::new()`): a chain registered for other
+    /// types is never used for this operation.
     pub fn fallback<T, E>(mut self, chain: Fallback<T, E>) -> Self
     where
         T: Send + 'static,
@@ -112,7 +116,7 @@ impl ComponentPolicy {
 /// let engine = RecoveryEngine::default();
 /// engine.register("pricing", ComponentPolicy::builder()
 ///     .retry(Retry::builder().max_attempts(2).initial_delay(Duration::from_millis(5)).build()?)
-///     .fallback(Fallback::new().value("list-price", 100u32))
+///     .fallback(Fallback::<u32, std::io::Error>::new().value("list-price", 100))
 ///     .build());
 /// let refused = || async { Err::<u32, _>(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)) };
 /// let price = engine.execute_with_recovery("pricing", "quote", refused).await;
@@ -131,7 +135,11 @@ pub struct RecoveryEngine {
 
 impl RecoveryEngine {
     /// An engine reporting into the given health registry and recovery log.
-    pub fn new(health: Arc<HealthRegistry>, log: Arc<RecoveryLog>, classifier: ErrorClassifier) -> Self {
+    pub fn new(
+        health: Arc<HealthRegistry>,
+        log: Arc<RecoveryLog>,
+        classifier: ErrorClassifier,
+    ) -> Self {
         Self {
             components: RwLock::default(),
             health,
@@ -191,7 +199,7 @@ impl RecoveryEngine {
     }
 
     /// Runs `op` with the component's breaker, retry, timeout and fallbacks;
-    /// records the outcome in the component's health and, when any recovery
+    /// records the outcome before any fallback in the component's health and, when any recovery
     /// was needed, in the recovery statistics. Unknown components run `op` once.
     pub async fn execute_with_recovery<T, E, F, Fut>(
         &self,
@@ -226,17 +234,21 @@ impl RecoveryEngine {
             None => Pipeline::default().call(counted).await,
         };
         let attempts = attempts.get();
-        let (result, served_by) = match (&result, policy.as_deref().and_then(|p| p.fallback::<T, E>())) {
-            (Err(_), Some(chain)) => chain.execute(std::future::ready(result)).await,
-            _ => (result, None),
-        };
 
+        // Health follows the component itself, not what the fallback covered up.
         let elapsed = started.elapsed();
         let health = self.health.component(component);
         match &result {
             Ok(_) => health.record_success(elapsed),
             Err(e) => health.record_failure(elapsed, &e.to_string()),
         }
+
+        let fallback = policy.as_deref().and_then(|p| p.fallback::<T, E>());
+        let (result, served_by) = match (&result, fallback) {
+            (Err(_), Some(chain)) => chain.execute(std::future::ready(result)).await,
+            _ => (result, None),
+        };
+        let elapsed = started.elapsed();
 
         let action = if served_by.is_some() {
             Some("fallback")
@@ -252,7 +264,12 @@ impl RecoveryEngine {
             let category = first_error
                 .get()
                 .or(last_error.as_ref())
-                .map(|message| self.classifier.classify_message(message).category.to_string())
+                .map(|message| {
+                    self.classifier
+                        .classify_message(message)
+                        .category
+                        .to_string()
+                })
                 .unwrap_or_else(|| "unknown".to_string());
             self.log.record(RecoveryRecord {
                 component: component.to_string(),

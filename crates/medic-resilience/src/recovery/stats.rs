@@ -74,8 +74,16 @@ impl Sums {
             total_recoveries: self.total,
             successful_recoveries: self.successful,
             failed_recoveries: self.total - self.successful,
-            success_rate: if self.total == 0 { 0.0 } else { self.successful as f64 / total },
-            avg_duration_ms: if self.total == 0 { 0.0 } else { self.duration_ms / total },
+            success_rate: if self.total == 0 {
+                0.0
+            } else {
+                self.successful as f64 / total
+            },
+            avg_duration_ms: if self.total == 0 {
+                0.0
+            } else {
+                self.duration_ms / total
+            },
         }
     }
 }
@@ -131,7 +139,10 @@ impl RecoveryLog {
     pub fn record(&self, record: RecoveryRecord) {
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         log.overall.add(&record);
-        log.by_action.entry(record.action.clone()).or_default().add(&record);
+        log.by_action
+            .entry(record.action.clone())
+            .or_default()
+            .add(&record);
         log.by_component
             .entry(record.component.clone())
             .or_default()
@@ -152,7 +163,11 @@ impl RecoveryLog {
         match component {
             None => RecoveryStats {
                 overall: log.overall.totals(),
-                by_action: log.by_action.iter().map(|(k, v)| (k.clone(), v.totals())).collect(),
+                by_action: log
+                    .by_action
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.totals()))
+                    .collect(),
                 by_component: log
                     .by_component
                     .iter()

@@ -94,7 +94,10 @@ mod tests {
     #[test]
     fn rejects_ratios_outside_the_unit_interval() {
         for bad in [0.0, -0.1, 1.5, f64::NAN] {
-            assert_eq!(RetryBudget::try_new(bad, 5).expect_err("bad").field, "retry_ratio");
+            assert_eq!(
+                RetryBudget::try_new(bad, 5).expect_err("bad").field,
+                "retry_ratio"
+            );
         }
     }
 

@@ -115,6 +115,18 @@ impl Default for RetryBuilder {
     }
 }
 
+impl std::fmt::Debug for RetryBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryBuilder")
+            .field("max_attempts", &self.max_attempts)
+            .field("initial_delay", &self.initial_delay)
+            .field("max_delay", &self.max_delay)
+            .field("multiplier", &self.multiplier)
+            .field("jitter", &self.jitter)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RetryBuilder {
     /// Total attempts including the first (default 3; must be ≥ 1).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
@@ -206,8 +218,12 @@ impl RetryBuilder {
         if self.max_attempts == 0 {
             return Err(ConfigError::new("max_attempts", "must be at least 1"));
         }
-        let backoff =
-            Backoff::try_new(self.initial_delay, self.max_delay, self.multiplier, self.jitter)?;
+        let backoff = Backoff::try_new(
+            self.initial_delay,
+            self.max_delay,
+            self.multiplier,
+            self.jitter,
+        )?;
         if let Some(t) = self.attempt_timeout {
             check_nonzero("attempt_timeout", t)?;
         }
@@ -300,7 +316,7 @@ impl Retry {
             },
             |e: &Error<E>| match e {
                 Error::Inner(inner) => classify(inner),
-                other => other.verdict_without_inner(),
+                other => other.policy_verdict(),
             },
         )
         .await
@@ -410,16 +426,6 @@ impl Retry {
                 emit(self.listener.as_ref(), Event::Timeout { after: limit });
                 Err(Error::Timeout(limit))
             }
-        }
-    }
-}
-
-impl<E> Error<E> {
-    /// The verdict for a policy error, which does not depend on `E`.
-    fn verdict_without_inner(&self) -> Verdict {
-        match self {
-            Error::Timeout(_) => Verdict::Retry,
-            _ => Verdict::Stop,
         }
     }
 }

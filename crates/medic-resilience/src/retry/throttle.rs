@@ -50,7 +50,10 @@ impl AdaptiveThrottle {
     /// `window` is how far back the client remembers.
     pub fn try_new(k: f64, window: Duration, clock: Clock) -> Result<Self, ConfigError> {
         if !k.is_finite() || k < 1.0 {
-            return Err(ConfigError::new("k", format!("{k} must be a finite number >= 1")));
+            return Err(ConfigError::new(
+                "k",
+                format!("{k} must be a finite number >= 1"),
+            ));
         }
         check_nonzero("window", window)?;
         let epoch = clock.now();
@@ -161,8 +164,9 @@ mod tests {
     #[test]
     fn old_outcomes_leave_the_window() {
         let clock = ManualClock::new();
-        let t = AdaptiveThrottle::try_new(2.0, Duration::from_secs(60), Clock::Manual(clock.clone()))
-            .expect("valid");
+        let t =
+            AdaptiveThrottle::try_new(2.0, Duration::from_secs(60), Clock::Manual(clock.clone()))
+                .expect("valid");
         for _ in 0..50 {
             t.record(false);
         }
@@ -174,11 +178,15 @@ mod tests {
     #[test]
     fn rejects_bad_parameters() {
         assert_eq!(
-            AdaptiveThrottle::try_new(0.5, Duration::from_secs(1), Clock::Std).expect_err("k").field,
+            AdaptiveThrottle::try_new(0.5, Duration::from_secs(1), Clock::Std)
+                .expect_err("k")
+                .field,
             "k"
         );
         assert_eq!(
-            AdaptiveThrottle::try_new(2.0, Duration::ZERO, Clock::Std).expect_err("w").field,
+            AdaptiveThrottle::try_new(2.0, Duration::ZERO, Clock::Std)
+                .expect_err("w")
+                .field,
             "window"
         );
     }

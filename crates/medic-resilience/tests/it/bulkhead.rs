@@ -52,9 +52,16 @@ async fn queued_calls_give_up_after_max_wait() {
 
 #[test]
 fn invalid_settings_name_the_field() {
-    assert_eq!(Bulkhead::try_new(0, 1).expect_err("zero").field, "max_concurrent");
     assert_eq!(
-        Bulkhead::builder(1).max_wait(Duration::ZERO).build().expect_err("zero").field,
+        Bulkhead::try_new(0, 1).expect_err("zero").field,
+        "max_concurrent"
+    );
+    assert_eq!(
+        Bulkhead::builder(1)
+            .max_wait(Duration::ZERO)
+            .build()
+            .expect_err("zero")
+            .field,
         "max_wait"
     );
 }

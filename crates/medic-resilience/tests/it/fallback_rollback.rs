@@ -8,7 +8,11 @@ use medic_resilience::rollback::Rollback;
 #[tokio::test]
 async fn alternatives_run_in_order_and_predicates_filter_them() {
     let chain: Fallback<&str, &str> = Fallback::new()
-        .then_when("only-timeouts", |e| matches!(e, Error::Timeout(_)), || async { Ok("from timeout path") })
+        .then_when(
+            "only-timeouts",
+            |e| matches!(e, Error::Timeout(_)),
+            || async { Ok("from timeout path") },
+        )
         .then("replica", || async { Err("replica down too") })
         .then("cache", || async { Ok("cached") });
     let (value, served_by) = chain.call_traced(async { Err("primary down") }).await;
@@ -18,7 +22,10 @@ async fn alternatives_run_in_order_and_predicates_filter_them() {
     let (value, served_by) = chain
         .execute(async { Err(Error::Timeout(Duration::from_secs(1))) })
         .await;
-    assert_eq!(value.expect("first alternative serves"), "from timeout path");
+    assert_eq!(
+        value.expect("first alternative serves"),
+        "from timeout path"
+    );
     assert_eq!(served_by.as_deref(), Some("only-timeouts"));
 }
 
@@ -28,7 +35,10 @@ async fn when_nothing_serves_the_last_error_is_returned() {
         .then("a", || async { Err("a failed") })
         .then_when("never", |_| false, || async { Ok(1) });
     let result = chain.call(async { Err("primary failed") }).await;
-    assert_eq!(result.expect_err("all failed").into_inner(), Some("a failed"));
+    assert_eq!(
+        result.expect_err("all failed").into_inner(),
+        Some("a failed")
+    );
 }
 
 #[tokio::test]
@@ -43,20 +53,27 @@ async fn rollback_undoes_newest_first_and_attempts_every_undo() {
     let mut tx = Rollback::new();
     for step in ["reserve-stock", "charge-card", "book-courier"] {
         let log = log.clone();
-        tx.step(step, async { Ok::<_, String>(step.len()) }, move |_| async move {
-            log.lock().expect("lock").push(step);
-            if step == "charge-card" {
-                Err("refund API down".into())
-            } else {
-                Ok(())
-            }
-        })
+        tx.step(
+            step,
+            async { Ok::<_, String>(step.len()) },
+            move |_| async move {
+                log.lock().expect("lock").push(step);
+                if step == "charge-card" {
+                    Err("refund API down".into())
+                } else {
+                    Ok(())
+                }
+            },
+        )
         .await
         .expect("step works");
     }
     assert_eq!(tx.len(), 3);
     let report = tx.rollback().await;
-    assert_eq!(*log.lock().expect("lock"), ["book-courier", "charge-card", "reserve-stock"]);
+    assert_eq!(
+        *log.lock().expect("lock"),
+        ["book-courier", "charge-card", "reserve-stock"]
+    );
     assert!(!report.is_complete());
     let failures: Vec<_> = report.failures().map(|u| u.step.as_str()).collect();
     assert_eq!(failures, ["charge-card"]);
@@ -66,7 +83,9 @@ async fn rollback_undoes_newest_first_and_attempts_every_undo() {
 #[tokio::test]
 async fn a_failed_step_registers_no_compensation_and_commit_forgets_all() {
     let mut tx = Rollback::new();
-    let failed: Result<(), &str> = tx.step("x", async { Err("no") }, |_| async { Ok(()) }).await;
+    let failed: Result<(), &str> = tx
+        .step("x", async { Err("no") }, |_| async { Ok(()) })
+        .await;
     assert!(failed.is_err());
     assert!(tx.is_empty());
     tx.register("manual", || async { Ok(()) });

@@ -5,4 +5,5 @@ mod fallback_rollback;
 mod layer;
 mod monitor;
 mod pipeline;
+mod recovery;
 mod retry;

@@ -7,8 +7,12 @@ use medic_resilience::health::{HealthMonitor, HealthRegistry, HealthStatus};
 #[tokio::test(start_paused = true)]
 async fn the_monitor_checks_on_its_interval_alerts_on_changes_and_stops() {
     let registry = Arc::new(HealthRegistry::default());
-    let monitor = HealthMonitor::try_new(registry.clone(), Duration::from_secs(1), Duration::from_millis(100))
-        .expect("valid");
+    let monitor = HealthMonitor::try_new(
+        registry.clone(),
+        Duration::from_secs(1),
+        Duration::from_millis(100),
+    )
+    .expect("valid");
     let broken = Arc::new(AtomicBool::new(false));
     let flag = broken.clone();
     monitor.register("queue", move || {
@@ -21,33 +25,59 @@ async fn the_monitor_checks_on_its_interval_alerts_on_changes_and_stops() {
             }
         }
     });
-    monitor.register("hangs", || std::future::pending());
+    monitor.register("hangs", std::future::pending);
     let alerts = Arc::new(Mutex::new(Vec::new()));
     let sink = alerts.clone();
     monitor.on_alert(move |alert| {
-        sink.lock().expect("lock").push((alert.component.clone(), alert.from, alert.to));
+        sink.lock()
+            .expect("lock")
+            .push((alert.component.clone(), alert.from, alert.to));
     });
 
     monitor.start();
     monitor.start(); // idempotent
     assert!(monitor.is_running());
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    assert_eq!(registry.component("queue").snapshot().calls, 3, "ticks at 0, 1 s, 2 s");
+    assert_eq!(
+        registry.component("queue").snapshot().calls,
+        3,
+        "ticks at 0, 1 s, 2 s"
+    );
     let hangs = registry.component("hangs").snapshot();
     assert_eq!(hangs.status, HealthStatus::Critical);
-    assert!(hangs.last_error.as_deref().is_some_and(|e| e.contains("timed out")));
+    assert!(
+        hangs
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("timed out"))
+    );
 
     broken.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(registry.component("queue").snapshot().status, HealthStatus::Unhealthy);
+    assert_eq!(
+        registry.component("queue").snapshot().status,
+        HealthStatus::Unhealthy
+    );
 
     monitor.stop().await;
     assert!(!monitor.is_running());
     let calls = registry.component("queue").snapshot().calls;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(registry.component("queue").snapshot().calls, calls, "no checks after stop");
+    assert_eq!(
+        registry.component("queue").snapshot().calls,
+        calls,
+        "no checks after stop"
+    );
 
     let alerts = alerts.lock().expect("lock").clone();
-    assert!(alerts.contains(&("hangs".to_string(), HealthStatus::Healthy, HealthStatus::Critical)));
-    assert!(alerts.contains(&("queue".to_string(), HealthStatus::Healthy, HealthStatus::Unhealthy)));
+    assert!(alerts.contains(&(
+        "hangs".to_string(),
+        HealthStatus::Healthy,
+        HealthStatus::Critical
+    )));
+    assert!(alerts.contains(&(
+        "queue".to_string(),
+        HealthStatus::Healthy,
+        HealthStatus::Unhealthy
+    )));
 }

@@ -55,8 +55,7 @@ async fn timeouts_count_as_breaker_failures() {
         .timeout(Timeout::try_new(Duration::from_millis(50)).expect("valid"))
         .build();
     for _ in 0..2 {
-        let result: Result<(), Error<std::io::Error>> =
-            pipeline.call(std::future::pending).await;
+        let result: Result<(), Error<std::io::Error>> = pipeline.call(std::future::pending).await;
         assert!(matches!(result, Err(Error::Timeout(_))));
     }
     assert_eq!(breaker.state(), State::Open);

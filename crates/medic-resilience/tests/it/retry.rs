@@ -65,8 +65,15 @@ async fn backoff_schedule_is_exact_and_there_is_no_sleep_after_the_last_attempt(
     let start = Instant::now();
     let (result, attempts) = run(&retry, Verdict::Retry, None).await;
     assert_eq!(attempts, [0, 100, 300, 700, 1_500, 2_500].map(ms));
-    assert_eq!(start.elapsed(), ms(2_500), "returned right after the last attempt");
-    let last = result.expect_err("always fails").into_inner().expect("operation error");
+    assert_eq!(
+        start.elapsed(),
+        ms(2_500),
+        "returned right after the last attempt"
+    );
+    let last = result
+        .expect_err("always fails")
+        .into_inner()
+        .expect("operation error");
     assert_eq!(last.attempt, 6, "the last error is surfaced");
 }
 
@@ -81,7 +88,10 @@ async fn success_after_failures_returns_the_value() {
 async fn permanent_errors_are_not_retried_unless_asked() {
     let (result, attempts) = run(&no_jitter(5), Verdict::Stop, None).await;
     assert_eq!(attempts.len(), 1);
-    assert_eq!(result.expect_err("fails").into_inner().map(|f| f.attempt), Some(1));
+    assert_eq!(
+        result.expect_err("fails").into_inner().map(|f| f.attempt),
+        Some(1)
+    );
 
     let stubborn = Retry::builder()
         .max_attempts(3)
@@ -118,7 +128,12 @@ async fn io_errors_are_classified_by_kind() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_is_honoured_and_capped() {
-    let (_, attempts) = run(&no_jitter(2), Verdict::RetryAfter(Duration::from_secs(5)), None).await;
+    let (_, attempts) = run(
+        &no_jitter(2),
+        Verdict::RetryAfter(Duration::from_secs(5)),
+        None,
+    )
+    .await;
     assert_eq!(attempts, [ms(0), Duration::from_secs(5)]);
 
     let capped = Retry::builder()
@@ -126,7 +141,12 @@ async fn retry_after_is_honoured_and_capped() {
         .max_retry_after(Duration::from_secs(2))
         .build()
         .expect("valid");
-    let (_, attempts) = run(&capped, Verdict::RetryAfter(Duration::from_secs(3600)), None).await;
+    let (_, attempts) = run(
+        &capped,
+        Verdict::RetryAfter(Duration::from_secs(3600)),
+        None,
+    )
+    .await;
     assert_eq!(attempts, [ms(0), Duration::from_secs(2)]);
 }
 
@@ -167,7 +187,10 @@ async fn the_deadline_bounds_the_whole_loop() {
     let (result, attempts) = run(&retry, Verdict::Retry, None).await;
     assert_eq!(attempts, [0, 300, 600, 900].map(ms));
     assert!(start.elapsed() < Duration::from_secs(1));
-    assert!(matches!(result, Err(Error::Inner(_))), "the real error, not a generic one");
+    assert!(
+        matches!(result, Err(Error::Inner(_))),
+        "the real error, not a generic one"
+    );
 
     // A hanging attempt is cut at the deadline.
     let start = Instant::now();
@@ -246,7 +269,10 @@ async fn jittered_delays_stay_within_the_schedule() {
     let (_, attempts) = run(&retry, Verdict::Retry, None).await;
     let gaps: Vec<Duration> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
     for (i, gap) in gaps.iter().enumerate() {
-        assert!(*gap <= retry.backoff().base(i as u32 + 1), "gap {i}: {gap:?}");
+        assert!(
+            *gap <= retry.backoff().base(i as u32 + 1),
+            "gap {i}: {gap:?}"
+        );
     }
 }
 
@@ -254,11 +280,26 @@ async fn jittered_delays_stay_within_the_schedule() {
 fn invalid_settings_name_the_field() {
     let cases = [
         (Retry::builder().max_attempts(0).build(), "max_attempts"),
-        (Retry::builder().initial_delay(Duration::ZERO).build(), "initial_delay"),
-        (Retry::builder().initial_delay(ms(10)).max_delay(ms(5)).build(), "max_delay"),
+        (
+            Retry::builder().initial_delay(Duration::ZERO).build(),
+            "initial_delay",
+        ),
+        (
+            Retry::builder()
+                .initial_delay(ms(10))
+                .max_delay(ms(5))
+                .build(),
+            "max_delay",
+        ),
         (Retry::builder().multiplier(0.9).build(), "multiplier"),
-        (Retry::builder().attempt_timeout(Duration::ZERO).build(), "attempt_timeout"),
-        (Retry::builder().deadline(Duration::ZERO).build(), "deadline"),
+        (
+            Retry::builder().attempt_timeout(Duration::ZERO).build(),
+            "attempt_timeout",
+        ),
+        (
+            Retry::builder().deadline(Duration::ZERO).build(),
+            "deadline",
+        ),
     ];
     for (result, field) in cases {
         assert_eq!(result.expect_err(field).field, field);
