@@ -221,4 +221,18 @@ fn main() {
     let path = target_dir().join("bench-allocs.json");
     std::fs::write(&path, to_json(&rows)).expect("write bench-allocs.json");
     println!("wrote {}", path.display());
+
+    // `--check` (CI): medic's success paths must not allocate at all.
+    if std::env::args().any(|a| a == "--check") {
+        let offenders: Vec<String> = rows
+            .iter()
+            .filter(|r| r.library == "medic" && r.allocs_per_call > 0.0)
+            .map(|r| format!("{} allocates {:.3}/call", r.operation, r.allocs_per_call))
+            .collect();
+        if !offenders.is_empty() {
+            eprintln!("allocation check failed: {}", offenders.join("; "));
+            std::process::exit(1);
+        }
+        println!("allocation check: medic allocates nothing per call on every row");
+    }
 }

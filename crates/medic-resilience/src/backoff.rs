@@ -134,9 +134,14 @@ impl Backoff {
         }
     }
 
-    /// An endless iterator of delays, seeded from the clock.
+    /// An endless iterator of delays, seeded from the clock (unless there is
+    /// no jitter, which needs no randomness).
     pub fn delays(&self) -> Delays {
-        Delays::new(*self, SplitMix64::from_entropy())
+        let rng = match self.jitter {
+            Jitter::None => SplitMix64::seeded(0),
+            _ => SplitMix64::from_entropy(),
+        };
+        Delays::new(*self, rng)
     }
 
     /// An endless iterator of delays with a fixed seed, for reproducible schedules.

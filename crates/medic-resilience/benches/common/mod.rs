@@ -20,15 +20,6 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-/// Leaves out the tower-resilience rows. The workspace depends on
-/// `tower-resilience = "0.13"` without features, and its `default = []` exposes
-/// no circuit breaker and no retry. Once the workspace Cargo.toml says
-/// `tower-resilience = { version = "0.13", features = ["circuitbreaker", "retry"] }`,
-/// change this macro's body to `$($rows)*` to bench them.
-macro_rules! tower_resilience_rows {
-    ($($rows:tt)*) => {};
-}
-
 /// The criterion groups, in run order.
 pub const OPERATIONS: [&str; 5] = [
     "breaker_success",
@@ -131,43 +122,36 @@ pub fn for_each_case<V: Visitor>(operation: &str, v: &mut V) {
             v.case("medic", medic::breaker_success);
             v.case("failsafe", failsafe_cases::breaker_success);
             v.case("recloser", recloser_cases::breaker_success);
-            tower_resilience_rows! {
-                v.case("tower-resilience", tower_resilience_cases::breaker_success);
-            }
+            v.case("tower-resilience", tower_resilience_cases::breaker_success);
         }
         "breaker_open_reject" => {
             v.case("medic", medic::breaker_open_reject);
             v.case("failsafe", failsafe_cases::breaker_open_reject);
             v.case("recloser", recloser_cases::breaker_open_reject);
-            tower_resilience_rows! {
-                v.case("tower-resilience", tower_resilience_cases::breaker_open_reject);
-            }
+            v.case(
+                "tower-resilience",
+                tower_resilience_cases::breaker_open_reject,
+            );
         }
         "retry_success" => {
             v.case("medic", medic::retry_success);
             v.case("backon", backon_cases::retry_success);
             v.case("tokio-retry2", tokio_retry2_cases::retry_success);
             v.case("tower", tower_cases::retry_success);
-            tower_resilience_rows! {
-                v.case("tower-resilience", tower_resilience_cases::retry_success);
-            }
+            v.case("tower-resilience", tower_resilience_cases::retry_success);
         }
         "retry_3_failures" => {
             v.case("medic", medic::retry_3_failures);
             v.case("backon", backon_cases::retry_3_failures);
             v.case("tokio-retry2", tokio_retry2_cases::retry_3_failures);
             v.case("tower", tower_cases::retry_3_failures);
-            tower_resilience_rows! {
-                v.case("tower-resilience", tower_resilience_cases::retry_3_failures);
-            }
+            v.case("tower-resilience", tower_resilience_cases::retry_3_failures);
         }
         CONTENDED => {
             v.contended("medic", medic::contended);
             v.contended("failsafe", failsafe_cases::contended);
             v.contended("recloser", recloser_cases::contended);
-            tower_resilience_rows! {
-                v.contended("tower-resilience", tower_resilience_cases::contended);
-            }
+            v.contended("tower-resilience", tower_resilience_cases::contended);
         }
         other => panic!("unknown operation {other}"),
     }
@@ -582,7 +566,6 @@ mod tower_cases {
     }
 }
 
-tower_resilience_rows! {
 mod tower_resilience_cases {
     use super::*;
     use tower::{Layer, Service, ServiceBuilder, ServiceExt};
@@ -641,9 +624,11 @@ mod tower_resilience_cases {
 
     pub async fn breaker_success()
     -> Succeeds<impl Service<u64, Response = u64, Error = CircuitBreakerError<BenchErr>>> {
-        Succeeds(ServiceBuilder::new()
-            .layer(breaker_layer())
-            .service_fn(|_req: u64| succeed()))
+        Succeeds(
+            ServiceBuilder::new()
+                .layer(breaker_layer())
+                .service_fn(|_req: u64| succeed()),
+        )
     }
 
     pub async fn breaker_open_reject()
@@ -665,9 +650,11 @@ mod tower_resilience_cases {
     }
 
     pub async fn retry_success() -> Succeeds<impl Service<u64, Response = u64, Error = BenchErr>> {
-        Succeeds(ServiceBuilder::new()
-            .layer(retry_layer())
-            .service_fn(|_req: u64| succeed()))
+        Succeeds(
+            ServiceBuilder::new()
+                .layer(retry_layer())
+                .service_fn(|_req: u64| succeed()),
+        )
     }
 
     pub struct Flaky<S>(Succeeds<S>);
@@ -683,9 +670,11 @@ mod tower_resilience_cases {
     }
 
     pub async fn retry_3_failures() -> Flaky<impl Service<u64, Response = u64, Error = BenchErr>> {
-        Flaky(Succeeds(ServiceBuilder::new()
-            .layer(retry_layer())
-            .service_fn(|_req: u64| flaky())))
+        Flaky(Succeeds(
+            ServiceBuilder::new()
+                .layer(retry_layer())
+                .service_fn(|_req: u64| flaky()),
+        ))
     }
 
     /// Each task calls its own clone; clones share the circuit.
@@ -710,13 +699,14 @@ mod tower_resilience_cases {
 
     pub fn contended() -> Shared<
         impl Service<u64, Response = u64, Error = CircuitBreakerError<BenchErr>, Future: Send>
-            + Clone
-            + Send
-            + 'static,
+        + Clone
+        + Send
+        + 'static,
     > {
-        Shared(ServiceBuilder::new()
-            .layer(breaker_layer())
-            .service_fn(|_req: u64| succeed()))
+        Shared(
+            ServiceBuilder::new()
+                .layer(breaker_layer())
+                .service_fn(|_req: u64| succeed()),
+        )
     }
-}
 }

@@ -20,13 +20,13 @@ pub use state::State;
 pub use window::WindowKind;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use self::config::Config;
 use self::state::Phase;
-use self::window::{Tally, Window};
+use self::window::{Position, Tally, Window};
 use crate::clock::Clock;
 use crate::error::{ConfigError, Error};
 use crate::events::{Event, SharedListener};
@@ -65,21 +65,49 @@ impl std::fmt::Debug for CircuitBreaker {
 }
 
 struct Shared {
-    name: Arc<str>,
-    config: Config,
-    clock: Clock,
-    epoch: Instant,
-    phase: AtomicU64,
+    /// Read by every call, written only on transitions.
+    phase: Padded<AtomicU64>,
     /// Nanoseconds since `epoch` at which an open breaker allows a trial.
     open_until: AtomicU64,
+    /// Written by every call: kept off the read-mostly line above.
+    hot: Padded<Hot>,
     core: Mutex<Core>,
+    name: Arc<str>,
+    config: Config,
+    /// Successes may skip the lock: the window is a count window.
+    lock_free_successes: bool,
+    /// A success must be judged when the call counter reaches this
+    /// (the minimum calls of a failure-rate rule), since only then can a
+    /// success make an existing failure rate count.
+    judge_success_at: u64,
+    clock: Clock,
+    epoch: Instant,
     listeners: Vec<SharedListener>,
+}
+
+/// Counters every call touches, updated without the lock.
+#[derive(Default)]
+struct Hot {
+    /// Calls recorded since the window was last cleared (count windows).
+    calls: AtomicU64,
+    consecutive_failures: AtomicU32,
+}
+
+/// Keeps a value on its own cache lines (two, for the adjacent-line prefetcher).
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// Bookkeeping that changes together, under the lock.
 struct Core {
     window: Window,
-    consecutive_failures: u32,
     trials_in_flight: u32,
     trial_successes: u32,
     opens_in_a_row: u32,
@@ -123,11 +151,20 @@ impl CircuitBreaker {
     pub(crate) fn from_builder(builder: BreakerBuilder) -> Result<Self, ConfigError> {
         let config = builder.validate()?;
         let epoch = builder.clock.now();
+        let window = Window::new(config.window);
+        let judge_success_at = match config.trip {
+            TripRule::FailureRate { minimum_calls, .. } => u64::from(minimum_calls),
+            TripRule::ConsecutiveFailures(_) => u64::MAX,
+        };
         Ok(Self {
             shared: Arc::new(Shared {
+                phase: Padded(AtomicU64::new(State::Closed.code())),
+                open_until: AtomicU64::new(0),
+                hot: Padded::default(),
+                lock_free_successes: window.is_count(),
+                judge_success_at,
                 core: Mutex::new(Core {
-                    window: Window::new(config.window),
-                    consecutive_failures: 0,
+                    window,
                     trials_in_flight: 0,
                     trial_successes: 0,
                     opens_in_a_row: 0,
@@ -136,8 +173,6 @@ impl CircuitBreaker {
                 config,
                 clock: builder.clock,
                 epoch,
-                phase: AtomicU64::new(State::Closed.code()),
-                open_until: AtomicU64::new(0),
                 listeners: builder.listeners,
             }),
         })
@@ -164,6 +199,7 @@ impl CircuitBreaker {
     /// permit.success();
     /// # Ok::<(), medic_resilience::ConfigError>(())
     /// ```
+    #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
         let ticket = self.shared.acquire()?;
         Ok(Permit {
@@ -240,9 +276,9 @@ impl CircuitBreaker {
     pub fn snapshot(&self) -> BreakerSnapshot {
         let shared = &self.shared;
         let now = shared.now_nanos();
-        let core = shared.lock();
+        let mut core = shared.lock();
         let phase = shared.phase();
-        let tally = core.window.tally(now);
+        let tally = core.window.tally(shared.position(0, now));
         let retry_in_ms = match phase.state() {
             State::Open => {
                 shared
@@ -260,7 +296,7 @@ impl CircuitBreaker {
             failures: tally.failures,
             slow_calls: tally.slow,
             failure_rate: ratio(tally.failures, tally.calls),
-            consecutive_failures: core.consecutive_failures,
+            consecutive_failures: shared.hot.consecutive_failures.load(Ordering::Relaxed),
             retry_in_ms,
         }
     }
@@ -283,6 +319,7 @@ pub struct Rejected {
 }
 
 impl Shared {
+    #[inline]
     fn phase(&self) -> Phase {
         Phase(self.phase.load(Ordering::Acquire))
     }
@@ -292,11 +329,13 @@ impl Shared {
         self.core.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    #[inline]
     fn now_nanos(&self) -> u64 {
         let elapsed = self.clock.now().saturating_duration_since(self.epoch);
         u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
     }
 
+    #[inline]
     fn started(&self) -> Option<Instant> {
         self.config.slow_calls.map(|_| self.clock.now())
     }
@@ -317,6 +356,7 @@ impl Shared {
         Rejected { retry_in }
     }
 
+    #[inline]
     fn acquire(&self) -> Result<Ticket, Rejected> {
         let phase = self.phase();
         match phase.state() {
@@ -380,7 +420,17 @@ impl Shared {
         }
     }
 
+    /// Where an outcome lands in the window, `seq` being its call number.
+    fn position(&self, seq: u64, now_nanos: u64) -> Position {
+        Position {
+            seq,
+            calls: self.hot.calls.load(Ordering::Relaxed),
+            now_nanos,
+        }
+    }
+
     /// Records the outcome of an admitted call.
+    #[inline]
     fn complete(&self, ticket: Ticket, failure: bool) {
         let slow = match (ticket.started, self.config.slow_calls) {
             (Some(started), Some(slow)) => {
@@ -391,12 +441,44 @@ impl Shared {
         if self.phase() != ticket.phase {
             return; // issued under an earlier state: stale
         }
+        let plain_success = !failure && !slow;
+        if plain_success && self.lock_free_successes && ticket.phase.state() == State::Closed {
+            // The hot path: a success in a closed breaker with a count window
+            // is one counter bump, without the lock.
+            let calls = self.hot.calls.fetch_add(1, Ordering::Relaxed) + 1;
+            if self.hot.consecutive_failures.load(Ordering::Relaxed) != 0 {
+                self.hot.consecutive_failures.store(0, Ordering::Relaxed);
+            }
+            if calls == self.judge_success_at {
+                self.judge_locked(ticket, None);
+            }
+            return;
+        }
+        self.complete_locked(ticket, failure, slow);
+    }
+
+    #[cold]
+    fn complete_locked(&self, ticket: Ticket, failure: bool, slow: bool) {
+        if ticket.phase.state() == State::Closed {
+            let seq = if self.lock_free_successes {
+                self.hot.calls.fetch_add(1, Ordering::Relaxed) + 1
+            } else {
+                0
+            };
+            let consecutive = &self.hot.consecutive_failures;
+            if failure {
+                consecutive.fetch_add(1, Ordering::Relaxed);
+            } else {
+                consecutive.store(0, Ordering::Relaxed);
+            }
+            self.judge_locked(ticket, Some((seq, failure, slow)));
+            return;
+        }
         let mut core = self.lock();
         if self.phase() != ticket.phase {
             return;
         }
         let next = match ticket.phase.state() {
-            State::Closed => self.judge_closed(&mut core, failure, slow),
             State::HalfOpen => {
                 core.trials_in_flight = core.trials_in_flight.saturating_sub(1);
                 if failure || slow {
@@ -406,7 +488,7 @@ impl Shared {
                     (core.trial_successes >= self.config.success_threshold).then_some(State::Closed)
                 }
             }
-            State::Open | State::ForcedOpen => None,
+            State::Closed | State::Open | State::ForcedOpen => None,
         };
         let change = next.map(|to| self.enter(&mut core, to));
         drop(core);
@@ -415,20 +497,32 @@ impl Shared {
         }
     }
 
-    fn judge_closed(&self, core: &mut Core, failure: bool, slow: bool) -> Option<State> {
-        let now = if core.window.needs_clock() {
+    /// Judges a closed breaker under the lock, after recording `outcome`
+    /// (`(seq, failure, slow)`) if there is one.
+    fn judge_locked(&self, ticket: Ticket, outcome: Option<(u64, bool, bool)>) {
+        let mut core = self.lock();
+        if self.phase() != ticket.phase {
+            return;
+        }
+        let now = if core.window.is_count() {
+            0
+        } else {
             self.now_nanos()
-        } else {
-            0
         };
-        let tally = core.window.record(now, failure, slow);
-        core.consecutive_failures = if failure {
-            core.consecutive_failures + 1
-        } else {
-            0
+        let tally = match outcome {
+            Some((seq, failure, slow)) => {
+                core.window.record(self.position(seq, now), failure, slow)
+            }
+            None => core.window.tally(self.position(0, now)),
         };
-        self.should_trip(tally, core.consecutive_failures)
-            .then_some(State::Open)
+        let consecutive = self.hot.consecutive_failures.load(Ordering::Relaxed);
+        let change = self
+            .should_trip(tally, consecutive)
+            .then(|| self.enter(&mut core, State::Open));
+        drop(core);
+        if let Some(change) = change {
+            self.announce(change);
+        }
     }
 
     fn should_trip(&self, tally: Tally, consecutive_failures: u32) -> bool {
@@ -454,7 +548,15 @@ impl Shared {
     }
 
     /// Gives back a permit that ended without an outcome.
+    #[inline]
     fn release(&self, ticket: Ticket) {
+        if ticket.phase.state() == State::HalfOpen {
+            self.release_trial(ticket);
+        }
+    }
+
+    #[cold]
+    fn release_trial(&self, ticket: Ticket) {
         if ticket.phase.state() != State::HalfOpen || self.phase() != ticket.phase {
             return;
         }
@@ -487,8 +589,9 @@ impl Shared {
             }
             State::Closed => {
                 core.opens_in_a_row = 0;
-                core.consecutive_failures = 0;
                 core.window.clear();
+                self.hot.calls.store(0, Ordering::Relaxed);
+                self.hot.consecutive_failures.store(0, Ordering::Relaxed);
             }
             State::HalfOpen | State::ForcedOpen => {}
         }
@@ -533,16 +636,19 @@ impl BreakerBuilder {
 macro_rules! permit_methods {
     () => {
         /// The call succeeded.
+        #[inline]
         pub fn success(self) {
             self.record(false);
         }
 
         /// The call failed in a way that counts against the dependency.
+        #[inline]
         pub fn failure(self) {
             self.record(true);
         }
 
         /// Records the outcome.
+        #[inline]
         pub fn record(mut self, failure: bool) {
             if let Some(ticket) = self.ticket.take() {
                 self.shared.complete(ticket, failure);
@@ -573,6 +679,7 @@ impl Permit<'_> {
 }
 
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket.take() {
             self.shared.release(ticket);

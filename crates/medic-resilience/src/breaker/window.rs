@@ -1,5 +1,6 @@
 //! The sliding windows a closed breaker judges failure rates over.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Which calls a breaker's failure rate is computed over.
@@ -24,53 +25,54 @@ pub(crate) struct Tally {
     pub slow: u32,
 }
 
-const FAILURE: u8 = 1;
-const SLOW: u8 = 2;
-
-/// The last `n` outcomes in a ring, with running totals.
+/// The last `size` calls, kept as a call counter (outside, lock-free) plus the
+/// sequence numbers of the failed and slow calls among them. A success, the
+/// common case, then only bumps the counter; the lists are touched on
+/// failures and slow calls alone.
 #[derive(Debug)]
 pub(crate) struct CountWindow {
-    ring: Box<[u8]>,
-    next: usize,
-    filled: bool,
-    tally: Tally,
+    size: u64,
+    failures: VecDeque<u64>,
+    slow: VecDeque<u64>,
 }
 
 impl CountWindow {
     pub(crate) fn new(size: u32) -> Self {
         Self {
-            ring: vec![0; size.max(1) as usize].into_boxed_slice(),
-            next: 0,
-            filled: false,
-            tally: Tally::default(),
+            size: u64::from(size.max(1)),
+            failures: VecDeque::new(),
+            slow: VecDeque::new(),
         }
     }
 
-    fn record(&mut self, failure: bool, slow: bool) -> Tally {
-        let flags = (u8::from(failure) * FAILURE) | (u8::from(slow) * SLOW);
-        if self.filled {
-            let evicted = self.ring[self.next];
-            self.tally.failures -= u32::from(evicted & FAILURE != 0);
-            self.tally.slow -= u32::from(evicted & SLOW != 0);
-        } else {
-            self.tally.calls += 1;
+    /// Notes that call number `seq` failed and/or was slow; `calls` is the
+    /// counter now (calls recorded since the window was cleared).
+    fn record(&mut self, seq: u64, failure: bool, slow: bool, calls: u64) -> Tally {
+        if failure {
+            self.failures.push_back(seq);
         }
-        self.ring[self.next] = flags;
-        self.tally.failures += u32::from(failure);
-        self.tally.slow += u32::from(slow);
-        self.next += 1;
-        if self.next == self.ring.len() {
-            self.next = 0;
-            self.filled = true;
+        if slow {
+            self.slow.push_back(seq);
         }
-        self.tally
+        self.tally(calls)
+    }
+
+    fn tally(&mut self, calls: u64) -> Tally {
+        // Racing callers may push sequence numbers slightly out of order, so
+        // count by value rather than trusting positions.
+        let oldest_kept = calls.saturating_sub(self.size);
+        self.failures.retain(|&seq| seq > oldest_kept);
+        self.slow.retain(|&seq| seq > oldest_kept);
+        Tally {
+            calls: calls.min(self.size) as u32,
+            failures: self.failures.len() as u32,
+            slow: self.slow.len() as u32,
+        }
     }
 
     fn clear(&mut self) {
-        self.ring.fill(0);
-        self.next = 0;
-        self.filled = false;
-        self.tally = Tally::default();
+        self.failures.clear();
+        self.slow.clear();
     }
 }
 
@@ -135,6 +137,17 @@ impl TimeWindow {
     }
 }
 
+/// Where in the stream of calls an outcome lands.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Position {
+    /// This call's number since the window was cleared (count windows).
+    pub seq: u64,
+    /// Calls recorded so far (count windows).
+    pub calls: u64,
+    /// Nanoseconds since the breaker's epoch (time windows).
+    pub now_nanos: u64,
+}
+
 /// Either window, chosen at construction.
 #[derive(Debug)]
 pub(crate) enum Window {
@@ -152,19 +165,20 @@ impl Window {
         }
     }
 
-    /// Adds one outcome and returns the window's totals after it.
-    pub(crate) fn record(&mut self, now_nanos: u64, failure: bool, slow: bool) -> Tally {
+    /// Adds one outcome and returns the window's totals after it. `seq` and
+    /// `calls` feed a count window; `now_nanos` feeds a time window.
+    pub(crate) fn record(&mut self, at: Position, failure: bool, slow: bool) -> Tally {
         match self {
-            Window::Count(w) => w.record(failure, slow),
-            Window::Time(w) => w.record(now_nanos, failure, slow),
+            Window::Count(w) => w.record(at.seq, failure, slow, at.calls),
+            Window::Time(w) => w.record(at.now_nanos, failure, slow),
         }
     }
 
     /// The window's totals without adding an outcome.
-    pub(crate) fn tally(&self, now_nanos: u64) -> Tally {
+    pub(crate) fn tally(&mut self, at: Position) -> Tally {
         match self {
-            Window::Count(w) => w.tally,
-            Window::Time(w) => w.tally(now_nanos),
+            Window::Count(w) => w.tally(at.calls),
+            Window::Time(w) => w.tally(at.now_nanos),
         }
     }
 
@@ -175,8 +189,8 @@ impl Window {
         }
     }
 
-    pub(crate) fn needs_clock(&self) -> bool {
-        matches!(self, Window::Time(_))
+    pub(crate) fn is_count(&self) -> bool {
+        matches!(self, Window::Count(_))
     }
 }
 
@@ -187,19 +201,34 @@ mod tests {
     #[test]
     fn count_window_forgets_the_oldest_outcome() {
         let mut w = CountWindow::new(3);
-        w.record(true, false);
-        w.record(false, true);
         assert_eq!(
-            w.record(false, false),
+            w.record(1, true, false, 1),
+            Tally {
+                calls: 1,
+                failures: 1,
+                slow: 0
+            }
+        );
+        assert_eq!(
+            w.record(2, false, true, 2),
+            Tally {
+                calls: 2,
+                failures: 1,
+                slow: 1
+            }
+        );
+        // Call 3 succeeded: only the counter moved.
+        assert_eq!(
+            w.tally(3),
             Tally {
                 calls: 3,
                 failures: 1,
                 slow: 1
             }
         );
-        // The failure falls out.
+        // The failure (call 1) falls out with call 4.
         assert_eq!(
-            w.record(false, false),
+            w.tally(4),
             Tally {
                 calls: 3,
                 failures: 0,
@@ -207,13 +236,22 @@ mod tests {
             }
         );
         assert_eq!(
-            w.record(true, false),
+            w.record(5, true, false, 5),
             Tally {
                 calls: 3,
                 failures: 1,
                 slow: 0
             }
         );
+    }
+
+    #[test]
+    fn count_window_tolerates_out_of_order_sequence_numbers() {
+        let mut w = CountWindow::new(2);
+        w.record(7, true, false, 7);
+        w.record(6, true, false, 7);
+        assert_eq!(w.tally(7).failures, 2);
+        assert_eq!(w.tally(8).failures, 1, "call 6 left, call 7 stays");
     }
 
     #[test]
