@@ -42,6 +42,44 @@ impl Clock {
     }
 }
 
+/// The start of a policy's timeline, on both the precise and the coarse clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Epoch {
+    precise: Instant,
+    coarse: coarsetime::Instant,
+}
+
+impl Clock {
+    /// Marks the start of a timeline on this clock.
+    pub(crate) fn epoch(&self) -> Epoch {
+        Epoch {
+            precise: self.now(),
+            coarse: coarsetime::Instant::now(),
+        }
+    }
+
+    /// Nanoseconds since `epoch`, precisely.
+    #[inline]
+    pub(crate) fn nanos_since(&self, epoch: &Epoch) -> u64 {
+        let elapsed = self.now().saturating_duration_since(epoch.precise);
+        u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Nanoseconds since `epoch`, to within a kernel tick (1–4 ms) on the
+    /// standard clock, which makes reading it about five times cheaper. For
+    /// deadlines measured in seconds, such as how long a breaker stays open.
+    /// Tokio and manual clocks stay precise, so tests remain exact.
+    #[inline]
+    pub(crate) fn coarse_nanos_since(&self, epoch: &Epoch) -> u64 {
+        match self {
+            Clock::Std => coarsetime::Instant::now()
+                .duration_since(epoch.coarse)
+                .as_nanos(),
+            _ => self.nanos_since(epoch),
+        }
+    }
+}
+
 /// A clock for tests: starts at construction and only moves by [`ManualClock::advance`].
 ///
 /// ```

@@ -22,12 +22,12 @@ pub use window::WindowKind;
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use self::config::Config;
 use self::state::Phase;
 use self::window::{Position, Tally, Window};
-use crate::clock::Clock;
+use crate::clock::{Clock, Epoch};
 use crate::error::{ConfigError, Error};
 use crate::events::{Event, SharedListener};
 
@@ -67,7 +67,7 @@ impl std::fmt::Debug for CircuitBreaker {
 struct Shared {
     /// Read by every call, written only on transitions.
     phase: Padded<AtomicU64>,
-    /// Nanoseconds since `epoch` at which an open breaker allows a trial.
+    /// Coarse nanoseconds since `epoch` at which an open breaker allows a trial.
     open_until: AtomicU64,
     /// Written by every call: kept off the read-mostly line above.
     hot: Padded<Hot>,
@@ -81,7 +81,7 @@ struct Shared {
     /// success make an existing failure rate count.
     judge_success_at: u64,
     clock: Clock,
-    epoch: Instant,
+    epoch: Epoch,
     listeners: Vec<SharedListener>,
 }
 
@@ -138,7 +138,29 @@ pub struct BreakerSnapshot {
 #[derive(Debug, Clone, Copy)]
 struct Ticket {
     phase: Phase,
-    started: Option<Instant>,
+    /// Nanoseconds since the epoch when the call started, or [`NOT_TIMED`].
+    started: u64,
+}
+
+/// `Ticket::started` when slow calls are not tracked.
+const NOT_TIMED: u64 = u64::MAX;
+
+impl Ticket {
+    /// Marks a permit whose outcome was recorded or released. Generations grow
+    /// by one per transition, so no live phase ever reaches this value.
+    const SETTLED: Ticket = Ticket {
+        phase: Phase(u64::MAX),
+        started: NOT_TIMED,
+    };
+
+    #[inline]
+    fn take(&mut self) -> Option<Ticket> {
+        if self.phase == Ticket::SETTLED.phase {
+            None
+        } else {
+            Some(std::mem::replace(self, Ticket::SETTLED))
+        }
+    }
 }
 
 impl CircuitBreaker {
@@ -150,7 +172,7 @@ impl CircuitBreaker {
     /// Builds a breaker from a validated builder.
     pub(crate) fn from_builder(builder: BreakerBuilder) -> Result<Self, ConfigError> {
         let config = builder.validate()?;
-        let epoch = builder.clock.now();
+        let epoch = builder.clock.epoch();
         let window = Window::new(config.window);
         let judge_success_at = match config.trip {
             TripRule::FailureRate { minimum_calls, .. } => u64::from(minimum_calls),
@@ -204,7 +226,7 @@ impl CircuitBreaker {
         let ticket = self.shared.acquire()?;
         Ok(Permit {
             shared: &self.shared,
-            ticket: Some(ticket),
+            ticket,
         })
     }
 
@@ -213,7 +235,7 @@ impl CircuitBreaker {
         let ticket = self.shared.acquire()?;
         Ok(OwnedPermit {
             shared: self.shared.clone(),
-            ticket: Some(ticket),
+            ticket,
         })
     }
 
@@ -276,6 +298,7 @@ impl CircuitBreaker {
     pub fn snapshot(&self) -> BreakerSnapshot {
         let shared = &self.shared;
         let now = shared.now_nanos();
+        let open_now = shared.open_clock_nanos();
         let mut core = shared.lock();
         let phase = shared.phase();
         let tally = core.window.tally(shared.position(0, now));
@@ -284,7 +307,7 @@ impl CircuitBreaker {
                 shared
                     .open_until
                     .load(Ordering::Acquire)
-                    .saturating_sub(now)
+                    .saturating_sub(open_now)
                     / 1_000_000
             }
             _ => 0,
@@ -331,13 +354,22 @@ impl Shared {
 
     #[inline]
     fn now_nanos(&self) -> u64 {
-        let elapsed = self.clock.now().saturating_duration_since(self.epoch);
-        u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+        self.clock.nanos_since(&self.epoch)
+    }
+
+    /// The time base of `open_until`: open durations are seconds long, so a
+    /// kernel tick of imprecision is fine, and rejecting calls gets cheaper.
+    #[inline]
+    fn open_clock_nanos(&self) -> u64 {
+        self.clock.coarse_nanos_since(&self.epoch)
     }
 
     #[inline]
-    fn started(&self) -> Option<Instant> {
-        self.config.slow_calls.map(|_| self.clock.now())
+    fn started(&self) -> u64 {
+        match self.config.slow_calls {
+            Some(_) => self.now_nanos(),
+            None => NOT_TIMED,
+        }
     }
 
     fn emit(&self, event: Event<'_>) {
@@ -359,13 +391,26 @@ impl Shared {
     #[inline]
     fn acquire(&self) -> Result<Ticket, Rejected> {
         let phase = self.phase();
+        if phase.state() == State::Closed && self.config.slow_calls.is_none() {
+            // The hot path, kept small enough to inline into the caller.
+            return Ok(Ticket {
+                phase,
+                started: NOT_TIMED,
+            });
+        }
+        self.acquire_other(phase)
+    }
+
+    /// Every state but a plain closed one.
+    #[inline(never)]
+    fn acquire_other(&self, phase: Phase) -> Result<Ticket, Rejected> {
         match phase.state() {
             State::Closed => Ok(Ticket {
                 phase,
                 started: self.started(),
             }),
             State::Open => {
-                let now = self.now_nanos();
+                let now = self.open_clock_nanos();
                 let until = self.open_until.load(Ordering::Acquire);
                 if now < until {
                     Err(self.reject(Duration::from_nanos(until - now)))
@@ -392,7 +437,7 @@ impl Shared {
             }
             State::ForcedOpen => return Err(self.reject(Duration::MAX)),
             State::Open => {
-                let now = self.now_nanos();
+                let now = self.open_clock_nanos();
                 let until = self.open_until.load(Ordering::Acquire);
                 if now < until {
                     return Err(self.reject(Duration::from_nanos(until - now)));
@@ -430,14 +475,9 @@ impl Shared {
     }
 
     /// Records the outcome of an admitted call.
-    #[inline]
+    #[inline(always)]
     fn complete(&self, ticket: Ticket, failure: bool) {
-        let slow = match (ticket.started, self.config.slow_calls) {
-            (Some(started), Some(slow)) => {
-                self.clock.now().saturating_duration_since(started) >= slow.duration
-            }
-            _ => false,
-        };
+        let slow = ticket.started != NOT_TIMED && self.is_slow(ticket.started);
         if self.phase() != ticket.phase {
             return; // issued under an earlier state: stale
         }
@@ -450,14 +490,23 @@ impl Shared {
                 self.hot.consecutive_failures.store(0, Ordering::Relaxed);
             }
             if calls == self.judge_success_at {
-                self.judge_locked(ticket, None);
+                self.judge_locked_cold(ticket);
             }
             return;
         }
         self.complete_locked(ticket, failure, slow);
     }
 
+    #[inline(never)]
+    fn is_slow(&self, started: u64) -> bool {
+        self.config.slow_calls.is_some_and(|slow| {
+            let elapsed = Duration::from_nanos(self.now_nanos().saturating_sub(started));
+            elapsed >= slow.duration
+        })
+    }
+
     #[cold]
+    #[inline(never)]
     fn complete_locked(&self, ticket: Ticket, failure: bool, slow: bool) {
         if ticket.phase.state() == State::Closed {
             let seq = if self.lock_free_successes {
@@ -495,6 +544,12 @@ impl Shared {
         if let Some(change) = change {
             self.announce(change);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn judge_locked_cold(&self, ticket: Ticket) {
+        self.judge_locked(ticket, None);
     }
 
     /// Judges a closed breaker under the lock, after recording `outcome`
@@ -556,6 +611,7 @@ impl Shared {
     }
 
     #[cold]
+    #[inline(never)]
     fn release_trial(&self, ticket: Ticket) {
         if ticket.phase.state() != State::HalfOpen || self.phase() != ticket.phase {
             return;
@@ -583,7 +639,7 @@ impl Shared {
                 core.opens_in_a_row = core.opens_in_a_row.saturating_add(1);
                 let open_for = self.config.open_duration_for(core.opens_in_a_row);
                 let until = self
-                    .now_nanos()
+                    .open_clock_nanos()
                     .saturating_add(u64::try_from(open_for.as_nanos()).unwrap_or(u64::MAX));
                 self.open_until.store(until, Ordering::Release);
             }
@@ -648,7 +704,7 @@ macro_rules! permit_methods {
         }
 
         /// Records the outcome.
-        #[inline]
+        #[inline(always)]
         pub fn record(mut self, failure: bool) {
             if let Some(ticket) = self.ticket.take() {
                 self.shared.complete(ticket, failure);
@@ -661,7 +717,7 @@ macro_rules! permit_methods {
 #[must_use = "a permit must be told the call's outcome"]
 pub struct Permit<'a> {
     shared: &'a Shared,
-    ticket: Option<Ticket>,
+    ticket: Ticket,
 }
 
 impl Permit<'_> {
@@ -691,7 +747,7 @@ impl Drop for Permit<'_> {
 #[must_use = "a permit must be told the call's outcome"]
 pub struct OwnedPermit {
     shared: Arc<Shared>,
-    ticket: Option<Ticket>,
+    ticket: Ticket,
 }
 
 impl OwnedPermit {
