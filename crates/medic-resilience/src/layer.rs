@@ -176,107 +176,80 @@ where
     }
 }
 
-/// Bounds each request's time.
-#[derive(Debug, Clone)]
-pub struct TimeoutLayer {
-    timeout: Timeout,
-}
-
-impl TimeoutLayer {
-    /// A layer applying `timeout`.
-    pub fn new(timeout: Timeout) -> Self {
-        Self { timeout }
-    }
-}
-
-impl<S> Layer<S> for TimeoutLayer {
-    type Service = TimeoutService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        TimeoutService {
-            inner,
-            timeout: self.timeout.clone(),
+/// Defines a layer and its service for a policy that guards one call at a
+/// time through `policy.call(future)`.
+macro_rules! single_call_layer {
+    ($(#[$layer_doc:meta])* $layer:ident, $(#[$service_doc:meta])* $service:ident, $policy:ty, $field:ident) => {
+        $(#[$layer_doc])*
+        #[derive(Debug, Clone)]
+        pub struct $layer {
+            $field: $policy,
         }
-    }
-}
 
-/// The service made by [`TimeoutLayer`].
-#[derive(Debug, Clone)]
-pub struct TimeoutService<S> {
-    inner: S,
-    timeout: Timeout,
-}
-
-impl<S, Req> Service<Req> for TimeoutService<S>
-where
-    S: Service<Req>,
-    S::Future: Send + 'static,
-    S::Response: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = Error<S::Error>;
-    type Future = BoxFuture<'static, Result<S::Response, Error<S::Error>>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Error::Inner)
-    }
-
-    fn call(&mut self, request: Req) -> Self::Future {
-        let timeout = self.timeout.clone();
-        let response = self.inner.call(request);
-        Box::pin(async move { timeout.call(response).await })
-    }
-}
-
-/// Limits concurrent requests. The inner service's `call` runs before a slot
-/// is taken, so this suits services whose work happens in the future they return.
-#[derive(Debug, Clone)]
-pub struct BulkheadLayer {
-    bulkhead: Bulkhead,
-}
-
-impl BulkheadLayer {
-    /// A layer sharing `bulkhead` among all services it wraps.
-    pub fn new(bulkhead: Bulkhead) -> Self {
-        Self { bulkhead }
-    }
-}
-
-impl<S> Layer<S> for BulkheadLayer {
-    type Service = BulkheadService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        BulkheadService {
-            inner,
-            bulkhead: self.bulkhead.clone(),
+        impl $layer {
+            /// A layer applying the policy to every request.
+            pub fn new($field: $policy) -> Self {
+                Self { $field }
+            }
         }
-    }
+
+        impl<S> Layer<S> for $layer {
+            type Service = $service<S>;
+            fn layer(&self, inner: S) -> Self::Service {
+                $service {
+                    inner,
+                    $field: self.$field.clone(),
+                }
+            }
+        }
+
+        $(#[$service_doc])*
+        #[derive(Debug, Clone)]
+        pub struct $service<S> {
+            inner: S,
+            $field: $policy,
+        }
+
+        impl<S, Req> Service<Req> for $service<S>
+        where
+            S: Service<Req>,
+            S::Future: Send + 'static,
+            S::Response: Send + 'static,
+            S::Error: Send + 'static,
+        {
+            type Response = S::Response;
+            type Error = Error<S::Error>;
+            type Future = BoxFuture<'static, Result<S::Response, Error<S::Error>>>;
+
+            fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+                self.inner.poll_ready(cx).map_err(Error::Inner)
+            }
+
+            fn call(&mut self, request: Req) -> Self::Future {
+                let $field = self.$field.clone();
+                let response = self.inner.call(request);
+                Box::pin(async move { $field.call(response).await })
+            }
+        }
+    };
 }
 
-/// The service made by [`BulkheadLayer`].
-#[derive(Debug, Clone)]
-pub struct BulkheadService<S> {
-    inner: S,
-    bulkhead: Bulkhead,
-}
+single_call_layer!(
+    /// Bounds each request's time.
+    TimeoutLayer,
+    /// The service made by [`TimeoutLayer`].
+    TimeoutService,
+    Timeout,
+    timeout
+);
 
-impl<S, Req> Service<Req> for BulkheadService<S>
-where
-    S: Service<Req>,
-    S::Future: Send + 'static,
-    S::Response: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = Error<S::Error>;
-    type Future = BoxFuture<'static, Result<S::Response, Error<S::Error>>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Error::Inner)
-    }
-
-    fn call(&mut self, request: Req) -> Self::Future {
-        let bulkhead = self.bulkhead.clone();
-        let response = self.inner.call(request);
-        Box::pin(async move { bulkhead.call(response).await })
-    }
-}
+single_call_layer!(
+    /// Limits concurrent requests (sharing one bulkhead among all services it
+    /// wraps). The inner service's `call` runs before a slot is taken, so this
+    /// suits services whose work happens in the future they return.
+    BulkheadLayer,
+    /// The service made by [`BulkheadLayer`].
+    BulkheadService,
+    Bulkhead,
+    bulkhead
+);

@@ -455,3 +455,24 @@ fn concurrent_callers_never_leak_trial_permits() {
     }
     assert!(admitted, "stuck in {:?}", b.state());
 }
+
+/// The standard clock times open durations on the coarse clock: within a
+/// kernel tick (at most a few milliseconds) of the configured duration.
+#[test]
+fn open_duration_on_the_standard_clock_is_accurate_to_a_tick() {
+    let b = CircuitBreaker::builder("coarse")
+        .consecutive_failures(1)
+        .open_duration(Duration::from_millis(100))
+        .build()
+        .expect("valid");
+    fail(&b);
+    let retry_in = b.try_acquire().expect_err("open").retry_in;
+    assert!(
+        retry_in > Duration::from_millis(80) && retry_in <= Duration::from_millis(100),
+        "{retry_in:?}"
+    );
+    std::thread::sleep(Duration::from_millis(60));
+    assert!(b.try_acquire().is_err(), "still open after 60 ms");
+    std::thread::sleep(Duration::from_millis(60));
+    assert!(b.try_acquire().is_ok(), "a trial is admitted after 120 ms");
+}
