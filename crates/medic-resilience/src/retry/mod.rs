@@ -343,7 +343,11 @@ impl Retry {
                 return Err(Error::Throttled);
             }
 
-            let result = self.run_attempt(&mut op, started).await;
+            let result = if self.attempt_timeout.is_none() && self.deadline.is_none() {
+                op().await
+            } else {
+                self.run_attempt(&mut op, started).await
+            };
             let error = match result {
                 Ok(value) => {
                     if let Some(budget) = &self.budget {
