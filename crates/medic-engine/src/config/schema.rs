@@ -1,0 +1,674 @@
+//! The `medic.toml` schema. The doc comments are the user documentation of
+//! each key; unknown keys are errors everywhere (`deny_unknown_fields`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use medic_model::{Category, Severity};
+
+use super::duration::HumanDuration;
+
+/// Deserialises an enum tagged by `kind` through the variant's own struct, so
+/// that errors keep their key path (serde's derived tagged enums lose it) and
+/// unknown kinds list the known ones.
+macro_rules! tagged_enum {
+    ($enum:ident, $what:literal, { $($kind:literal => $variant:ident($inner:ty)),+ $(,)? }) => {
+        impl<'de> serde::Deserialize<'de> for $enum {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                use serde::de::Error as _;
+                let mut table = toml::Table::deserialize(deserializer)?;
+                let kind = match table.remove("kind") {
+                    Some(toml::Value::String(kind)) => kind,
+                    Some(_) => return Err(D::Error::custom("kind: expected a string")),
+                    None => {
+                        return Err(D::Error::custom(concat!(
+                            "missing field `kind` (a ", $what, " kind: ", $($kind, " "),+, ")"
+                        )))
+                    }
+                };
+                let fields = toml::Value::Table(table);
+                match kind.as_str() {
+                    $($kind => serde_path_to_error::deserialize::<_, $inner>(fields)
+                        .map($enum::$variant)
+                        .map_err(|e| D::Error::custom(super::load::located(&e))),)+
+                    other => Err(D::Error::custom(format!(
+                        "unknown {} kind {other:?}; expected one of: {}",
+                        $what,
+                        [$($kind),+].join(", ")
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+fn secs(n: u64) -> HumanDuration {
+    HumanDuration::new(Duration::from_secs(n))
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The HTTP server.
+    pub server: Server,
+    /// Where incidents, actions and outcomes are kept.
+    pub storage: Storage,
+    /// API keys.
+    pub auth: Auth,
+    /// How each webhook intake authenticates.
+    pub webhooks: Webhooks,
+    /// The optional local language model.
+    pub llm: Llm,
+    /// What medic may do on its own.
+    pub policy: Policy,
+    /// What medic watches and heals.
+    pub targets: Vec<Target>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// Address to listen on (default `127.0.0.1:7400`). A non-loopback address needs `[auth] keys`.
+    pub listen: String,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:7400".into(),
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Storage {
+    /// `sqlite://medic.db` (default) or `postgres://user@host:5432/db`.
+    pub url: String,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://medic.db".into(),
+        }
+    }
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    /// The API keys.
+    pub keys: Vec<ApiKey>,
+}
+
+/// An API scope.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Read anything.
+    Read,
+    /// Acknowledge, resolve, register components, report events.
+    Write,
+    /// Approve actions, reset breakers, start and stop monitoring.
+    Admin,
+}
+
+/// One API key: its secret comes from an environment variable or is stored hashed.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKey {
+    /// Who holds it (shown in the audit log).
+    pub name: String,
+    /// Environment variable holding the key.
+    pub key_env: Option<String>,
+    /// Hex SHA-256 of the key, for keys not kept in the environment.
+    pub key_sha256: Option<String>,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+}
+
+/// `[webhooks]`: each intake's credentials, by environment variable name.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhooks {
+    /// `Authorization: Bearer` token for Alertmanager.
+    pub alertmanager: Option<WebhookSecret>,
+    /// Secret for GitHub's `X-Hub-Signature-256`.
+    pub github: Option<WebhookSecret>,
+    /// Token GitLab sends in `X-Gitlab-Token`.
+    pub gitlab: Option<WebhookSecret>,
+    /// Basic-auth credentials for Jenkins.
+    pub jenkins: Option<WebhookSecret>,
+    /// HMAC secret for `X-Medic-Signature`.
+    pub generic: Option<WebhookSecret>,
+}
+
+/// Where a webhook's secret lives.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSecret {
+    /// Environment variable with a bearer or shared token.
+    pub token_env: Option<String>,
+    /// Environment variable with an HMAC secret.
+    pub secret_env: Option<String>,
+    /// Environment variable with a basic-auth user.
+    pub user_env: Option<String>,
+    /// Environment variable with a basic-auth password.
+    pub password_env: Option<String>,
+}
+
+/// `[llm]`
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Llm {
+    /// `none` (default), `ollama` or `openai` (any OpenAI-compatible server).
+    pub provider: LlmProvider,
+    /// The server's base URL.
+    pub url: String,
+    /// The model name.
+    pub model: String,
+    /// How long to wait before rules decide alone.
+    pub timeout: HumanDuration,
+}
+
+impl Default for Llm {
+    fn default() -> Self {
+        Self {
+            provider: LlmProvider::None,
+            url: "http://127.0.0.1:11434".into(),
+            model: String::new(),
+            timeout: secs(5),
+        }
+    }
+}
+
+/// Which language-model API to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmProvider {
+    /// No model: rules and history only.
+    #[default]
+    None,
+    /// Ollama's `/api/chat`.
+    Ollama,
+    /// An OpenAI-compatible `/v1/chat/completions`.
+    Openai,
+}
+
+/// `[policy]`: the safety policy every remedy passes through.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// `auto` runs remedies, `dry-run` only records them, `approve` waits for a human.
+    pub mode: Mode,
+    /// Diagnoses less confident than this need approval (default 0.5).
+    pub min_confidence: f64,
+    /// Actions per hour across all targets (default 30).
+    pub max_actions_per_hour: u32,
+    /// Actions per hour for any one target (default 10).
+    pub max_actions_per_hour_per_target: u32,
+    /// Quiet time after an action on a target before the next one (default 30s).
+    pub cooldown: HumanDuration,
+    /// An approval nobody answers expires after this, and the incident escalates (default 15m).
+    pub approval_timeout: HumanDuration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Auto,
+            min_confidence: 0.5,
+            max_actions_per_hour: 30,
+            max_actions_per_hour_per_target: 10,
+            cooldown: secs(30),
+            approval_timeout: secs(900),
+        }
+    }
+}
+
+/// The policy mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Run remedies within the policy.
+    #[default]
+    Auto,
+    /// Record what would run; execute nothing.
+    DryRun,
+    /// Every action waits for approval.
+    Approve,
+}
+
+/// `[[targets]]`: one thing medic watches and heals.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Unique name (letters, digits, `-`, `_`, `.`).
+    pub name: String,
+    /// Free labels, matched by remedies' `when.labels`.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Health checks.
+    #[serde(default)]
+    pub probes: Vec<Probe>,
+    /// Log files feeding diagnosis.
+    #[serde(default)]
+    pub logs: Vec<LogWatch>,
+    /// Health thresholds.
+    #[serde(default)]
+    pub health: Health,
+    /// A process medic starts and owns.
+    pub supervise: Option<Supervise>,
+    /// Alternate endpoints a `failover` action switches between.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// The remedy ladder, tried in order.
+    #[serde(default)]
+    pub remedies: Vec<Remedy>,
+}
+
+/// A probe: how to tell whether a target is healthy. Every kind also takes
+/// `interval` (default 10s) and `timeout` (default 5s).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Probe {
+    /// An HTTP request.
+    Http(HttpProbe),
+    /// A TCP connection.
+    Tcp(TcpProbe),
+    /// A command; exit code 0 is healthy.
+    Exec(ExecProbe),
+    /// A process by pidfile; a zombie counts as dead.
+    Process(ProcessProbe),
+}
+
+tagged_enum!(Probe, "probe", {
+    "http" => Http(HttpProbe),
+    "tcp" => Tcp(TcpProbe),
+    "exec" => Exec(ExecProbe),
+    "process" => Process(ProcessProbe),
+});
+
+/// An HTTP request.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpProbe {
+    /// The URL.
+    pub url: String,
+    /// The method (default GET).
+    #[serde(default = "default_get")]
+    pub method: String,
+    /// Statuses that count as healthy (default 200–299).
+    #[serde(default)]
+    pub expect_status: Vec<u16>,
+    /// Text the body must contain.
+    pub body_contains: Option<String>,
+    /// A regex the body must match.
+    pub body_regex: Option<String>,
+    /// Slower answers count as failures.
+    pub max_latency: Option<HumanDuration>,
+    /// How often.
+    #[serde(default = "default_interval")]
+    pub interval: HumanDuration,
+    /// How long one check may take.
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+}
+
+/// A TCP connection.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpProbe {
+    /// `host:port`.
+    pub address: String,
+    /// How often.
+    #[serde(default = "default_interval")]
+    pub interval: HumanDuration,
+    /// How long one check may take.
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+}
+
+/// A command; exit code 0 is healthy.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecProbe {
+    /// The argv (never a shell string).
+    pub command: Vec<String>,
+    /// How often.
+    #[serde(default = "default_interval")]
+    pub interval: HumanDuration,
+    /// How long one check may take.
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+}
+
+/// A process by pidfile; a zombie counts as dead.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessProbe {
+    /// The pidfile.
+    pub pidfile: String,
+    /// How often.
+    #[serde(default = "default_interval")]
+    pub interval: HumanDuration,
+    /// How long one check may take.
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+}
+
+fn default_interval() -> HumanDuration {
+    secs(10)
+}
+
+fn default_timeout() -> HumanDuration {
+    secs(5)
+}
+
+impl Probe {
+    /// The kind's name, as written in the config.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Probe::Http(_) => "http",
+            Probe::Tcp(_) => "tcp",
+            Probe::Exec(_) => "exec",
+            Probe::Process(_) => "process",
+        }
+    }
+
+    /// How often it runs.
+    pub fn interval(&self) -> HumanDuration {
+        match self {
+            Probe::Http(p) => p.interval,
+            Probe::Tcp(p) => p.interval,
+            Probe::Exec(p) => p.interval,
+            Probe::Process(p) => p.interval,
+        }
+    }
+
+    /// How long one check may take.
+    pub fn timeout(&self) -> HumanDuration {
+        match self {
+            Probe::Http(p) => p.timeout,
+            Probe::Tcp(p) => p.timeout,
+            Probe::Exec(p) => p.timeout,
+            Probe::Process(p) => p.timeout,
+        }
+    }
+
+    /// What it checks, in a few words (`GET http://…`, `tcp 127.0.0.1:6379`).
+    pub fn describe(&self) -> String {
+        match self {
+            Probe::Http(p) => format!("{} {}", p.method, p.url),
+            Probe::Tcp(p) => format!("tcp {}", p.address),
+            Probe::Exec(p) => format!("exec {:?}", p.command),
+            Probe::Process(p) => format!("process {}", p.pidfile),
+        }
+    }
+}
+
+fn default_get() -> String {
+    "GET".into()
+}
+
+/// A log file to tail.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogWatch {
+    /// The file.
+    pub path: String,
+    /// Lines kept for diagnosis (default 50).
+    #[serde(default = "default_tail_lines")]
+    pub tail_lines: u32,
+    /// Regexes that open an incident when a line matches.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+}
+
+fn default_tail_lines() -> u32 {
+    50
+}
+
+/// `health = { … }`: when a target counts as down or up again.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Health {
+    /// Failed probes in a row that make the target unhealthy (default 2).
+    pub failure_threshold: u32,
+    /// Passing probes in a row that make it healthy again (default 2).
+    pub success_threshold: u32,
+    /// Probe interval while suspect or verifying (default 100ms).
+    pub confirm_interval: HumanDuration,
+    /// How long a remedy has to show effect (default 30s).
+    pub verify_window: HumanDuration,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 2,
+            success_threshold: 2,
+            confirm_interval: HumanDuration::new(Duration::from_millis(100)),
+            verify_window: secs(30),
+        }
+    }
+}
+
+/// `supervise = { … }`: a process medic starts, owns and restarts.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Supervise {
+    /// The argv.
+    pub command: Vec<String>,
+    /// Working directory.
+    pub cwd: Option<String>,
+    /// Extra environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Starts allowed within `start_window` before escalating (default 5).
+    #[serde(default = "default_start_limit")]
+    pub start_limit: u32,
+    /// The window for `start_limit` (default 1m).
+    #[serde(default = "default_start_window")]
+    pub start_window: HumanDuration,
+}
+
+fn default_start_limit() -> u32 {
+    5
+}
+
+fn default_start_window() -> HumanDuration {
+    secs(60)
+}
+
+/// `[[targets.remedies]]`: one rung of the ladder.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remedy {
+    /// Unique within the target.
+    pub name: String,
+    /// When it applies (default: always).
+    #[serde(default)]
+    pub when: When,
+    /// What it does.
+    pub action: Action,
+    /// `low` (default), `medium` or `high`; high always needs approval.
+    #[serde(default)]
+    pub risk: Risk,
+}
+
+/// Conditions on the diagnosis; every given condition must hold.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct When {
+    /// Any of these categories.
+    pub category: Vec<Category>,
+    /// Any of these severities.
+    pub severity: Vec<Severity>,
+    /// A regex on the failure's fingerprint.
+    pub fingerprint: Option<String>,
+    /// Labels the target must carry.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// How risky a remedy is.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Deserialize,
+    serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    /// Safe to run unattended.
+    #[default]
+    Low,
+    /// Runs unattended within budgets.
+    Medium,
+    /// Always needs approval.
+    High,
+}
+
+/// What a remedy does.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Action {
+    /// An HTTP request.
+    Http(HttpAction),
+    /// A command: argv, never a shell string; placeholders fill single arguments.
+    Exec(ExecAction),
+    /// Restart the supervised process.
+    Restart(RestartAction),
+    /// Switch to the next of the target's `endpoints`.
+    Failover(FailoverAction),
+    /// Tell a human: a webhook in the chosen shape.
+    Escalate(EscalateAction),
+    /// Wait, e.g. for a dependency to come back by itself.
+    Wait(WaitAction),
+}
+
+tagged_enum!(Action, "action", {
+    "http" => Http(HttpAction),
+    "exec" => Exec(ExecAction),
+    "restart" => Restart(RestartAction),
+    "failover" => Failover(FailoverAction),
+    "escalate" => Escalate(EscalateAction),
+    "wait" => Wait(WaitAction),
+});
+
+/// An HTTP request.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpAction {
+    /// The method (default POST).
+    #[serde(default = "default_post")]
+    pub method: String,
+    /// The URL; may use `{{…}}` placeholders (URL-encoded).
+    pub url: String,
+    /// Headers; values may use placeholders.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The body; may use placeholders (JSON-escaped).
+    pub body: Option<String>,
+    /// Statuses that count as success (default 200–299).
+    #[serde(default)]
+    pub expect_status: Vec<u16>,
+    /// How long to wait (default 10s).
+    #[serde(default = "default_action_timeout")]
+    pub timeout: HumanDuration,
+}
+
+/// A command: argv, never a shell string; placeholders fill single arguments.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecAction {
+    /// The argv.
+    pub command: Vec<String>,
+    /// How long it may run (default 10s).
+    #[serde(default = "default_action_timeout")]
+    pub timeout: HumanDuration,
+    /// Extra environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Working directory.
+    pub cwd: Option<String>,
+}
+
+/// Restart the supervised process.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartAction {}
+
+/// Switch to the next of the target's `endpoints`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverAction {}
+
+/// Tell a human: a webhook in the chosen shape.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateAction {
+    /// The webhook URL.
+    pub webhook: String,
+    /// `generic` (default), `pagerduty` (Events v2) or `slack`.
+    #[serde(default)]
+    pub format: EscalationFormat,
+    /// For PagerDuty: the environment variable holding the routing key.
+    pub routing_key_env: Option<String>,
+}
+
+/// Wait, e.g. for a dependency to come back by itself.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitAction {
+    /// How long.
+    pub duration: HumanDuration,
+}
+
+fn default_post() -> String {
+    "POST".into()
+}
+
+fn default_action_timeout() -> HumanDuration {
+    secs(10)
+}
+
+impl Action {
+    /// The kind's name, as written in the config.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Http(_) => "http",
+            Action::Exec(_) => "exec",
+            Action::Restart(_) => "restart",
+            Action::Failover(_) => "failover",
+            Action::Escalate(_) => "escalate",
+            Action::Wait(_) => "wait",
+        }
+    }
+}
+
+/// The body shape of an escalation webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EscalationFormat {
+    /// medic's own JSON.
+    #[default]
+    Generic,
+    /// PagerDuty Events API v2.
+    Pagerduty,
+    /// A Slack incoming webhook.
+    Slack,
+}

@@ -1,0 +1,391 @@
+//! What types cannot say: names unique, regexes valid, commands safe, and
+//! every reference (a restart needs a supervised process…) satisfiable.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use regex::Regex;
+
+use super::load::ConfigError;
+use super::schema::{Action, Config, LlmProvider, Probe, Target};
+use crate::safety::{check_command, validate_template};
+
+/// Every semantic problem in `config`, in file order.
+pub fn validate(config: &Config) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    let mut push = |path: String, message: String| errors.push(ConfigError::new(path, message));
+
+    match config.server.listen.parse::<SocketAddr>() {
+        Err(e) => push(
+            "server.listen".into(),
+            format!("{e} (write it like 127.0.0.1:7400)"),
+        ),
+        Ok(address) if !address.ip().is_loopback() && config.auth.keys.is_empty() => push(
+            "server.listen".into(),
+            format!("{address} is reachable from other hosts: configure [auth] keys first"),
+        ),
+        Ok(_) => {}
+    }
+    let url = &config.storage.url;
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
+        push(
+            "storage.url".into(),
+            format!("{url:?} is neither sqlite:… nor postgres://…"),
+        );
+    }
+    for (i, key) in config.auth.keys.iter().enumerate() {
+        if key.key_env.is_none() == key.key_sha256.is_none() {
+            push(
+                format!("auth.keys[{i}]"),
+                "set exactly one of key_env and key_sha256".into(),
+            );
+        }
+        if let Some(hash) = &key.key_sha256
+            && (hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            push(
+                format!("auth.keys[{i}].key_sha256"),
+                "must be 64 hex digits".into(),
+            );
+        }
+        if key.scopes.is_empty() {
+            push(
+                format!("auth.keys[{i}].scopes"),
+                "a key needs at least one scope".into(),
+            );
+        }
+    }
+    if config.llm.provider != LlmProvider::None && config.llm.model.is_empty() {
+        push("llm.model".into(), "a provider needs a model name".into());
+    }
+    let policy = &config.policy;
+    if !(0.0..=1.0).contains(&policy.min_confidence) {
+        push(
+            "policy.min_confidence".into(),
+            format!("{} is outside [0, 1]", policy.min_confidence),
+        );
+    }
+    if policy.max_actions_per_hour == 0 {
+        push(
+            "policy.max_actions_per_hour".into(),
+            "must be at least 1".into(),
+        );
+    }
+    if policy.max_actions_per_hour_per_target == 0 {
+        push(
+            "policy.max_actions_per_hour_per_target".into(),
+            "must be at least 1".into(),
+        );
+    }
+
+    let mut names = BTreeSet::new();
+    for (i, target) in config.targets.iter().enumerate() {
+        let path = format!("targets[{i}]");
+        if !names.insert(target.name.as_str()) {
+            push(
+                format!("{path}.name"),
+                format!("{:?} is used by an earlier target", target.name),
+            );
+        }
+        validate_target(target, &path, &mut push);
+    }
+    errors
+}
+
+fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, String)) {
+    let valid_name = !target.name.is_empty()
+        && target
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !valid_name {
+        push(
+            format!("{path}.name"),
+            "use letters, digits, '-', '_' and '.' only".into(),
+        );
+    }
+    if target.health.failure_threshold == 0 || target.health.success_threshold == 0 {
+        push(
+            format!("{path}.health"),
+            "thresholds must be at least 1".into(),
+        );
+    }
+    for (j, probe) in target.probes.iter().enumerate() {
+        validate_probe(probe, &format!("{path}.probes[{j}]"), push);
+    }
+    for (j, log) in target.logs.iter().enumerate() {
+        for (k, pattern) in log.patterns.iter().enumerate() {
+            if let Err(e) = Regex::new(pattern) {
+                push(format!("{path}.logs[{j}].patterns[{k}]"), one_line(&e));
+            }
+        }
+    }
+    if let Some(supervise) = &target.supervise {
+        check_argv(
+            &supervise.command,
+            &format!("{path}.supervise.command"),
+            push,
+        );
+    }
+    let mut remedies = BTreeSet::new();
+    for (j, remedy) in target.remedies.iter().enumerate() {
+        let path = format!("{path}.remedies[{j}]");
+        if !remedies.insert(remedy.name.as_str()) {
+            push(
+                format!("{path}.name"),
+                format!("{:?} is used by an earlier remedy", remedy.name),
+            );
+        }
+        if let Some(pattern) = &remedy.when.fingerprint
+            && let Err(e) = Regex::new(pattern)
+        {
+            push(format!("{path}.when.fingerprint"), one_line(&e));
+        }
+        let action_path = format!("{path}.action");
+        match &remedy.action {
+            Action::Exec(exec) => {
+                check_argv(&exec.command, &format!("{action_path}.command"), push)
+            }
+            Action::Http(http) => {
+                check_url(&http.url, &format!("{action_path}.url"), push);
+                for (name, value) in &http.headers {
+                    check_template(value, &format!("{action_path}.headers.{name}"), push);
+                }
+                if let Some(body) = &http.body {
+                    check_template(body, &format!("{action_path}.body"), push);
+                }
+            }
+            Action::Restart(_) if target.supervise.is_none() => push(
+                action_path,
+                "restart needs the target to be supervised (supervise = { command = [...] })"
+                    .into(),
+            ),
+            Action::Failover(_) if target.endpoints.len() < 2 => push(
+                action_path,
+                "failover needs at least two endpoints in the target's endpoints = [...]".into(),
+            ),
+            Action::Escalate(escalate) => {
+                check_url(&escalate.webhook, &format!("{action_path}.webhook"), push)
+            }
+            _ => {}
+        }
+    }
+}
+
+fn validate_probe(probe: &Probe, path: &str, push: &mut impl FnMut(String, String)) {
+    if probe.interval().get().is_zero() {
+        push(
+            format!("{path}.interval"),
+            "must be greater than zero".into(),
+        );
+    }
+    if probe.timeout().get().is_zero() || probe.timeout() > probe.interval() {
+        push(
+            format!("{path}.timeout"),
+            "must be greater than zero and at most the interval".into(),
+        );
+    }
+    match probe {
+        Probe::Http(http) => {
+            check_url(&http.url, &format!("{path}.url"), push);
+            if let Some(pattern) = &http.body_regex
+                && let Err(e) = Regex::new(pattern)
+            {
+                push(format!("{path}.body_regex"), one_line(&e));
+            }
+            if let Some(bad) = http
+                .expect_status
+                .iter()
+                .find(|s| !(100..=599).contains(*s))
+            {
+                push(
+                    format!("{path}.expect_status"),
+                    format!("{bad} is not an HTTP status"),
+                );
+            }
+        }
+        Probe::Tcp(tcp) => {
+            let address = &tcp.address;
+            if address
+                .rsplit_once(':')
+                .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+            {
+                push(
+                    format!("{path}.address"),
+                    format!("{address:?} is not host:port"),
+                );
+            }
+        }
+        Probe::Exec(exec) => check_argv(&exec.command, &format!("{path}.command"), push),
+        Probe::Process(process) => {
+            if process.pidfile.is_empty() {
+                push(format!("{path}.pidfile"), "must not be empty".into());
+            }
+        }
+    }
+}
+
+fn check_argv(argv: &[String], path: &str, push: &mut impl FnMut(String, String)) {
+    if argv.first().is_none_or(|program| program.is_empty()) {
+        push(
+            path.into(),
+            "needs a program: command = [\"program\", \"arg\", ...]".into(),
+        );
+        return;
+    }
+    for (k, element) in argv.iter().enumerate() {
+        check_template(element, &format!("{path}[{k}]"), push);
+    }
+    if let Err(refusal) = check_command(argv) {
+        push(path.into(), refusal.to_string());
+    }
+}
+
+fn check_url(url: &str, path: &str, push: &mut impl FnMut(String, String)) {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        push(
+            path.into(),
+            format!("{url:?} is not an http:// or https:// URL"),
+        );
+    }
+    check_template(url, path, push);
+}
+
+fn check_template(text: &str, path: &str, push: &mut impl FnMut(String, String)) {
+    if let Err(e) = validate_template(text) {
+        push(path.into(), e.to_string());
+    }
+}
+
+/// Regex errors span several lines; configuration errors are one line each.
+fn one_line(error: &regex::Error) -> String {
+    error
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::config::parse;
+
+    /// The errors of `text`, as `path: message` lines.
+    fn errors(text: &str) -> Vec<String> {
+        match parse(text, &BTreeMap::new()) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn has(errors: &[String], path_and_words: (&str, &str)) -> bool {
+        let (path, words) = path_and_words;
+        errors
+            .iter()
+            .any(|e| e.starts_with(&format!("{path}: ")) && e.contains(words))
+    }
+
+    #[test]
+    fn the_product_example_is_valid() {
+        let text = r#"
+[server]
+listen = "127.0.0.1:7400"
+[storage]
+url = "sqlite://medic.db"
+[auth]
+keys = [{ name = "ops", key_env = "MEDIC_OPS_KEY", scopes = ["read", "write", "admin"] }]
+[llm]
+provider = "ollama"
+url = "http://127.0.0.1:11434"
+model = "gemma3:1b"
+timeout = "5s"
+[policy]
+mode = "auto"
+min_confidence = 0.8
+max_actions_per_hour = 30
+cooldown = "30s"
+[[targets]]
+name = "payments"
+labels = { team = "pay", tier = "critical" }
+probes = [{ kind = "http", url = "http://127.0.0.1:8000/health", interval = "1s", timeout = "500ms", expect_status = [200], max_latency = "1s" }]
+logs = [{ path = "/var/log/payments/service.log", tail_lines = 50 }]
+health = { failure_threshold = 2, success_threshold = 2 }
+[[targets.remedies]]
+name = "reconnect-db"
+when = { category = ["database", "network"] }
+action = { kind = "http", method = "POST", url = "http://127.0.0.1:8000/chaos/resolve" }
+risk = "low"
+[[targets.remedies]]
+name = "restart"
+action = { kind = "exec", command = ["systemctl", "restart", "payments"], timeout = "30s" }
+risk = "medium"
+[[targets.remedies]]
+name = "page"
+action = { kind = "escalate", webhook = "http://127.0.0.1:9000/page" }
+"#;
+        assert_eq!(errors(text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn destructive_commands_are_refused_with_their_path() {
+        let text = r#"
+[[targets]]
+name = "db"
+[[targets.remedies]]
+name = "nuke"
+action = { kind = "exec", command = ["sudo", "rm", "-rf", "/"] }
+"#;
+        let found = errors(text);
+        assert!(
+            has(
+                &found,
+                (
+                    "targets[0].remedies[0].action.command",
+                    "destructive-command guard"
+                )
+            ),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn references_that_cannot_work_are_reported() {
+        let text = r#"
+[server]
+listen = "0.0.0.0:7400"
+[[targets]]
+name = "web"
+probes = [{ kind = "tcp", address = "localhost", interval = "1s", timeout = "2s" }]
+remedies = [
+  { name = "restart", action = { kind = "restart" } },
+  { name = "restart", action = { kind = "failover" } },
+  { name = "notify", action = { kind = "http", url = "http://127.0.0.1:9/{{target.nam}}" } },
+  { name = "odd", when = { fingerprint = "(" }, action = { kind = "wait", duration = "1s" } },
+]
+[[targets]]
+name = "web"
+"#;
+        let found = errors(text);
+        for expected in [
+            ("server.listen", "configure [auth] keys"),
+            ("targets[0].probes[0].timeout", "at most the interval"),
+            ("targets[0].probes[0].address", "not host:port"),
+            ("targets[0].remedies[0].action", "supervised"),
+            ("targets[0].remedies[1].name", "used by an earlier remedy"),
+            ("targets[0].remedies[1].action", "two endpoints"),
+            ("targets[0].remedies[2].action.url", "unknown placeholder"),
+            (
+                "targets[0].remedies[3].when.fingerprint",
+                "regex parse error",
+            ),
+            ("targets[1].name", "used by an earlier target"),
+        ] {
+            assert!(has(&found, expected), "missing {expected:?} in {found:#?}");
+        }
+    }
+}

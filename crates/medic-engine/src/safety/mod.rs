@@ -1,0 +1,9 @@
+//! Safety: what medic will never run, and how values reach a command.
+
+mod guard;
+mod template;
+
+pub use guard::{Refusal, check_command};
+pub use template::{
+    Escape, PLACEHOLDERS, TemplateError, Values, render, render_argv, validate_template,
+};

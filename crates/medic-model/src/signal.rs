@@ -1,0 +1,98 @@
+//! What medic observed.
+
+use chrono::{DateTime, Utc};
+
+/// Where a signal came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SignalSource {
+    /// One of the target's probes, by its name (`http`, `tcp:6379`, …).
+    Probe {
+        /// The probe's name.
+        probe: String,
+    },
+    /// A line in one of the target's log files.
+    Log {
+        /// The file.
+        path: String,
+    },
+    /// An alert from outside (Alertmanager, a webhook, a CI system).
+    Alert {
+        /// Who sent it (`alertmanager`, `github`, …).
+        sender: String,
+    },
+    /// An application reported an outcome itself.
+    Event {
+        /// The reporting component.
+        component: String,
+    },
+    /// The supervised process exited.
+    Exit {
+        /// Its exit code, if it exited rather than being killed.
+        code: Option<i32>,
+    },
+}
+
+/// One observation of a target: healthy or not, and why.
+///
+/// A failed probe is data, not an error: `healthy = false` with a `message`.
+///
+/// ```
+/// use medic_model::{Signal, SignalSource};
+/// let s = Signal::unhealthy("payments", SignalSource::Probe { probe: "http".into() }, "connection refused");
+/// assert!(!s.healthy);
+/// assert_eq!(s.message, "connection refused");
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Signal {
+    /// The target it is about.
+    pub target: String,
+    /// Where it came from.
+    pub source: SignalSource,
+    /// Whether the target looked healthy.
+    pub healthy: bool,
+    /// How long the check took, if it was timed.
+    pub latency_ms: Option<f64>,
+    /// What was seen, in one line (`"HTTP 500"`, `"connection refused"`).
+    pub message: String,
+    /// Supporting lines (response excerpt, log lines around a match).
+    pub evidence: Vec<String>,
+    /// When it was observed.
+    pub at: DateTime<Utc>,
+}
+
+impl Signal {
+    /// A healthy observation, timestamped now.
+    pub fn healthy(target: &str, source: SignalSource) -> Self {
+        Self::new(target, source, true, "ok")
+    }
+
+    /// An unhealthy observation, timestamped now.
+    pub fn unhealthy(target: &str, source: SignalSource, message: &str) -> Self {
+        Self::new(target, source, false, message)
+    }
+
+    fn new(target: &str, source: SignalSource, healthy: bool, message: &str) -> Self {
+        Self {
+            target: target.to_string(),
+            source,
+            healthy,
+            latency_ms: None,
+            message: message.to_string(),
+            evidence: Vec::new(),
+            at: Utc::now(),
+        }
+    }
+
+    /// The same signal with a latency.
+    pub fn with_latency_ms(mut self, latency_ms: f64) -> Self {
+        self.latency_ms = Some(latency_ms);
+        self
+    }
+
+    /// The same signal with evidence lines.
+    pub fn with_evidence(mut self, evidence: Vec<String>) -> Self {
+        self.evidence = evidence;
+        self
+    }
+}
