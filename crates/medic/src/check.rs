@@ -1,0 +1,173 @@
+//! `medic check`: validate a config and show what medic would do with it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use medic_engine::config::{Action, Config, Mode, Probe, Remedy, Target, parse};
+
+use crate::UsageError;
+
+pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(vec![format!("{}: cannot read: {e}", path.display())]))?;
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let config = parse(&text, &env).map_err(|errors| {
+        UsageError(
+            errors
+                .0
+                .iter()
+                .map(|e| format!("{}: {e}", path.display()))
+                .collect(),
+        )
+    })?;
+    print!("{}", describe(&config));
+    Ok(())
+}
+
+/// The human summary `medic check` prints.
+fn describe(config: &Config) -> String {
+    let mut out = String::new();
+    let p = &config.policy;
+    let mode = match p.mode {
+        Mode::Auto => "auto (remedies run within the limits below)",
+        Mode::DryRun => "dry-run (remedies are recorded, nothing is executed)",
+        Mode::Approve => "approve (every action waits for a human)",
+    };
+    let _ = writeln!(out, "policy: {mode}");
+    let _ = writeln!(
+        out,
+        "  min confidence {}, {} actions/hour overall, {} per target, cooldown {}, approvals expire after {}",
+        p.min_confidence,
+        p.max_actions_per_hour,
+        p.max_actions_per_hour_per_target,
+        p.cooldown,
+        p.approval_timeout
+    );
+    let _ = writeln!(
+        out,
+        "  high-risk remedies always need approval; destructive commands are always refused"
+    );
+    let _ = writeln!(
+        out,
+        "server: {}   storage: {}",
+        config.server.listen, config.storage.url
+    );
+    if config.targets.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nno targets yet (they can also be registered through the API)"
+        );
+    }
+    for target in &config.targets {
+        describe_target(target, p.mode, &mut out);
+    }
+    out
+}
+
+fn describe_target(target: &Target, mode: Mode, out: &mut String) {
+    let _ = writeln!(out, "\ntarget {}", target.name);
+    if !target.labels.is_empty() {
+        let labels: Vec<String> = target
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(out, "  labels: {}", labels.join(", "));
+    }
+    if let Some(supervise) = &target.supervise {
+        let _ = writeln!(
+            out,
+            "  supervised: {:?} (at most {} starts per {})",
+            supervise.command, supervise.start_limit, supervise.start_window
+        );
+    }
+    let h = &target.health;
+    let _ = writeln!(
+        out,
+        "  health: unhealthy after {} failures, healthy after {} passes; confirm every {}, verify within {}",
+        h.failure_threshold, h.success_threshold, h.confirm_interval, h.verify_window
+    );
+    for probe in &target.probes {
+        let _ = writeln!(
+            out,
+            "  probe {:<7} {} every {} (timeout {}){}",
+            probe.kind(),
+            probe.describe(),
+            probe.interval(),
+            probe.timeout(),
+            probe_extra(probe)
+        );
+    }
+    for log in &target.logs {
+        let _ = writeln!(
+            out,
+            "  log     {} (last {} lines, {} patterns)",
+            log.path,
+            log.tail_lines,
+            log.patterns.len()
+        );
+    }
+    if target.remedies.is_empty() {
+        let _ = writeln!(out, "  remedies: none (incidents escalate at once)");
+    }
+    for (step, remedy) in target.remedies.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {}. {:<16} {:<8} {}{}",
+            step + 1,
+            remedy.name,
+            remedy.action.kind(),
+            action_summary(remedy),
+            gate(remedy, mode)
+        );
+    }
+}
+
+fn probe_extra(probe: &Probe) -> String {
+    match probe {
+        Probe::Http(http) if !http.expect_status.is_empty() => {
+            format!(", expects {:?}", http.expect_status)
+        }
+        _ => String::new(),
+    }
+}
+
+fn action_summary(remedy: &Remedy) -> String {
+    let when = &remedy.when;
+    let mut conditions = Vec::new();
+    if !when.category.is_empty() {
+        let names: Vec<&str> = when.category.iter().map(|c| c.as_str()).collect();
+        conditions.push(format!("category in [{}]", names.join(", ")));
+    }
+    if !when.severity.is_empty() {
+        let names: Vec<&str> = when.severity.iter().map(|s| s.as_str()).collect();
+        conditions.push(format!("severity in [{}]", names.join(", ")));
+    }
+    if let Some(fingerprint) = &when.fingerprint {
+        conditions.push(format!("fingerprint ~ /{fingerprint}/"));
+    }
+    let what = match &remedy.action {
+        Action::Http(http) => format!("{} {}", http.method, http.url),
+        Action::Exec(exec) => format!("{:?} (timeout {})", exec.command, exec.timeout),
+        Action::Restart(_) => "restart the supervised process".into(),
+        Action::Failover(_) => "switch to the next endpoint".into(),
+        Action::Escalate(escalate) => {
+            format!("{:?} webhook {}", escalate.format, escalate.webhook).to_lowercase()
+        }
+        Action::Wait(wait) => format!("wait {}", wait.duration),
+    };
+    if conditions.is_empty() {
+        what
+    } else {
+        format!("{what}  when {}", conditions.join(" and "))
+    }
+}
+
+fn gate(remedy: &Remedy, mode: Mode) -> &'static str {
+    match (mode, remedy.risk) {
+        (Mode::DryRun, _) => "  [dry-run: recorded only]",
+        (Mode::Approve, _) | (_, medic_engine::config::Risk::High) => "  [needs approval]",
+        _ => "",
+    }
+}

@@ -1,0 +1,57 @@
+//! The `medic` binary: one command per job (see `medic --help`).
+//!
+//! Exit codes: 0 success, 1 the thing checked or run failed, 2 usage or
+//! configuration error. Errors go to stderr, one line each, saying what and where.
+
+mod check;
+mod diagnose;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Watches services and pipelines, diagnoses failures, heals them safely.
+#[derive(Debug, Parser)]
+#[command(name = "medic", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate the config; print each target's probes and remedy ladder and the policy.
+    Check {
+        /// The configuration file.
+        #[arg(long, short, default_value = "medic.toml", env = "MEDIC_CONFIG")]
+        config: PathBuf,
+    },
+    /// Diagnose a log or error text offline and print the diagnosis as JSON.
+    Diagnose {
+        /// A file, or `-` for standard input.
+        #[arg(default_value = "-")]
+        input: String,
+    },
+}
+
+/// A usage or configuration error: exit 2, each line to stderr.
+#[derive(Debug)]
+pub(crate) struct UsageError(pub Vec<String>);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { config } => check::run(&config),
+        Command::Diagnose { input } => diagnose::run(&input),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(UsageError(lines)) => {
+            for line in lines {
+                eprintln!("medic: {line}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
