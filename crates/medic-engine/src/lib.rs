@@ -1,9 +1,11 @@
 //! # medic-engine
 //!
 //! medic's decisions, with no IO and no clock: what the configuration means
-//! ([`config`]), what may run ([`safety`]) and in which order ([`plan`]). Verification and
+//! ([`config`]), how healthy a target is ([`health`]), what may run ([`safety`])
+//! and in which order ([`plan`]). Verification and
 //! learning join here as they are built; the agent does the IO around them.
 
 pub mod config;
+pub mod health;
 pub mod plan;
 pub mod safety;

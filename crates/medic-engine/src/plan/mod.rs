@@ -121,7 +121,7 @@ pub fn plan<'a>(target: &'a Target, policy: &Policy, situation: &Situation<'_>) 
 }
 
 fn decide(remedy: &Remedy, policy: &Policy, situation: &Situation<'_>) -> Decision {
-    if situation.tried.iter().any(|name| *name == remedy.name) {
+    if situation.tried.contains(&remedy.name) {
         return Decision::Skip {
             reason: "already tried for this incident".into(),
         };

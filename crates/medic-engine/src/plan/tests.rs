@@ -116,7 +116,9 @@ fn policy_table() {
     let d_sure = diagnosis(Category::Database, Severity::High, 0.9);
     let d_unsure = diagnosis(Category::Database, Severity::High, 0.3);
     type Check = fn(&Decision) -> bool;
-    let cases: [(&str, &Diagnosis, Option<u64>, u64, u64, Check); 7] = [
+    /// (policy lines, diagnosis, ms since the last action, target actions, all actions, expectation)
+    type Case<'a> = (&'a str, &'a Diagnosis, Option<u64>, u64, u64, Check);
+    let cases: [Case<'_>; 7] = [
         ("mode = \"dry-run\"", &d_sure, None, 0, 0, |d| {
             *d == Decision::DryRun
         }),
