@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 the thing checked or run failed, 2 usage or
 //! configuration error. Errors go to stderr, one line each, saying what and where.
 
+mod chaos;
 mod check;
 mod diagnose;
 
@@ -27,6 +28,15 @@ enum Command {
         #[arg(long, short, default_value = "medic.toml", env = "MEDIC_CONFIG")]
         config: PathBuf,
     },
+    /// Run the chaos service: a small shop that fails on demand.
+    Chaos {
+        /// Address to listen on (port 0 picks a free one; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        listen: String,
+        /// Append the service's log lines to this file.
+        #[arg(long)]
+        log_file: Option<PathBuf>,
+    },
     /// Diagnose a log or error text offline and print the diagnosis as JSON.
     Diagnose {
         /// A file, or `-` for standard input.
@@ -44,6 +54,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { config } => check::run(&config),
         Command::Diagnose { input } => diagnose::run(&input),
+        Command::Chaos { listen, log_file } => chaos::run(&listen, log_file.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,7 @@
 //! End-to-end tests of the real `medic` binary.
 
+mod chaos;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 

@@ -1,0 +1,304 @@
+//! `medic chaos`: a small shop service that fails on demand, for demos and tests.
+//!
+//! `GET /buy` and `GET /health` behave according to the mode set with
+//! `POST /chaos/trigger?mode=…` until `POST /chaos/resolve`:
+//!
+//! | mode | behaviour |
+//! | --- | --- |
+//! | `error` | 500s, and the log file gets database-connection-refused lines, like a real outage |
+//! | `latency` | answers after 2 s |
+//! | `ratelimit` | 429 with `Retry-After: 1` |
+//! | `hang` | requests wait until the mode changes |
+//! | `crash` | the process exits with status 1 |
+//! | `leak` | each `/buy` keeps 1 MiB (up to 512 MiB); health turns `degraded` past 64 MiB |
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::UsageError;
+
+/// How the service misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Normal,
+    Error,
+    Latency,
+    Ratelimit,
+    Hang,
+    Crash,
+    Leak,
+}
+
+impl Mode {
+    const TRIGGERS: [(&'static str, Mode); 6] = [
+        ("error", Mode::Error),
+        ("latency", Mode::Latency),
+        ("ratelimit", Mode::Ratelimit),
+        ("hang", Mode::Hang),
+        ("crash", Mode::Crash),
+        ("leak", Mode::Leak),
+    ];
+
+    fn name(self) -> &'static str {
+        Self::TRIGGERS
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map_or("normal", |(name, _)| name)
+    }
+}
+
+const LEAK_CHUNK: usize = 1 << 20;
+const LEAK_LIMIT_CHUNKS: usize = 512;
+const DEGRADED_CHUNKS: usize = 64;
+
+struct Chaos {
+    mode: watch::Sender<Mode>,
+    since: Mutex<Instant>,
+    requests: AtomicU64,
+    errors: AtomicU64,
+    log: Option<Mutex<std::fs::File>>,
+    leaked: Mutex<Vec<Vec<u8>>>,
+}
+
+impl Chaos {
+    fn mode(&self) -> Mode {
+        *self.mode.borrow()
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        self.mode.send_replace(mode);
+        *self.since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        if mode == Mode::Normal {
+            self.leaked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+        }
+        self.log("INFO", &format!("chaos: mode is now {}", mode.name()));
+    }
+
+    fn log(&self, level: &str, line: &str) {
+        if let Some(file) = &self.log {
+            let stamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+            let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+            // A full disk must not take the service down with it.
+            let _ = writeln!(file, "{stamp} {level} {line}");
+        }
+    }
+
+    fn leaked_chunks(&self) -> usize {
+        self.leaked.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Waits while the mode is `hang`; returns the mode that ended the wait.
+    async fn unless_hanging(&self) -> Mode {
+        let mut mode = self.mode.subscribe();
+        loop {
+            let current = *mode.borrow_and_update();
+            if current != Mode::Hang {
+                return current;
+            }
+            if mode.changed().await.is_err() {
+                return Mode::Normal;
+            }
+        }
+    }
+
+    /// The answer every endpoint gives in a failing mode, or `None` when healthy.
+    async fn failure(&self, path: &str) -> Option<Response> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        match self.unless_hanging().await {
+            Mode::Error => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+                self.log(
+                    "ERROR",
+                    "db: connect to 127.0.0.1:5432 failed: Connection refused (os error 111)",
+                );
+                self.log(
+                    "ERROR",
+                    &format!("http: GET {path} -> 500 database unavailable"),
+                );
+                Some(
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        Json(json!({"status": "error", "error": "database connection refused"})),
+                    )
+                        .into_response(),
+                )
+            }
+            Mode::Ratelimit => {
+                self.log("WARN", &format!("http: GET {path} -> 429 rate limited"));
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({"status": "error", "error": "rate limit exceeded"})),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                Some(response)
+            }
+            Mode::Latency => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                None
+            }
+            Mode::Normal | Mode::Crash | Mode::Leak | Mode::Hang => None,
+        }
+    }
+}
+
+type Shared = Arc<Chaos>;
+
+async fn index() -> &'static str {
+    "medic chaos: a shop that fails on demand\n\
+     GET  /buy /health /status\n\
+     POST /chaos/trigger?mode=error|latency|ratelimit|hang|crash|leak\n\
+     POST /chaos/resolve\n"
+}
+
+async fn buy(State(chaos): State<Shared>) -> Response {
+    if let Some(failure) = chaos.failure("/buy").await {
+        return failure;
+    }
+    if chaos.mode() == Mode::Leak {
+        let mut leaked = chaos.leaked.lock().unwrap_or_else(|e| e.into_inner());
+        if leaked.len() < LEAK_LIMIT_CHUNKS {
+            leaked.push(vec![1u8; LEAK_CHUNK]);
+        }
+    }
+    let order = chaos.requests.load(Ordering::Relaxed);
+    chaos.log("INFO", "http: GET /buy -> 200");
+    Json(json!({"order": order, "status": "confirmed"})).into_response()
+}
+
+async fn health(State(chaos): State<Shared>) -> Response {
+    if let Some(failure) = chaos.failure("/health").await {
+        return failure;
+    }
+    let degraded = chaos.leaked_chunks() >= DEGRADED_CHUNKS;
+    Json(json!({"status": if degraded { "degraded" } else { "ok" }})).into_response()
+}
+
+async fn status(State(chaos): State<Shared>) -> Json<serde_json::Value> {
+    let since = chaos
+        .since
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .elapsed();
+    Json(json!({
+        "mode": chaos.mode().name(),
+        "since_ms": since.as_millis() as u64,
+        "requests": chaos.requests.load(Ordering::Relaxed),
+        "errors": chaos.errors.load(Ordering::Relaxed),
+        "leaked_mb": chaos.leaked_chunks(),
+    }))
+}
+
+#[derive(serde::Deserialize)]
+struct Trigger {
+    mode: Option<String>,
+}
+
+async fn trigger(State(chaos): State<Shared>, Query(query): Query<Trigger>) -> Response {
+    let requested = query.mode.unwrap_or_default();
+    let Some((_, mode)) = Mode::TRIGGERS.iter().find(|(name, _)| *name == requested) else {
+        let known: Vec<&str> = Mode::TRIGGERS.iter().map(|(name, _)| *name).collect();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {
+                "code": "invalid_mode",
+                "message": format!("unknown mode {requested:?}; expected one of: {}", known.join(", ")),
+            }})),
+        )
+            .into_response();
+    };
+    chaos.set_mode(*mode);
+    if *mode == Mode::Crash {
+        chaos.log("ERROR", "panic: chaos crash requested; exiting");
+        // Answer first, so the caller knows the crash was on purpose.
+        tokio::spawn(async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            std::process::exit(1);
+        });
+    }
+    (StatusCode::ACCEPTED, Json(json!({"mode": mode.name()}))).into_response()
+}
+
+async fn resolve(State(chaos): State<Shared>) -> Json<serde_json::Value> {
+    chaos.set_mode(Mode::Normal);
+    Json(json!({"mode": "normal"}))
+}
+
+fn router(chaos: Shared) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/buy", get(buy))
+        .route("/health", get(health))
+        .route("/status", get(status))
+        .route("/chaos/trigger", post(trigger))
+        .route("/chaos/resolve", post(resolve))
+        .with_state(chaos)
+}
+
+fn open_log(path: &Path) -> Result<std::fs::File, UsageError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| {
+            UsageError(vec![format!(
+                "{}: cannot open log file: {e}",
+                path.display()
+            )])
+        })
+}
+
+pub(crate) fn run(listen: &str, log_file: Option<&PathBuf>) -> Result<(), UsageError> {
+    let address: SocketAddr = listen
+        .parse()
+        .map_err(|e| UsageError(vec![format!("--listen {listen:?}: {e}")]))?;
+    let log = log_file.map(|p| open_log(p)).transpose()?.map(Mutex::new);
+    let chaos = Arc::new(Chaos {
+        mode: watch::Sender::new(Mode::Normal),
+        since: Mutex::new(Instant::now()),
+        requests: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        log,
+        leaked: Mutex::new(Vec::new()),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| UsageError(vec![format!("cannot start the runtime: {e}")]))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| UsageError(vec![format!("--listen {address}: {e}")]))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| UsageError(vec![format!("--listen {address}: {e}")]))?;
+        // Tests and the demo read this line to find a port chosen by the OS.
+        println!("medic chaos listening on http://{bound}");
+        let _ = std::io::stdout().flush();
+        chaos.log("INFO", &format!("chaos: listening on {bound}"));
+        axum::serve(listener, router(chaos))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| UsageError(vec![format!("server error: {e}")]))
+    })
+}
