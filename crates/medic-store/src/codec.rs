@@ -1,0 +1,305 @@
+//! Conversions shared by the backends: database values to model types, with
+//! every failure a [`StoreError::Corrupt`] rather than a panic.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use medic_model::{
+    ActionRecord, ActionState, Category, Diagnosis, Incident, IncidentStatus, RemedyStats,
+    Severity, TimelineEntry, TimelineKind,
+};
+
+use crate::StoreError;
+
+/// The statuses that end an incident, as SQL text. The backends' `live!()`
+/// predicate and the partial unique index in both migrations spell them out;
+/// the tests below pin them to [`IncidentStatus::is_terminal`].
+#[cfg(test)]
+pub(crate) const TERMINAL_STATUSES: [&str; 3] = ["resolved", "escalated", "failed"];
+
+/// Parses enum text read from the database.
+pub(crate) fn parse_enum<T>(what: &'static str, row: &str, text: &str) -> Result<T, StoreError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|error: T::Err| StoreError::Corrupt {
+        what,
+        detail: format!("{row}: {error}"),
+    })
+}
+
+fn parse_optional_enum<T>(
+    what: &'static str,
+    row: &str,
+    text: Option<String>,
+) -> Result<Option<T>, StoreError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.map(|text| parse_enum(what, row, &text)).transpose()
+}
+
+/// A time with its sub-microsecond part dropped: what both backends store.
+pub(crate) fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+/// A time as unix microseconds (the SQLite representation).
+pub(crate) fn to_micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// Unix microseconds read from SQLite, as a time.
+pub(crate) fn from_micros(what: &'static str, micros: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| StoreError::Corrupt {
+        what,
+        detail: format!("{micros} µs since 1970 is not a representable time"),
+    })
+}
+
+/// Milliseconds from `opened_at` to `at`, never negative (clocks can step back).
+pub(crate) fn time_to_recover_ms(opened_at: DateTime<Utc>, at: DateTime<Utc>) -> i64 {
+    (at - opened_at).num_milliseconds().max(0)
+}
+
+/// A counter as the database stores it (signed 64 bits), clamped.
+pub(crate) fn counter_to_db(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn counter_from_db(what: &'static str, row: &str, value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt {
+        what,
+        detail: format!("{row}: negative counter {value}"),
+    })
+}
+
+/// JSON text read from SQLite.
+pub(crate) fn parse_json(
+    what: &'static str,
+    row: &str,
+    text: &str,
+) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
+        what,
+        detail: format!("{row}: {error}"),
+    })
+}
+
+/// A stored diagnosis document.
+pub(crate) fn diagnosis_from_json(
+    row: &str,
+    value: serde_json::Value,
+) -> Result<Diagnosis, StoreError> {
+    serde_json::from_value(value).map_err(|error| StoreError::Corrupt {
+        what: "diagnosis",
+        detail: format!("{row}: {error}"),
+    })
+}
+
+/// A diagnosis as the JSON document both backends store.
+pub(crate) fn diagnosis_to_json(diagnosis: &Diagnosis) -> Result<serde_json::Value, StoreError> {
+    serde_json::to_value(diagnosis).map_err(|error| StoreError::Corrupt {
+        what: "diagnosis",
+        detail: format!("cannot be written as JSON: {error}"),
+    })
+}
+
+/// An incident row, its values decoded but not yet parsed.
+pub(crate) struct IncidentRow {
+    pub id: i64,
+    pub target: String,
+    pub fingerprint: String,
+    pub status: String,
+    pub title: String,
+    pub category: Option<String>,
+    pub severity: Option<String>,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub time_to_recover_ms: Option<i64>,
+}
+
+impl IncidentRow {
+    pub(crate) fn into_incident(self) -> Result<Incident, StoreError> {
+        let row = format!("incident {}", self.id);
+        Ok(Incident {
+            id: self.id,
+            status: parse_enum::<IncidentStatus>("incident status", &row, &self.status)?,
+            category: parse_optional_enum::<Category>("incident category", &row, self.category)?,
+            severity: parse_optional_enum::<Severity>("incident severity", &row, self.severity)?,
+            target: self.target,
+            fingerprint: self.fingerprint,
+            title: self.title,
+            opened_at: self.opened_at,
+            updated_at: self.updated_at,
+            closed_at: self.closed_at,
+            time_to_recover_ms: self.time_to_recover_ms,
+        })
+    }
+}
+
+/// A timeline row, its values decoded but not yet parsed.
+pub(crate) struct TimelineRow {
+    pub id: i64,
+    pub incident_id: i64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub message: String,
+    pub data: serde_json::Value,
+}
+
+impl TimelineRow {
+    pub(crate) fn into_entry(self) -> Result<TimelineEntry, StoreError> {
+        let row = format!("timeline entry {}", self.id);
+        Ok(TimelineEntry {
+            id: self.id,
+            incident_id: self.incident_id,
+            at: self.at,
+            kind: parse_enum::<TimelineKind>("timeline kind", &row, &self.kind)?,
+            message: self.message,
+            data: self.data,
+        })
+    }
+}
+
+/// An action row, its values decoded but not yet parsed.
+pub(crate) struct ActionRow {
+    pub id: i64,
+    pub incident_id: i64,
+    pub target: String,
+    pub remedy: String,
+    pub kind: String,
+    pub state: String,
+    pub step: i64,
+    pub dry_run: bool,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub intended_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ActionRow {
+    pub(crate) fn into_record(self) -> Result<ActionRecord, StoreError> {
+        let row = format!("action {}", self.id);
+        let step = u32::try_from(self.step).map_err(|_| StoreError::Corrupt {
+            what: "action step",
+            detail: format!("{row}: {} is not a step number", self.step),
+        })?;
+        Ok(ActionRecord {
+            id: self.id,
+            incident_id: self.incident_id,
+            state: parse_enum::<ActionState>("action state", &row, &self.state)?,
+            step,
+            target: self.target,
+            remedy: self.remedy,
+            kind: self.kind,
+            dry_run: self.dry_run,
+            output: self.output,
+            error: self.error,
+            intended_at: self.intended_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+        })
+    }
+}
+
+/// A remedy_stats row.
+pub(crate) struct StatsRow {
+    pub fingerprint: String,
+    pub remedy: String,
+    pub attempts: i64,
+    pub successes: i64,
+    pub total_recover_ms: i64,
+}
+
+impl StatsRow {
+    pub(crate) fn into_stats(self) -> Result<RemedyStats, StoreError> {
+        let row = format!("remedy stats ({}, {})", self.fingerprint, self.remedy);
+        Ok(RemedyStats {
+            attempts: counter_from_db("remedy attempts", &row, self.attempts)?,
+            successes: counter_from_db("remedy successes", &row, self.successes)?,
+            total_recover_ms: counter_from_db("remedy recovery time", &row, self.total_recover_ms)?,
+            fingerprint: self.fingerprint,
+            remedy: self.remedy,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_statuses_match_the_model() {
+        let terminal: Vec<&str> = IncidentStatus::ALL
+            .iter()
+            .filter(|status| status.is_terminal())
+            .map(|status| status.as_str())
+            .collect();
+        assert_eq!(terminal, TERMINAL_STATUSES);
+    }
+
+    #[test]
+    fn migrations_use_the_terminal_statuses() {
+        let predicate = "WHERE status NOT IN ('resolved', 'escalated', 'failed')";
+        for migration in [
+            include_str!("../migrations/sqlite/0001_initial.sql"),
+            include_str!("../migrations/postgres/0001_initial.sql"),
+        ] {
+            assert!(migration.contains(predicate));
+        }
+    }
+
+    #[test]
+    fn unknown_enum_text_is_corrupt_not_a_panic() {
+        let error = parse_enum::<IncidentStatus>("incident status", "incident 3", "sleeping")
+            .expect_err("unknown status");
+        assert!(matches!(
+            error,
+            StoreError::Corrupt {
+                what: "incident status",
+                ..
+            }
+        ));
+        assert!(error.to_string().contains("incident 3"), "{error}");
+    }
+
+    #[test]
+    fn micros_round_trip_and_truncate() {
+        let at = DateTime::from_timestamp(1_767_225_600, 123_456_789).expect("valid time");
+        let stored = truncate_to_micros(at);
+        assert_eq!(stored.timestamp_subsec_nanos(), 123_456_000);
+        assert_eq!(from_micros("t", to_micros(at)).expect("in range"), stored);
+        assert!(from_micros("t", i64::MAX).is_err());
+    }
+
+    #[test]
+    fn time_to_recover_is_never_negative() {
+        let opened = DateTime::from_timestamp(100, 0).expect("valid time");
+        assert_eq!(
+            time_to_recover_ms(opened, opened + chrono::Duration::milliseconds(1500)),
+            1500
+        );
+        assert_eq!(
+            time_to_recover_ms(opened, opened - chrono::Duration::seconds(1)),
+            0
+        );
+    }
+
+    #[test]
+    fn negative_counters_are_corrupt() {
+        let row = StatsRow {
+            fingerprint: "f".into(),
+            remedy: "r".into(),
+            attempts: -1,
+            successes: 0,
+            total_recover_ms: 0,
+        };
+        assert!(matches!(row.into_stats(), Err(StoreError::Corrupt { .. })));
+        assert_eq!(counter_to_db(u64::MAX), i64::MAX);
+    }
+}

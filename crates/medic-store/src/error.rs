@@ -1,0 +1,121 @@
+//! The store's one error type.
+
+use medic_model::{ActionId, ActionRecord, ActionState, InvalidTransition};
+use sqlx::error::ErrorKind;
+
+/// What can go wrong talking to the store.
+///
+/// Callers usually care about three cases: [`StoreError::NotFound`] (a 404),
+/// the refusals that protect the lifecycle ([`StoreError::InvalidTransition`],
+/// [`StoreError::ActionAlreadyFinished`], [`StoreError::InvalidActionTransition`],
+/// [`StoreError::Duplicate`]: a 409), and everything else (the database is
+/// unwell: a 500 and a retry later).
+///
+/// ```
+/// use medic_store::StoreError;
+/// let err = StoreError::NotFound { what: "incident", id: 42 };
+/// assert_eq!(err.to_string(), "incident 42 not found");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No row with that id.
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// What was looked up (`"incident"`, `"action"`).
+        what: &'static str,
+        /// The id that matched nothing.
+        id: i64,
+    },
+
+    /// The incident lifecycle forbids this status change.
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+
+    /// The action already has an outcome; it is never finished twice (this is
+    /// what makes crash recovery idempotent).
+    #[error("action {id} is already finished ({state})")]
+    ActionAlreadyFinished {
+        /// The action.
+        id: ActionId,
+        /// Its recorded outcome.
+        state: ActionState,
+    },
+
+    /// The action cannot move to that state (e.g. `running` twice, or
+    /// "finishing" into `intended`).
+    #[error("action {id} cannot go from {from} to {to}")]
+    InvalidActionTransition {
+        /// The action.
+        id: ActionId,
+        /// Its current state.
+        from: ActionState,
+        /// The refused state.
+        to: ActionState,
+    },
+
+    /// A row that must be unique already exists (an action step recorded twice).
+    #[error("{what} already recorded: {key}")]
+    Duplicate {
+        /// What was duplicated (`"action step"`).
+        what: &'static str,
+        /// The key that already exists.
+        key: String,
+    },
+
+    /// Concurrent writers kept changing the row this call needed; nothing was
+    /// written. Rare; retry.
+    #[error("{0}; nothing was written, try again")]
+    Contention(String),
+
+    /// The database failed or could not be reached.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+
+    /// The schema migrations could not be applied.
+    #[error("could not apply the store's schema migrations")]
+    Migration(#[source] sqlx::migrate::MigrateError),
+
+    /// The storage URL cannot be used.
+    #[error("bad storage URL: {0}")]
+    BadUrl(String),
+
+    /// A value in the database does not parse (unknown enum text, bad JSON,
+    /// a negative counter): written by another version, or by hand.
+    #[error("corrupt {what} in the store: {detail}")]
+    Corrupt {
+        /// Which value (`"incident status"`, `"timeline data"`).
+        what: &'static str,
+        /// Which row and why.
+        detail: String,
+    },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::Database(error)
+    }
+}
+
+/// The database's error kind, if it is a constraint violation we translate.
+pub(crate) fn constraint_kind(error: &sqlx::Error) -> Option<ErrorKind> {
+    match error {
+        sqlx::Error::Database(db) => Some(db.kind()),
+        _ => None,
+    }
+}
+
+/// Translates a failed action insert: unknown incident, or a step recorded twice.
+pub(crate) fn intent_error(error: sqlx::Error, action: &ActionRecord) -> StoreError {
+    match constraint_kind(&error) {
+        Some(ErrorKind::ForeignKeyViolation) => StoreError::NotFound {
+            what: "incident",
+            id: action.incident_id,
+        },
+        Some(ErrorKind::UniqueViolation) => StoreError::Duplicate {
+            what: "action step",
+            key: format!("incident {} step {}", action.incident_id, action.step),
+        },
+        _ => error.into(),
+    }
+}

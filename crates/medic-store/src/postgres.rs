@@ -1,0 +1,618 @@
+//! The PostgreSQL backend.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use medic_model::{
+    ActionId, ActionRecord, ActionState, Diagnosis, Incident, IncidentId, IncidentStatus,
+    RemedyStats, TimelineEntry,
+};
+use sqlx::Row;
+use sqlx::error::ErrorKind;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+
+use crate::codec::{
+    ActionRow, IncidentRow, StatsRow, TimelineRow, counter_to_db, diagnosis_from_json,
+    diagnosis_to_json, time_to_recover_ms, truncate_to_micros,
+};
+use crate::error::{constraint_kind, intent_error};
+use crate::{IncidentFilter, NewIncident, Result, Store, StoreError};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections per store; the agent's writes are small and short.
+const POOL_SIZE: u32 = 8;
+
+macro_rules! incident_columns {
+    () => {
+        "id, target, fingerprint, status, title, category, severity, \
+         opened_at, updated_at, closed_at, time_to_recover_ms"
+    };
+}
+
+macro_rules! action_columns {
+    () => {
+        "id, incident_id, target, remedy, kind, state, step, dry_run, output, error, \
+         intended_at, started_at, finished_at"
+    };
+}
+
+macro_rules! timeline_columns {
+    () => {
+        "id, incident_id, at, kind, message, data"
+    };
+}
+
+macro_rules! stats_columns {
+    () => {
+        "fingerprint, remedy, attempts, successes, total_recover_ms"
+    };
+}
+
+/// The live-incident predicate; must match the partial unique index.
+macro_rules! live {
+    () => {
+        "status NOT IN ('resolved', 'escalated', 'failed')"
+    };
+}
+
+/// The store in a PostgreSQL database.
+///
+/// Tables live in the first schema of the connection's `search_path`, so
+/// several stores can share a database:
+/// `postgres://medic@db/medic?options=-c%20search_path%3Dmedic_prod`.
+/// Commits are durable as the server is configured (`synchronous_commit = on`
+/// by default). Status changes lock the incident row (`SELECT … FOR UPDATE`)
+/// between the lifecycle check and the write.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), medic_store::StoreError> {
+/// use medic_store::{PgStore, Store};
+/// let store = PgStore::connect("postgres://medic@127.0.0.1:5432/medic").await?;
+/// assert_eq!(store.backend(), "postgres");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `postgres://…` or `postgresql://…` and migrates the schema.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| StoreError::BadUrl(format!("invalid PostgreSQL URL: {error}")))?;
+        Self::connect_with(options).await
+    }
+
+    /// Connects with explicit options and migrates the schema.
+    pub async fn connect_with(options: PgConnectOptions) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
+        tracing::debug!("postgres store ready");
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for tools and tests. Writes through it bypass the
+    /// store's checks.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn find_live_incident(
+        &self,
+        target: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Incident>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE target = $1 AND fingerprint = $2 AND ",
+            live!()
+        ))
+        .bind(target)
+        .bind(fingerprint)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
+    /// Explains why a conditional update of action `id` to `to` matched no row.
+    async fn action_refusal(&self, id: ActionId, to: ActionState) -> StoreError {
+        match self.action(id).await {
+            Ok(action) if action.state.is_finished() => StoreError::ActionAlreadyFinished {
+                id,
+                state: action.state,
+            },
+            Ok(action) => StoreError::InvalidActionTransition {
+                id,
+                from: action.state,
+                to,
+            },
+            Err(error) => error,
+        }
+    }
+}
+
+fn incident_from_row(row: &PgRow) -> Result<Incident> {
+    IncidentRow {
+        id: row.try_get("id")?,
+        target: row.try_get("target")?,
+        fingerprint: row.try_get("fingerprint")?,
+        status: row.try_get("status")?,
+        title: row.try_get("title")?,
+        category: row.try_get("category")?,
+        severity: row.try_get("severity")?,
+        opened_at: row.try_get("opened_at")?,
+        updated_at: row.try_get("updated_at")?,
+        closed_at: row.try_get("closed_at")?,
+        time_to_recover_ms: row.try_get("time_to_recover_ms")?,
+    }
+    .into_incident()
+}
+
+fn timeline_from_row(row: &PgRow) -> Result<TimelineEntry> {
+    let Json(data): Json<serde_json::Value> = row.try_get("data")?;
+    TimelineRow {
+        id: row.try_get("id")?,
+        incident_id: row.try_get("incident_id")?,
+        at: row.try_get("at")?,
+        kind: row.try_get("kind")?,
+        message: row.try_get("message")?,
+        data,
+    }
+    .into_entry()
+}
+
+fn action_from_row(row: &PgRow) -> Result<ActionRecord> {
+    ActionRow {
+        id: row.try_get("id")?,
+        incident_id: row.try_get("incident_id")?,
+        target: row.try_get("target")?,
+        remedy: row.try_get("remedy")?,
+        kind: row.try_get("kind")?,
+        state: row.try_get("state")?,
+        step: row.try_get("step")?,
+        dry_run: row.try_get("dry_run")?,
+        output: row.try_get("output")?,
+        error: row.try_get("error")?,
+        intended_at: row.try_get("intended_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+    }
+    .into_record()
+}
+
+fn stats_from_row(row: &PgRow) -> Result<RemedyStats> {
+    StatsRow {
+        fingerprint: row.try_get("fingerprint")?,
+        remedy: row.try_get("remedy")?,
+        attempts: row.try_get("attempts")?,
+        successes: row.try_get("successes")?,
+        total_recover_ms: row.try_get("total_recover_ms")?,
+    }
+    .into_stats()
+}
+
+fn collect<T>(rows: &[PgRow], convert: fn(&PgRow) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(convert).collect()
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn open_or_join_incident(&self, new: &NewIncident) -> Result<(Incident, bool)> {
+        let at = truncate_to_micros(new.at);
+        // Select first (joining is the common case), then insert unless the
+        // partial unique index says a live one exists (the insert waits for a
+        // concurrent inserter to commit), then select again. A live incident
+        // can end between the two; a few rounds settle it.
+        for _ in 0..3 {
+            if let Some(incident) = self
+                .find_live_incident(&new.target, &new.fingerprint)
+                .await?
+            {
+                return Ok((incident, false));
+            }
+            let inserted = sqlx::query(concat!(
+                "INSERT INTO incidents (target, fingerprint, status, title, category, severity, \
+                 opened_at, updated_at) VALUES ($1, $2, 'open', $3, $4, $5, $6, $6) \
+                 ON CONFLICT (target, fingerprint) WHERE ",
+                live!(),
+                " DO NOTHING RETURNING ",
+                incident_columns!()
+            ))
+            .bind(&new.target)
+            .bind(&new.fingerprint)
+            .bind(&new.title)
+            .bind(new.category.map(|category| category.as_str()))
+            .bind(new.severity.map(|severity| severity.as_str()))
+            .bind(at)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = inserted {
+                return Ok((incident_from_row(&row)?, true));
+            }
+        }
+        Err(StoreError::Contention(format!(
+            "the live incident of {}/{} kept opening and closing",
+            new.target, new.fingerprint
+        )))
+    }
+
+    async fn incident(&self, id: IncidentId) -> Result<Incident> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound {
+            what: "incident",
+            id,
+        })?;
+        incident_from_row(&row)
+    }
+
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        let status = filter.status.map(|status| status.as_str());
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE ($1::text IS NULL OR status = $1) \
+             AND ($2::text IS NULL OR target = $2) AND ($3::bigint IS NULL OR id < $3) \
+             ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(status)
+        .bind(filter.target.as_deref())
+        .bind(filter.before_id)
+        .bind(i64::from(filter.effective_limit()))
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, incident_from_row)
+    }
+
+    async fn open_incidents(&self) -> Result<Vec<Incident>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE ",
+            live!(),
+            " ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, incident_from_row)
+    }
+
+    async fn set_status(
+        &self,
+        id: IncidentId,
+        to: IncidentStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Incident> {
+        let at = truncate_to_micros(at);
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound {
+            what: "incident",
+            id,
+        })?;
+        let current = incident_from_row(&row)?;
+        current.status.transition(to)?;
+        let closed_at = to.is_terminal().then_some(at);
+        let ttr =
+            (to == IncidentStatus::Resolved).then(|| time_to_recover_ms(current.opened_at, at));
+        let row = sqlx::query(concat!(
+            "UPDATE incidents SET status = $1, updated_at = $2, \
+             closed_at = COALESCE($3, closed_at), \
+             time_to_recover_ms = COALESCE($4, time_to_recover_ms) \
+             WHERE id = $5 RETURNING ",
+            incident_columns!()
+        ))
+        .bind(to.as_str())
+        .bind(at)
+        .bind(closed_at)
+        .bind(ttr)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let incident = incident_from_row(&row)?;
+        tx.commit().await?;
+        Ok(incident)
+    }
+
+    async fn set_diagnosis(
+        &self,
+        id: IncidentId,
+        diagnosis: &Diagnosis,
+        at: DateTime<Utc>,
+    ) -> Result<Incident> {
+        let json = diagnosis_to_json(diagnosis)?;
+        let row = sqlx::query(concat!(
+            "UPDATE incidents SET category = $1, severity = $2, diagnosis = $3, updated_at = $4 \
+             WHERE id = $5 RETURNING ",
+            incident_columns!()
+        ))
+        .bind(diagnosis.category.as_str())
+        .bind(diagnosis.severity.as_str())
+        .bind(Json(json))
+        .bind(truncate_to_micros(at))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound {
+            what: "incident",
+            id,
+        })?;
+        incident_from_row(&row)
+    }
+
+    async fn diagnosis(&self, id: IncidentId) -> Result<Option<Diagnosis>> {
+        let row = sqlx::query("SELECT diagnosis FROM incidents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "incident",
+                id,
+            })?;
+        let value: Option<Json<serde_json::Value>> = row.try_get("diagnosis")?;
+        let row_name = format!("incident {id}");
+        value
+            .map(|Json(value)| diagnosis_from_json(&row_name, value))
+            .transpose()
+    }
+
+    async fn append_timeline(&self, entry: &TimelineEntry) -> Result<TimelineEntry> {
+        let result = sqlx::query(concat!(
+            "INSERT INTO timeline (incident_id, at, kind, message, data) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING ",
+            timeline_columns!()
+        ))
+        .bind(entry.incident_id)
+        .bind(truncate_to_micros(entry.at))
+        .bind(entry.kind.as_str())
+        .bind(&entry.message)
+        .bind(Json(&entry.data))
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => timeline_from_row(&row),
+            Err(error) if constraint_kind(&error) == Some(ErrorKind::ForeignKeyViolation) => {
+                Err(StoreError::NotFound {
+                    what: "incident",
+                    id: entry.incident_id,
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn timeline(&self, incident_id: IncidentId) -> Result<Vec<TimelineEntry>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            timeline_columns!(),
+            " FROM timeline WHERE incident_id = $1 ORDER BY at, id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, timeline_from_row)
+    }
+
+    async fn record_intent(&self, action: &ActionRecord) -> Result<ActionRecord> {
+        let result = sqlx::query(concat!(
+            "INSERT INTO actions (incident_id, target, remedy, kind, state, step, dry_run, \
+             output, error, intended_at) VALUES ($1, $2, $3, $4, 'intended', $5, $6, $7, $8, $9) \
+             RETURNING ",
+            action_columns!()
+        ))
+        .bind(action.incident_id)
+        .bind(&action.target)
+        .bind(&action.remedy)
+        .bind(&action.kind)
+        .bind(i64::from(action.step))
+        .bind(action.dry_run)
+        .bind(action.output.as_deref())
+        .bind(action.error.as_deref())
+        .bind(truncate_to_micros(action.intended_at))
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => action_from_row(&row),
+            Err(error) => Err(intent_error(error, action)),
+        }
+    }
+
+    async fn mark_running(&self, id: ActionId, at: DateTime<Utc>) -> Result<ActionRecord> {
+        let row = sqlx::query(concat!(
+            "UPDATE actions SET state = 'running', started_at = $1 \
+             WHERE id = $2 AND state = 'intended' RETURNING ",
+            action_columns!()
+        ))
+        .bind(truncate_to_micros(at))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => action_from_row(&row),
+            None => Err(self.action_refusal(id, ActionState::Running).await),
+        }
+    }
+
+    async fn finish_action(
+        &self,
+        id: ActionId,
+        state: ActionState,
+        output: Option<&str>,
+        error: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<ActionRecord> {
+        if !state.is_finished() {
+            return Err(self.action_refusal(id, state).await);
+        }
+        let row = sqlx::query(concat!(
+            "UPDATE actions SET state = $1, output = COALESCE($2, output), \
+             error = COALESCE($3, error), finished_at = $4 \
+             WHERE id = $5 AND state IN ('intended', 'running') RETURNING ",
+            action_columns!()
+        ))
+        .bind(state.as_str())
+        .bind(output)
+        .bind(error)
+        .bind(truncate_to_micros(at))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => action_from_row(&row),
+            None => Err(self.action_refusal(id, state).await),
+        }
+    }
+
+    async fn action(&self, id: ActionId) -> Result<ActionRecord> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            action_columns!(),
+            " FROM actions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound { what: "action", id })?;
+        action_from_row(&row)
+    }
+
+    async fn actions(&self, incident_id: IncidentId) -> Result<Vec<ActionRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            action_columns!(),
+            " FROM actions WHERE incident_id = $1 ORDER BY id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, action_from_row)
+    }
+
+    async fn actions_in_doubt(&self) -> Result<Vec<ActionRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            action_columns!(),
+            " FROM actions WHERE state IN ('intended', 'running') ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, action_from_row)
+    }
+
+    async fn count_actions_since(&self, target: Option<&str>, since: DateTime<Utc>) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM actions WHERE intended_at >= $1 \
+             AND ($2::text IS NULL OR target = $2) AND NOT dry_run AND state <> 'skipped'",
+        )
+        .bind(truncate_to_micros(since))
+        .bind(target)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn record_outcome(
+        &self,
+        fingerprint: &str,
+        remedy: &str,
+        success: bool,
+        recover_ms: Option<u64>,
+    ) -> Result<RemedyStats> {
+        let recover_ms = if success {
+            recover_ms.map_or(0, counter_to_db)
+        } else {
+            0
+        };
+        let row = sqlx::query(concat!(
+            "INSERT INTO remedy_stats (fingerprint, remedy, attempts, successes, total_recover_ms) \
+             VALUES ($1, $2, 1, $3, $4) ON CONFLICT (fingerprint, remedy) DO UPDATE SET \
+             attempts = remedy_stats.attempts + 1, \
+             successes = remedy_stats.successes + excluded.successes, \
+             total_recover_ms = remedy_stats.total_recover_ms + excluded.total_recover_ms \
+             RETURNING ",
+            stats_columns!()
+        ))
+        .bind(fingerprint)
+        .bind(remedy)
+        .bind(i64::from(success))
+        .bind(recover_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        stats_from_row(&row)
+    }
+
+    async fn remedy_stats(&self, fingerprint: &str) -> Result<Vec<RemedyStats>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            stats_columns!(),
+            " FROM remedy_stats WHERE fingerprint = $1 ORDER BY remedy"
+        ))
+        .bind(fingerprint)
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, stats_from_row)
+    }
+
+    async fn all_remedy_stats(&self) -> Result<Vec<RemedyStats>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            stats_columns!(),
+            " FROM remedy_stats ORDER BY fingerprint, remedy"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, stats_from_row)
+    }
+
+    async fn import_remedy_stats(&self, stats: &[RemedyStats]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for entry in stats {
+            sqlx::query(
+                "INSERT INTO remedy_stats (fingerprint, remedy, attempts, successes, \
+                 total_recover_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fingerprint, remedy) \
+                 DO UPDATE SET attempts = excluded.attempts, successes = excluded.successes, \
+                 total_recover_ms = excluded.total_recover_ms",
+            )
+            .bind(&entry.fingerprint)
+            .bind(&entry.remedy)
+            .bind(counter_to_db(entry.attempts))
+            .bind(counter_to_db(entry.successes))
+            .bind(counter_to_db(entry.total_recover_ms))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,731 @@
+//! The SQLite backend: one file, WAL, `synchronous = FULL`.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use medic_model::{
+    ActionId, ActionRecord, ActionState, Diagnosis, Incident, IncidentId, IncidentStatus,
+    RemedyStats, TimelineEntry,
+};
+use sqlx::Row;
+use sqlx::error::ErrorKind;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+
+use crate::codec::{
+    ActionRow, IncidentRow, StatsRow, TimelineRow, counter_to_db, diagnosis_from_json,
+    diagnosis_to_json, from_micros, parse_json, time_to_recover_ms, to_micros, truncate_to_micros,
+};
+use crate::error::{constraint_kind, intent_error};
+use crate::{IncidentFilter, NewIncident, Result, Store, StoreError};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a writer waits for another writer's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections to a database file: WAL lets readers run beside the one writer.
+const FILE_POOL_SIZE: u32 = 4;
+
+macro_rules! incident_columns {
+    () => {
+        "id, target, fingerprint, status, title, category, severity, \
+         opened_at, updated_at, closed_at, time_to_recover_ms"
+    };
+}
+
+macro_rules! action_columns {
+    () => {
+        "id, incident_id, target, remedy, kind, state, step, dry_run, output, error, \
+         intended_at, started_at, finished_at"
+    };
+}
+
+macro_rules! timeline_columns {
+    () => {
+        "id, incident_id, at, kind, message, data"
+    };
+}
+
+macro_rules! stats_columns {
+    () => {
+        "fingerprint, remedy, attempts, successes, total_recover_ms"
+    };
+}
+
+/// The live-incident predicate; must match the partial unique index.
+macro_rules! live {
+    () => {
+        "status NOT IN ('resolved', 'escalated', 'failed')"
+    };
+}
+
+/// The store in a SQLite database file (or in memory, for tests).
+///
+/// Every connection runs with `journal_mode = WAL`, `synchronous = FULL` (a
+/// commit is on disk before it returns: nothing acknowledged is lost, even on
+/// power loss), `foreign_keys = ON` and a 5 s `busy_timeout`. Multi-statement
+/// writes use `BEGIN IMMEDIATE`, so a transaction that reads then writes holds
+/// the write lock from its first statement and cannot fail half-way on a lock
+/// upgrade.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), medic_store::StoreError> {
+/// use medic_store::{SqliteStore, Store};
+/// let path = std::env::temp_dir().join(format!("medic-doc-{}.db", std::process::id()));
+/// let store = SqliteStore::open(&path).await?;
+/// assert_eq!(store.backend(), "sqlite");
+/// store.close().await;
+/// # for suffix in ["", "-wal", "-shm"] {
+/// #     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+/// # }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Connects to `sqlite://PATH`, `sqlite:PATH` or `sqlite::memory:`,
+    /// creating the file (and its directory) if missing, and migrates it.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|error| StoreError::BadUrl(format!("invalid SQLite URL: {error}")))?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory && options.get_filename().as_os_str().is_empty() {
+            return Err(StoreError::BadUrl(
+                "the SQLite URL names no file (expected sqlite://PATH or sqlite::memory:)".into(),
+            ));
+        }
+        Self::connect_with(options, in_memory).await
+    }
+
+    /// Opens (creating if missing) the database file at `path` and migrates it.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let options = SqliteConnectOptions::new().filename(path.as_ref());
+        Self::connect_with(options, false).await
+    }
+
+    /// A fresh private in-memory database, gone when the store is dropped.
+    pub async fn in_memory() -> Result<Self> {
+        Self::connect("sqlite::memory:").await
+    }
+
+    async fn connect_with(options: SqliteConnectOptions, in_memory: bool) -> Result<Self> {
+        let options = options
+            .create_if_missing(true)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool_options = if in_memory {
+            // An in-memory database lives as long as one connection to it: keep
+            // exactly one, forever.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            if let Some(parent) = options.get_filename().parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|error| {
+                    StoreError::BadUrl(format!(
+                        "cannot create the directory {} for the SQLite file: {error}",
+                        parent.display()
+                    ))
+                })?;
+            }
+            SqlitePoolOptions::new().max_connections(FILE_POOL_SIZE)
+        };
+        let options = if in_memory {
+            options
+        } else {
+            options.journal_mode(SqliteJournalMode::Wal)
+        };
+        let pool = pool_options.connect_with(options).await?;
+        MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
+        tracing::debug!(in_memory, "sqlite store ready");
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for tools and tests. Writes through it bypass the
+    /// store's checks.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn fetch_incident<'c, E>(executor: E, id: IncidentId) -> Result<Incident>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+    {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(executor)
+        .await?
+        .ok_or(StoreError::NotFound {
+            what: "incident",
+            id,
+        })?;
+        incident_from_row(&row)
+    }
+
+    async fn find_live_incident(
+        &self,
+        target: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Incident>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE target = ? AND fingerprint = ? AND ",
+            live!()
+        ))
+        .bind(target)
+        .bind(fingerprint)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
+    /// Explains why a conditional update of action `id` to `to` matched no row.
+    async fn action_refusal(&self, id: ActionId, to: ActionState) -> StoreError {
+        match self.action(id).await {
+            Ok(action) if action.state.is_finished() => StoreError::ActionAlreadyFinished {
+                id,
+                state: action.state,
+            },
+            Ok(action) => StoreError::InvalidActionTransition {
+                id,
+                from: action.state,
+                to,
+            },
+            Err(error) => error,
+        }
+    }
+}
+
+fn opt_micros(what: &'static str, micros: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    micros.map(|micros| from_micros(what, micros)).transpose()
+}
+
+fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
+    IncidentRow {
+        id: row.try_get("id")?,
+        target: row.try_get("target")?,
+        fingerprint: row.try_get("fingerprint")?,
+        status: row.try_get("status")?,
+        title: row.try_get("title")?,
+        category: row.try_get("category")?,
+        severity: row.try_get("severity")?,
+        opened_at: from_micros("incident opened_at", row.try_get("opened_at")?)?,
+        updated_at: from_micros("incident updated_at", row.try_get("updated_at")?)?,
+        closed_at: opt_micros("incident closed_at", row.try_get("closed_at")?)?,
+        time_to_recover_ms: row.try_get("time_to_recover_ms")?,
+    }
+    .into_incident()
+}
+
+fn timeline_from_row(row: &SqliteRow) -> Result<TimelineEntry> {
+    let id: i64 = row.try_get("id")?;
+    let data: String = row.try_get("data")?;
+    TimelineRow {
+        id,
+        incident_id: row.try_get("incident_id")?,
+        at: from_micros("timeline at", row.try_get("at")?)?,
+        kind: row.try_get("kind")?,
+        message: row.try_get("message")?,
+        data: parse_json("timeline data", &format!("timeline entry {id}"), &data)?,
+    }
+    .into_entry()
+}
+
+fn action_from_row(row: &SqliteRow) -> Result<ActionRecord> {
+    ActionRow {
+        id: row.try_get("id")?,
+        incident_id: row.try_get("incident_id")?,
+        target: row.try_get("target")?,
+        remedy: row.try_get("remedy")?,
+        kind: row.try_get("kind")?,
+        state: row.try_get("state")?,
+        step: row.try_get("step")?,
+        dry_run: row.try_get("dry_run")?,
+        output: row.try_get("output")?,
+        error: row.try_get("error")?,
+        intended_at: from_micros("action intended_at", row.try_get("intended_at")?)?,
+        started_at: opt_micros("action started_at", row.try_get("started_at")?)?,
+        finished_at: opt_micros("action finished_at", row.try_get("finished_at")?)?,
+    }
+    .into_record()
+}
+
+fn stats_from_row(row: &SqliteRow) -> Result<RemedyStats> {
+    StatsRow {
+        fingerprint: row.try_get("fingerprint")?,
+        remedy: row.try_get("remedy")?,
+        attempts: row.try_get("attempts")?,
+        successes: row.try_get("successes")?,
+        total_recover_ms: row.try_get("total_recover_ms")?,
+    }
+    .into_stats()
+}
+
+fn collect<T>(rows: &[SqliteRow], convert: fn(&SqliteRow) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(convert).collect()
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn open_or_join_incident(&self, new: &NewIncident) -> Result<(Incident, bool)> {
+        let at = to_micros(new.at);
+        // Select first (joining is the common case), then insert unless the
+        // partial unique index says a live one exists, then select again. A
+        // live incident can end between the two; a few rounds settle it.
+        for _ in 0..3 {
+            if let Some(incident) = self
+                .find_live_incident(&new.target, &new.fingerprint)
+                .await?
+            {
+                return Ok((incident, false));
+            }
+            let inserted = sqlx::query(concat!(
+                "INSERT INTO incidents (target, fingerprint, status, title, category, severity, \
+                 opened_at, updated_at) VALUES (?, ?, 'open', ?, ?, ?, ?, ?) \
+                 ON CONFLICT (target, fingerprint) WHERE ",
+                live!(),
+                " DO NOTHING RETURNING ",
+                incident_columns!()
+            ))
+            .bind(&new.target)
+            .bind(&new.fingerprint)
+            .bind(&new.title)
+            .bind(new.category.map(|category| category.as_str()))
+            .bind(new.severity.map(|severity| severity.as_str()))
+            .bind(at)
+            .bind(at)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = inserted {
+                return Ok((incident_from_row(&row)?, true));
+            }
+        }
+        Err(StoreError::Contention(format!(
+            "the live incident of {}/{} kept opening and closing",
+            new.target, new.fingerprint
+        )))
+    }
+
+    async fn incident(&self, id: IncidentId) -> Result<Incident> {
+        Self::fetch_incident(&self.pool, id).await
+    }
+
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        let status = filter.status.map(|status| status.as_str());
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR target = ?2) \
+             AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4"
+        ))
+        .bind(status)
+        .bind(filter.target.as_deref())
+        .bind(filter.before_id)
+        .bind(i64::from(filter.effective_limit()))
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, incident_from_row)
+    }
+
+    async fn open_incidents(&self) -> Result<Vec<Incident>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE ",
+            live!(),
+            " ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, incident_from_row)
+    }
+
+    async fn set_status(
+        &self,
+        id: IncidentId,
+        to: IncidentStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Incident> {
+        let at = truncate_to_micros(at);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let current = Self::fetch_incident(&mut *tx, id).await?;
+        current.status.transition(to)?;
+        let closed_at = to.is_terminal().then(|| to_micros(at));
+        let ttr =
+            (to == IncidentStatus::Resolved).then(|| time_to_recover_ms(current.opened_at, at));
+        let row = sqlx::query(concat!(
+            "UPDATE incidents SET status = ?, updated_at = ?, \
+             closed_at = COALESCE(?, closed_at), \
+             time_to_recover_ms = COALESCE(?, time_to_recover_ms) \
+             WHERE id = ? RETURNING ",
+            incident_columns!()
+        ))
+        .bind(to.as_str())
+        .bind(to_micros(at))
+        .bind(closed_at)
+        .bind(ttr)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let incident = incident_from_row(&row)?;
+        tx.commit().await?;
+        Ok(incident)
+    }
+
+    async fn set_diagnosis(
+        &self,
+        id: IncidentId,
+        diagnosis: &Diagnosis,
+        at: DateTime<Utc>,
+    ) -> Result<Incident> {
+        let json = diagnosis_to_json(diagnosis)?.to_string();
+        let row = sqlx::query(concat!(
+            "UPDATE incidents SET category = ?, severity = ?, diagnosis = ?, updated_at = ? \
+             WHERE id = ? RETURNING ",
+            incident_columns!()
+        ))
+        .bind(diagnosis.category.as_str())
+        .bind(diagnosis.severity.as_str())
+        .bind(json)
+        .bind(to_micros(at))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound {
+            what: "incident",
+            id,
+        })?;
+        incident_from_row(&row)
+    }
+
+    async fn diagnosis(&self, id: IncidentId) -> Result<Option<Diagnosis>> {
+        let row = sqlx::query("SELECT diagnosis FROM incidents WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "incident",
+                id,
+            })?;
+        let text: Option<String> = row.try_get("diagnosis")?;
+        let row_name = format!("incident {id}");
+        text.map(|text| diagnosis_from_json(&row_name, parse_json("diagnosis", &row_name, &text)?))
+            .transpose()
+    }
+
+    async fn append_timeline(&self, entry: &TimelineEntry) -> Result<TimelineEntry> {
+        let result = sqlx::query(concat!(
+            "INSERT INTO timeline (incident_id, at, kind, message, data) VALUES (?, ?, ?, ?, ?) \
+             RETURNING ",
+            timeline_columns!()
+        ))
+        .bind(entry.incident_id)
+        .bind(to_micros(entry.at))
+        .bind(entry.kind.as_str())
+        .bind(&entry.message)
+        .bind(entry.data.to_string())
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => timeline_from_row(&row),
+            Err(error) if constraint_kind(&error) == Some(ErrorKind::ForeignKeyViolation) => {
+                Err(StoreError::NotFound {
+                    what: "incident",
+                    id: entry.incident_id,
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn timeline(&self, incident_id: IncidentId) -> Result<Vec<TimelineEntry>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            timeline_columns!(),
+            " FROM timeline WHERE incident_id = ? ORDER BY at, id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, timeline_from_row)
+    }
+
+    async fn record_intent(&self, action: &ActionRecord) -> Result<ActionRecord> {
+        let result = sqlx::query(concat!(
+            "INSERT INTO actions (incident_id, target, remedy, kind, state, step, dry_run, \
+             output, error, intended_at) VALUES (?, ?, ?, ?, 'intended', ?, ?, ?, ?, ?) \
+             RETURNING ",
+            action_columns!()
+        ))
+        .bind(action.incident_id)
+        .bind(&action.target)
+        .bind(&action.remedy)
+        .bind(&action.kind)
+        .bind(i64::from(action.step))
+        .bind(action.dry_run)
+        .bind(action.output.as_deref())
+        .bind(action.error.as_deref())
+        .bind(to_micros(action.intended_at))
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => action_from_row(&row),
+            Err(error) => Err(intent_error(error, action)),
+        }
+    }
+
+    async fn mark_running(&self, id: ActionId, at: DateTime<Utc>) -> Result<ActionRecord> {
+        let row = sqlx::query(concat!(
+            "UPDATE actions SET state = 'running', started_at = ? \
+             WHERE id = ? AND state = 'intended' RETURNING ",
+            action_columns!()
+        ))
+        .bind(to_micros(at))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => action_from_row(&row),
+            None => Err(self.action_refusal(id, ActionState::Running).await),
+        }
+    }
+
+    async fn finish_action(
+        &self,
+        id: ActionId,
+        state: ActionState,
+        output: Option<&str>,
+        error: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<ActionRecord> {
+        if !state.is_finished() {
+            return Err(self.action_refusal(id, state).await);
+        }
+        let row = sqlx::query(concat!(
+            "UPDATE actions SET state = ?, output = COALESCE(?, output), \
+             error = COALESCE(?, error), finished_at = ? \
+             WHERE id = ? AND state IN ('intended', 'running') RETURNING ",
+            action_columns!()
+        ))
+        .bind(state.as_str())
+        .bind(output)
+        .bind(error)
+        .bind(to_micros(at))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => action_from_row(&row),
+            None => Err(self.action_refusal(id, state).await),
+        }
+    }
+
+    async fn action(&self, id: ActionId) -> Result<ActionRecord> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            action_columns!(),
+            " FROM actions WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound { what: "action", id })?;
+        action_from_row(&row)
+    }
+
+    async fn actions(&self, incident_id: IncidentId) -> Result<Vec<ActionRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            action_columns!(),
+            " FROM actions WHERE incident_id = ? ORDER BY id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, action_from_row)
+    }
+
+    async fn actions_in_doubt(&self) -> Result<Vec<ActionRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            action_columns!(),
+            " FROM actions WHERE state IN ('intended', 'running') ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, action_from_row)
+    }
+
+    async fn count_actions_since(&self, target: Option<&str>, since: DateTime<Utc>) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM actions WHERE intended_at >= ?1 AND (?2 IS NULL OR target = ?2) \
+             AND dry_run = 0 AND state <> 'skipped'",
+        )
+        .bind(to_micros(since))
+        .bind(target)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn record_outcome(
+        &self,
+        fingerprint: &str,
+        remedy: &str,
+        success: bool,
+        recover_ms: Option<u64>,
+    ) -> Result<RemedyStats> {
+        let recover_ms = if success {
+            recover_ms.map_or(0, counter_to_db)
+        } else {
+            0
+        };
+        let row = sqlx::query(concat!(
+            "INSERT INTO remedy_stats (fingerprint, remedy, attempts, successes, total_recover_ms) \
+             VALUES (?, ?, 1, ?, ?) ON CONFLICT (fingerprint, remedy) DO UPDATE SET \
+             attempts = remedy_stats.attempts + 1, \
+             successes = remedy_stats.successes + excluded.successes, \
+             total_recover_ms = remedy_stats.total_recover_ms + excluded.total_recover_ms \
+             RETURNING ",
+            stats_columns!()
+        ))
+        .bind(fingerprint)
+        .bind(remedy)
+        .bind(i64::from(success))
+        .bind(recover_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        stats_from_row(&row)
+    }
+
+    async fn remedy_stats(&self, fingerprint: &str) -> Result<Vec<RemedyStats>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            stats_columns!(),
+            " FROM remedy_stats WHERE fingerprint = ? ORDER BY remedy"
+        ))
+        .bind(fingerprint)
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, stats_from_row)
+    }
+
+    async fn all_remedy_stats(&self) -> Result<Vec<RemedyStats>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            stats_columns!(),
+            " FROM remedy_stats ORDER BY fingerprint, remedy"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        collect(&rows, stats_from_row)
+    }
+
+    async fn import_remedy_stats(&self, stats: &[RemedyStats]) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for entry in stats {
+            sqlx::query(
+                "INSERT INTO remedy_stats (fingerprint, remedy, attempts, successes, \
+                 total_recover_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint, remedy) \
+                 DO UPDATE SET attempts = excluded.attempts, successes = excluded.successes, \
+                 total_recover_ms = excluded.total_recover_ms",
+            )
+            .bind(&entry.fingerprint)
+            .bind(&entry.remedy)
+            .bind(counter_to_db(entry.attempts))
+            .bind(counter_to_db(entry.successes))
+            .bind(counter_to_db(entry.total_recover_ms))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::parse_enum;
+
+    #[tokio::test]
+    async fn connections_use_the_durable_settings() {
+        let path = std::env::temp_dir().join(format!(
+            "medic-store-pragmas-{}-{}.db",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let store = SqliteStore::open(&path).await.expect("open");
+        let mut conn = store.pool().acquire().await.expect("connection");
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("journal_mode");
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("synchronous");
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("foreign_keys");
+        let busy_timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("busy_timeout");
+        drop(conn);
+        store.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        assert_eq!(journal, "wal");
+        assert_eq!(synchronous, 2, "FULL");
+        assert_eq!(foreign_keys, 1);
+        assert_eq!(busy_timeout, 5_000);
+    }
+
+    #[tokio::test]
+    async fn a_url_without_a_file_is_refused() {
+        let error = SqliteStore::connect("sqlite://")
+            .await
+            .expect_err("no file");
+        assert!(matches!(error, StoreError::BadUrl(_)), "{error}");
+    }
+
+    #[tokio::test]
+    async fn sql_state_literals_are_model_states() {
+        // Guards the SQL literals 'intended' / 'running' / 'skipped' against renames.
+        for text in ["intended", "running", "skipped"] {
+            parse_enum::<ActionState>("action state", "test", text).expect("known state");
+        }
+    }
+}

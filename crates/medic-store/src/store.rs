@@ -1,0 +1,270 @@
+//! The storage trait every backend implements, and its argument types.
+
+use chrono::{DateTime, Utc};
+use medic_model::{
+    ActionId, ActionRecord, ActionState, Category, Diagnosis, Incident, IncidentId, IncidentStatus,
+    RemedyStats, Severity, TimelineEntry,
+};
+
+use crate::StoreError;
+
+/// The store's result type.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A failure that may open an incident, or join the live one with the same
+/// target and fingerprint.
+///
+/// ```
+/// use medic_store::NewIncident;
+/// let new = NewIncident::new("payments", "http:500", "payments: HTTP 500", chrono::Utc::now());
+/// assert!(new.category.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIncident {
+    /// The target that failed.
+    pub target: String,
+    /// The failure's stable fingerprint.
+    pub fingerprint: String,
+    /// One line for humans.
+    pub title: String,
+    /// The category, if already known (e.g. from an alert's labels).
+    pub category: Option<Category>,
+    /// The severity, if already known.
+    pub severity: Option<Severity>,
+    /// When the failure was detected; becomes `opened_at` and `updated_at`.
+    pub at: DateTime<Utc>,
+}
+
+impl NewIncident {
+    /// A new incident without a category or severity.
+    pub fn new(target: &str, fingerprint: &str, title: &str, at: DateTime<Utc>) -> Self {
+        Self {
+            target: target.to_string(),
+            fingerprint: fingerprint.to_string(),
+            title: title.to_string(),
+            category: None,
+            severity: None,
+            at,
+        }
+    }
+}
+
+/// Which incidents [`Store::list_incidents`] returns: newest first, at most
+/// `limit` (capped at [`IncidentFilter::MAX_LIMIT`]), older than `before_id`.
+///
+/// To page, pass the id of the last incident of a page as the next page's
+/// `before_id`; pages stay stable while new incidents arrive.
+///
+/// ```
+/// use medic_model::IncidentStatus;
+/// use medic_store::IncidentFilter;
+/// let filter = IncidentFilter::default()
+///     .with_status(IncidentStatus::Open)
+///     .with_target("payments")
+///     .with_limit(10_000)
+///     .before(120);
+/// assert_eq!(filter.effective_limit(), IncidentFilter::MAX_LIMIT);
+/// assert_eq!(IncidentFilter::default().limit, IncidentFilter::DEFAULT_LIMIT);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentFilter {
+    /// Only incidents with this status.
+    pub status: Option<IncidentStatus>,
+    /// Only incidents of this target.
+    pub target: Option<String>,
+    /// At most this many (capped at [`IncidentFilter::MAX_LIMIT`]; 0 returns nothing).
+    pub limit: u32,
+    /// Only incidents with a smaller id: the cursor, the last id seen.
+    pub before_id: Option<IncidentId>,
+}
+
+impl IncidentFilter {
+    /// The page size of [`IncidentFilter::default`].
+    pub const DEFAULT_LIMIT: u32 = 50;
+    /// The largest page a store returns.
+    pub const MAX_LIMIT: u32 = 500;
+
+    /// The same filter, for one status.
+    pub fn with_status(mut self, status: IncidentStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// The same filter, for one target.
+    pub fn with_target(mut self, target: &str) -> Self {
+        self.target = Some(target.to_string());
+        self
+    }
+
+    /// The same filter, with another page size.
+    pub fn with_limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The same filter, for incidents older than `id` (the cursor).
+    pub fn before(mut self, id: IncidentId) -> Self {
+        self.before_id = Some(id);
+        self
+    }
+
+    /// The page size a store applies: `limit`, at most [`IncidentFilter::MAX_LIMIT`].
+    pub fn effective_limit(&self) -> u32 {
+        self.limit.min(Self::MAX_LIMIT)
+    }
+}
+
+impl Default for IncidentFilter {
+    fn default() -> Self {
+        Self {
+            status: None,
+            target: None,
+            limit: Self::DEFAULT_LIMIT,
+            before_id: None,
+        }
+    }
+}
+
+/// medic's durable memory: incidents and their timelines, every action from
+/// intent to outcome, and what each remedy achieved.
+///
+/// Every method that returns `Ok` has made its write durable (committed with
+/// the backend's full durability). Timestamps are stored with microsecond
+/// precision; finer parts are truncated.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), medic_store::StoreError> {
+/// use medic_model::IncidentStatus;
+/// use medic_store::{NewIncident, Store};
+///
+/// let store = medic_store::connect("sqlite::memory:").await?;
+/// let now = chrono::Utc::now();
+/// let new = NewIncident::new("payments", "http:500", "payments: HTTP 500", now);
+/// let (incident, created) = store.open_or_join_incident(&new).await?;
+/// assert!(created);
+/// let (again, created) = store.open_or_join_incident(&new).await?;
+/// assert_eq!((again.id, created), (incident.id, false));
+///
+/// let resolved = store.set_status(incident.id, IncidentStatus::Resolved, now).await?;
+/// assert_eq!(resolved.time_to_recover_ms, Some(0));
+/// # Ok(())
+/// # }
+/// ```
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// The backend's name: `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// Opens an incident for `new.target` and `new.fingerprint`, or returns the
+    /// live (non-terminal) one that already exists, untouched; the flag says
+    /// whether it was created. Atomic: concurrent calls for the same pair yield
+    /// one incident. Record the joining signal with [`Store::append_timeline`].
+    async fn open_or_join_incident(&self, new: &NewIncident) -> Result<(Incident, bool)>;
+
+    /// One incident, or [`StoreError::NotFound`].
+    async fn incident(&self, id: IncidentId) -> Result<Incident>;
+
+    /// Incidents newest first (by id), filtered and paged by `filter`.
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
+
+    /// Every live (non-terminal) incident, oldest first: what to resume after a restart.
+    async fn open_incidents(&self) -> Result<Vec<Incident>>;
+
+    /// Moves an incident to `to` if [`IncidentStatus::transition`] allows it
+    /// (else [`StoreError::InvalidTransition`], nothing written), atomically
+    /// with the check. Sets `updated_at`; a terminal status sets `closed_at`,
+    /// and `resolved` sets `time_to_recover_ms = at − opened_at` (at least 0).
+    async fn set_status(
+        &self,
+        id: IncidentId,
+        to: IncidentStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Incident>;
+
+    /// Stores a diagnosis: its category and severity on the incident, the whole
+    /// of it for [`Store::diagnosis`]; sets `updated_at`. Replaces an earlier one.
+    async fn set_diagnosis(
+        &self,
+        id: IncidentId,
+        diagnosis: &Diagnosis,
+        at: DateTime<Utc>,
+    ) -> Result<Incident>;
+
+    /// The incident's latest diagnosis, if it has one ([`StoreError::NotFound`]
+    /// if the incident does not exist).
+    async fn diagnosis(&self, id: IncidentId) -> Result<Option<Diagnosis>>;
+
+    /// Appends to an incident's timeline; returns the entry with its id (the
+    /// given `id` is ignored). [`StoreError::NotFound`] if the incident does not exist.
+    async fn append_timeline(&self, entry: &TimelineEntry) -> Result<TimelineEntry>;
+
+    /// An incident's timeline, oldest first (by `at`, then id); empty for an
+    /// unknown incident.
+    async fn timeline(&self, incident_id: IncidentId) -> Result<Vec<TimelineEntry>>;
+
+    /// Records that an action is about to run, before it runs: the row exists
+    /// in state [`ActionState::Intended`] (whatever `action.state` says; `id`,
+    /// `started_at` and `finished_at` are ignored too) once this returns.
+    /// Each (incident, step) is recorded once: a second intent for the same
+    /// step is [`StoreError::Duplicate`], so no step can run twice.
+    async fn record_intent(&self, action: &ActionRecord) -> Result<ActionRecord>;
+
+    /// Marks an intended action as started. Refused
+    /// ([`StoreError::InvalidActionTransition`] or
+    /// [`StoreError::ActionAlreadyFinished`]) unless it is `intended`.
+    async fn mark_running(&self, id: ActionId, at: DateTime<Utc>) -> Result<ActionRecord>;
+
+    /// Records an action's outcome. `state` must be a finished state
+    /// ([`ActionState::is_finished`]); an action that already has one is
+    /// refused with [`StoreError::ActionAlreadyFinished`] and left as it was.
+    async fn finish_action(
+        &self,
+        id: ActionId,
+        state: ActionState,
+        output: Option<&str>,
+        error: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<ActionRecord>;
+
+    /// One action, or [`StoreError::NotFound`].
+    async fn action(&self, id: ActionId) -> Result<ActionRecord>;
+
+    /// An incident's actions in the order they were recorded.
+    async fn actions(&self, incident_id: IncidentId) -> Result<Vec<ActionRecord>>;
+
+    /// Actions still `intended` or `running`, oldest first. After a restart
+    /// their outcome is unknown: verify the target, then finish them
+    /// (typically as [`ActionState::Unknown`]); never run them again.
+    async fn actions_in_doubt(&self) -> Result<Vec<ActionRecord>>;
+
+    /// How many actions were recorded since `since` (inclusive) for `target`
+    /// (or for every target with `None`), not counting dry runs and skipped
+    /// actions: the persisted input of per-target and global rate limits.
+    async fn count_actions_since(&self, target: Option<&str>, since: DateTime<Utc>) -> Result<u64>;
+
+    /// Counts one outcome of `remedy` for `fingerprint`: one more attempt, one
+    /// more success if `success`, and `recover_ms` added to the total time to
+    /// recover if `success`. Returns the updated stats.
+    async fn record_outcome(
+        &self,
+        fingerprint: &str,
+        remedy: &str,
+        success: bool,
+        recover_ms: Option<u64>,
+    ) -> Result<RemedyStats>;
+
+    /// What each remedy achieved for `fingerprint`, by remedy name.
+    async fn remedy_stats(&self, fingerprint: &str) -> Result<Vec<RemedyStats>>;
+
+    /// The whole fix catalog, by fingerprint then remedy name.
+    async fn all_remedy_stats(&self) -> Result<Vec<RemedyStats>>;
+
+    /// Imports stats, replacing the rows with the same (fingerprint, remedy)
+    /// and keeping the others; all or nothing. Counters above `i64::MAX` are
+    /// clamped.
+    async fn import_remedy_stats(&self, stats: &[RemedyStats]) -> Result<()>;
+
+    /// Closes the connections, waiting for running queries. Later calls fail.
+    async fn close(&self);
+}

@@ -1,0 +1,55 @@
+//! The store's integration tests: one conformance suite, run against SQLite
+//! and PostgreSQL, plus the backend-specific checks.
+
+mod connect;
+mod harness;
+mod suite;
+
+/// Generates, for each suite function, one `#[tokio::test]` per backend.
+macro_rules! conformance_suite {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let backend = crate::harness::Backend::sqlite(stringify!($test));
+                    crate::suite::$test(&backend).await;
+                }
+            )+
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(backend) = crate::harness::Backend::postgres(stringify!($test)).await
+                    else {
+                        return;
+                    };
+                    crate::suite::$test(&backend).await;
+                }
+            )+
+        }
+    };
+}
+
+conformance_suite!(
+    opening_twice_joins_the_live_incident,
+    concurrent_opens_make_one_incident,
+    lifecycle_records_closed_at_and_time_to_recover,
+    invalid_transitions_are_refused,
+    racing_terminal_transitions_have_one_winner,
+    listing_is_newest_first_with_cursor_and_filters,
+    open_incidents_are_the_live_ones,
+    diagnosis_round_trips,
+    timeline_is_oldest_first,
+    actions_go_from_intent_to_outcome,
+    finished_actions_are_never_finished_again,
+    a_step_is_recorded_once,
+    actions_in_doubt_survive_a_crash,
+    budgets_count_real_actions_since,
+    learning_accumulates_outcomes,
+    import_replaces_matching_stats,
+    a_restart_keeps_everything,
+    corrupt_values_are_reported_not_panicked_on,
+);

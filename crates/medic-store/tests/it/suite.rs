@@ -1,0 +1,1158 @@
+//! The conformance suite: what every [`Store`] must do, written once.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use medic_model::{
+    ActionRecord, ActionState, Category, Diagnosis, DiagnosisSource, Incident, IncidentStatus,
+    RemedyStats, Severity, TimelineEntry, TimelineKind,
+};
+use medic_store::{IncidentFilter, NewIncident, Store, StoreError};
+
+use crate::harness::Backend;
+
+/// A fixed instant plus `seconds`.
+fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid time")
+        + Duration::seconds(seconds)
+}
+
+fn ms(milliseconds: i64) -> Duration {
+    Duration::milliseconds(milliseconds)
+}
+
+async fn open(store: &dyn Store, target: &str, fingerprint: &str, at: DateTime<Utc>) -> Incident {
+    let new = NewIncident::new(target, fingerprint, &format!("{target}: {fingerprint}"), at);
+    let (incident, created) = store
+        .open_or_join_incident(&new)
+        .await
+        .expect("open incident");
+    assert!(created, "{target}/{fingerprint} should be new");
+    incident
+}
+
+fn intent(incident: &Incident, step: u32, remedy: &str, at: DateTime<Utc>) -> ActionRecord {
+    ActionRecord {
+        id: 0,
+        incident_id: incident.id,
+        target: incident.target.clone(),
+        remedy: remedy.to_string(),
+        kind: "exec".to_string(),
+        state: ActionState::Intended,
+        step,
+        dry_run: false,
+        output: None,
+        error: None,
+        intended_at: at,
+        started_at: None,
+        finished_at: None,
+    }
+}
+
+fn diagnosis(category: Category, severity: Severity) -> Diagnosis {
+    Diagnosis {
+        category,
+        severity,
+        root_cause: "connection refused by 127.0.0.1:5432".to_string(),
+        evidence: vec![
+            "ERROR db: connection refused".to_string(),
+            "retrying".to_string(),
+        ],
+        confidence: 0.87,
+        sources: vec![DiagnosisSource::Rules, DiagnosisSource::History],
+        rule: Some("connection-refused".to_string()),
+    }
+}
+
+fn stats(
+    fingerprint: &str,
+    remedy: &str,
+    attempts: u64,
+    successes: u64,
+    total: u64,
+) -> RemedyStats {
+    RemedyStats {
+        fingerprint: fingerprint.to_string(),
+        remedy: remedy.to_string(),
+        attempts,
+        successes,
+        total_recover_ms: total,
+    }
+}
+
+pub async fn opening_twice_joins_the_live_incident(backend: &Backend) {
+    let store = backend.open().await;
+    let mut new = NewIncident::new("payments", "http:500", "payments: HTTP 500", t(0));
+    new.category = Some(Category::Api);
+    new.severity = Some(Severity::High);
+    let (first, created) = store.open_or_join_incident(&new).await.expect("open");
+    assert!(created);
+    assert!(first.id > 0);
+    assert_eq!(first.status, IncidentStatus::Open);
+    assert_eq!((first.opened_at, first.updated_at), (t(0), t(0)));
+    assert_eq!(
+        (first.category, first.severity),
+        (Some(Category::Api), Some(Severity::High))
+    );
+    assert_eq!((first.closed_at, first.time_to_recover_ms), (None, None));
+    assert_eq!(first.title, "payments: HTTP 500");
+
+    // The same failure again joins it, untouched.
+    let later = NewIncident::new("payments", "http:500", "payments: HTTP 500 again", t(5));
+    let (joined, created) = store.open_or_join_incident(&later).await.expect("join");
+    assert!(!created);
+    assert_eq!(joined, first);
+
+    // Another fingerprint, or another target, is another incident.
+    let other_fingerprint = open(&*store, "payments", "tcp:refused", t(6)).await;
+    let other_target = open(&*store, "billing", "http:500", t(7)).await;
+    assert_ne!(other_fingerprint.id, first.id);
+    assert_ne!(other_target.id, first.id);
+
+    // Every live status dedupes; once it ends, a recurrence opens a new one.
+    store
+        .set_status(first.id, IncidentStatus::Diagnosing, t(8))
+        .await
+        .expect("diagnosing");
+    let (joined, created) = store.open_or_join_incident(&later).await.expect("join");
+    assert!(!created);
+    assert_eq!(joined.id, first.id);
+    store
+        .set_status(first.id, IncidentStatus::Resolved, t(10))
+        .await
+        .expect("resolve");
+    let (recurrence, created) = store.open_or_join_incident(&later).await.expect("reopen");
+    assert!(created);
+    assert_ne!(recurrence.id, first.id);
+    assert_eq!(recurrence.opened_at, t(5));
+}
+
+pub async fn concurrent_opens_make_one_incident(backend: &Backend) {
+    // Two stores on one database: two agents, or one agent's many tasks.
+    let stores = [backend.open().await, backend.open().await];
+    for round in 0..3 {
+        let fingerprint = format!("http:50{round}");
+        let mut tasks = Vec::new();
+        for task in 0..16 {
+            let store: Arc<dyn Store> = Arc::clone(&stores[task % 2]);
+            let new = NewIncident::new("payments", &fingerprint, "payments down", t(task as i64));
+            tasks.push(tokio::spawn(async move {
+                store.open_or_join_incident(&new).await
+            }));
+        }
+        let mut ids = Vec::new();
+        let mut created = 0;
+        for task in tasks {
+            let (incident, was_created) = task.await.expect("task").expect("open or join");
+            ids.push(incident.id);
+            created += usize::from(was_created);
+        }
+        assert_eq!(created, 1, "round {round}: exactly one caller creates");
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            1,
+            "round {round}: everyone gets the same incident"
+        );
+    }
+    let live = stores[0].open_incidents().await.expect("open incidents");
+    assert_eq!(live.len(), 3);
+}
+
+pub async fn lifecycle_records_closed_at_and_time_to_recover(backend: &Backend) {
+    let store = backend.open().await;
+    let incident = open(&*store, "payments", "http:500", t(0)).await;
+    let mut at = t(0);
+    for status in [
+        IncidentStatus::Diagnosing,
+        IncidentStatus::Remediating,
+        IncidentStatus::Verifying,
+        IncidentStatus::Remediating,
+        IncidentStatus::Verifying,
+    ] {
+        at += ms(100);
+        let updated = store
+            .set_status(incident.id, status, at)
+            .await
+            .expect("transition");
+        assert_eq!(updated.status, status);
+        assert_eq!(updated.updated_at, at);
+        assert_eq!(
+            (updated.closed_at, updated.time_to_recover_ms),
+            (None, None)
+        );
+        assert_eq!(updated.opened_at, t(0));
+    }
+    // Sub-microsecond parts are dropped, the same way by every backend.
+    let resolved_at = t(1) + ms(500) + Duration::nanoseconds(999);
+    let resolved = store
+        .set_status(incident.id, IncidentStatus::Resolved, resolved_at)
+        .await
+        .expect("resolve");
+    let stored_at = t(1) + ms(500);
+    assert_eq!(resolved.status, IncidentStatus::Resolved);
+    assert_eq!(resolved.closed_at, Some(stored_at));
+    assert_eq!(resolved.updated_at, stored_at);
+    assert_eq!(resolved.time_to_recover_ms, Some(1_500));
+    assert_eq!(
+        store.incident(incident.id).await.expect("read back"),
+        resolved
+    );
+
+    // Escalated and failed close without a time to recover.
+    for (fingerprint, status) in [
+        ("escalate-me", IncidentStatus::Escalated),
+        ("fail-me", IncidentStatus::Failed),
+    ] {
+        let incident = open(&*store, "payments", fingerprint, t(0)).await;
+        let ended = store
+            .set_status(incident.id, status, t(60))
+            .await
+            .expect("end");
+        assert_eq!(ended.closed_at, Some(t(60)));
+        assert_eq!(ended.time_to_recover_ms, None);
+    }
+
+    // A clock that stepped back never yields a negative time to recover.
+    let incident = open(&*store, "payments", "clock-skew", t(100)).await;
+    let resolved = store
+        .set_status(incident.id, IncidentStatus::Resolved, t(99))
+        .await
+        .expect("resolve");
+    assert_eq!(resolved.time_to_recover_ms, Some(0));
+}
+
+pub async fn invalid_transitions_are_refused(backend: &Backend) {
+    let store = backend.open().await;
+    let incident = open(&*store, "payments", "http:500", t(0)).await;
+    let error = store
+        .set_status(incident.id, IncidentStatus::Verifying, t(1))
+        .await
+        .expect_err("open cannot go to verifying");
+    match error {
+        StoreError::InvalidTransition(refused) => {
+            assert_eq!(refused.from, IncidentStatus::Open);
+            assert_eq!(refused.to, IncidentStatus::Verifying);
+        }
+        other => panic!("expected InvalidTransition, got {other:?}"),
+    }
+    assert_eq!(
+        store.incident(incident.id).await.expect("unchanged"),
+        incident
+    );
+
+    store
+        .set_status(incident.id, IncidentStatus::Resolved, t(2))
+        .await
+        .expect("resolve");
+    for to in IncidentStatus::ALL {
+        let error = store
+            .set_status(incident.id, *to, t(3))
+            .await
+            .expect_err("an ended incident changes no more");
+        assert!(
+            matches!(error, StoreError::InvalidTransition(_)),
+            "{error:?}"
+        );
+    }
+    let after = store.incident(incident.id).await.expect("read");
+    assert_eq!(after.closed_at, Some(t(2)));
+
+    let error = store
+        .set_status(999_999, IncidentStatus::Resolved, t(3))
+        .await
+        .expect_err("missing");
+    assert!(
+        matches!(
+            error,
+            StoreError::NotFound {
+                what: "incident",
+                id: 999_999
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+pub async fn racing_terminal_transitions_have_one_winner(backend: &Backend) {
+    let store = backend.open().await;
+    for round in 0..6 {
+        let incident = open(&*store, "payments", &format!("race-{round}"), t(0)).await;
+        store
+            .set_status(incident.id, IncidentStatus::Remediating, t(1))
+            .await
+            .expect("remediating");
+        let mut tasks = Vec::new();
+        for status in [
+            IncidentStatus::Resolved,
+            IncidentStatus::Escalated,
+            IncidentStatus::Failed,
+        ] {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                (status, store.set_status(incident.id, status, t(2)).await)
+            }));
+        }
+        let mut winners = Vec::new();
+        for task in tasks {
+            let (status, result) = task.await.expect("task");
+            match result {
+                Ok(incident) => winners.push((status, incident)),
+                Err(StoreError::InvalidTransition(refused)) => assert!(refused.from.is_terminal()),
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: exactly one ending wins");
+        let (status, _) = &winners[0];
+        let stored = store.incident(incident.id).await.expect("read");
+        assert_eq!(stored.status, *status);
+    }
+}
+
+pub async fn listing_is_newest_first_with_cursor_and_filters(backend: &Backend) {
+    let store = backend.open().await;
+    let mut ids = Vec::new();
+    for index in 0..7_i64 {
+        let target = if index % 2 == 0 {
+            "payments"
+        } else {
+            "billing"
+        };
+        ids.push(
+            open(&*store, target, &format!("fp-{index}"), t(index))
+                .await
+                .id,
+        );
+    }
+    store
+        .set_status(ids[2], IncidentStatus::Resolved, t(10))
+        .await
+        .expect("resolve");
+    store
+        .set_status(ids[4], IncidentStatus::Resolved, t(10))
+        .await
+        .expect("resolve");
+    let newest_first: Vec<i64> = ids.iter().rev().copied().collect();
+
+    let all = store
+        .list_incidents(&IncidentFilter::default())
+        .await
+        .expect("list");
+    assert_eq!(all.iter().map(|i| i.id).collect::<Vec<_>>(), newest_first);
+
+    // Pages of three, following the cursor, cover everything once.
+    let mut seen = Vec::new();
+    let mut filter = IncidentFilter::default().with_limit(3);
+    let mut page_sizes = Vec::new();
+    loop {
+        let page = store.list_incidents(&filter).await.expect("page");
+        if page.is_empty() {
+            break;
+        }
+        page_sizes.push(page.len());
+        seen.extend(page.iter().map(|i| i.id));
+        filter = filter.before(page[page.len() - 1].id);
+    }
+    assert_eq!(page_sizes, [3, 3, 1]);
+    assert_eq!(seen, newest_first);
+
+    let payments = store
+        .list_incidents(&IncidentFilter::default().with_target("payments"))
+        .await
+        .expect("by target");
+    assert_eq!(
+        payments.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [ids[6], ids[4], ids[2], ids[0]]
+    );
+    let resolved = store
+        .list_incidents(&IncidentFilter::default().with_status(IncidentStatus::Resolved))
+        .await
+        .expect("by status");
+    assert_eq!(
+        resolved.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [ids[4], ids[2]]
+    );
+    let combined = IncidentFilter::default()
+        .with_target("payments")
+        .with_status(IncidentStatus::Open)
+        .with_limit(1)
+        .before(ids[6]);
+    let page = store.list_incidents(&combined).await.expect("combined");
+    assert_eq!(page.iter().map(|i| i.id).collect::<Vec<_>>(), [ids[0]]);
+
+    let none = IncidentFilter::default().with_limit(0);
+    assert!(
+        store
+            .list_incidents(&none)
+            .await
+            .expect("limit 0")
+            .is_empty()
+    );
+    let unknown = IncidentFilter::default().with_target("nobody");
+    assert!(
+        store
+            .list_incidents(&unknown)
+            .await
+            .expect("no match")
+            .is_empty()
+    );
+
+    let error = store.incident(999_999).await.expect_err("missing");
+    assert!(
+        matches!(
+            error,
+            StoreError::NotFound {
+                what: "incident",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+pub async fn open_incidents_are_the_live_ones(backend: &Backend) {
+    let store = backend.open().await;
+    let a = open(&*store, "a", "fp", t(0)).await;
+    let b = open(&*store, "b", "fp", t(1)).await;
+    let c = open(&*store, "c", "fp", t(2)).await;
+    let d = open(&*store, "d", "fp", t(3)).await;
+    store
+        .set_status(a.id, IncidentStatus::Resolved, t(4))
+        .await
+        .expect("resolve");
+    store
+        .set_status(c.id, IncidentStatus::Escalated, t(4))
+        .await
+        .expect("escalate");
+    let verifying = store
+        .set_status(d.id, IncidentStatus::Remediating, t(5))
+        .await
+        .expect("remediate");
+    let live = store.open_incidents().await.expect("live");
+    assert_eq!(live, [b, verifying]);
+}
+
+pub async fn diagnosis_round_trips(backend: &Backend) {
+    let store = backend.open().await;
+    let incident = open(&*store, "payments", "db:refused", t(0)).await;
+    assert_eq!(store.diagnosis(incident.id).await.expect("none yet"), None);
+
+    let first = diagnosis(Category::Database, Severity::High);
+    let updated = store
+        .set_diagnosis(incident.id, &first, t(1))
+        .await
+        .expect("set");
+    assert_eq!(updated.category, Some(Category::Database));
+    assert_eq!(updated.severity, Some(Severity::High));
+    assert_eq!(updated.updated_at, t(1));
+    assert_eq!(updated.status, IncidentStatus::Open);
+    assert_eq!(
+        store.diagnosis(incident.id).await.expect("read"),
+        Some(first)
+    );
+
+    // A later diagnosis replaces the earlier one.
+    let mut second = diagnosis(Category::Network, Severity::Critical);
+    second.rule = None;
+    second.evidence.clear();
+    second.confidence = 0.1;
+    store
+        .set_diagnosis(incident.id, &second, t(2))
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.diagnosis(incident.id).await.expect("read"),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store.incident(incident.id).await.expect("read").category,
+        Some(Category::Network)
+    );
+
+    let error = store.diagnosis(999_999).await.expect_err("missing");
+    assert!(matches!(error, StoreError::NotFound { .. }), "{error:?}");
+    let error = store
+        .set_diagnosis(999_999, &second, t(3))
+        .await
+        .expect_err("missing");
+    assert!(matches!(error, StoreError::NotFound { .. }), "{error:?}");
+}
+
+pub async fn timeline_is_oldest_first(backend: &Backend) {
+    let store = backend.open().await;
+    let incident = open(&*store, "payments", "http:500", t(0)).await;
+    let other = open(&*store, "billing", "http:500", t(0)).await;
+    let entry = |at: DateTime<Utc>, kind: TimelineKind, message: &str| TimelineEntry {
+        id: 0,
+        incident_id: incident.id,
+        at,
+        kind,
+        message: message.to_string(),
+        data: serde_json::Value::Null,
+    };
+    // Appended out of time order; equal times keep insertion order.
+    let late = store
+        .append_timeline(&entry(t(3), TimelineKind::Verification, "healthy again"))
+        .await
+        .expect("append");
+    let early = store
+        .append_timeline(&entry(t(1), TimelineKind::Signal, "HTTP 500").with_data(
+            serde_json::json!({"status": 500, "latency_ms": 12.5, "labels": {"tier": "critical"},
+                               "lines": ["a", "b"], "ok": false}),
+        ))
+        .await
+        .expect("append");
+    let tie = store
+        .append_timeline(&entry(t(1), TimelineKind::Note, "paged nobody"))
+        .await
+        .expect("append");
+    let middle = store
+        .append_timeline(&entry(t(2), TimelineKind::Action, "restart"))
+        .await
+        .expect("append");
+    store
+        .append_timeline(&TimelineEntry::new(
+            other.id,
+            TimelineKind::Note,
+            "elsewhere",
+        ))
+        .await
+        .expect("append to the other incident");
+    assert!(late.id > 0 && early.id > late.id && tie.id > early.id);
+    assert_eq!(early.data["labels"]["tier"], "critical");
+
+    let timeline = store.timeline(incident.id).await.expect("timeline");
+    assert_eq!(timeline, [early, tie, middle, late]);
+
+    let error = store
+        .append_timeline(&TimelineEntry::new(999_999, TimelineKind::Note, "orphan"))
+        .await
+        .expect_err("unknown incident");
+    assert!(
+        matches!(
+            error,
+            StoreError::NotFound {
+                what: "incident",
+                id: 999_999
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(store.timeline(999_999).await.expect("empty").is_empty());
+}
+
+pub async fn actions_go_from_intent_to_outcome(backend: &Backend) {
+    let store = backend.open().await;
+    let incident = open(&*store, "payments", "http:500", t(0)).await;
+    let mut planned = intent(&incident, 1, "restart", t(1));
+    // Whatever the caller says, a new record is only an intent.
+    planned.state = ActionState::Succeeded;
+    planned.started_at = Some(t(1));
+    planned.finished_at = Some(t(1));
+    let recorded = store.record_intent(&planned).await.expect("intent");
+    assert!(recorded.id > 0);
+    assert_eq!(recorded.state, ActionState::Intended);
+    assert_eq!((recorded.started_at, recorded.finished_at), (None, None));
+    assert_eq!(recorded.intended_at, t(1));
+    assert_eq!((recorded.step, recorded.dry_run), (1, false));
+    assert_eq!(recorded.remedy, "restart");
+
+    let running = store
+        .mark_running(recorded.id, t(2))
+        .await
+        .expect("running");
+    assert_eq!(running.state, ActionState::Running);
+    assert_eq!(running.started_at, Some(t(2)));
+
+    let finished = store
+        .finish_action(
+            recorded.id,
+            ActionState::Succeeded,
+            Some("restarted"),
+            None,
+            t(3),
+        )
+        .await
+        .expect("finish");
+    assert_eq!(finished.state, ActionState::Succeeded);
+    assert_eq!(finished.output.as_deref(), Some("restarted"));
+    assert_eq!(finished.error, None);
+    assert_eq!(
+        (finished.started_at, finished.finished_at),
+        (Some(t(2)), Some(t(3)))
+    );
+    assert_eq!(store.action(recorded.id).await.expect("read"), finished);
+
+    // A failed second rung, and a dry run skipped without ever running.
+    let second = store
+        .record_intent(&intent(&incident, 2, "failover", t(4)))
+        .await
+        .expect("intent");
+    store.mark_running(second.id, t(5)).await.expect("running");
+    let failed = store
+        .finish_action(
+            second.id,
+            ActionState::Failed,
+            Some("stdout"),
+            Some("exit 1"),
+            t(6),
+        )
+        .await
+        .expect("fail");
+    assert_eq!(failed.error.as_deref(), Some("exit 1"));
+    let mut dry = intent(&incident, 3, "page", t(7));
+    dry.dry_run = true;
+    dry.kind = "escalate".to_string();
+    let dry = store.record_intent(&dry).await.expect("intent");
+    let skipped = store
+        .finish_action(dry.id, ActionState::Skipped, None, Some("dry-run"), t(7))
+        .await
+        .expect("skip");
+    assert_eq!(
+        (skipped.started_at, skipped.state),
+        (None, ActionState::Skipped)
+    );
+    assert!(skipped.dry_run);
+
+    let actions = store.actions(incident.id).await.expect("actions");
+    assert_eq!(actions, [finished, failed, skipped]);
+    assert!(store.actions(999_999).await.expect("none").is_empty());
+    let error = store.action(999_999).await.expect_err("missing");
+    assert!(
+        matches!(error, StoreError::NotFound { what: "action", .. }),
+        "{error:?}"
+    );
+}
+
+pub async fn finished_actions_are_never_finished_again(backend: &Backend) {
+    let store = backend.open().await;
+    let incident = open(&*store, "payments", "http:500", t(0)).await;
+    let action = store
+        .record_intent(&intent(&incident, 1, "restart", t(1)))
+        .await
+        .expect("intent");
+
+    // Only a finished state finishes.
+    let error = store
+        .finish_action(action.id, ActionState::Running, None, None, t(2))
+        .await
+        .expect_err("running is not an outcome");
+    assert!(
+        matches!(
+            error,
+            StoreError::InvalidActionTransition {
+                from: ActionState::Intended,
+                to: ActionState::Running,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
+    store.mark_running(action.id, t(2)).await.expect("running");
+    let error = store
+        .mark_running(action.id, t(3))
+        .await
+        .expect_err("running twice");
+    assert!(
+        matches!(
+            error,
+            StoreError::InvalidActionTransition {
+                from: ActionState::Running,
+                to: ActionState::Running,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
+    let first = store
+        .finish_action(action.id, ActionState::Succeeded, Some("first"), None, t(4))
+        .await
+        .expect("finish");
+    for state in [
+        ActionState::Succeeded,
+        ActionState::Failed,
+        ActionState::Unknown,
+    ] {
+        let error = store
+            .finish_action(action.id, state, Some("second"), Some("late"), t(5))
+            .await
+            .expect_err("finished twice");
+        assert!(
+            matches!(
+                error,
+                StoreError::ActionAlreadyFinished {
+                    state: ActionState::Succeeded,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+    let error = store
+        .mark_running(action.id, t(5))
+        .await
+        .expect_err("rerun");
+    assert!(
+        matches!(error, StoreError::ActionAlreadyFinished { .. }),
+        "{error:?}"
+    );
+    assert_eq!(store.action(action.id).await.expect("read"), first);
+
+    let error = store
+        .finish_action(999_999, ActionState::Failed, None, None, t(5))
+        .await
+        .expect_err("missing");
+    assert!(
+        matches!(error, StoreError::NotFound { what: "action", .. }),
+        "{error:?}"
+    );
+    let error = store
+        .mark_running(999_999, t(5))
+        .await
+        .expect_err("missing");
+    assert!(
+        matches!(error, StoreError::NotFound { what: "action", .. }),
+        "{error:?}"
+    );
+}
+
+pub async fn a_step_is_recorded_once(backend: &Backend) {
+    let store = backend.open().await;
+    let incident = open(&*store, "payments", "http:500", t(0)).await;
+    let other = open(&*store, "billing", "http:500", t(0)).await;
+    let first = store
+        .record_intent(&intent(&incident, 1, "restart", t(1)))
+        .await
+        .expect("intent");
+    let error = store
+        .record_intent(&intent(&incident, 1, "restart", t(2)))
+        .await
+        .expect_err("the same step again");
+    assert!(
+        matches!(
+            error,
+            StoreError::Duplicate {
+                what: "action step",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // Other steps, and the same step of another incident, are fine.
+    store
+        .record_intent(&intent(&incident, 2, "restart", t(2)))
+        .await
+        .expect("next step");
+    store
+        .record_intent(&intent(&other, 1, "restart", t(2)))
+        .await
+        .expect("other incident");
+    assert_eq!(store.actions(incident.id).await.expect("actions")[0], first);
+
+    let mut orphan = intent(&incident, 1, "restart", t(1));
+    orphan.incident_id = 999_999;
+    let error = store
+        .record_intent(&orphan)
+        .await
+        .expect_err("unknown incident");
+    assert!(
+        matches!(
+            error,
+            StoreError::NotFound {
+                what: "incident",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+pub async fn actions_in_doubt_survive_a_crash(backend: &Backend) {
+    let (intended, running, incident_id) = {
+        let store = backend.open().await;
+        let incident = open(&*store, "payments", "http:500", t(0)).await;
+        let done = store
+            .record_intent(&intent(&incident, 1, "reconnect", t(1)))
+            .await
+            .expect("intent");
+        store
+            .finish_action(done.id, ActionState::Failed, None, Some("refused"), t(2))
+            .await
+            .expect("finish");
+        let running = store
+            .record_intent(&intent(&incident, 2, "restart", t(3)))
+            .await
+            .expect("intent");
+        let running = store.mark_running(running.id, t(4)).await.expect("running");
+        let other = open(&*store, "billing", "http:500", t(5)).await;
+        let intended = store
+            .record_intent(&intent(&other, 1, "restart", t(5)))
+            .await
+            .expect("intent");
+        // The agent dies here: no close, no goodbye.
+        drop(store);
+        (intended, running, incident.id)
+    };
+
+    let store = backend.open().await;
+    let in_doubt = store.actions_in_doubt().await.expect("in doubt");
+    assert_eq!(in_doubt, [running.clone(), intended.clone()]);
+    assert_eq!(store.actions(incident_id).await.expect("actions").len(), 2);
+
+    // Recovery: the outcome is unknown; record that, once.
+    for action in &in_doubt {
+        store
+            .finish_action(
+                action.id,
+                ActionState::Unknown,
+                None,
+                Some("agent restarted"),
+                t(10),
+            )
+            .await
+            .expect("finish as unknown");
+    }
+    assert!(
+        store
+            .actions_in_doubt()
+            .await
+            .expect("none left")
+            .is_empty()
+    );
+    let error = store
+        .finish_action(running.id, ActionState::Unknown, None, None, t(11))
+        .await
+        .expect_err("a second recovery must not finish it again");
+    assert!(
+        matches!(error, StoreError::ActionAlreadyFinished { .. }),
+        "{error:?}"
+    );
+    // And the step cannot be recorded again, so it cannot run again.
+    let retry = intent(
+        &store.incident(incident_id).await.expect("incident"),
+        2,
+        "restart",
+        t(12),
+    );
+    let error = store.record_intent(&retry).await.expect_err("same step");
+    assert!(matches!(error, StoreError::Duplicate { .. }), "{error:?}");
+}
+
+pub async fn budgets_count_real_actions_since(backend: &Backend) {
+    let store = backend.open().await;
+    let payments = open(&*store, "payments", "http:500", t(0)).await;
+    let billing = open(&*store, "billing", "http:500", t(0)).await;
+    let mut step = 0;
+    let mut record = |incident: &Incident, at: DateTime<Utc>, dry_run: bool| {
+        step += 1;
+        let mut action = intent(incident, step, "restart", at);
+        action.dry_run = dry_run;
+        action
+    };
+    let mut ids = Vec::new();
+    for (incident, at, dry_run) in [
+        (&payments, t(0), false),
+        (&payments, t(100), false),
+        (&payments, t(150), true),
+        (&payments, t(160), false),
+        (&payments, t(200), false),
+        (&billing, t(120), false),
+    ] {
+        let action = record(incident, at, dry_run);
+        ids.push(store.record_intent(&action).await.expect("intent").id);
+    }
+    // Skipped ones never ran; failed and unknown ones did.
+    store
+        .finish_action(ids[3], ActionState::Skipped, None, Some("cooldown"), t(160))
+        .await
+        .expect("skip");
+    store
+        .finish_action(ids[4], ActionState::Failed, None, Some("exit 1"), t(201))
+        .await
+        .expect("fail");
+    store
+        .finish_action(ids[5], ActionState::Unknown, None, None, t(121))
+        .await
+        .expect("unknown");
+
+    let count = |target: Option<&'static str>, since: DateTime<Utc>| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .count_actions_since(target, since)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(count(Some("payments"), t(100)).await, 2); // t100, t200
+    assert_eq!(count(Some("payments"), t(0)).await, 3);
+    assert_eq!(count(None, t(100)).await, 3); // + billing t120
+    assert_eq!(count(None, t(0)).await, 4);
+    assert_eq!(count(Some("payments"), t(200) + ms(1)).await, 0);
+    assert_eq!(count(Some("nobody"), t(0)).await, 0);
+}
+
+pub async fn learning_accumulates_outcomes(backend: &Backend) {
+    let store = backend.open().await;
+    let after = store
+        .record_outcome("db:refused", "restart", true, Some(1_000))
+        .await
+        .expect("outcome");
+    assert_eq!(after, stats("db:refused", "restart", 1, 1, 1_000));
+    let after = store
+        .record_outcome("db:refused", "restart", false, Some(999))
+        .await
+        .expect("outcome");
+    assert_eq!(
+        after,
+        stats("db:refused", "restart", 2, 1, 1_000),
+        "failures add no time"
+    );
+    store
+        .record_outcome("db:refused", "restart", true, None)
+        .await
+        .expect("outcome");
+    store
+        .record_outcome("db:refused", "reconnect", true, Some(200))
+        .await
+        .expect("outcome");
+    store
+        .record_outcome("http:500", "restart", false, None)
+        .await
+        .expect("outcome");
+
+    assert_eq!(
+        store.remedy_stats("db:refused").await.expect("stats"),
+        [
+            stats("db:refused", "reconnect", 1, 1, 200),
+            stats("db:refused", "restart", 3, 2, 1_000),
+        ]
+    );
+    assert_eq!(
+        store.all_remedy_stats().await.expect("all"),
+        [
+            stats("db:refused", "reconnect", 1, 1, 200),
+            stats("db:refused", "restart", 3, 2, 1_000),
+            stats("http:500", "restart", 1, 0, 0),
+        ]
+    );
+    assert!(
+        store
+            .remedy_stats("never-seen")
+            .await
+            .expect("none")
+            .is_empty()
+    );
+
+    // Concurrent outcomes are all counted.
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store
+                .record_outcome("busy", "restart", true, Some(10))
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task").expect("outcome");
+    }
+    assert_eq!(
+        store.remedy_stats("busy").await.expect("stats"),
+        [stats("busy", "restart", 20, 20, 200)]
+    );
+}
+
+pub async fn import_replaces_matching_stats(backend: &Backend) {
+    let store = backend.open().await;
+    store
+        .import_remedy_stats(&[
+            stats("db:refused", "restart", 3, 2, 1_000),
+            stats("db:refused", "page", 1, 0, 0),
+        ])
+        .await
+        .expect("seed");
+    store
+        .import_remedy_stats(&[
+            stats("db:refused", "restart", 10, 9, 9_000),
+            stats("http:500", "failover", 1, 1, 5),
+            stats("huge", "restart", u64::MAX, 1, 0),
+        ])
+        .await
+        .expect("import");
+    store
+        .import_remedy_stats(&[])
+        .await
+        .expect("nothing to import");
+    assert_eq!(
+        store.all_remedy_stats().await.expect("all"),
+        [
+            stats("db:refused", "page", 1, 0, 0),
+            stats("db:refused", "restart", 10, 9, 9_000),
+            stats("http:500", "failover", 1, 1, 5),
+            stats("huge", "restart", i64::MAX as u64, 1, 0),
+        ]
+    );
+    // Imported rows keep learning.
+    let after = store
+        .record_outcome("db:refused", "restart", true, Some(1_000))
+        .await
+        .expect("outcome");
+    assert_eq!(after, stats("db:refused", "restart", 11, 10, 10_000));
+}
+
+pub async fn a_restart_keeps_everything(backend: &Backend) {
+    let store = backend.open().await;
+    let live = open(&*store, "payments", "db:refused", t(0)).await;
+    store
+        .set_diagnosis(
+            live.id,
+            &diagnosis(Category::Database, Severity::High),
+            t(1),
+        )
+        .await
+        .expect("diagnose");
+    let live = store
+        .set_status(live.id, IncidentStatus::Diagnosing, t(1))
+        .await
+        .expect("diagnosing");
+    let ended = open(&*store, "billing", "http:500", t(2)).await;
+    let ended = store
+        .set_status(ended.id, IncidentStatus::Resolved, t(3) + ms(250))
+        .await
+        .expect("resolve");
+    store
+        .append_timeline(
+            &TimelineEntry::new(live.id, TimelineKind::Signal, "refused")
+                .with_data(serde_json::json!({"line": "ERROR db: connection refused"})),
+        )
+        .await
+        .expect("timeline");
+    let action = store
+        .record_intent(&intent(&live, 1, "reconnect", t(4)))
+        .await
+        .expect("intent");
+    store.mark_running(action.id, t(5)).await.expect("running");
+    store
+        .record_outcome("http:500", "restart", true, Some(1_250))
+        .await
+        .expect("outcome");
+
+    let incidents = store
+        .list_incidents(&IncidentFilter::default())
+        .await
+        .expect("list");
+    let timeline = store.timeline(live.id).await.expect("timeline");
+    let actions = store.actions(live.id).await.expect("actions");
+    let learned = store.all_remedy_stats().await.expect("stats");
+    let diagnosis = store.diagnosis(live.id).await.expect("diagnosis");
+    store.close().await;
+    drop(store);
+
+    let store = backend.open().await;
+    assert_eq!(
+        store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .expect("list"),
+        incidents
+    );
+    assert_eq!(incidents, [ended, live.clone()]);
+    assert_eq!(
+        store.open_incidents().await.expect("live"),
+        std::slice::from_ref(&live)
+    );
+    assert_eq!(store.timeline(live.id).await.expect("timeline"), timeline);
+    assert_eq!(store.actions(live.id).await.expect("actions"), actions);
+    assert_eq!(store.actions_in_doubt().await.expect("in doubt"), actions);
+    assert_eq!(store.all_remedy_stats().await.expect("stats"), learned);
+    assert_eq!(
+        store.diagnosis(live.id).await.expect("diagnosis"),
+        diagnosis
+    );
+    assert!(diagnosis.is_some());
+    // Deduplication holds across the restart too.
+    let again = NewIncident::new("payments", "db:refused", "again", t(9));
+    let (joined, created) = store.open_or_join_incident(&again).await.expect("join");
+    assert_eq!((joined.id, created), (live.id, false));
+}
+
+pub async fn corrupt_values_are_reported_not_panicked_on(backend: &Backend) {
+    let store = backend.open().await;
+    let incident = open(&*store, "payments", "http:500", t(0)).await;
+    let action = store
+        .record_intent(&intent(&incident, 1, "restart", t(1)))
+        .await
+        .expect("intent");
+    store
+        .append_timeline(&TimelineEntry::new(
+            incident.id,
+            TimelineKind::Note,
+            "hello",
+        ))
+        .await
+        .expect("timeline");
+    store
+        .record_outcome("http:500", "restart", true, Some(5))
+        .await
+        .expect("outcome");
+    let healthy = open(&*store, "billing", "http:500", t(0)).await;
+
+    backend
+        .execute_raw(format!(
+            "UPDATE incidents SET status = 'sleeping', category = 'gremlins', \
+             diagnosis = '{{\"category\": \"gremlins\"}}' WHERE id = {id}; \
+             UPDATE actions SET state = 'exploded' WHERE id = {action}; \
+             UPDATE timeline SET kind = 'rumour' WHERE incident_id = {id}; \
+             UPDATE remedy_stats SET attempts = -1 WHERE fingerprint = 'http:500'",
+            id = incident.id,
+            action = action.id,
+        ))
+        .await;
+
+    let corrupt = |result: Result<(), StoreError>, what: &str| match result {
+        Err(StoreError::Corrupt {
+            what: found,
+            detail,
+        }) => {
+            assert!(
+                found.starts_with(what),
+                "{found} should be about {what}: {detail}"
+            );
+        }
+        other => panic!("expected Corrupt {what}, got {other:?}"),
+    };
+    corrupt(store.incident(incident.id).await.map(drop), "incident");
+    corrupt(
+        store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .map(drop),
+        "incident",
+    );
+    corrupt(store.open_incidents().await.map(drop), "incident");
+    corrupt(
+        store
+            .set_status(incident.id, IncidentStatus::Resolved, t(2))
+            .await
+            .map(drop),
+        "incident",
+    );
+    corrupt(store.diagnosis(incident.id).await.map(drop), "diagnosis");
+    corrupt(store.action(action.id).await.map(drop), "action state");
+    corrupt(store.actions(incident.id).await.map(drop), "action state");
+    corrupt(store.timeline(incident.id).await.map(drop), "timeline kind");
+    corrupt(store.all_remedy_stats().await.map(drop), "remedy attempts");
+
+    // The rest of the store still works.
+    assert_eq!(
+        store.incident(healthy.id).await.expect("healthy row"),
+        healthy
+    );
+    let error = store.incident(incident.id).await.expect_err("corrupt");
+    assert!(error.to_string().contains("sleeping"), "{error}");
+}
