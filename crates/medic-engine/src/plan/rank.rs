@@ -9,7 +9,7 @@ use crate::config::Remedy;
 const PRIOR_STRENGTH: f64 = 2.0;
 
 /// The mean of a Beta posterior: `prior` (a success probability) worth
-/// [`PRIOR_STRENGTH`] observations, updated by `successes` of `attempts`.
+/// two observations, updated by `successes` of `attempts`.
 ///
 /// ```
 /// use medic_engine::plan::posterior_mean;
