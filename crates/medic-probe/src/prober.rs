@@ -1,0 +1,179 @@
+//! From config to runnable checks: [`Prober`] builds a [`ProbeCheck`] for each
+//! configured [`Probe`], all http probes sharing one connection pool.
+
+use std::path::Path;
+use std::time::Duration;
+
+use medic_engine::config::Probe;
+use medic_model::Signal;
+
+use crate::check::{Check, CheckFuture};
+use crate::error::ProbeBuildError;
+use crate::exec::ExecCheck;
+use crate::http::HttpCheck;
+use crate::process::ProcessCheck;
+use crate::tcp::TcpCheck;
+
+/// Idle keep-alive connections are closed after this long: longer than any
+/// sensible probe interval, so a probe every few seconds reuses its connection.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Builds checks from the config. Holds the one `reqwest::Client` every http
+/// probe it builds shares, so repeated probes of a host reuse pooled
+/// keep-alive connections instead of opening one per check. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Prober {
+    http_client: reqwest::Client,
+}
+
+impl Prober {
+    /// A prober with a fresh connection pool. Proxies from the environment
+    /// are ignored: a health probe must reach the target itself. Redirects
+    /// are followed (up to 10, reqwest's default) and the final answer judged.
+    pub fn new() -> Result<Self, ProbeBuildError> {
+        let http_client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .user_agent(concat!("medic-probe/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ProbeBuildError::HttpClient)?;
+        Ok(Self { http_client })
+    }
+
+    /// Builds one probe; `name` becomes `SignalSource::Probe { probe }` on its
+    /// signals ([`default_probe_name`] gives the usual one).
+    pub fn build(
+        &self,
+        probe: &Probe,
+        name: impl Into<String>,
+    ) -> Result<ProbeCheck, ProbeBuildError> {
+        Ok(match probe {
+            Probe::Http(http) => {
+                ProbeCheck::Http(HttpCheck::new(http, self.http_client.clone(), name)?)
+            }
+            Probe::Tcp(tcp) => ProbeCheck::Tcp(TcpCheck::new(tcp, name)),
+            Probe::Exec(exec) => ProbeCheck::Exec(ExecCheck::new(exec, name)?),
+            Probe::Process(process) => ProbeCheck::Process(ProcessCheck::new(process, name)),
+        })
+    }
+}
+
+/// The usual name of a probe in signals: `http`, `tcp:6379`,
+/// `exec:pg_isready`, `process:app.pid`.
+pub fn default_probe_name(probe: &Probe) -> String {
+    let file_name = |path: &str| {
+        Path::new(path)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.to_string())
+    };
+    match probe {
+        Probe::Http(_) => "http".to_string(),
+        Probe::Tcp(tcp) => match tcp.address.rsplit_once(':') {
+            Some((_host, port)) => format!("tcp:{port}"),
+            None => format!("tcp:{}", tcp.address),
+        },
+        Probe::Exec(exec) => match exec.command.first() {
+            Some(program) => format!("exec:{}", file_name(program)),
+            None => "exec".to_string(),
+        },
+        Probe::Process(process) => format!("process:{}", file_name(&process.pidfile)),
+    }
+}
+
+/// A built probe of any kind.
+#[derive(Debug, Clone)]
+pub enum ProbeCheck {
+    /// An http probe.
+    Http(HttpCheck),
+    /// A tcp probe.
+    Tcp(TcpCheck),
+    /// An exec probe.
+    Exec(ExecCheck),
+    /// A process probe.
+    Process(ProcessCheck),
+}
+
+impl ProbeCheck {
+    /// Checks `target` once; never fails, a failure is an unhealthy signal.
+    pub async fn check(&self, target: &str) -> Signal {
+        match self {
+            ProbeCheck::Http(check) => check.check(target).await,
+            ProbeCheck::Tcp(check) => check.check(target).await,
+            ProbeCheck::Exec(check) => check.check(target).await,
+            ProbeCheck::Process(check) => check.check(target).await,
+        }
+    }
+}
+
+macro_rules! impl_check {
+    ($($checker:ty),+) => {$(
+        impl Check for $checker {
+            fn check<'a>(&'a self, target: &'a str) -> CheckFuture<'a> {
+                Box::pin(<$checker>::check(self, target))
+            }
+        }
+    )+};
+}
+
+impl_check!(ProbeCheck, HttpCheck, TcpCheck, ExecCheck, ProcessCheck);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(toml_text: &str) -> Probe {
+        #[derive(serde::Deserialize)]
+        struct Wrapper {
+            probe: Probe,
+        }
+        let wrapper: Wrapper = toml::from_str(toml_text).expect("probe parses");
+        wrapper.probe
+    }
+
+    #[test]
+    fn default_names_say_what_is_probed() {
+        let cases = [
+            (
+                r#"probe = { kind = "http", url = "http://127.0.0.1:8000/health" }"#,
+                "http",
+            ),
+            (
+                r#"probe = { kind = "tcp", address = "127.0.0.1:6379" }"#,
+                "tcp:6379",
+            ),
+            (
+                r#"probe = { kind = "exec", command = ["/usr/bin/pg_isready", "-q"] }"#,
+                "exec:pg_isready",
+            ),
+            (
+                r#"probe = { kind = "process", pidfile = "/run/app.pid" }"#,
+                "process:app.pid",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(default_probe_name(&probe(text)), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn https_and_bad_regexes_are_refused_at_build_time() {
+        let prober = Prober::new().expect("client builds");
+        let https = probe(r#"probe = { kind = "http", url = "https://example.invalid/" }"#);
+        assert!(matches!(
+            prober.build(&https, "http"),
+            Err(ProbeBuildError::UnsupportedScheme { .. })
+        ));
+        let bad_regex =
+            probe(r#"probe = { kind = "http", url = "http://127.0.0.1/", body_regex = "(" }"#);
+        assert!(matches!(
+            prober.build(&bad_regex, "http"),
+            Err(ProbeBuildError::InvalidBodyRegex { .. })
+        ));
+        let empty = probe(r#"probe = { kind = "exec", command = [] }"#);
+        assert!(matches!(
+            prober.build(&empty, "exec"),
+            Err(ProbeBuildError::EmptyCommand)
+        ));
+    }
+}

@@ -1,0 +1,223 @@
+//! The scheduling task: sleeps until the earliest due probe, starts its
+//! check, and puts the probe back in the heap at its next due instant.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use medic_model::Signal;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
+
+use super::stats::Counters;
+use super::timing::{grid_point_at_or_after, spread_offset, step};
+use super::{Command, MIN_INTERVAL, ProbeId, ScheduledProbe, SchedulerConfig};
+use crate::check::Check;
+
+/// A heap entry. Entries are never updated in place: a probe rescheduled
+/// out of turn (fast mode, resume) gets a new generation, and entries of
+/// older generations or removed probes are dropped when they surface.
+type Due = Reverse<(Instant, ProbeId, u64)>;
+
+/// One scheduled probe's state.
+struct Slot {
+    target: String,
+    check: Arc<dyn Check>,
+    interval: Duration,
+    /// The normal schedule is `anchor + k·interval`.
+    anchor: Instant,
+    /// The fast schedule, while in fast mode, is `fast_anchor + k·fast_interval`.
+    fast_anchor: Option<Instant>,
+    generation: u64,
+    /// Set while a check of this probe runs, so it never overlaps itself.
+    running: Arc<AtomicBool>,
+}
+
+pub(super) struct ScheduleLoop {
+    fast_interval: Duration,
+    results: mpsc::Sender<Signal>,
+    counters: Arc<Counters>,
+    concurrency: Arc<Semaphore>,
+    slots: HashMap<ProbeId, Slot>,
+    heap: BinaryHeap<Due>,
+    paused: bool,
+}
+
+impl ScheduleLoop {
+    pub(super) fn new(
+        config: SchedulerConfig,
+        results: mpsc::Sender<Signal>,
+        counters: Arc<Counters>,
+    ) -> Self {
+        Self {
+            fast_interval: config.fast_interval.max(MIN_INTERVAL),
+            results,
+            counters,
+            concurrency: Arc::new(Semaphore::new(config.max_concurrent_checks.max(1))),
+            slots: HashMap::new(),
+            heap: BinaryHeap::new(),
+            paused: false,
+        }
+    }
+
+    pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            let next_due = match self.heap.peek() {
+                Some(Reverse((due, _, _))) if !self.paused => Some(*due),
+                _ => None,
+            };
+            tokio::select! {
+                // Commands first: a set_fast must not wait behind a burst of due probes.
+                biased;
+                command = commands.recv() => match command {
+                    Some(command) => self.apply(command),
+                    None => break,
+                },
+                () = self.results.closed() => break,
+                () = sleep_until_or_forever(next_due) => self.start_due_checks(),
+            }
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::Add(id, probe) => self.add(id, probe, now),
+            Command::Remove(id) => {
+                self.slots.remove(&id);
+            }
+            Command::SetFast(id, fast) => self.set_fast(id, fast, now),
+            Command::Pause => self.paused = true,
+            Command::Resume => {
+                if self.paused {
+                    self.paused = false;
+                    self.reschedule_all(now);
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, id: ProbeId, probe: ScheduledProbe, now: Instant) {
+        let interval = probe.interval.max(MIN_INTERVAL);
+        let anchor = now + spread_offset(&probe.target, probe.probe_index, interval);
+        self.slots.insert(
+            id,
+            Slot {
+                target: probe.target,
+                check: probe.check,
+                interval,
+                anchor,
+                fast_anchor: None,
+                generation: 0,
+                running: Arc::new(AtomicBool::new(false)),
+            },
+        );
+        self.heap.push(Reverse((anchor, id, 0)));
+    }
+
+    fn set_fast(&mut self, id: ProbeId, fast: bool, now: Instant) {
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return;
+        };
+        if slot.fast_anchor.is_some() == fast {
+            return;
+        }
+        slot.generation += 1;
+        let due = if fast {
+            let first = now + self.fast_interval;
+            slot.fast_anchor = Some(first);
+            first
+        } else {
+            slot.fast_anchor = None;
+            grid_point_at_or_after(slot.anchor, slot.interval, now)
+        };
+        self.heap.push(Reverse((due, id, slot.generation)));
+    }
+
+    /// After a pause, every probe continues at its next place in its own
+    /// schedule; the runs the pause swallowed are not "missed".
+    fn reschedule_all(&mut self, now: Instant) {
+        self.heap.clear();
+        for (&id, slot) in &mut self.slots {
+            slot.generation += 1;
+            let due = match slot.fast_anchor {
+                Some(fast_anchor) => grid_point_at_or_after(fast_anchor, self.fast_interval, now),
+                None => grid_point_at_or_after(slot.anchor, slot.interval, now),
+            };
+            self.heap.push(Reverse((due, id, slot.generation)));
+        }
+    }
+
+    fn start_due_checks(&mut self) {
+        let now = Instant::now();
+        while let Some(&Reverse((due, id, generation))) = self.heap.peek() {
+            if due > now {
+                break;
+            }
+            self.heap.pop();
+            let Some(slot) = self.slots.get(&id) else {
+                continue;
+            };
+            if slot.generation != generation {
+                continue;
+            }
+            let interval = match slot.fast_anchor {
+                Some(_) => self.fast_interval,
+                None => slot.interval,
+            };
+            let next = step(due, interval, now);
+            if next.missed > 0 {
+                self.counters.record_missed(next.missed);
+                tracing::debug!(target = %slot.target, missed = next.missed, "probe scheduler fell behind");
+            }
+            self.heap.push(Reverse((next.next_due, id, generation)));
+            if slot.running.swap(true, Ordering::AcqRel) {
+                self.counters.record_skipped_in_flight();
+                continue;
+            }
+            self.counters
+                .record_start(now.saturating_duration_since(due));
+            self.spawn_check(slot);
+        }
+    }
+
+    fn spawn_check(&self, slot: &Slot) {
+        let running = RunningGuard(Arc::clone(&slot.running));
+        let check = Arc::clone(&slot.check);
+        let target = slot.target.clone();
+        let concurrency = Arc::clone(&self.concurrency);
+        let results = self.results.clone();
+        tokio::spawn(async move {
+            // Held until the signal is handed over, so a slow consumer also
+            // slows this probe rather than piling up its signals.
+            let _running = running;
+            let signal = {
+                let Ok(_slot) = concurrency.acquire_owned().await else {
+                    return;
+                };
+                check.check(&target).await
+            };
+            // A closed channel means the scheduler is stopping.
+            let _ = results.send(signal).await;
+        });
+    }
+}
+
+/// Clears a probe's running flag when its check task ends, however it ends
+/// (a panicking check must not silence the probe forever).
+struct RunningGuard(Arc<AtomicBool>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+async fn sleep_until_or_forever(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
