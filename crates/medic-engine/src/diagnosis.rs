@@ -140,8 +140,11 @@ impl Diagnoser for RulesDiagnoser {
                 .push(format!("probe: {}", signal.message));
             return finding;
         }
-        // No log line says why: the signal alone, with modest confidence.
+        // No log line says why: the signal alone. A process exit is a plain
+        // fact (the process is gone) even when its cause is unknown; any other
+        // signal alone (`HTTP 500`) earns modest confidence.
         let ctx = self.classifier.classify_message(&signal.message);
+        let exited = matches!(signal.source, medic_model::SignalSource::Exit { .. });
         let mut evidence = signal.evidence.clone();
         evidence.extend(tail(symptoms.log_lines));
         Finding {
@@ -151,10 +154,10 @@ impl Diagnoser for RulesDiagnoser {
                 severity: ctx.severity,
                 root_cause: signal.message.clone(),
                 evidence,
-                confidence: if ctx.category == Category::Unknown {
-                    0.3
-                } else {
-                    0.6
+                confidence: match (exited, ctx.category) {
+                    (true, _) => 0.9,
+                    (false, Category::Unknown) => 0.3,
+                    (false, _) => 0.6,
                 },
                 sources: vec![DiagnosisSource::Rules],
                 rule: None,
@@ -232,6 +235,21 @@ mod tests {
         });
         assert_eq!(finding.diagnosis.category, Category::Network);
         assert_eq!(finding.diagnosis.confidence, 0.6);
+    }
+
+    #[test]
+    fn a_process_exit_is_a_confident_finding_even_when_its_cause_is_unknown() {
+        let exit = Signal::unhealthy(
+            "shop",
+            SignalSource::Exit { code: Some(1) },
+            "exited with status 1",
+        );
+        let finding = RulesDiagnoser::default().diagnose(&Symptoms {
+            signal: &exit,
+            log_lines: &[],
+        });
+        assert_eq!(finding.diagnosis.root_cause, "exited with status 1");
+        assert_eq!(finding.diagnosis.confidence, 0.9);
     }
 
     #[test]

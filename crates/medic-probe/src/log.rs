@@ -115,6 +115,9 @@ pub struct LogTail {
     recent: VecDeque<String>,
     /// Bytes after the last newline: a line still being written.
     partial: Vec<u8>,
+    /// Lines read since the tail was created, so callers can ask for the
+    /// lines that arrived after a moment they marked.
+    lines_seen: u64,
     open: Option<OpenLog>,
 }
 
@@ -155,6 +158,7 @@ impl LogTail {
             patterns,
             tail_lines,
             recent: VecDeque::new(),
+            lines_seen: 0,
             partial: Vec::new(),
             open,
         })
@@ -169,6 +173,19 @@ impl LogTail {
     pub fn recent(&self) -> Vec<String> {
         let skip = self.recent.len().saturating_sub(self.tail_lines);
         self.recent.iter().skip(skip).cloned().collect()
+    }
+
+    /// How many lines have been read so far: a mark for [`LogTail::recent_since`].
+    pub fn lines_seen(&self) -> u64 {
+        self.lines_seen
+    }
+
+    /// The recent lines read after `mark` (an earlier [`LogTail::lines_seen`]),
+    /// oldest first: what was logged since, say, the target was last healthy.
+    pub fn recent_since(&self, mark: u64) -> Vec<String> {
+        let new = usize::try_from(self.lines_seen.saturating_sub(mark)).unwrap_or(usize::MAX);
+        let recent = self.recent();
+        recent[recent.len().saturating_sub(new)..].to_vec()
     }
 
     /// Reads whatever was appended since the last poll and returns the lines
@@ -270,6 +287,7 @@ impl LogTail {
             });
         }
         self.recent.push_back(line);
+        self.lines_seen += 1;
         while self.recent.len() > self.tail_lines.max(CONTEXT_LINES) {
             self.recent.pop_front();
         }

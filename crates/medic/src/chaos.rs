@@ -278,11 +278,7 @@ pub(crate) fn run(listen: &str, log_file: Option<&PathBuf>) -> Result<(), UsageE
         log,
         leaked: Mutex::new(Vec::new()),
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| UsageError(vec![format!("cannot start the runtime: {e}")]))?;
+    let runtime = crate::runtime()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address)
             .await

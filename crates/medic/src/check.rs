@@ -9,10 +9,17 @@ use medic_engine::config::{Action, Config, Mode, Probe, Remedy, Target, parse};
 use crate::UsageError;
 
 pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
+    let config = load(path)?;
+    print!("{}", describe(&config));
+    Ok(())
+}
+
+/// Reads, parses and validates a config file, errors as `file: key.path: reason`.
+pub(crate) fn load(path: &Path) -> Result<Config, UsageError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(vec![format!("{}: cannot read: {e}", path.display())]))?;
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let config = parse(&text, &env).map_err(|errors| {
+    parse(&text, &env).map_err(|errors| {
         UsageError(
             errors
                 .0
@@ -20,9 +27,7 @@ pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
                 .map(|e| format!("{}: {e}", path.display()))
                 .collect(),
         )
-    })?;
-    print!("{}", describe(&config));
-    Ok(())
+    })
 }
 
 /// The human summary `medic check` prints.

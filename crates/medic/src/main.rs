@@ -5,7 +5,9 @@
 
 mod chaos;
 mod check;
+mod demo;
 mod diagnose;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +24,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the agent: probes, engine, API.
+    Serve {
+        /// The configuration file.
+        #[arg(long, short, default_value = "medic.toml", env = "MEDIC_CONFIG")]
+        config: PathBuf,
+    },
+    /// Start a chaos service and the agent, break things, watch them heal.
+    Demo,
     /// Validate the config; print each target's probes and remedy ladder and the policy.
     Check {
         /// The configuration file.
@@ -49,10 +59,21 @@ enum Command {
 #[derive(Debug)]
 pub(crate) struct UsageError(pub Vec<String>);
 
+/// A multi-threaded tokio runtime for the commands that need one.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| UsageError(vec![format!("cannot start the runtime: {e}")]))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { config } => check::run(&config),
+        Command::Serve { config } => serve::run(&config),
+        Command::Demo => demo::run(),
         Command::Diagnose { input } => diagnose::run(&input),
         Command::Chaos { listen, log_file } => chaos::run(&listen, log_file.as_ref()),
     };

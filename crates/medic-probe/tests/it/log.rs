@@ -198,3 +198,20 @@ fn a_match_becomes_an_unhealthy_log_signal() {
         }
     );
 }
+
+#[test]
+fn recent_since_returns_only_lines_after_the_mark() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = log_in(&dir);
+    append(&path, b"");
+    let mut tail = LogTail::new(&watch(&path, 10, &[])).expect("tail");
+    append(&path, b"ERROR old outage\nINFO recovered\n");
+    tail.poll().expect("poll");
+    let mark = tail.lines_seen();
+    assert_eq!(mark, 2);
+    assert!(tail.recent_since(mark).is_empty());
+    append(&path, b"ERROR new outage\n");
+    tail.poll().expect("poll");
+    assert_eq!(tail.recent_since(mark), ["ERROR new outage"]);
+    assert_eq!(tail.recent_since(0).len(), 3);
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests of the real `medic` binary.
 
 mod chaos;
+mod demo;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

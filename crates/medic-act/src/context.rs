@@ -1,0 +1,67 @@
+//! What an action knows about the incident it answers.
+
+use medic_engine::safety::Values;
+
+/// The incident, diagnosis and remedy an action runs for: the values of its
+/// `{{placeholders}}` and the content of escalations.
+///
+/// ```
+/// use medic_act::ActionContext;
+/// let ctx = ActionContext { target: "payments".into(), incident_id: 42, ..Default::default() };
+/// let values = ctx.values();
+/// assert_eq!(values["target.name"], "payments");
+/// assert_eq!(values["incident.id"], "42");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ActionContext {
+    /// The target's name.
+    pub target: String,
+    /// The incident's id.
+    pub incident_id: i64,
+    /// The incident's error fingerprint.
+    pub fingerprint: String,
+    /// The incident's title.
+    pub title: String,
+    /// The diagnosed error category (`database`, `network`, …).
+    pub category: String,
+    /// The diagnosed severity (`low`, `medium`, `high`, `critical`).
+    pub severity: String,
+    /// The diagnosed root cause, in a sentence.
+    pub root_cause: String,
+    /// The evidence lines behind the diagnosis.
+    pub evidence: Vec<String>,
+    /// The remedy being run.
+    pub remedy: String,
+}
+
+impl ActionContext {
+    /// The placeholder values, keyed as in
+    /// [`PLACEHOLDERS`](medic_engine::safety::PLACEHOLDERS).
+    pub fn values(&self) -> Values {
+        let mut values = Values::new();
+        values.insert("target.name", self.target.clone());
+        values.insert("incident.id", self.incident_id.to_string());
+        values.insert("incident.fingerprint", self.fingerprint.clone());
+        values.insert("incident.title", self.title.clone());
+        values.insert("diagnosis.category", self.category.clone());
+        values.insert("diagnosis.severity", self.severity.clone());
+        values.insert("diagnosis.root_cause", self.root_cause.clone());
+        values.insert("remedy.name", self.remedy.clone());
+        values
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medic_engine::safety::PLACEHOLDERS;
+
+    #[test]
+    fn every_placeholder_has_a_value() {
+        let values = ActionContext::default().values();
+        for name in PLACEHOLDERS {
+            assert!(values.contains_key(name), "{name} has no value");
+        }
+        assert_eq!(values.len(), PLACEHOLDERS.len());
+    }
+}

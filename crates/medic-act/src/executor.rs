@@ -1,0 +1,293 @@
+//! The executor: one entry point for every action kind, behind the
+//! per-action circuit breakers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use medic_engine::config::{Action, HumanDuration, Target};
+use medic_resilience::ConfigError;
+use medic_resilience::breaker::BreakerSnapshot;
+use medic_resilience::retry::Retry;
+use reqwest::Client;
+use tokio::time::Instant;
+
+use crate::breakers::{ActionBreakers, BreakerSettings};
+use crate::context::ActionContext;
+use crate::failover::ActiveEndpoints;
+use crate::outcome::ActionOutcome;
+use crate::supervise::{SuperviseError, Supervisor};
+use crate::{escalate, exec, http};
+
+/// Runs actions. Cheap to clone: clones share the HTTP client, the active
+/// endpoints, the breakers and the supervisor.
+///
+/// ```
+/// use medic_act::{ActionContext, Executor};
+/// use medic_engine::config::{Action, Target, WaitAction};
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let executor = Executor::builder().build()?;
+/// let target: Target = toml::from_str(r#"name = "payments""#)?;
+/// let wait = Action::Wait(WaitAction { duration: "2s".parse()? });
+/// let outcome = executor.run(&target, &wait, &ActionContext::default()).await;
+/// assert!(outcome.success);
+/// assert_eq!(outcome.duration_ms, 2000);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    client: Client,
+    supervisor: Option<Supervisor>,
+    endpoints: ActiveEndpoints,
+    breakers: ActionBreakers,
+    escalation_retry: Retry,
+    restart_settle: Duration,
+}
+
+/// The executor could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorBuildError {
+    /// A setting is invalid; the error names it.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The HTTP client could not be created.
+    #[error("cannot create the HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+}
+
+/// Builds an [`Executor`]; [`ExecutorBuilder::build`] validates every setting.
+#[derive(Debug)]
+pub struct ExecutorBuilder {
+    supervisor: Option<Supervisor>,
+    breakers: BreakerSettings,
+    escalation_attempts: u32,
+    escalation_initial_backoff: Duration,
+    escalation_timeout: Duration,
+    restart_settle: Duration,
+}
+
+impl Default for ExecutorBuilder {
+    fn default() -> Self {
+        Self {
+            supervisor: None,
+            breakers: BreakerSettings::default(),
+            escalation_attempts: 3,
+            escalation_initial_backoff: Duration::from_millis(200),
+            escalation_timeout: Duration::from_secs(10),
+            restart_settle: Duration::from_millis(200),
+        }
+    }
+}
+
+impl ExecutorBuilder {
+    /// The supervisor `restart` actions go to (default: none, and `restart` fails).
+    pub fn supervisor(mut self, supervisor: Supervisor) -> Self {
+        self.supervisor = Some(supervisor);
+        self
+    }
+
+    /// How the per-(target, remedy) circuit breakers trip and recover.
+    pub fn breakers(mut self, settings: BreakerSettings) -> Self {
+        self.breakers = settings;
+        self
+    }
+
+    /// Escalation delivery: attempts including the first (default 3), the
+    /// delay before the first retry, doubling with full jitter (default
+    /// 200 ms), and each attempt's timeout (default 10 s).
+    pub fn escalation_delivery(
+        mut self,
+        attempts: u32,
+        initial_backoff: Duration,
+        attempt_timeout: Duration,
+    ) -> Self {
+        self.escalation_attempts = attempts;
+        self.escalation_initial_backoff = initial_backoff;
+        self.escalation_timeout = attempt_timeout;
+        self
+    }
+
+    /// How long a restarted process must stay up for the restart to count as
+    /// a success (default 200 ms): a process that dies on its config at once
+    /// fails the action instead of passing it.
+    pub fn restart_settle(mut self, settle: Duration) -> Self {
+        self.restart_settle = settle;
+        self
+    }
+
+    /// Validates the settings and builds the executor.
+    pub fn build(self) -> Result<Executor, ExecutorBuildError> {
+        let escalation_retry = Retry::builder()
+            .max_attempts(self.escalation_attempts)
+            .initial_delay(self.escalation_initial_backoff)
+            .max_delay(self.escalation_initial_backoff.saturating_mul(16))
+            .attempt_timeout(self.escalation_timeout)
+            .build()?;
+        let client = Client::builder()
+            .user_agent(concat!("medic/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ExecutorBuildError::HttpClient)?;
+        Ok(Executor {
+            inner: Arc::new(Inner {
+                client,
+                supervisor: self.supervisor,
+                endpoints: ActiveEndpoints::default(),
+                breakers: ActionBreakers::new(self.breakers)?,
+                escalation_retry,
+                restart_settle: self.restart_settle,
+            }),
+        })
+    }
+}
+
+impl Executor {
+    /// A builder with the defaults.
+    pub fn builder() -> ExecutorBuilder {
+        ExecutorBuilder::default()
+    }
+
+    /// An executor with the default settings, restarting through `supervisor`.
+    ///
+    /// # Panics
+    ///
+    /// When the HTTP client cannot be created, like `reqwest::Client::new`
+    /// (without TLS, only when the system is out of resources); use
+    /// [`Executor::builder`] to get that as an error.
+    pub fn new(supervisor: Supervisor) -> Self {
+        match Self::builder().supervisor(supervisor).build() {
+            Ok(executor) => executor,
+            Err(error) => panic!("cannot build the default executor: {error}"),
+        }
+    }
+
+    /// Runs `action` of `target` for the incident in `ctx`. Never fails and
+    /// never panics: whatever happens is in the outcome. Skipped (a failed
+    /// outcome, nothing run) while the (target, remedy) breaker is open.
+    pub async fn run(
+        &self,
+        target: &Target,
+        action: &Action,
+        ctx: &ActionContext,
+    ) -> ActionOutcome {
+        let started = Instant::now();
+        let breaker = self.inner.breakers.get(&target.name, &ctx.remedy);
+        let permit = match breaker.as_ref().map(|b| b.try_acquire_owned()) {
+            Some(Ok(permit)) => Some(permit),
+            Some(Err(rejected)) => {
+                let next = if rejected.retry_in == Duration::MAX {
+                    "until it is reset".to_string()
+                } else {
+                    format!("next trial in {}", HumanDuration::new(rejected.retry_in))
+                };
+                return ActionOutcome::failed(format!(
+                    "skipped: remedy {} of {} kept failing and its circuit breaker is open ({next})",
+                    ctx.remedy, target.name
+                ))
+                .with_duration(started.elapsed());
+            }
+            None => None,
+        };
+        let outcome = self.dispatch(target, action, ctx).await;
+        if let Some(permit) = permit {
+            permit.record(!outcome.success);
+        }
+        let outcome = outcome.with_duration(started.elapsed());
+        tracing::info!(
+            target_name = target.name,
+            remedy = ctx.remedy,
+            kind = action.kind(),
+            success = outcome.success,
+            duration_ms = outcome.duration_ms,
+            error = outcome.error.as_deref().unwrap_or(""),
+            "action finished"
+        );
+        outcome
+    }
+
+    async fn dispatch(
+        &self,
+        target: &Target,
+        action: &Action,
+        ctx: &ActionContext,
+    ) -> ActionOutcome {
+        match action {
+            Action::Http(http) => http::run(&self.inner.client, http, &ctx.values()).await,
+            Action::Exec(exec) => exec::run(exec, &ctx.values()).await,
+            Action::Restart(_) => self.restart(target).await,
+            Action::Failover(_) => self.inner.endpoints.advance(target),
+            Action::Escalate(escalation) => {
+                escalate::run(
+                    &self.inner.client,
+                    &self.inner.escalation_retry,
+                    escalation,
+                    ctx,
+                )
+                .await
+            }
+            Action::Wait(wait) => {
+                tokio::time::sleep(wait.duration.get()).await;
+                ActionOutcome::succeeded().with_output(format!("waited {}", wait.duration))
+            }
+        }
+    }
+
+    /// Restarts through the supervisor (starting a target it does not run
+    /// yet), then checks the new process is still up after the settle time.
+    async fn restart(&self, target: &Target) -> ActionOutcome {
+        let Some(supervisor) = &self.inner.supervisor else {
+            return ActionOutcome::failed("restart needs a supervisor, and none is configured");
+        };
+        let restarted = match supervisor.restart(&target.name).await {
+            Err(SuperviseError::NotStarted(_)) => supervisor.start(target).await,
+            other => other,
+        };
+        let pid = match restarted {
+            Ok(pid) => pid,
+            Err(error) => return ActionOutcome::failed(error.to_string()),
+        };
+        tokio::time::sleep(self.inner.restart_settle).await;
+        if supervisor.pid(&target.name) == Some(pid) {
+            ActionOutcome::succeeded()
+                .with_output(format!("restarted {}: pid {pid} is running", target.name))
+        } else {
+            ActionOutcome::failed(format!(
+                "restarted {}, but pid {pid} exited within {}",
+                target.name,
+                HumanDuration::new(self.inner.restart_settle)
+            ))
+        }
+    }
+
+    /// The target's active endpoint (the first until a failover moves it);
+    /// `None` when the target has no endpoints.
+    pub fn active_endpoint(&self, target: &Target) -> Option<String> {
+        self.inner.endpoints.active(target)
+    }
+
+    /// Whether `remedy` of `target` would be skipped now because it kept
+    /// failing. Turns false once the breaker's open time has passed: the
+    /// next run is its trial.
+    pub fn is_open(&self, target: &str, remedy: &str) -> bool {
+        self.inner.breakers.is_open(target, remedy)
+    }
+
+    /// Every action breaker's state (named `target/remedy`), for the API.
+    pub fn breakers(&self) -> Vec<BreakerSnapshot> {
+        self.inner.breakers.snapshots()
+    }
+
+    /// Closes the breaker called `target/remedy`; false if there is none.
+    pub fn reset_breaker(&self, name: &str) -> bool {
+        self.inner.breakers.reset(name)
+    }
+
+    /// The supervisor `restart` actions use, if any.
+    pub fn supervisor(&self) -> Option<&Supervisor> {
+        self.inner.supervisor.as_ref()
+    }
+}

@@ -1,0 +1,138 @@
+//! Starting one supervised process, and stopping it with its process group.
+
+use std::fs::OpenOptions;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use medic_engine::config::Supervise;
+use medic_engine::safety::check_command;
+use nix::sys::signal::Signal;
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+use super::SuperviseError;
+use crate::process_group::{GroupKillGuard, group_is_alive, signal_group, wait_until_gone};
+
+/// Everything needed to start a target's process again and again.
+#[derive(Debug, Clone)]
+pub(super) struct Launcher {
+    target: String,
+    spec: Supervise,
+    log_file: Option<PathBuf>,
+}
+
+/// A started process: the leader of its own process group.
+#[derive(Debug)]
+pub(super) struct RunningProcess {
+    pub(super) child: Child,
+    pub(super) pid: u32,
+    pub(super) started: Instant,
+    /// Declared after `child`: on drop (an aborted task) the group is
+    /// SIGKILLed before `kill_on_drop` lets the leader be reaped.
+    group: GroupKillGuard,
+}
+
+impl Launcher {
+    /// Checks the command once, the way it will run (the guard again, as
+    /// for every argv medic runs).
+    pub(super) fn new(
+        target: &str,
+        spec: &Supervise,
+        log_file: Option<PathBuf>,
+    ) -> Result<Self, SuperviseError> {
+        if spec.command.first().is_none_or(String::is_empty) {
+            return Err(SuperviseError::EmptyCommand(target.to_string()));
+        }
+        check_command(&spec.command).map_err(|refusal| SuperviseError::Refused {
+            target: target.to_string(),
+            refusal,
+        })?;
+        Ok(Self {
+            target: target.to_string(),
+            spec: spec.clone(),
+            log_file,
+        })
+    }
+
+    /// Spawns the process in a new process group, output appended to the log
+    /// file (or discarded).
+    pub(super) fn launch(&self) -> Result<RunningProcess, SuperviseError> {
+        let Some((program, args)) = self.spec.command.split_first() else {
+            return Err(SuperviseError::EmptyCommand(self.target.clone()));
+        };
+        let (stdout, stderr) = self.output();
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .envs(&self.spec.env)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .process_group(0)
+            .kill_on_drop(true);
+        if let Some(cwd) = &self.spec.cwd {
+            command.current_dir(cwd);
+        }
+        let spawn_error = |source| SuperviseError::Spawn {
+            target: self.target.clone(),
+            program: program.clone(),
+            source,
+        };
+        let child = command.spawn().map_err(spawn_error)?;
+        let pid = child.id().ok_or_else(|| {
+            spawn_error(std::io::Error::other(
+                "the process exited before its pid was read",
+            ))
+        })?;
+        Ok(RunningProcess {
+            child,
+            pid,
+            started: Instant::now(),
+            group: GroupKillGuard::new(pid),
+        })
+    }
+
+    /// Where stdout and stderr go. A log file that cannot be opened must not
+    /// keep the service down: its output is discarded instead, loudly.
+    fn output(&self) -> (Stdio, Stdio) {
+        let Some(path) = &self.log_file else {
+            return (Stdio::null(), Stdio::null());
+        };
+        let opened = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|file| Ok((file.try_clone()?, file)));
+        match opened {
+            Ok((out, err)) => (Stdio::from(out), Stdio::from(err)),
+            Err(error) => {
+                tracing::warn!(supervised = self.target, path = %path.display(), %error,
+                    "cannot open the supervised process's log file; discarding its output");
+                (Stdio::null(), Stdio::null())
+            }
+        }
+    }
+}
+
+impl RunningProcess {
+    /// Stops the whole group: SIGTERM, `grace` to leave, then SIGKILL.
+    pub(super) async fn terminate(mut self, grace: Duration) -> Option<ExitStatus> {
+        let status = crate::process_group::terminate_group(&mut self.child, self.pid, grace).await;
+        self.group.disarm();
+        status
+    }
+
+    /// After the leader exited by itself: stops what it left behind in its
+    /// group (nginx's workers after its master was killed keep the port).
+    pub(super) async fn clean_up_after_exit(mut self, grace: Duration) {
+        self.group.disarm();
+        if !group_is_alive(self.pid) {
+            return;
+        }
+        signal_group(self.pid, Signal::SIGTERM);
+        if !wait_until_gone(self.pid, Instant::now() + grace).await {
+            signal_group(self.pid, Signal::SIGKILL);
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! medic-act against real things on loopback: a recording HTTP server, real
+//! processes and process groups, real supervised services; paused time where
+//! only time matters.
+
+mod breaker;
+mod escalate;
+mod exec;
+mod failover;
+mod http;
+mod restart;
+mod supervise;
+mod support;
+mod wait;

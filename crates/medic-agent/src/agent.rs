@@ -1,0 +1,281 @@
+//! Starting, running and stopping the agent.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use medic_act::{Executor, Supervisor};
+use medic_engine::config::Config;
+use medic_engine::diagnosis::RulesDiagnoser;
+use medic_engine::health::TargetState;
+use medic_model::{ActionState, Signal};
+use medic_probe::log::LogTail;
+use medic_probe::scheduler::{ScheduledProbe, Scheduler, SchedulerConfig};
+use medic_probe::{Prober, default_probe_name};
+use medic_store::Store;
+use tokio::sync::mpsc;
+
+use crate::targets::TargetRuntime;
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// A probe or log watch could not be built from the config.
+    #[error("target {target}: {message}")]
+    Target {
+        /// The target.
+        target: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The store refused a startup step.
+    #[error("store: {0}")]
+    Store(#[from] medic_store::StoreError),
+    /// The API could not listen.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Tunables that are not part of the config file.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentOptions {
+    /// How often log files are polled for new lines.
+    pub log_poll_interval: Duration,
+}
+
+impl Default for AgentOptions {
+    fn default() -> Self {
+        Self {
+            log_poll_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Shared by the signal loop, the incident tasks and the API.
+pub(crate) struct Inner {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub executor: Executor,
+    pub diagnoser: RulesDiagnoser,
+    pub targets: Mutex<BTreeMap<String, TargetRuntime>>,
+    pub scheduler: Scheduler,
+    pub supervisor: Supervisor,
+    pub epoch: Instant,
+}
+
+impl Inner {
+    pub(crate) fn targets(&self) -> MutexGuard<'_, BTreeMap<String, TargetRuntime>> {
+        self.targets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// A running agent. Dropping it does not stop it: call [`Agent::shutdown`].
+#[derive(Clone)]
+pub struct Agent {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Agent {
+    /// Starts probing, supervising and healing the configured targets.
+    ///
+    /// Actions whose outcome a previous run never recorded are closed as
+    /// `unknown` first: they are never run again, and their incidents go on
+    /// from the next remedy once the target has been probed anew.
+    pub async fn start(
+        config: Config,
+        store: Arc<dyn Store>,
+        options: AgentOptions,
+    ) -> Result<Agent, AgentError> {
+        settle_actions_in_doubt(store.as_ref()).await?;
+        let (signals, mut incoming) = mpsc::channel::<Signal>(4096);
+        let fast_interval = config
+            .targets
+            .iter()
+            .map(|t| t.health.confirm_interval.get())
+            .min()
+            .unwrap_or(Duration::from_millis(100));
+        let scheduler = Scheduler::start(
+            SchedulerConfig {
+                fast_interval,
+                ..SchedulerConfig::default()
+            },
+            signals.clone(),
+        );
+        let supervisor = Supervisor::new(signals.clone());
+        let prober = Prober::new().map_err(|e| AgentError::Target {
+            target: "*".into(),
+            message: e.to_string(),
+        })?;
+
+        let mut targets = BTreeMap::new();
+        for target in &config.targets {
+            let fail = |message: String| AgentError::Target {
+                target: target.name.clone(),
+                message,
+            };
+            let logs = target
+                .logs
+                .iter()
+                .map(|watch| LogTail::new(watch).map_err(|e| fail(e.to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut runtime = TargetRuntime::new(target.clone(), logs);
+            for (index, probe) in target.probes.iter().enumerate() {
+                let check = prober
+                    .build(probe, default_probe_name(probe))
+                    .map_err(|e| fail(format!("probes[{index}]: {e}")))?;
+                runtime.probes.push(scheduler.add(ScheduledProbe {
+                    target: target.name.clone(),
+                    probe_index: index,
+                    interval: probe.interval().get(),
+                    check: Arc::new(check),
+                }));
+            }
+            if target.supervise.is_some() {
+                supervisor
+                    .start(target)
+                    .await
+                    .map_err(|e| fail(format!("supervise: {e}")))?;
+            }
+            targets.insert(target.name.clone(), runtime);
+        }
+
+        let inner = Arc::new(Inner {
+            executor: Executor::new(supervisor.clone()),
+            diagnoser: RulesDiagnoser::default(),
+            targets: Mutex::new(targets),
+            scheduler,
+            supervisor,
+            store,
+            config,
+            epoch: Instant::now(),
+        });
+        let agent = Agent { inner };
+        let looping = agent.clone();
+        tokio::spawn(async move {
+            while let Some(signal) = incoming.recv().await {
+                looping.observe(signal);
+            }
+        });
+        let polling = agent.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(options.log_poll_interval);
+            loop {
+                ticks.tick().await;
+                polling.poll_logs();
+            }
+        });
+        Ok(agent)
+    }
+
+    /// The store the agent records into.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Each target's current state.
+    pub fn target_states(&self) -> BTreeMap<String, TargetState> {
+        self.inner
+            .targets()
+            .iter()
+            .map(|(name, runtime)| (name.clone(), runtime.health.state()))
+            .collect()
+    }
+
+    /// Serves the HTTP API on `address` until the process ends; returns the
+    /// bound address (port 0 picks a free one).
+    pub async fn serve(&self, address: &str) -> Result<SocketAddr, AgentError> {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|source| AgentError::Listen {
+                address: address.to_string(),
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| AgentError::Listen {
+            address: address.to_string(),
+            source,
+        })?;
+        let router = crate::api::router(self.inner.store.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(error = %e, "the API server stopped");
+            }
+        });
+        Ok(bound)
+    }
+
+    /// Stops supervised processes (so no orphan keeps a port).
+    pub async fn shutdown(&self) {
+        self.inner.supervisor.shutdown().await;
+    }
+
+    /// One probe result, supervisor event or log match.
+    fn observe(&self, signal: Signal) {
+        let now_ms = self.inner.now_ms();
+        let mut targets = self.inner.targets();
+        let Some(runtime) = targets.get_mut(&signal.target) else {
+            tracing::debug!(target = %signal.target, "signal for an unknown target");
+            return;
+        };
+        if !signal.healthy && matches!(signal.source, medic_model::SignalSource::Exit { .. }) {
+            runtime.last_exit = Some(signal.clone());
+        }
+        let Some(transition) = runtime.health.observe(signal.healthy, now_ms) else {
+            return;
+        };
+        if transition.to == TargetState::Healthy {
+            runtime.mark_healthy();
+        }
+        tracing::info!(target = %signal.target, from = ?transition.from, to = ?transition.to, message = %signal.message, "target state changed");
+        runtime.state.send_replace(transition.to);
+        let fast = runtime.health.wants_fast_confirmation();
+        for probe in &runtime.probes {
+            self.inner.scheduler.set_fast(*probe, fast);
+        }
+        if transition.to == TargetState::Unhealthy && !runtime.busy {
+            runtime.busy = true;
+            let inner = self.inner.clone();
+            tokio::spawn(crate::incident::handle(inner, signal));
+        }
+    }
+
+    fn poll_logs(&self) {
+        let mut targets = self.inner.targets();
+        for runtime in targets.values_mut() {
+            for tail in &mut runtime.logs {
+                // Matches feed diagnosis through `recent`; read errors wait for the next poll.
+                if let Err(e) = tail.poll() {
+                    tracing::debug!(path = %tail.path().display(), error = %e, "log poll failed");
+                }
+            }
+        }
+    }
+}
+
+/// Closes actions a previous run left without an outcome.
+async fn settle_actions_in_doubt(store: &dyn Store) -> Result<(), AgentError> {
+    for action in store.actions_in_doubt().await? {
+        let note = "the agent stopped while this action was in flight; it will not be run again";
+        store
+            .finish_action(
+                action.id,
+                ActionState::Unknown,
+                None,
+                Some(note),
+                chrono::Utc::now(),
+            )
+            .await?;
+        tracing::warn!(incident = action.incident_id, remedy = %action.remedy, "{note}");
+    }
+    Ok(())
+}

@@ -1,0 +1,393 @@
+//! One incident, from the signal that opened it to its end: diagnose, plan,
+//! record the intent, act, verify, learn — down the remedy ladder until the
+//! target is healthy again or the ladder ends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use medic_act::ActionContext;
+use medic_engine::config::{Action, Mode, Target};
+use medic_engine::diagnosis::{Diagnoser, Finding, Symptoms};
+use medic_engine::health::TargetState;
+use medic_engine::plan::{Decision, Situation, plan};
+use medic_model::{
+    ActionRecord, ActionState, Incident, IncidentStatus, Signal, TimelineEntry, TimelineKind,
+};
+use medic_store::{NewIncident, StoreError};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::agent::Inner;
+
+/// Runs the incident for `signal.target`, then frees the target for the next one.
+pub(crate) async fn handle(inner: Arc<Inner>, signal: Signal) {
+    let target = signal.target.clone();
+    if let Err(e) = run(&inner, &signal).await {
+        tracing::error!(%target, error = %e, "incident handling stopped on a store error");
+    }
+    if let Some(runtime) = inner.targets().get_mut(&target) {
+        runtime.busy = false;
+    }
+}
+
+/// What the incident task needs from the target's runtime, taken under the lock once.
+struct Snapshot {
+    config: Target,
+    logs: Vec<String>,
+    state: watch::Receiver<TargetState>,
+    /// The supervised process's exit, if it caused this.
+    exit: Option<Signal>,
+}
+
+fn snapshot(inner: &Inner, target: &str) -> Option<Snapshot> {
+    let mut targets = inner.targets();
+    let runtime = targets.get_mut(target)?;
+    Some(Snapshot {
+        config: runtime.config.clone(),
+        logs: runtime.fresh_log_lines(),
+        state: runtime.state.subscribe(),
+        exit: runtime.last_exit.clone(),
+    })
+}
+
+async fn note(
+    inner: &Inner,
+    incident: &Incident,
+    kind: TimelineKind,
+    message: &str,
+    data: serde_json::Value,
+) -> Result<(), StoreError> {
+    let entry = TimelineEntry::new(incident.id, kind, message).with_data(data);
+    inner.store.append_timeline(&entry).await.map(|_| ())
+}
+
+async fn set_status(
+    inner: &Inner,
+    incident: &mut Incident,
+    to: IncidentStatus,
+) -> Result<(), StoreError> {
+    if incident.status == to {
+        return Ok(());
+    }
+    let from = incident.status;
+    *incident = inner.store.set_status(incident.id, to, Utc::now()).await?;
+    let message = format!("{from} → {to}");
+    note(
+        inner,
+        incident,
+        TimelineKind::Status,
+        &message,
+        json!({"from": from, "to": to}),
+    )
+    .await
+}
+
+async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
+    let Some(mut target) = snapshot(inner, &signal.target) else {
+        return Ok(());
+    };
+    // A crash explains failing probes better than the probes do.
+    let cause = target.exit.as_ref().unwrap_or(signal);
+    let Finding {
+        diagnosis,
+        fingerprint,
+    } = inner.diagnoser.diagnose(&Symptoms {
+        signal: cause,
+        log_lines: &target.logs,
+    });
+    let mut new = NewIncident::new(
+        &signal.target,
+        &fingerprint,
+        &format!("{}: {}", signal.target, signal.message),
+        Utc::now(),
+    );
+    new.category = Some(diagnosis.category);
+    new.severity = Some(diagnosis.severity);
+    let (mut incident, created) = inner.store.open_or_join_incident(&new).await?;
+    let opened = if created { "opened" } else { "joined" };
+    note(
+        inner,
+        &incident,
+        TimelineKind::Signal,
+        &format!("{opened}: {}", signal.message),
+        json!(signal),
+    )
+    .await?;
+    if incident.status == IncidentStatus::Open {
+        set_status(inner, &mut incident, IncidentStatus::Diagnosing).await?;
+    }
+    incident = inner
+        .store
+        .set_diagnosis(incident.id, &diagnosis, Utc::now())
+        .await?;
+    let summary = format!(
+        "{} ({:.0}% sure): {}",
+        diagnosis.category,
+        diagnosis.confidence * 100.0,
+        diagnosis.root_cause
+    );
+    note(
+        inner,
+        &incident,
+        TimelineKind::Diagnosis,
+        &summary,
+        json!(diagnosis),
+    )
+    .await?;
+
+    let policy = &inner.config.policy;
+    loop {
+        if *target.state.borrow() == TargetState::Healthy {
+            note(
+                inner,
+                &incident,
+                TimelineKind::Verification,
+                "healthy again without further action",
+                json!({}),
+            )
+            .await?;
+            set_status(inner, &mut incident, IncidentStatus::Resolved).await?;
+            return Ok(());
+        }
+        let actions = inner.store.actions(incident.id).await?;
+        let tried: Vec<String> = actions.iter().map(|a| a.remedy.clone()).collect();
+        let next_step = actions.iter().map(|a| a.step).max().unwrap_or(0) + 1;
+        let history = inner.store.remedy_stats(&fingerprint).await?;
+        let hour_ago = Utc::now() - chrono::Duration::hours(1);
+        let target_actions = inner
+            .store
+            .count_actions_since(Some(&target.config.name), hour_ago)
+            .await?;
+        let all_actions = inner.store.count_actions_since(None, hour_ago).await?;
+        let since_last_action_ms = actions
+            .iter()
+            .filter(|a| !a.dry_run && a.state != ActionState::Skipped)
+            .map(|a| a.intended_at)
+            .max()
+            .map(|at| (Utc::now() - at).num_milliseconds().max(0) as u64);
+        let situation = Situation {
+            diagnosis: &diagnosis,
+            fingerprint: &fingerprint,
+            history: &history,
+            tried: &tried,
+            since_last_action_ms,
+            target_actions_last_hour: target_actions,
+            all_actions_last_hour: all_actions,
+        };
+        let steps = plan(&target.config, policy, &situation);
+        let Some(step) = steps
+            .iter()
+            .find(|s| !matches!(s.decision, Decision::Skip { .. }))
+        else {
+            return end_of_ladder(inner, &mut incident, &mut target, policy.mode).await;
+        };
+        let remedy = step.remedy.clone();
+        let record = ActionRecord {
+            id: 0,
+            incident_id: incident.id,
+            target: target.config.name.clone(),
+            remedy: remedy.name.clone(),
+            kind: remedy.action.kind().to_string(),
+            state: ActionState::Intended,
+            step: next_step,
+            dry_run: step.decision == Decision::DryRun,
+            output: None,
+            error: None,
+            intended_at: Utc::now(),
+            started_at: None,
+            finished_at: None,
+        };
+        match &step.decision {
+            Decision::Defer { wait_ms } => {
+                wait_for_health(&mut target.state, Duration::from_millis(*wait_ms)).await;
+                continue;
+            }
+            Decision::DryRun | Decision::NeedsApproval { .. } => {
+                let why = match &step.decision {
+                    Decision::NeedsApproval { reason } => format!(
+                        "needs approval ({reason}); approvals are not served yet, so it is skipped"
+                    ),
+                    _ => "dry-run: recorded, not executed".to_string(),
+                };
+                let recorded = inner.store.record_intent(&record).await?;
+                inner
+                    .store
+                    .finish_action(
+                        recorded.id,
+                        ActionState::Skipped,
+                        None,
+                        Some(&why),
+                        Utc::now(),
+                    )
+                    .await?;
+                note(
+                    inner,
+                    &incident,
+                    TimelineKind::Action,
+                    &format!("{}: {why}", remedy.name),
+                    json!(recorded),
+                )
+                .await?;
+                continue;
+            }
+            Decision::Skip { .. } => continue,
+            Decision::Run => {}
+        }
+
+        set_status(inner, &mut incident, IncidentStatus::Remediating).await?;
+        // The intent is durable before anything runs: a crash now leaves an
+        // action in doubt, which is never run again.
+        let recorded = inner.store.record_intent(&record).await?;
+        inner.store.mark_running(recorded.id, Utc::now()).await?;
+        let context = ActionContext {
+            target: target.config.name.clone(),
+            incident_id: incident.id,
+            fingerprint: fingerprint.clone(),
+            title: incident.title.clone(),
+            category: diagnosis.category.to_string(),
+            severity: diagnosis.severity.to_string(),
+            root_cause: diagnosis.root_cause.clone(),
+            evidence: diagnosis.evidence.clone(),
+            remedy: remedy.name.clone(),
+        };
+        let outcome = inner
+            .executor
+            .run(&target.config, &remedy.action, &context)
+            .await;
+        let state = if outcome.success {
+            ActionState::Succeeded
+        } else {
+            ActionState::Failed
+        };
+        let finished = inner
+            .store
+            .finish_action(
+                recorded.id,
+                state,
+                outcome.output.as_deref(),
+                outcome.error.as_deref(),
+                Utc::now(),
+            )
+            .await?;
+        let message = match &outcome.error {
+            None => format!(
+                "{} ({}) succeeded in {} ms",
+                remedy.name,
+                remedy.action.kind(),
+                outcome.duration_ms
+            ),
+            Some(error) => format!("{} ({}) failed: {error}", remedy.name, remedy.action.kind()),
+        };
+        note(
+            inner,
+            &incident,
+            TimelineKind::Action,
+            &message,
+            json!(finished),
+        )
+        .await?;
+
+        if matches!(remedy.action, Action::Escalate(_)) && outcome.success {
+            set_status(inner, &mut incident, IncidentStatus::Escalated).await?;
+            return Ok(());
+        }
+        if !outcome.success {
+            inner
+                .store
+                .record_outcome(&fingerprint, &remedy.name, false, None)
+                .await?;
+            continue;
+        }
+        set_status(inner, &mut incident, IncidentStatus::Verifying).await?;
+        let window = target.config.health.verify_window.get();
+        if wait_for_health(&mut target.state, window).await {
+            let recover_ms = (Utc::now() - incident.opened_at).num_milliseconds().max(0) as u64;
+            inner
+                .store
+                .record_outcome(&fingerprint, &remedy.name, true, Some(recover_ms))
+                .await?;
+            note(
+                inner,
+                &incident,
+                TimelineKind::Verification,
+                &format!("healthy again after {}", remedy.name),
+                json!({"remedy": remedy.name}),
+            )
+            .await?;
+            set_status(inner, &mut incident, IncidentStatus::Resolved).await?;
+            return Ok(());
+        }
+        inner
+            .store
+            .record_outcome(&fingerprint, &remedy.name, false, None)
+            .await?;
+        let message = format!(
+            "still unhealthy {} after {}",
+            medic_engine::config::HumanDuration::new(window),
+            remedy.name
+        );
+        note(
+            inner,
+            &incident,
+            TimelineKind::Verification,
+            &message,
+            json!({"remedy": remedy.name}),
+        )
+        .await?;
+    }
+}
+
+/// No remedy left: in dry-run, wait for the target to recover on its own;
+/// otherwise the incident has failed (an escalation, had one run, ended it earlier).
+async fn end_of_ladder(
+    inner: &Inner,
+    incident: &mut Incident,
+    target: &mut Snapshot,
+    mode: Mode,
+) -> Result<(), StoreError> {
+    if mode == Mode::DryRun {
+        note(
+            inner,
+            incident,
+            TimelineKind::Note,
+            "dry-run: waiting for the target to recover by itself",
+            json!({}),
+        )
+        .await?;
+        wait_for_health(&mut target.state, Duration::MAX).await;
+        note(
+            inner,
+            incident,
+            TimelineKind::Verification,
+            "healthy again",
+            json!({}),
+        )
+        .await?;
+        return set_status(inner, incident, IncidentStatus::Resolved).await;
+    }
+    note(
+        inner,
+        incident,
+        TimelineKind::Note,
+        "no remedy left to try",
+        json!({}),
+    )
+    .await?;
+    set_status(inner, incident, IncidentStatus::Failed).await
+}
+
+/// Waits until the target is healthy; false if `window` passes first.
+async fn wait_for_health(state: &mut watch::Receiver<TargetState>, window: Duration) -> bool {
+    let healthy = async {
+        loop {
+            if *state.borrow_and_update() == TargetState::Healthy {
+                return true;
+            }
+            if state.changed().await.is_err() {
+                return false;
+            }
+        }
+    };
+    tokio::time::timeout(window, healthy).await.unwrap_or(false)
+}

@@ -1,0 +1,67 @@
+//! What the agent keeps per target at run time.
+
+use medic_engine::config::Target;
+use medic_engine::health::{TargetHealth, TargetState, Thresholds};
+use medic_probe::log::LogTail;
+use medic_probe::scheduler::ProbeId;
+use tokio::sync::watch;
+
+/// One target's live state.
+pub(crate) struct TargetRuntime {
+    pub config: Target,
+    pub health: TargetHealth,
+    pub probes: Vec<ProbeId>,
+    pub logs: Vec<LogTail>,
+    /// Incident tasks watch this to verify a remedy.
+    pub state: watch::Sender<TargetState>,
+    /// An incident task is working on this target.
+    pub busy: bool,
+    /// Per log file, how many lines had been read when the target was last
+    /// healthy: diagnosis looks only at what was logged since.
+    pub log_marks: Vec<u64>,
+    /// The supervised process's exit since the target was last healthy: the
+    /// most telling signal when a crash makes the probes fail.
+    pub last_exit: Option<medic_model::Signal>,
+}
+
+impl TargetRuntime {
+    pub(crate) fn new(config: Target, logs: Vec<LogTail>) -> Self {
+        let h = &config.health;
+        let thresholds = Thresholds {
+            failure_threshold: h.failure_threshold,
+            success_threshold: h.success_threshold,
+            ..Thresholds::default()
+        };
+        Self {
+            health: TargetHealth::new(thresholds),
+            config,
+            probes: Vec::new(),
+            log_marks: vec![0; logs.len()],
+            logs,
+            state: watch::Sender::new(TargetState::Unknown),
+            busy: false,
+            last_exit: None,
+        }
+    }
+
+    /// Forgets what happened before: called when the target turns healthy.
+    pub(crate) fn mark_healthy(&mut self) {
+        self.log_marks = self.logs.iter().map(|tail| tail.lines_seen()).collect();
+        self.last_exit = None;
+    }
+
+    /// Reads what the log files have now, then returns the lines logged since
+    /// the target was last healthy, oldest first.
+    pub(crate) fn fresh_log_lines(&mut self) -> Vec<String> {
+        for tail in &mut self.logs {
+            if let Err(e) = tail.poll() {
+                tracing::debug!(path = %tail.path().display(), error = %e, "log poll failed");
+            }
+        }
+        self.logs
+            .iter()
+            .zip(&self.log_marks)
+            .flat_map(|(tail, mark)| tail.recent_since(*mark))
+            .collect()
+    }
+}

@@ -1,0 +1,31 @@
+//! `medic serve`: run the agent until interrupted.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use medic_agent::{Agent, AgentOptions};
+
+use crate::UsageError;
+
+pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
+    let config = crate::check::load(path)?;
+    let runtime = crate::runtime()?;
+    runtime.block_on(async move {
+        let store = medic_store::connect(&config.storage.url)
+            .await
+            .map_err(|e| UsageError(vec![format!("storage.url: {e}")]))?;
+        let listen = config.server.listen.clone();
+        let agent = Agent::start(config, Arc::clone(&store), AgentOptions::default())
+            .await
+            .map_err(|e| UsageError(vec![e.to_string()]))?;
+        let bound = agent
+            .serve(&listen)
+            .await
+            .map_err(|e| UsageError(vec![e.to_string()]))?;
+        println!("medic serving on http://{bound}");
+        let _ = tokio::signal::ctrl_c().await;
+        agent.shutdown().await;
+        store.close().await;
+        Ok(())
+    })
+}
