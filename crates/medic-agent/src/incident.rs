@@ -176,10 +176,11 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             all_actions_last_hour: all_actions,
         };
         let steps = plan(&target.config, policy, &situation);
-        let Some(step) = steps
-            .iter()
-            .find(|s| !matches!(s.decision, Decision::Skip { .. }))
-        else {
+        // A remedy whose breaker is open has failed too often lately: skip it.
+        let Some(step) = steps.iter().find(|s| {
+            !matches!(s.decision, Decision::Skip { .. })
+                && !inner.executor.is_open(&target.config.name, &s.remedy.name)
+        }) else {
             return end_of_ladder(inner, &mut incident, &mut target, policy.mode).await;
         };
         let remedy = step.remedy.clone();
