@@ -2,6 +2,8 @@
 
 mod chaos;
 mod demo;
+mod serve;
+mod support;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,156 @@
+//! `medic serve` end to end: escalation, dry-run, and a killed agent.
+
+use std::time::Duration;
+
+use crate::support::{Served, TempDir, Webhook, closed_port};
+
+fn write_config(dir: &TempDir, body: &str) -> std::path::PathBuf {
+    let path = dir.0.join("medic.toml");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"sqlite://{}\"\n{body}",
+        dir.0.join("medic.db").display()
+    );
+    std::fs::write(&path, text).expect("config");
+    path
+}
+
+fn incidents(served: &Served) -> Vec<serde_json::Value> {
+    served.get_json("/api/v1/incidents")["incidents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_unhealable_target_ends_in_an_escalation_webhook() {
+    let dir = TempDir::new("escalate");
+    let hook = Webhook::start();
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[policy]
+cooldown = "0s"
+[[targets]]
+name = "cache"
+probes = [{{ kind = "tcp", address = "127.0.0.1:{port}", interval = "200ms", timeout = "100ms" }}]
+health = {{ failure_threshold = 2, verify_window = "300ms" }}
+[[targets.remedies]]
+name = "flush"
+action = {{ kind = "exec", command = ["false"] }}
+[[targets.remedies]]
+name = "page"
+action = {{ kind = "escalate", webhook = "{url}" }}
+"#,
+            port = closed_port(),
+            url = hook.url
+        ),
+    );
+    let served = Served::start(&config, &[]);
+    let listed = served.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {
+        json["incidents"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|i| i["status"] == "escalated"))
+    });
+    let incident = &listed["incidents"][0];
+    let bodies = hook.bodies.lock().expect("lock").clone();
+    assert_eq!(bodies.len(), 1, "one page: {bodies:?}");
+    let page: serde_json::Value = serde_json::from_str(&bodies[0]).expect("JSON page");
+    assert_eq!(page["target"], "cache");
+    assert_eq!(page["incident_id"], incident["id"]);
+    let id = incident["id"].as_i64().expect("id");
+    let detail = served.get_json(&format!("/api/v1/incidents/{id}"));
+    let actions = detail["actions"].as_array().expect("actions");
+    assert_eq!(actions[0]["remedy"], "flush");
+    assert_eq!(actions[0]["state"], "failed");
+    assert_eq!(actions[1]["remedy"], "page");
+    assert!(detail["timeline"].as_array().expect("timeline").len() >= 5);
+}
+
+#[test]
+fn dry_run_records_the_plan_and_executes_nothing() {
+    let dir = TempDir::new("dry-run");
+    let marker = dir.0.join("ran");
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[[targets]]
+name = "db"
+probes = [{{ kind = "tcp", address = "127.0.0.1:{port}", interval = "200ms", timeout = "100ms" }}]
+[[targets.remedies]]
+name = "mark"
+action = {{ kind = "exec", command = ["touch", "{marker}"] }}
+"#,
+            port = closed_port(),
+            marker = marker.display()
+        ),
+    );
+    let served = Served::start(&config, &[("MEDIC_POLICY_MODE", "dry-run")]);
+    let listed = served.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {
+        json["incidents"]
+            .as_array()
+            .is_some_and(|all| !all.is_empty())
+    });
+    let id = listed["incidents"][0]["id"].as_i64().expect("id");
+    let detail = served.wait_for(
+        &format!("/api/v1/incidents/{id}"),
+        Duration::from_secs(5),
+        |json| json["actions"].as_array().is_some_and(|a| !a.is_empty()),
+    );
+    assert_eq!(detail["actions"][0]["dry_run"], true);
+    assert_eq!(detail["actions"][0]["state"], "skipped");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!marker.exists(), "dry-run executed the command");
+}
+
+#[test]
+fn a_killed_agent_never_runs_an_action_twice() {
+    let dir = TempDir::new("crash");
+    let runs = dir.0.join("runs");
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[policy]
+cooldown = "0s"
+[[targets]]
+name = "api"
+probes = [{{ kind = "tcp", address = "127.0.0.1:{port}", interval = "200ms", timeout = "100ms" }}]
+[[targets.remedies]]
+name = "slow-fix"
+action = {{ kind = "exec", command = ["sh", "-c", "echo run >> {runs}; sleep 3"], timeout = "10s" }}
+"#,
+            port = closed_port(),
+            runs = runs.display()
+        ),
+    );
+    let first = Served::start(&config, &[]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !runs.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the remedy never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(first); // SIGKILL while the action runs
+
+    let second = Served::start(&config, &[]);
+    let listed = second.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {
+        json["incidents"]
+            .as_array()
+            .is_some_and(|all| all.iter().all(|i| i["status"] == "failed"))
+    });
+    let id = listed["incidents"][0]["id"].as_i64().expect("id");
+    let detail = second.get_json(&format!("/api/v1/incidents/{id}"));
+    let actions = detail["actions"].as_array().expect("actions");
+    assert_eq!(actions.len(), 1, "{actions:#?}");
+    assert_eq!(actions[0]["state"], "unknown");
+    let lines = std::fs::read_to_string(&runs)
+        .expect("runs file")
+        .lines()
+        .count();
+    assert_eq!(lines, 1, "the action ran again after the restart");
+    assert_eq!(incidents(&second).len(), 1, "the same incident went on");
+}
