@@ -3,6 +3,7 @@
 mod chaos;
 mod demo;
 mod serve;
+mod supervise;
 mod support;
 
 use std::io::Write;
