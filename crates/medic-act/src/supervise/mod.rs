@@ -6,7 +6,8 @@
 //! exits unexpectedly the watcher sends an unhealthy [`Signal`] with
 //! [`SignalSource::Exit`](medic_model::SignalSource::Exit) (`exited with
 //! status N` / `killed by signal N`), stops whatever the process left in its
-//! group, and restarts it after a backoff (100 ms doubling to 10 s), at most
+//! group, and restarts it: at once after a first crash, then after a backoff
+//! (100 ms doubling to 10 s) while it keeps crashing, at most
 //! `start_limit` starts per `start_window`. When that budget is spent it
 //! stops restarting and says so (`start limit reached: N starts in WINDOW`),
 //! so the agent escalates. Deliberate restarts (the `restart` action) and

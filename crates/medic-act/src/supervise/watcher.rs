@@ -272,9 +272,13 @@ fn exit_message(status: ExitStatus) -> String {
     }
 }
 
-/// `initial · 2^(crashes − 1)`, capped.
+/// No wait after a first crash (a process that ran fine should be back at
+/// once), then `initial · 2^(crashes − 2)`, capped.
 fn restart_delay(timing: Timing, crashes_in_a_row: u32) -> Duration {
-    let doublings = crashes_in_a_row.saturating_sub(1).min(31);
+    if crashes_in_a_row <= 1 {
+        return Duration::ZERO;
+    }
+    let doublings = crashes_in_a_row.saturating_sub(2).min(31);
     timing
         .initial_backoff
         .saturating_mul(1u32 << doublings)
@@ -295,10 +299,7 @@ mod tests {
         let delays: Vec<u128> = (1..=9)
             .map(|n| restart_delay(timing, n).as_millis())
             .collect();
-        assert_eq!(
-            delays,
-            [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]
-        );
+        assert_eq!(delays, [0, 100, 200, 400, 800, 1600, 3200, 6400, 10_000]);
         assert_eq!(restart_delay(timing, u32::MAX), Duration::from_secs(10));
     }
 }
