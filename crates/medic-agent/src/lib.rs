@@ -4,7 +4,7 @@
 //! produce [`Signal`](medic_model::Signal)s; each target's
 //! [`TargetHealth`](medic_engine::health::TargetHealth) turns them into state
 //! changes; a target that turns unhealthy gets an incident, handled by one task
-//! per target ([`incident`]): diagnose, plan, record the intent, act, verify,
+//! per target (`incident.rs`): diagnose, plan, record the intent, act, verify,
 //! learn, and either resolve or move down the ladder to escalation.
 //!
 //! Every decision comes from `medic-engine`; every fact goes to the
