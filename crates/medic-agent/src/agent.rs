@@ -242,10 +242,18 @@ impl Agent {
         for probe in &runtime.probes {
             self.inner.scheduler.set_fast(*probe, fast);
         }
-        if transition.to == TargetState::Unhealthy && !runtime.busy {
+        let starts_incident = matches!(
+            transition.to,
+            TargetState::Unhealthy | TargetState::Flapping
+        );
+        if starts_incident && !runtime.busy {
             runtime.busy = true;
             let inner = self.inner.clone();
-            tokio::spawn(crate::incident::handle(inner, signal));
+            if transition.to == TargetState::Flapping {
+                tokio::spawn(crate::incident::flapping(inner, signal));
+            } else {
+                tokio::spawn(crate::incident::handle(inner, signal));
+            }
         }
     }
 

@@ -31,6 +31,81 @@ pub(crate) async fn handle(inner: Arc<Inner>, signal: Signal) {
     }
 }
 
+/// A flapping target: automation pauses (no remedy runs while flapping) and
+/// the target's escalations, if it has any, tell a human.
+pub(crate) async fn flapping(inner: Arc<Inner>, signal: Signal) {
+    let target = signal.target.clone();
+    if let Err(e) = escalate_flapping(&inner, &signal).await {
+        tracing::error!(%target, error = %e, "recording a flapping target failed");
+    }
+    if let Some(runtime) = inner.targets().get_mut(&target) {
+        runtime.busy = false;
+    }
+}
+
+async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
+    let Some(target) = snapshot(inner, &signal.target) else {
+        return Ok(());
+    };
+    let title = format!("{}: flapping", signal.target);
+    let fingerprint = format!("flapping:{}", signal.target);
+    let (mut incident, _) = inner
+        .store
+        .open_or_join_incident(&NewIncident::new(
+            &signal.target,
+            &fingerprint,
+            &title,
+            Utc::now(),
+        ))
+        .await?;
+    let h = &target.config.health;
+    let message = format!(
+        "more than {} healthy/unhealthy changes within {}: automation paused until it settles",
+        h.flap_limit, h.flap_window
+    );
+    tracing::warn!(target = %signal.target, "{message}");
+    note(
+        inner,
+        &incident,
+        TimelineKind::Note,
+        &message,
+        json!(signal),
+    )
+    .await?;
+    for remedy in target
+        .config
+        .remedies
+        .iter()
+        .filter(|r| matches!(r.action, Action::Escalate(_)))
+    {
+        let context = ActionContext {
+            target: target.config.name.clone(),
+            incident_id: incident.id,
+            fingerprint: fingerprint.clone(),
+            title: title.clone(),
+            category: "unknown".into(),
+            severity: "high".into(),
+            root_cause: message.clone(),
+            evidence: vec![signal.message.clone()],
+            remedy: remedy.name.clone(),
+        };
+        let outcome = inner
+            .executor
+            .run(&target.config, &remedy.action, &context)
+            .await;
+        let result = outcome.error.unwrap_or_else(|| "sent".into());
+        note(
+            inner,
+            &incident,
+            TimelineKind::Action,
+            &format!("{}: {result}", remedy.name),
+            json!({}),
+        )
+        .await?;
+    }
+    set_status(inner, &mut incident, IncidentStatus::Escalated).await
+}
+
 /// What the incident task needs from the target's runtime, taken under the lock once.
 struct Snapshot {
     config: Target,

@@ -30,7 +30,8 @@ impl TargetRuntime {
         let thresholds = Thresholds {
             failure_threshold: h.failure_threshold,
             success_threshold: h.success_threshold,
-            ..Thresholds::default()
+            flap_limit: h.flap_limit,
+            flap_window_ms: u64::try_from(h.flap_window.get().as_millis()).unwrap_or(u64::MAX),
         };
         Self {
             health: TargetHealth::new(thresholds),

@@ -68,8 +68,24 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
         .map_err(|e| UsageError(vec![format!("cannot start the runtime: {e}")]))
 }
 
+/// Logs to stderr, filtered by `MEDIC_LOG` (e.g. `info`, `medic_agent=debug`);
+/// the agent says what it does at `info`, the other commands only speak up on errors.
+fn init_logging(command: &Command) {
+    let default = match command {
+        Command::Serve { .. } => "info",
+        _ => "error",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MEDIC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(&cli.command);
     let result = match cli.command {
         Command::Check { config } => check::run(&config),
         Command::Serve { config } => serve::run(&config),

@@ -448,6 +448,11 @@ pub struct Health {
     pub confirm_interval: HumanDuration,
     /// How long a remedy has to show effect (default 30s).
     pub verify_window: HumanDuration,
+    /// Healthy ↔ unhealthy changes allowed within `flap_window` before the
+    /// target counts as flapping: automation pauses and a human is told (default 6).
+    pub flap_limit: u32,
+    /// The window for `flap_limit` (default 10m).
+    pub flap_window: HumanDuration,
 }
 
 impl Default for Health {
@@ -457,6 +462,8 @@ impl Default for Health {
             success_threshold: 2,
             confirm_interval: HumanDuration::new(Duration::from_millis(100)),
             verify_window: secs(30),
+            flap_limit: 6,
+            flap_window: secs(600),
         }
     }
 }

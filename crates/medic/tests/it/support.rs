@@ -36,6 +36,7 @@ impl Served {
     pub fn start(config: &Path, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_medic"));
         command
+            .env("MEDIC_LOG", "error")
             .args(["serve", "--config"])
             .arg(config)
             .stdout(Stdio::piped())
