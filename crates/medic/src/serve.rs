@@ -23,9 +23,25 @@ pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
             .await
             .map_err(|e| UsageError(vec![e.to_string()]))?;
         println!("medic serving on http://{bound}");
-        let _ = tokio::signal::ctrl_c().await;
+        stop_requested().await;
         agent.shutdown().await;
         store.close().await;
         Ok(())
     })
+}
+
+/// Ctrl-C or SIGTERM: either way, supervised processes are stopped on the way out.
+async fn stop_requested() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }

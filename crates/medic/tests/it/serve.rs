@@ -134,7 +134,7 @@ action = {{ kind = "exec", command = ["sh", "-c", "echo run >> {runs}; sleep 3"]
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    drop(first); // SIGKILL while the action runs
+    first.kill_hard(); // SIGKILL while the action runs
 
     let second = Served::start(&config, &[]);
     let listed = second.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {

@@ -18,6 +18,25 @@ fn pid_of(needle: &str) -> Option<u32> {
         .ok()
 }
 
+/// Whether `GET path` answers 200; false on any connection or read error.
+fn answers_200(address: &str, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(address) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .is_err()
+    {
+        return false;
+    }
+    let mut response = String::new();
+    stream.read_to_string(&mut response).is_ok() && response.starts_with("HTTP/1.1 200")
+}
+
 fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
@@ -104,4 +123,94 @@ action = {{ kind = "restart" }}
         let detail = served.get_json(&format!("/api/v1/incidents/{id}"));
         assert!(!detail["timeline"].as_array().expect("timeline").is_empty());
     }
+}
+
+/// nginx's workers outlive a `kill -9`ed master and keep the port: the
+/// supervisor must clear the whole process group before starting again.
+#[test]
+fn a_killed_nginx_master_is_replaced_without_its_orphaned_workers_blocking_the_port() {
+    if Command::new("nginx").arg("-v").output().is_err() {
+        let why = "nginx is not installed (apt-get install nginx-light)";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let dir = TempDir::new("nginx");
+    let port = closed_port();
+    let root = dir.0.display().to_string();
+    let nginx_conf = dir.0.join("nginx.conf");
+    std::fs::write(
+        &nginx_conf,
+        format!(
+            r#"
+daemon off;
+master_process on;
+worker_processes 2;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location /health {{ return 200 "ok\n"; }}
+    }}
+}}
+"#
+        ),
+    )
+    .expect("nginx.conf");
+    let config = dir.0.join("medic.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+url = "sqlite://{root}/medic.db"
+[policy]
+cooldown = "0s"
+[[targets]]
+name = "web"
+supervise = {{ command = ["nginx", "-p", "{root}", "-c", "{conf}"] }}
+probes = [{{ kind = "http", url = "http://127.0.0.1:{port}/health", interval = "200ms", timeout = "100ms" }}]
+[[targets.remedies]]
+name = "restart"
+action = {{ kind = "restart" }}
+"#,
+            conf = nginx_conf.display(),
+        ),
+    )
+    .expect("config");
+    let served = Served::start(&config, &[]);
+    let address = format!("127.0.0.1:{port}");
+    let answers = || answers_200(&address, "/health");
+    let up = wait_until(Duration::from_secs(10), answers);
+    assert!(up, "nginx never answered");
+    let needle = format!("nginx: master process nginx -p {root}");
+    let master = pid_of(&needle).expect("nginx master pid");
+
+    Command::new("kill")
+        .args(["-9", &master.to_string()])
+        .status()
+        .expect("kill -9");
+    let back = wait_until(Duration::from_secs(10), || {
+        pid_of(&needle).is_some_and(|pid| pid != master) && answers()
+    });
+    assert!(
+        back,
+        "nginx was not replaced: {}",
+        std::fs::read_to_string(dir.0.join("error.log")).unwrap_or_default()
+    );
+    served.wait_for("/api/v1/incidents", Duration::from_secs(10), |json| {
+        json["incidents"]
+            .as_array()
+            .is_some_and(|all| all.iter().all(|i| i["status"] == "resolved"))
+    });
 }
