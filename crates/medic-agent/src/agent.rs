@@ -235,6 +235,15 @@ impl Agent {
         };
         if transition.to == TargetState::Healthy {
             runtime.mark_healthy();
+            if !runtime.busy {
+                // Incidents left open by an earlier run (or by a flapping spell)
+                // end when the target is healthy again.
+                let inner = self.inner.clone();
+                tokio::spawn(crate::incident::close_recovered(
+                    inner,
+                    signal.target.clone(),
+                ));
+            }
         }
         tracing::info!(target = %signal.target, from = ?transition.from, to = ?transition.to, message = %signal.message, "target state changed");
         runtime.state.send_replace(transition.to);

@@ -106,6 +106,42 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreEr
     set_status(inner, &mut incident, IncidentStatus::Escalated).await
 }
 
+/// Resolves the target's open incidents that no task is working on: they were
+/// left by an earlier run of the agent, and the target has recovered.
+pub(crate) async fn close_recovered(inner: Arc<Inner>, target: String) {
+    let open = match inner.store.open_incidents().await {
+        Ok(open) => open,
+        Err(e) => {
+            tracing::error!(%target, error = %e, "cannot list open incidents");
+            return;
+        }
+    };
+    for mut incident in open.into_iter().filter(|i| i.target == target) {
+        // A task may have started meanwhile; it owns the incident then.
+        if inner
+            .targets()
+            .get(&target)
+            .is_none_or(|runtime| runtime.busy)
+        {
+            return;
+        }
+        let closed = async {
+            note(
+                &inner,
+                &incident,
+                TimelineKind::Verification,
+                "healthy again",
+                json!({}),
+            )
+            .await?;
+            set_status(&inner, &mut incident, IncidentStatus::Resolved).await
+        };
+        if let Err(e) = closed.await {
+            tracing::error!(%target, incident = incident.id, error = %e, "cannot resolve a recovered incident");
+        }
+    }
+}
+
 /// What the incident task needs from the target's runtime, taken under the lock once.
 struct Snapshot {
     config: Target,

@@ -154,3 +154,37 @@ action = {{ kind = "exec", command = ["sh", "-c", "echo run >> {runs}; sleep 3"]
     assert_eq!(lines, 1, "the action ran again after the restart");
     assert_eq!(incidents(&second).len(), 1, "the same incident went on");
 }
+
+#[test]
+fn an_incident_left_open_by_a_killed_agent_resolves_once_the_target_recovers() {
+    let dir = TempDir::new("recovered");
+    let port = closed_port();
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[[targets]]
+name = "queue"
+probes = [{{ kind = "tcp", address = "127.0.0.1:{port}", interval = "200ms", timeout = "100ms" }}]
+[[targets.remedies]]
+name = "slow-fix"
+action = {{ kind = "exec", command = ["sleep", "3"], timeout = "10s" }}
+"#
+        ),
+    );
+    let first = Served::start(&config, &[]);
+    first.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {
+        json["incidents"][0]["status"] == "remediating"
+    });
+    first.kill_hard();
+
+    // The dependency comes back while no agent runs.
+    let _listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the port");
+    let second = Served::start(&config, &[]);
+    let listed = second.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {
+        json["incidents"][0]["status"] == "resolved"
+    });
+    let id = listed["incidents"][0]["id"].as_i64().expect("id");
+    let detail = second.get_json(&format!("/api/v1/incidents/{id}"));
+    assert_eq!(detail["actions"][0]["state"], "unknown", "{detail:#}");
+}
