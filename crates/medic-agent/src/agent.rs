@@ -227,10 +227,16 @@ impl Agent {
             tracing::debug!(target = %signal.target, "signal for an unknown target");
             return;
         };
-        if !signal.healthy && matches!(signal.source, medic_model::SignalSource::Exit { .. }) {
+        let exited =
+            !signal.healthy && matches!(signal.source, medic_model::SignalSource::Exit { .. });
+        let transition = if exited {
+            // A dead process needs no confirming probe.
             runtime.last_exit = Some(signal.clone());
-        }
-        let Some(transition) = runtime.health.observe(signal.healthy, now_ms) else {
+            runtime.health.observe_decisive_failure(now_ms)
+        } else {
+            runtime.health.observe(signal.healthy, now_ms)
+        };
+        let Some(transition) = transition else {
             return;
         };
         if transition.to == TargetState::Healthy {

@@ -247,6 +247,13 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
     )
     .await?;
 
+    if target.exit.is_some() {
+        let restarted = supervisor_restart(inner, &mut incident, &mut target, &fingerprint).await?;
+        if restarted {
+            return Ok(());
+        }
+    }
+
     let policy = &inner.config.policy;
     loop {
         if *target.state.borrow() == TargetState::Healthy {
@@ -448,6 +455,96 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         )
         .await?;
     }
+}
+
+/// A crashed supervised process is restarted by the supervisor at once; the
+/// incident records that restart as its first action and verifies it.
+/// Returns whether the target recovered (and the incident is resolved).
+async fn supervisor_restart(
+    inner: &Inner,
+    incident: &mut Incident,
+    target: &mut Snapshot,
+    fingerprint: &str,
+) -> Result<bool, StoreError> {
+    let Some(pid) = inner.supervisor.pid(&target.config.name) else {
+        return Ok(false);
+    };
+    let record = ActionRecord {
+        id: 0,
+        incident_id: incident.id,
+        target: target.config.name.clone(),
+        remedy: "supervisor-restart".into(),
+        kind: "restart".into(),
+        state: ActionState::Intended,
+        step: inner
+            .store
+            .actions(incident.id)
+            .await?
+            .iter()
+            .map(|a| a.step)
+            .max()
+            .unwrap_or(0)
+            + 1,
+        dry_run: false,
+        output: None,
+        error: None,
+        intended_at: Utc::now(),
+        started_at: None,
+        finished_at: None,
+    };
+    set_status(inner, incident, IncidentStatus::Remediating).await?;
+    let recorded = inner.store.record_intent(&record).await?;
+    inner.store.mark_running(recorded.id, Utc::now()).await?;
+    let output = format!("the supervisor restarted the process (pid {pid})");
+    let finished = inner
+        .store
+        .finish_action(
+            recorded.id,
+            ActionState::Succeeded,
+            Some(&output),
+            None,
+            Utc::now(),
+        )
+        .await?;
+    note(
+        inner,
+        incident,
+        TimelineKind::Action,
+        &output,
+        json!(finished),
+    )
+    .await?;
+    set_status(inner, incident, IncidentStatus::Verifying).await?;
+    if wait_for_health(&mut target.state, target.config.health.verify_window.get()).await {
+        let recover_ms = (Utc::now() - incident.opened_at).num_milliseconds().max(0) as u64;
+        inner
+            .store
+            .record_outcome(fingerprint, "supervisor-restart", true, Some(recover_ms))
+            .await?;
+        note(
+            inner,
+            incident,
+            TimelineKind::Verification,
+            "healthy again after the supervisor's restart",
+            json!({}),
+        )
+        .await?;
+        set_status(inner, incident, IncidentStatus::Resolved).await?;
+        return Ok(true);
+    }
+    inner
+        .store
+        .record_outcome(fingerprint, "supervisor-restart", false, None)
+        .await?;
+    note(
+        inner,
+        incident,
+        TimelineKind::Verification,
+        "still unhealthy after the supervisor's restart",
+        json!({}),
+    )
+    .await?;
+    Ok(false)
 }
 
 /// No remedy left: in dry-run, wait for the target to recover on its own;

@@ -116,6 +116,22 @@ impl TargetHealth {
         self.state != TargetState::Flapping
     }
 
+    /// A failure that needs no confirmation (the supervised process died):
+    /// the target is unhealthy at once, whatever the failure threshold.
+    ///
+    /// ```
+    /// use medic_engine::health::{TargetHealth, TargetState, Thresholds};
+    /// let mut health = TargetHealth::new(Thresholds::default());
+    /// health.observe(true, 0);
+    /// assert_eq!(health.observe_decisive_failure(10).map(|t| t.to), Some(TargetState::Unhealthy));
+    /// ```
+    pub fn observe_decisive_failure(&mut self, now_ms: u64) -> Option<Transition> {
+        self.failures_in_a_row = self
+            .failures_in_a_row
+            .max(self.thresholds.failure_threshold - 1);
+        self.observe(false, now_ms)
+    }
+
     /// Feeds one probe result; returns the transition it caused, if any.
     pub fn observe(&mut self, healthy: bool, now_ms: u64) -> Option<Transition> {
         if healthy {

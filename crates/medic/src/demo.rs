@@ -171,7 +171,7 @@ pub(crate) fn run() -> Result<(), UsageError> {
 
     println!("{}", paint.with("1", "summary"));
     println!(
-        "  {:<16} {:<9} {:<10} {:<14} {:>16}",
+        "  {:<16} {:<9} {:<10} {:<18} {:>16}",
         "scenario", "incident", "category", "remedy", "time to recover"
     );
     for row in &rows {
@@ -179,7 +179,7 @@ pub(crate) fn run() -> Result<(), UsageError> {
             .recover_ms
             .map_or("—".to_string(), |ms| format!("{ms} ms"));
         let line = format!(
-            "  {:<16} {:<9} {:<10} {:<14} {:>16}",
+            "  {:<16} {:<9} {:<10} {:<18} {:>16}",
             row.scenario, row.incident, row.category, row.remedy, ttr
         );
         println!(

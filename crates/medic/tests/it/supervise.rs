@@ -18,6 +18,35 @@ fn pid_of(needle: &str) -> Option<u32> {
         .ok()
 }
 
+/// The crash opened one incident, which the supervisor's restart resolved,
+/// with its timeline in the store.
+fn assert_crash_incident_resolved(served: &Served) {
+    let listed = served.wait_for("/api/v1/incidents", Duration::from_secs(10), |json| {
+        json["incidents"]
+            .as_array()
+            .is_some_and(|all| !all.is_empty() && all.iter().all(|i| i["status"] == "resolved"))
+    });
+    let id = listed["incidents"][0]["id"].as_i64().expect("id");
+    let detail = served.get_json(&format!("/api/v1/incidents/{id}"));
+    assert_eq!(
+        detail["actions"][0]["remedy"], "supervisor-restart",
+        "{detail:#}"
+    );
+    assert_eq!(detail["actions"][0]["state"], "succeeded");
+    let kinds: Vec<&str> = detail["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in ["signal", "diagnosis", "action", "verification"] {
+        assert!(
+            kinds.contains(&kind),
+            "no {kind} in the timeline: {kinds:?}"
+        );
+    }
+}
+
 /// Whether `GET path` answers 200; false on any connection or read error.
 fn answers_200(address: &str, path: &str) -> bool {
     use std::io::{Read, Write};
@@ -112,17 +141,7 @@ action = {{ kind = "restart" }}
         killed.elapsed().as_millis()
     );
 
-    // Whatever incidents the outage opened must end resolved, with a timeline.
-    let listed = served.wait_for("/api/v1/incidents", Duration::from_secs(10), |json| {
-        json["incidents"]
-            .as_array()
-            .is_some_and(|all| all.iter().all(|i| i["status"] == "resolved"))
-    });
-    for incident in listed["incidents"].as_array().expect("incidents") {
-        let id = incident["id"].as_i64().expect("id");
-        let detail = served.get_json(&format!("/api/v1/incidents/{id}"));
-        assert!(!detail["timeline"].as_array().expect("timeline").is_empty());
-    }
+    assert_crash_incident_resolved(&served);
 }
 
 /// nginx's workers outlive a `kill -9`ed master and keep the port: the
@@ -208,9 +227,5 @@ action = {{ kind = "restart" }}
         "nginx was not replaced: {}",
         std::fs::read_to_string(dir.0.join("error.log")).unwrap_or_default()
     );
-    served.wait_for("/api/v1/incidents", Duration::from_secs(10), |json| {
-        json["incidents"]
-            .as_array()
-            .is_some_and(|all| all.iter().all(|i| i["status"] == "resolved"))
-    });
+    assert_crash_incident_resolved(&served);
 }
