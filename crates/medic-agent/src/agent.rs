@@ -152,7 +152,7 @@ impl Agent {
 
         let inner = Arc::new(Inner {
             executor: Executor::new(supervisor.clone()),
-            diagnoser: RulesDiagnoser::default(),
+            diagnoser: RulesDiagnoser::from_config(&config.diagnosis),
             targets: Mutex::new(targets),
             scheduler,
             supervisor,

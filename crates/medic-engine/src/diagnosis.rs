@@ -66,6 +66,19 @@ impl RulesDiagnoser {
         Self { classifier }
     }
 
+    /// The built-in catalog with the config's `[[diagnosis.rules]]` first.
+    /// Patterns were checked by config validation; one that still fails to
+    /// compile is skipped rather than taking the agent down.
+    pub fn from_config(rules: &crate::config::DiagnosisRules) -> Self {
+        Self::with_rules(rules.rules.iter().filter_map(|rule| {
+            let built = ClassificationRule::new(&rule.name, &rule.pattern, rule.category).ok()?;
+            Some(match rule.severity {
+                Some(severity) => built.with_severity(severity),
+                None => built,
+            })
+        }))
+    }
+
     /// Diagnoses free text (a log, a CI job's output): no signal, lines only.
     pub fn diagnose_text(&self, text: &str) -> Finding {
         let lines: Vec<String> = text
@@ -260,6 +273,19 @@ mod tests {
         let d = RulesDiagnoser::with_rules([rule]);
         let finding = d.diagnose_text("WARN the gateway said no to order 42");
         assert_eq!(finding.diagnosis.category, Category::Dependency);
+    }
+
+    #[test]
+    fn config_rules_reach_the_diagnoser() {
+        let config = crate::config::parse(
+            "[[diagnosis.rules]]\nname = \"ledger\"\npattern = \"ledger is sealed\"\ncategory = \"dependency\"\nseverity = \"critical\"\n",
+            &Default::default(),
+        )
+        .expect("valid config");
+        let d = RulesDiagnoser::from_config(&config.diagnosis);
+        let finding = d.diagnose_text("ERROR the ledger is sealed until midnight");
+        assert_eq!(finding.diagnosis.category, Category::Dependency);
+        assert_eq!(finding.diagnosis.severity, Severity::Critical);
     }
 
     #[test]

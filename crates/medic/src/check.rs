@@ -11,7 +11,50 @@ use crate::UsageError;
 pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
     let config = load(path)?;
     print!("{}", describe(&config));
+    print!("{}", learned(&config.storage.url));
     Ok(())
+}
+
+/// What the store has learned about each remedy, if there is a store yet.
+/// `check` never creates one: a missing SQLite file means no history.
+fn learned(url: &str) -> String {
+    let sqlite_file = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .filter(|path| !path.starts_with(':'));
+    if sqlite_file.is_some_and(|file| !Path::new(file).exists()) {
+        return "\nlearned: no history yet\n".into();
+    }
+    let stats = crate::runtime()
+        .map_err(|e| e.0.join("; "))
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let store = medic_store::connect(url).await.map_err(|e| e.to_string())?;
+                let stats = store.all_remedy_stats().await.map_err(|e| e.to_string());
+                store.close().await;
+                stats
+            })
+        });
+    let mut out = String::from("\nlearned (per failure fingerprint and remedy):\n");
+    match stats {
+        Err(e) => {
+            let _ = writeln!(out, "  history unavailable: {e}");
+        }
+        Ok(stats) if stats.is_empty() => out.push_str("  nothing yet\n"),
+        Ok(stats) => {
+            for s in stats {
+                let mean = s
+                    .mean_recover_ms()
+                    .map_or("—".to_string(), |ms| format!("{ms:.0} ms"));
+                let _ = writeln!(
+                    out,
+                    "  {:<28} {:<16} {}/{} succeeded, mean time to recover {mean}",
+                    s.fingerprint, s.remedy, s.successes, s.attempts
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Reads, parses and validates a config file, errors as `file: key.path: reason`.

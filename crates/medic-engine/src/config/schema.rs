@@ -62,8 +62,32 @@ pub struct Config {
     pub llm: Llm,
     /// What medic may do on its own.
     pub policy: Policy,
+    /// Extra diagnosis rules, checked before the built-in catalog.
+    pub diagnosis: DiagnosisRules,
     /// What medic watches and heals.
     pub targets: Vec<Target>,
+}
+
+/// `[diagnosis]`: patterns of your own, checked in order before the built-in ones.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiagnosisRules {
+    /// `[[diagnosis.rules]]`
+    pub rules: Vec<DiagnosisRule>,
+}
+
+/// One rule: lines matching `pattern` (a case-insensitive regex) mean `category`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosisRule {
+    /// A name shown in diagnoses.
+    pub name: String,
+    /// The regex.
+    pub pattern: String,
+    /// The category it means.
+    pub category: Category,
+    /// The severity, if not the category's default.
+    pub severity: Option<Severity>,
 }
 
 /// `[server]`

@@ -81,6 +81,12 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         );
     }
 
+    for (i, rule) in config.diagnosis.rules.iter().enumerate() {
+        if let Err(e) = Regex::new(&rule.pattern) {
+            push(format!("diagnosis.rules[{i}].pattern"), one_line(&e));
+        }
+    }
+
     let mut names = BTreeSet::new();
     for (i, target) in config.targets.iter().enumerate() {
         let path = format!("targets[{i}]");

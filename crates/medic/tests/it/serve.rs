@@ -65,6 +65,19 @@ action = {{ kind = "escalate", webhook = "{url}" }}
     assert_eq!(actions[0]["state"], "failed");
     assert_eq!(actions[1]["remedy"], "page");
     assert!(detail["timeline"].as_array().expect("timeline").len() >= 5);
+
+    // What was learned shows in `medic check`.
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_medic"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .expect("medic check");
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    let flush = stdout
+        .lines()
+        .find(|l| l.contains("flush") && l.contains("succeeded,"))
+        .unwrap_or_default();
+    assert!(flush.contains("0/1 succeeded"), "{stdout}");
 }
 
 #[test]
