@@ -272,15 +272,30 @@ impl Agent {
         }
     }
 
+    /// Reads new log lines: they feed diagnosis through `recent`, and lines
+    /// matching a target's `patterns` count as failures of that target, so
+    /// repeated error lines open an incident even while probes still pass.
     fn poll_logs(&self) {
-        let mut targets = self.inner.targets();
-        for runtime in targets.values_mut() {
-            for tail in &mut runtime.logs {
-                // Matches feed diagnosis through `recent`; read errors wait for the next poll.
-                if let Err(e) = tail.poll() {
-                    tracing::debug!(path = %tail.path().display(), error = %e, "log poll failed");
+        let mut signals = Vec::new();
+        {
+            let mut targets = self.inner.targets();
+            for (name, runtime) in targets.iter_mut() {
+                for tail in &mut runtime.logs {
+                    match tail.poll() {
+                        Ok(matches) => {
+                            let path = tail.path().display().to_string();
+                            signals.extend(matches.iter().map(|m| m.to_signal(name, &path)));
+                        }
+                        // Read errors wait for the next poll.
+                        Err(e) => {
+                            tracing::debug!(path = %tail.path().display(), error = %e, "log poll failed")
+                        }
+                    }
                 }
             }
+        }
+        for signal in signals {
+            self.observe(signal);
         }
     }
 }

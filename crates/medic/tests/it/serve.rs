@@ -201,3 +201,56 @@ action = {{ kind = "exec", command = ["sleep", "3"], timeout = "10s" }}
     let detail = second.get_json(&format!("/api/v1/incidents/{id}"));
     assert_eq!(detail["actions"][0]["state"], "unknown", "{detail:#}");
 }
+
+#[test]
+fn matching_log_lines_open_an_incident_diagnosed_from_them() {
+    let dir = TempDir::new("log-patterns");
+    let hook = Webhook::start();
+    let log = dir.0.join("app.log");
+    std::fs::write(&log, "INFO started\n").expect("log");
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[[targets]]
+name = "billing"
+logs = [{{ path = "{log}", patterns = ["FATAL"] }}]
+[[targets.remedies]]
+name = "page"
+action = {{ kind = "escalate", webhook = "{url}" }}
+"#,
+            log = log.display(),
+            url = hook.url
+        ),
+    );
+    let served = Served::start(&config, &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .expect("open log");
+    use std::io::Write as _;
+    writeln!(
+        file,
+        "FATAL db: connect to 127.0.0.1:5432 failed: Connection refused"
+    )
+    .expect("append");
+    writeln!(
+        file,
+        "FATAL db: connect to 127.0.0.1:5432 failed: Connection refused"
+    )
+    .expect("append");
+    drop(file);
+    let listed = served.wait_for("/api/v1/incidents", Duration::from_secs(10), |json| {
+        json["incidents"][0]["status"] == "escalated"
+    });
+    assert_eq!(listed["incidents"][0]["category"], "network");
+    let bodies = hook.bodies.lock().expect("lock").clone();
+    let page: serde_json::Value = serde_json::from_str(&bodies[0]).expect("JSON page");
+    assert!(
+        page["root_cause"]
+            .as_str()
+            .is_some_and(|r| r.contains("FATAL db")),
+        "{page:#}"
+    );
+}
