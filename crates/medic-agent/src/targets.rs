@@ -46,7 +46,14 @@ impl TargetRuntime {
     }
 
     /// Forgets what happened before: called when the target turns healthy.
+    /// The logs are read up to now first, so lines the outage wrote but the
+    /// last poll had not reached yet count as the past, not the next failure.
     pub(crate) fn mark_healthy(&mut self) {
+        for tail in &mut self.logs {
+            if let Err(e) = tail.poll() {
+                tracing::debug!(path = %tail.path().display(), error = %e, "log poll failed");
+            }
+        }
         self.log_marks = self.logs.iter().map(|tail| tail.lines_seen()).collect();
         self.last_exit = None;
     }

@@ -186,9 +186,15 @@ action = {{ kind = "exec", command = ["sleep", "3"], timeout = "10s" }}
         ),
     );
     let first = Served::start(&config, &[]);
-    first.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {
+    let listed = first.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {
         json["incidents"][0]["status"] == "remediating"
     });
+    let id = listed["incidents"][0]["id"].as_i64().expect("id");
+    first.wait_for(
+        &format!("/api/v1/incidents/{id}"),
+        Duration::from_secs(5),
+        |json| json["actions"][0]["state"] == "running",
+    );
     first.kill_hard();
 
     // The dependency comes back while no agent runs.
