@@ -229,9 +229,19 @@ impl Agent {
         };
         let exited =
             !signal.healthy && matches!(signal.source, medic_model::SignalSource::Exit { .. });
+        let mut signal = signal;
         let transition = if exited {
             // A dead process needs no confirming probe.
             runtime.last_exit = Some(signal.clone());
+            runtime.health.observe_decisive_failure(now_ms)
+        } else if let Some(rate) = error_rate_breach(runtime, &signal) {
+            // Failures that come and go never reach the threshold in a row,
+            // but a fifth of all probes failing is an outage all the same.
+            signal.message = format!(
+                "{} (error rate {:.0}% over the last minute)",
+                signal.message,
+                rate * 100.0
+            );
             runtime.health.observe_decisive_failure(now_ms)
         } else {
             runtime.health.observe(signal.healthy, now_ms)
@@ -241,6 +251,9 @@ impl Agent {
         };
         if transition.to == TargetState::Healthy {
             runtime.mark_healthy();
+            if transition.from != TargetState::Suspect {
+                runtime.forget_outage_errors();
+            }
             if !runtime.busy {
                 // Incidents left open by an earlier run (or by a flapping spell)
                 // end when the target is healthy again.
@@ -298,6 +311,31 @@ impl Agent {
             self.observe(signal);
         }
     }
+}
+
+/// Records a probe result in the target's error window; returns the error
+/// rate when a failure takes it into the unhealthy tier (≥ 20 %, from
+/// medic-resilience's health tiers) while the target still counts as healthy.
+fn error_rate_breach(runtime: &mut TargetRuntime, signal: &Signal) -> Option<f64> {
+    if !matches!(signal.source, medic_model::SignalSource::Probe { .. }) {
+        return None;
+    }
+    let latency = Duration::from_secs_f64(signal.latency_ms.unwrap_or(0.0).max(0.0) / 1_000.0);
+    if signal.healthy {
+        runtime.errors.record_success(latency);
+        return None;
+    }
+    runtime.errors.record_failure(latency, &signal.message);
+    if !matches!(
+        runtime.health.state(),
+        TargetState::Healthy | TargetState::Suspect
+    ) {
+        return None;
+    }
+    let snapshot = runtime.errors.snapshot();
+    let breached = snapshot.calls >= crate::targets::ERROR_RATE_MIN_CALLS
+        && snapshot.status >= medic_resilience::health::HealthStatus::Unhealthy;
+    breached.then_some(snapshot.error_rate)
 }
 
 /// Closes actions a previous run left without an outcome.

@@ -4,6 +4,7 @@ use medic_engine::config::Target;
 use medic_engine::health::{TargetHealth, TargetState, Thresholds};
 use medic_probe::log::LogTail;
 use medic_probe::scheduler::ProbeId;
+use medic_resilience::health::ComponentHealth;
 use tokio::sync::watch;
 
 /// One target's live state.
@@ -22,7 +23,16 @@ pub(crate) struct TargetRuntime {
     /// The supervised process's exit since the target was last healthy: the
     /// most telling signal when a crash makes the probes fail.
     pub last_exit: Option<medic_model::Signal>,
+    /// Probe outcomes over the last minute: intermittent failures that never
+    /// reach the failure threshold in a row still show as an error rate.
+    pub errors: ComponentHealth,
 }
+
+/// How far back the error rate looks, and how many probe results it keeps.
+const ERROR_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+const ERROR_SAMPLES: usize = 200;
+/// Results needed before an error rate is trusted.
+pub(crate) const ERROR_RATE_MIN_CALLS: u64 = 10;
 
 impl TargetRuntime {
     pub(crate) fn new(config: Target, logs: Vec<LogTail>) -> Self {
@@ -42,6 +52,7 @@ impl TargetRuntime {
             state: watch::Sender::new(TargetState::Unknown),
             busy: false,
             last_exit: None,
+            errors: ComponentHealth::new(ERROR_WINDOW, ERROR_SAMPLES),
         }
     }
 
@@ -56,6 +67,13 @@ impl TargetRuntime {
         }
         self.log_marks = self.logs.iter().map(|tail| tail.lines_seen()).collect();
         self.last_exit = None;
+    }
+
+    /// After an outage is over, the error window starts afresh, so the
+    /// outage's failures do not count against the fixed target. (A target that
+    /// was only suspect keeps its window: that is how intermittent failures add up.)
+    pub(crate) fn forget_outage_errors(&mut self) {
+        self.errors.reset();
     }
 
     /// Reads what the log files have now, then returns the lines logged since

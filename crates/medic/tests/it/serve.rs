@@ -260,3 +260,50 @@ action = {{ kind = "escalate", webhook = "{url}" }}
         "{page:#}"
     );
 }
+
+#[test]
+fn intermittent_failures_that_never_come_twice_in_a_row_still_open_an_incident() {
+    use std::io::{Read as _, Write as _};
+    let dir = TempDir::new("intermittent");
+    let hook = Webhook::start();
+    // Every third answer is a 500: never two failures in a row, a third of them failing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().flatten().enumerate() {
+            let mut stream = stream;
+            let mut buffer = [0u8; 1024];
+            let _ = stream.read(&mut buffer);
+            let status = if n % 3 == 2 {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[[targets]]
+name = "search"
+probes = [{{ kind = "http", url = "http://127.0.0.1:{port}/health", interval = "100ms", timeout = "100ms" }}]
+health = {{ failure_threshold = 2 }}
+[[targets.remedies]]
+name = "page"
+action = {{ kind = "escalate", webhook = "{url}" }}
+"#,
+            url = hook.url
+        ),
+    );
+    let served = Served::start(&config, &[]);
+    let listed = served.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {
+        json["incidents"][0]["status"] == "escalated"
+    });
+    let title = listed["incidents"][0]["title"].as_str().expect("title");
+    assert!(title.contains("error rate"), "{title}");
+}
