@@ -162,6 +162,25 @@ fn snapshot(inner: &Inner, target: &str) -> Option<Snapshot> {
     })
 }
 
+/// An action about to be recorded as intended (the store assigns the id).
+fn intent(incident: &Incident, remedy: &str, kind: &str, step: u32, dry_run: bool) -> ActionRecord {
+    ActionRecord {
+        id: 0,
+        incident_id: incident.id,
+        target: incident.target.clone(),
+        remedy: remedy.to_string(),
+        kind: kind.to_string(),
+        state: ActionState::Intended,
+        step,
+        dry_run,
+        output: None,
+        error: None,
+        intended_at: Utc::now(),
+        started_at: None,
+        finished_at: None,
+    }
+}
+
 async fn note(
     inner: &Inner,
     incident: &Incident,
@@ -302,21 +321,13 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             return end_of_ladder(inner, &mut incident, &mut target, policy.mode).await;
         };
         let remedy = step.remedy.clone();
-        let record = ActionRecord {
-            id: 0,
-            incident_id: incident.id,
-            target: target.config.name.clone(),
-            remedy: remedy.name.clone(),
-            kind: remedy.action.kind().to_string(),
-            state: ActionState::Intended,
-            step: next_step,
-            dry_run: step.decision == Decision::DryRun,
-            output: None,
-            error: None,
-            intended_at: Utc::now(),
-            started_at: None,
-            finished_at: None,
-        };
+        let record = intent(
+            &incident,
+            &remedy.name,
+            remedy.action.kind(),
+            next_step,
+            step.decision == Decision::DryRun,
+        );
         match &step.decision {
             Decision::Defer { wait_ms } => {
                 wait_for_health(&mut target.state, Duration::from_millis(*wait_ms)).await;
@@ -469,29 +480,16 @@ async fn supervisor_restart(
     let Some(pid) = inner.supervisor.pid(&target.config.name) else {
         return Ok(false);
     };
-    let record = ActionRecord {
-        id: 0,
-        incident_id: incident.id,
-        target: target.config.name.clone(),
-        remedy: "supervisor-restart".into(),
-        kind: "restart".into(),
-        state: ActionState::Intended,
-        step: inner
-            .store
-            .actions(incident.id)
-            .await?
-            .iter()
-            .map(|a| a.step)
-            .max()
-            .unwrap_or(0)
-            + 1,
-        dry_run: false,
-        output: None,
-        error: None,
-        intended_at: Utc::now(),
-        started_at: None,
-        finished_at: None,
-    };
+    let step = inner
+        .store
+        .actions(incident.id)
+        .await?
+        .iter()
+        .map(|a| a.step)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let record = intent(incident, "supervisor-restart", "restart", step, false);
     set_status(inner, incident, IncidentStatus::Remediating).await?;
     let recorded = inner.store.record_intent(&record).await?;
     inner.store.mark_running(recorded.id, Utc::now()).await?;
