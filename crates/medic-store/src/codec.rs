@@ -5,11 +5,74 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use medic_model::{
-    ActionRecord, ActionState, Category, Diagnosis, Incident, IncidentStatus, RemedyStats,
-    Severity, TimelineEntry, TimelineKind,
+    ActionRecord, ActionState, Category, Diagnosis, Incident, IncidentId, IncidentStatus,
+    RemedyStats, Severity, TimelineEntry, TimelineKind,
 };
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
 use crate::StoreError;
+
+/// The columns of an incident, in the order both backends select them.
+macro_rules! incident_columns {
+    () => {
+        "id, target, fingerprint, status, title, category, severity, \
+         opened_at, updated_at, closed_at, time_to_recover_ms"
+    };
+}
+
+/// The columns of an action.
+macro_rules! action_columns {
+    () => {
+        "id, incident_id, target, remedy, kind, state, step, dry_run, output, error, \
+         intended_at, started_at, finished_at"
+    };
+}
+
+/// The columns of a timeline entry.
+macro_rules! timeline_columns {
+    () => {
+        "id, incident_id, at, kind, message, data"
+    };
+}
+
+/// The columns of a remedy_stats row.
+macro_rules! stats_columns {
+    () => {
+        "fingerprint, remedy, attempts, successes, total_recover_ms"
+    };
+}
+
+/// The live-incident predicate; must match the partial unique index.
+macro_rules! live {
+    () => {
+        "status NOT IN ('resolved', 'escalated', 'failed')"
+    };
+}
+
+pub(crate) use {action_columns, incident_columns, live, stats_columns, timeline_columns};
+
+/// Every live incident, oldest first (no parameters: the same in both dialects).
+pub(crate) const SELECT_OPEN_INCIDENTS: &str = concat!(
+    "SELECT ",
+    incident_columns!(),
+    " FROM incidents WHERE ",
+    live!(),
+    " ORDER BY id"
+);
+
+/// Every action still `intended` or `running`, oldest first.
+pub(crate) const SELECT_ACTIONS_IN_DOUBT: &str = concat!(
+    "SELECT ",
+    action_columns!(),
+    " FROM actions WHERE state IN ('intended', 'running') ORDER BY id"
+);
+
+/// The whole fix catalog, by fingerprint then remedy.
+pub(crate) const SELECT_ALL_REMEDY_STATS: &str = concat!(
+    "SELECT ",
+    stats_columns!(),
+    " FROM remedy_stats ORDER BY fingerprint, remedy"
+);
 
 /// The statuses that end an incident, as SQL text. The backends' `live!()`
 /// predicate and the partial unique index in both migrations spell them out;
@@ -67,6 +130,15 @@ pub(crate) fn time_to_recover_ms(opened_at: DateTime<Utc>, at: DateTime<Utc>) ->
 /// A counter as the database stores it (signed 64 bits), clamped.
 pub(crate) fn counter_to_db(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// The recovery time one outcome adds to a remedy's total: 0 unless it succeeded.
+pub(crate) fn outcome_recover_ms(success: bool, recover_ms: Option<u64>) -> i64 {
+    if success {
+        recover_ms.map_or(0, counter_to_db)
+    } else {
+        0
+    }
 }
 
 fn counter_from_db(what: &'static str, row: &str, value: i64) -> Result<u64, StoreError> {
@@ -227,6 +299,206 @@ impl StatsRow {
             remedy: self.remedy,
         })
     }
+}
+
+/// What differs between the backends' rows: how times and JSON documents are
+/// stored. `what` names the value and `row` the row in [`StoreError::Corrupt`].
+pub(crate) trait BackendRow: Row {
+    /// A NOT NULL time column.
+    fn time(&self, what: &'static str, column: &str) -> Result<DateTime<Utc>, StoreError>;
+    /// A nullable time column.
+    fn opt_time(
+        &self,
+        what: &'static str,
+        column: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// A NOT NULL JSON column.
+    fn json(
+        &self,
+        what: &'static str,
+        row: &str,
+        column: &str,
+    ) -> Result<serde_json::Value, StoreError>;
+    /// A nullable JSON column.
+    fn opt_json(
+        &self,
+        what: &'static str,
+        row: &str,
+        column: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
+}
+
+/// A column decoded as `T` the same way by every backend.
+pub(crate) trait Column<T> {
+    /// The value of `name`.
+    fn value(&self, name: &str) -> Result<T, StoreError>;
+}
+
+impl<R, T> Column<T> for R
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    T: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn value(&self, name: &str) -> Result<T, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+}
+
+/// A backend row with every column type the model tables use.
+pub(crate) trait DbRow:
+    BackendRow
+    + Column<String>
+    + Column<Option<String>>
+    + Column<i64>
+    + Column<Option<i64>>
+    + Column<bool>
+{
+}
+
+impl<R> DbRow for R where
+    R: BackendRow
+        + Column<String>
+        + Column<Option<String>>
+        + Column<i64>
+        + Column<Option<i64>>
+        + Column<bool>
+{
+}
+
+/// An incident selected with `incident_columns!()`.
+pub(crate) fn incident_from_row<R: DbRow>(row: &R) -> Result<Incident, StoreError> {
+    IncidentRow {
+        id: row.value("id")?,
+        target: row.value("target")?,
+        fingerprint: row.value("fingerprint")?,
+        status: row.value("status")?,
+        title: row.value("title")?,
+        category: row.value("category")?,
+        severity: row.value("severity")?,
+        opened_at: row.time("incident opened_at", "opened_at")?,
+        updated_at: row.time("incident updated_at", "updated_at")?,
+        closed_at: row.opt_time("incident closed_at", "closed_at")?,
+        time_to_recover_ms: row.value("time_to_recover_ms")?,
+    }
+    .into_incident()
+}
+
+/// A timeline entry selected with `timeline_columns!()`.
+pub(crate) fn timeline_from_row<R: DbRow>(row: &R) -> Result<TimelineEntry, StoreError> {
+    let id: i64 = row.value("id")?;
+    TimelineRow {
+        id,
+        incident_id: row.value("incident_id")?,
+        at: row.time("timeline at", "at")?,
+        kind: row.value("kind")?,
+        message: row.value("message")?,
+        data: row.json("timeline data", &format!("timeline entry {id}"), "data")?,
+    }
+    .into_entry()
+}
+
+/// An action selected with `action_columns!()`.
+pub(crate) fn action_from_row<R: DbRow>(row: &R) -> Result<ActionRecord, StoreError> {
+    ActionRow {
+        id: row.value("id")?,
+        incident_id: row.value("incident_id")?,
+        target: row.value("target")?,
+        remedy: row.value("remedy")?,
+        kind: row.value("kind")?,
+        state: row.value("state")?,
+        step: row.value("step")?,
+        dry_run: row.value("dry_run")?,
+        output: row.value("output")?,
+        error: row.value("error")?,
+        intended_at: row.time("action intended_at", "intended_at")?,
+        started_at: row.opt_time("action started_at", "started_at")?,
+        finished_at: row.opt_time("action finished_at", "finished_at")?,
+    }
+    .into_record()
+}
+
+/// Remedy stats selected with `stats_columns!()`.
+pub(crate) fn stats_from_row<R: DbRow>(row: &R) -> Result<RemedyStats, StoreError> {
+    StatsRow {
+        fingerprint: row.value("fingerprint")?,
+        remedy: row.value("remedy")?,
+        attempts: row.value("attempts")?,
+        successes: row.value("successes")?,
+        total_recover_ms: row.value("total_recover_ms")?,
+    }
+    .into_stats()
+}
+
+/// The `diagnosis` column of incident `id`.
+pub(crate) fn diagnosis_from_row<R: BackendRow>(
+    row: &R,
+    id: IncidentId,
+) -> Result<Option<Diagnosis>, StoreError> {
+    let row_name = format!("incident {id}");
+    row.opt_json("diagnosis", &row_name, "diagnosis")?
+        .map(|value| diagnosis_from_json(&row_name, value))
+        .transpose()
+}
+
+/// Decodes every row.
+pub(crate) fn decode_all<R, T>(
+    rows: Vec<R>,
+    decode: impl Fn(&R) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(decode).collect()
+}
+
+/// Decodes the row, if any.
+pub(crate) fn decode_optional<R, T>(
+    row: Option<R>,
+    decode: impl Fn(&R) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    row.as_ref().map(decode).transpose()
+}
+
+/// Decodes the row; no row is [`StoreError::NotFound`] for `what` `id`.
+pub(crate) fn decode_found<R, T>(
+    row: Option<R>,
+    decode: impl Fn(&R) -> Result<T, StoreError>,
+    what: &'static str,
+    id: i64,
+) -> Result<T, StoreError> {
+    decode_optional(row, decode)?.ok_or(StoreError::NotFound { what, id })
+}
+
+/// The rows `sql` selects with its one parameter bound to `key`, decoded.
+pub(crate) async fn select_all<'k, DB, K, T>(
+    pool: &Pool<DB>,
+    sql: &'static str,
+    key: K,
+    decode: fn(&DB::Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    K: Encode<'k, DB> + Type<DB>,
+{
+    decode_all(sqlx::query(sql).bind(key).fetch_all(pool).await?, decode)
+}
+
+/// The row `sql` selects by `id`, decoded; no row is [`StoreError::NotFound`].
+pub(crate) async fn select_found<DB, T>(
+    pool: &Pool<DB>,
+    sql: &'static str,
+    what: &'static str,
+    id: i64,
+    decode: fn(&DB::Row) -> Result<T, StoreError>,
+) -> Result<T, StoreError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    i64: for<'k> Encode<'k, DB> + Type<DB>,
+{
+    let row = sqlx::query(sql).bind(id).fetch_optional(pool).await?;
+    decode_found(row, decode, what, id)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The store's one error type.
 
-use medic_model::{ActionId, ActionRecord, ActionState, InvalidTransition};
+use medic_model::{ActionId, ActionRecord, ActionState, InvalidTransition, TimelineEntry};
 use sqlx::error::ErrorKind;
 
 /// What can go wrong talking to the store.
@@ -117,5 +117,52 @@ pub(crate) fn intent_error(error: sqlx::Error, action: &ActionRecord) -> StoreEr
             key: format!("incident {} step {}", action.incident_id, action.step),
         },
         _ => error.into(),
+    }
+}
+
+/// Translates a failed timeline insert: an unknown incident is [`StoreError::NotFound`].
+pub(crate) fn timeline_error(error: sqlx::Error, entry: &TimelineEntry) -> StoreError {
+    match constraint_kind(&error) {
+        Some(ErrorKind::ForeignKeyViolation) => StoreError::NotFound {
+            what: "incident",
+            id: entry.incident_id,
+        },
+        _ => error.into(),
+    }
+}
+
+/// The action a conditional update of `id` to `to` returned, or why it
+/// matched no row.
+pub(crate) async fn updated_or_refused<S>(
+    store: &S,
+    updated: Option<ActionRecord>,
+    id: ActionId,
+    to: ActionState,
+) -> Result<ActionRecord, StoreError>
+where
+    S: crate::Store + ?Sized,
+{
+    match updated {
+        Some(action) => Ok(action),
+        None => Err(action_refusal(store, id, to).await),
+    }
+}
+
+/// Explains why a conditional update of action `id` to `to` matched no row.
+pub(crate) async fn action_refusal<S>(store: &S, id: ActionId, to: ActionState) -> StoreError
+where
+    S: crate::Store + ?Sized,
+{
+    match store.action(id).await {
+        Ok(action) if action.state.is_finished() => StoreError::ActionAlreadyFinished {
+            id,
+            state: action.state,
+        },
+        Ok(action) => StoreError::InvalidActionTransition {
+            id,
+            from: action.state,
+            to,
+        },
+        Err(error) => error,
     }
 }

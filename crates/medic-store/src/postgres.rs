@@ -8,55 +8,24 @@ use medic_model::{
     RemedyStats, TimelineEntry,
 };
 use sqlx::Row;
-use sqlx::error::ErrorKind;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 
 use crate::codec::{
-    ActionRow, IncidentRow, StatsRow, TimelineRow, counter_to_db, diagnosis_from_json,
-    diagnosis_to_json, time_to_recover_ms, truncate_to_micros,
+    BackendRow, SELECT_ACTIONS_IN_DOUBT, SELECT_ALL_REMEDY_STATS, SELECT_OPEN_INCIDENTS,
+    action_columns, action_from_row, counter_to_db, decode_all, decode_found, decode_optional,
+    diagnosis_from_row, diagnosis_to_json, incident_columns, incident_from_row, live,
+    outcome_recover_ms, select_all, select_found, stats_columns, stats_from_row,
+    time_to_recover_ms, timeline_columns, timeline_from_row, truncate_to_micros,
 };
-use crate::error::{constraint_kind, intent_error};
+use crate::error::{action_refusal, intent_error, timeline_error, updated_or_refused};
 use crate::{IncidentFilter, NewIncident, Result, Store, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Connections per store; the agent's writes are small and short.
 const POOL_SIZE: u32 = 8;
-
-macro_rules! incident_columns {
-    () => {
-        "id, target, fingerprint, status, title, category, severity, \
-         opened_at, updated_at, closed_at, time_to_recover_ms"
-    };
-}
-
-macro_rules! action_columns {
-    () => {
-        "id, incident_id, target, remedy, kind, state, step, dry_run, output, error, \
-         intended_at, started_at, finished_at"
-    };
-}
-
-macro_rules! timeline_columns {
-    () => {
-        "id, incident_id, at, kind, message, data"
-    };
-}
-
-macro_rules! stats_columns {
-    () => {
-        "fingerprint, remedy, attempts, successes, total_recover_ms"
-    };
-}
-
-/// The live-incident predicate; must match the partial unique index.
-macro_rules! live {
-    () => {
-        "status NOT IN ('resolved', 'escalated', 'failed')"
-    };
-}
 
 /// The store in a PostgreSQL database.
 ///
@@ -105,104 +74,32 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
 
-    async fn find_live_incident(
+/// Times are TIMESTAMPTZ and JSON is JSONB, both decoded by sqlx.
+impl BackendRow for PgRow {
+    fn time(&self, _what: &'static str, column: &str) -> Result<DateTime<Utc>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn opt_time(&self, _what: &'static str, column: &str) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn json(&self, _what: &'static str, _row: &str, column: &str) -> Result<serde_json::Value> {
+        let Json(value): Json<serde_json::Value> = self.try_get(column)?;
+        Ok(value)
+    }
+
+    fn opt_json(
         &self,
-        target: &str,
-        fingerprint: &str,
-    ) -> Result<Option<Incident>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            incident_columns!(),
-            " FROM incidents WHERE target = $1 AND fingerprint = $2 AND ",
-            live!()
-        ))
-        .bind(target)
-        .bind(fingerprint)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(incident_from_row).transpose()
+        _what: &'static str,
+        _row: &str,
+        column: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let value: Option<Json<serde_json::Value>> = self.try_get(column)?;
+        Ok(value.map(|Json(value)| value))
     }
-
-    /// Explains why a conditional update of action `id` to `to` matched no row.
-    async fn action_refusal(&self, id: ActionId, to: ActionState) -> StoreError {
-        match self.action(id).await {
-            Ok(action) if action.state.is_finished() => StoreError::ActionAlreadyFinished {
-                id,
-                state: action.state,
-            },
-            Ok(action) => StoreError::InvalidActionTransition {
-                id,
-                from: action.state,
-                to,
-            },
-            Err(error) => error,
-        }
-    }
-}
-
-fn incident_from_row(row: &PgRow) -> Result<Incident> {
-    IncidentRow {
-        id: row.try_get("id")?,
-        target: row.try_get("target")?,
-        fingerprint: row.try_get("fingerprint")?,
-        status: row.try_get("status")?,
-        title: row.try_get("title")?,
-        category: row.try_get("category")?,
-        severity: row.try_get("severity")?,
-        opened_at: row.try_get("opened_at")?,
-        updated_at: row.try_get("updated_at")?,
-        closed_at: row.try_get("closed_at")?,
-        time_to_recover_ms: row.try_get("time_to_recover_ms")?,
-    }
-    .into_incident()
-}
-
-fn timeline_from_row(row: &PgRow) -> Result<TimelineEntry> {
-    let Json(data): Json<serde_json::Value> = row.try_get("data")?;
-    TimelineRow {
-        id: row.try_get("id")?,
-        incident_id: row.try_get("incident_id")?,
-        at: row.try_get("at")?,
-        kind: row.try_get("kind")?,
-        message: row.try_get("message")?,
-        data,
-    }
-    .into_entry()
-}
-
-fn action_from_row(row: &PgRow) -> Result<ActionRecord> {
-    ActionRow {
-        id: row.try_get("id")?,
-        incident_id: row.try_get("incident_id")?,
-        target: row.try_get("target")?,
-        remedy: row.try_get("remedy")?,
-        kind: row.try_get("kind")?,
-        state: row.try_get("state")?,
-        step: row.try_get("step")?,
-        dry_run: row.try_get("dry_run")?,
-        output: row.try_get("output")?,
-        error: row.try_get("error")?,
-        intended_at: row.try_get("intended_at")?,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-    }
-    .into_record()
-}
-
-fn stats_from_row(row: &PgRow) -> Result<RemedyStats> {
-    StatsRow {
-        fingerprint: row.try_get("fingerprint")?,
-        remedy: row.try_get("remedy")?,
-        attempts: row.try_get("attempts")?,
-        successes: row.try_get("successes")?,
-        total_recover_ms: row.try_get("total_recover_ms")?,
-    }
-    .into_stats()
-}
-
-fn collect<T>(rows: &[PgRow], convert: fn(&PgRow) -> Result<T>) -> Result<Vec<T>> {
-    rows.iter().map(convert).collect()
 }
 
 #[async_trait::async_trait]
@@ -218,13 +115,20 @@ impl Store for PgStore {
         // concurrent inserter to commit), then select again. A live incident
         // can end between the two; a few rounds settle it.
         for _ in 0..3 {
-            if let Some(incident) = self
-                .find_live_incident(&new.target, &new.fingerprint)
-                .await?
+            let live = sqlx::query(concat!(
+                "SELECT ",
+                incident_columns!(),
+                " FROM incidents WHERE target = $1 AND fingerprint = $2 AND ",
+                live!()
+            ))
+            .bind(&new.target)
+            .bind(&new.fingerprint);
+            if let Some(incident) =
+                decode_optional(live.fetch_optional(&self.pool).await?, incident_from_row)?
             {
                 return Ok((incident, false));
             }
-            let inserted = sqlx::query(concat!(
+            let insert = sqlx::query(concat!(
                 "INSERT INTO incidents (target, fingerprint, status, title, category, severity, \
                  opened_at, updated_at) VALUES ($1, $2, 'open', $3, $4, $5, $6, $6) \
                  ON CONFLICT (target, fingerprint) WHERE ",
@@ -237,11 +141,11 @@ impl Store for PgStore {
             .bind(&new.title)
             .bind(new.category.map(|category| category.as_str()))
             .bind(new.severity.map(|severity| severity.as_str()))
-            .bind(at)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(row) = inserted {
-                return Ok((incident_from_row(&row)?, true));
+            .bind(at);
+            if let Some(incident) =
+                decode_optional(insert.fetch_optional(&self.pool).await?, incident_from_row)?
+            {
+                return Ok((incident, true));
             }
         }
         Err(StoreError::Contention(format!(
@@ -251,24 +155,17 @@ impl Store for PgStore {
     }
 
     async fn incident(&self, id: IncidentId) -> Result<Incident> {
-        let row = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             incident_columns!(),
             " FROM incidents WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound {
-            what: "incident",
-            id,
-        })?;
-        incident_from_row(&row)
+        );
+        select_found(&self.pool, sql, "incident", id, incident_from_row).await
     }
 
     async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
         let status = filter.status.map(|status| status.as_str());
-        let rows = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "SELECT ",
             incident_columns!(),
             " FROM incidents WHERE ($1::text IS NULL OR status = $1) \
@@ -278,23 +175,15 @@ impl Store for PgStore {
         .bind(status)
         .bind(filter.target.as_deref())
         .bind(filter.before_id)
-        .bind(i64::from(filter.effective_limit()))
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, incident_from_row)
+        .bind(i64::from(filter.effective_limit()));
+        decode_all(query.fetch_all(&self.pool).await?, incident_from_row)
     }
 
     async fn open_incidents(&self) -> Result<Vec<Incident>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            incident_columns!(),
-            " FROM incidents WHERE ",
-            live!(),
-            " ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, incident_from_row)
+        let rows = sqlx::query(SELECT_OPEN_INCIDENTS)
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows, incident_from_row)
     }
 
     async fn set_status(
@@ -305,24 +194,23 @@ impl Store for PgStore {
     ) -> Result<Incident> {
         let at = truncate_to_micros(at);
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(concat!(
+        let lock = sqlx::query(concat!(
             "SELECT ",
             incident_columns!(),
             " FROM incidents WHERE id = $1 FOR UPDATE"
         ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound {
-            what: "incident",
+        .bind(id);
+        let current = decode_found(
+            lock.fetch_optional(&mut *tx).await?,
+            incident_from_row,
+            "incident",
             id,
-        })?;
-        let current = incident_from_row(&row)?;
+        )?;
         current.status.transition(to)?;
         let closed_at = to.is_terminal().then_some(at);
         let ttr =
             (to == IncidentStatus::Resolved).then(|| time_to_recover_ms(current.opened_at, at));
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "UPDATE incidents SET status = $1, updated_at = $2, \
              closed_at = COALESCE($3, closed_at), \
              time_to_recover_ms = COALESCE($4, time_to_recover_ms) \
@@ -333,10 +221,8 @@ impl Store for PgStore {
         .bind(at)
         .bind(closed_at)
         .bind(ttr)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let incident = incident_from_row(&row)?;
+        .bind(id);
+        let incident = incident_from_row(&query.fetch_one(&mut *tx).await?)?;
         tx.commit().await?;
         Ok(incident)
     }
@@ -348,7 +234,7 @@ impl Store for PgStore {
         at: DateTime<Utc>,
     ) -> Result<Incident> {
         let json = diagnosis_to_json(diagnosis)?;
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "UPDATE incidents SET category = $1, severity = $2, diagnosis = $3, updated_at = $4 \
              WHERE id = $5 RETURNING ",
             incident_columns!()
@@ -357,34 +243,25 @@ impl Store for PgStore {
         .bind(diagnosis.severity.as_str())
         .bind(Json(json))
         .bind(truncate_to_micros(at))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound {
-            what: "incident",
+        .bind(id);
+        decode_found(
+            query.fetch_optional(&self.pool).await?,
+            incident_from_row,
+            "incident",
             id,
-        })?;
-        incident_from_row(&row)
+        )
     }
 
     async fn diagnosis(&self, id: IncidentId) -> Result<Option<Diagnosis>> {
         let row = sqlx::query("SELECT diagnosis FROM incidents WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound {
-                what: "incident",
-                id,
-            })?;
-        let value: Option<Json<serde_json::Value>> = row.try_get("diagnosis")?;
-        let row_name = format!("incident {id}");
-        value
-            .map(|Json(value)| diagnosis_from_json(&row_name, value))
-            .transpose()
+            .await?;
+        decode_found(row, |row| diagnosis_from_row(row, id), "incident", id)
     }
 
     async fn append_timeline(&self, entry: &TimelineEntry) -> Result<TimelineEntry> {
-        let result = sqlx::query(concat!(
+        sqlx::query(concat!(
             "INSERT INTO timeline (incident_id, at, kind, message, data) \
              VALUES ($1, $2, $3, $4, $5) RETURNING ",
             timeline_columns!()
@@ -395,33 +272,22 @@ impl Store for PgStore {
         .bind(&entry.message)
         .bind(Json(&entry.data))
         .fetch_one(&self.pool)
-        .await;
-        match result {
-            Ok(row) => timeline_from_row(&row),
-            Err(error) if constraint_kind(&error) == Some(ErrorKind::ForeignKeyViolation) => {
-                Err(StoreError::NotFound {
-                    what: "incident",
-                    id: entry.incident_id,
-                })
-            }
-            Err(error) => Err(error.into()),
-        }
+        .await
+        .map_err(|error| timeline_error(error, entry))
+        .and_then(|row| timeline_from_row(&row))
     }
 
     async fn timeline(&self, incident_id: IncidentId) -> Result<Vec<TimelineEntry>> {
-        let rows = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             timeline_columns!(),
             " FROM timeline WHERE incident_id = $1 ORDER BY at, id"
-        ))
-        .bind(incident_id)
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, timeline_from_row)
+        );
+        select_all(&self.pool, sql, incident_id, timeline_from_row).await
     }
 
     async fn record_intent(&self, action: &ActionRecord) -> Result<ActionRecord> {
-        let result = sqlx::query(concat!(
+        sqlx::query(concat!(
             "INSERT INTO actions (incident_id, target, remedy, kind, state, step, dry_run, \
              output, error, intended_at) VALUES ($1, $2, $3, $4, 'intended', $5, $6, $7, $8, $9) \
              RETURNING ",
@@ -437,27 +303,21 @@ impl Store for PgStore {
         .bind(action.error.as_deref())
         .bind(truncate_to_micros(action.intended_at))
         .fetch_one(&self.pool)
-        .await;
-        match result {
-            Ok(row) => action_from_row(&row),
-            Err(error) => Err(intent_error(error, action)),
-        }
+        .await
+        .map_err(|error| intent_error(error, action))
+        .and_then(|row| action_from_row(&row))
     }
 
     async fn mark_running(&self, id: ActionId, at: DateTime<Utc>) -> Result<ActionRecord> {
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "UPDATE actions SET state = 'running', started_at = $1 \
              WHERE id = $2 AND state = 'intended' RETURNING ",
             action_columns!()
         ))
         .bind(truncate_to_micros(at))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => action_from_row(&row),
-            None => Err(self.action_refusal(id, ActionState::Running).await),
-        }
+        .bind(id);
+        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        updated_or_refused(self, updated, id, ActionState::Running).await
     }
 
     async fn finish_action(
@@ -469,9 +329,9 @@ impl Store for PgStore {
         at: DateTime<Utc>,
     ) -> Result<ActionRecord> {
         if !state.is_finished() {
-            return Err(self.action_refusal(id, state).await);
+            return Err(action_refusal(self, id, state).await);
         }
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "UPDATE actions SET state = $1, output = COALESCE($2, output), \
              error = COALESCE($3, error), finished_at = $4 \
              WHERE id = $5 AND state IN ('intended', 'running') RETURNING ",
@@ -481,49 +341,30 @@ impl Store for PgStore {
         .bind(output)
         .bind(error)
         .bind(truncate_to_micros(at))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => action_from_row(&row),
-            None => Err(self.action_refusal(id, state).await),
-        }
+        .bind(id);
+        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        updated_or_refused(self, updated, id, state).await
     }
 
     async fn action(&self, id: ActionId) -> Result<ActionRecord> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            action_columns!(),
-            " FROM actions WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound { what: "action", id })?;
-        action_from_row(&row)
+        let sql = concat!("SELECT ", action_columns!(), " FROM actions WHERE id = $1");
+        select_found(&self.pool, sql, "action", id, action_from_row).await
     }
 
     async fn actions(&self, incident_id: IncidentId) -> Result<Vec<ActionRecord>> {
-        let rows = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             action_columns!(),
             " FROM actions WHERE incident_id = $1 ORDER BY id"
-        ))
-        .bind(incident_id)
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, action_from_row)
+        );
+        select_all(&self.pool, sql, incident_id, action_from_row).await
     }
 
     async fn actions_in_doubt(&self) -> Result<Vec<ActionRecord>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            action_columns!(),
-            " FROM actions WHERE state IN ('intended', 'running') ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, action_from_row)
+        let rows = sqlx::query(SELECT_ACTIONS_IN_DOUBT)
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows, action_from_row)
     }
 
     async fn count_actions_since(&self, target: Option<&str>, since: DateTime<Utc>) -> Result<u64> {
@@ -545,12 +386,7 @@ impl Store for PgStore {
         success: bool,
         recover_ms: Option<u64>,
     ) -> Result<RemedyStats> {
-        let recover_ms = if success {
-            recover_ms.map_or(0, counter_to_db)
-        } else {
-            0
-        };
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "INSERT INTO remedy_stats (fingerprint, remedy, attempts, successes, total_recover_ms) \
              VALUES ($1, $2, 1, $3, $4) ON CONFLICT (fingerprint, remedy) DO UPDATE SET \
              attempts = remedy_stats.attempts + 1, \
@@ -562,33 +398,24 @@ impl Store for PgStore {
         .bind(fingerprint)
         .bind(remedy)
         .bind(i64::from(success))
-        .bind(recover_ms)
-        .fetch_one(&self.pool)
-        .await?;
-        stats_from_row(&row)
+        .bind(outcome_recover_ms(success, recover_ms));
+        stats_from_row(&query.fetch_one(&self.pool).await?)
     }
 
     async fn remedy_stats(&self, fingerprint: &str) -> Result<Vec<RemedyStats>> {
-        let rows = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             stats_columns!(),
             " FROM remedy_stats WHERE fingerprint = $1 ORDER BY remedy"
-        ))
-        .bind(fingerprint)
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, stats_from_row)
+        );
+        select_all(&self.pool, sql, fingerprint, stats_from_row).await
     }
 
     async fn all_remedy_stats(&self) -> Result<Vec<RemedyStats>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            stats_columns!(),
-            " FROM remedy_stats ORDER BY fingerprint, remedy"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, stats_from_row)
+        let rows = sqlx::query(SELECT_ALL_REMEDY_STATS)
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows, stats_from_row)
     }
 
     async fn import_remedy_stats(&self, stats: &[RemedyStats]) -> Result<()> {

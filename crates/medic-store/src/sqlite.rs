@@ -10,7 +10,6 @@ use medic_model::{
     RemedyStats, TimelineEntry,
 };
 use sqlx::Row;
-use sqlx::error::ErrorKind;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -18,10 +17,13 @@ use sqlx::sqlite::{
 };
 
 use crate::codec::{
-    ActionRow, IncidentRow, StatsRow, TimelineRow, counter_to_db, diagnosis_from_json,
-    diagnosis_to_json, from_micros, parse_json, time_to_recover_ms, to_micros, truncate_to_micros,
+    BackendRow, SELECT_ACTIONS_IN_DOUBT, SELECT_ALL_REMEDY_STATS, SELECT_OPEN_INCIDENTS,
+    action_columns, action_from_row, counter_to_db, decode_all, decode_found, decode_optional,
+    diagnosis_from_row, diagnosis_to_json, from_micros, incident_columns, incident_from_row, live,
+    outcome_recover_ms, parse_json, select_all, select_found, stats_columns, stats_from_row,
+    time_to_recover_ms, timeline_columns, timeline_from_row, to_micros, truncate_to_micros,
 };
-use crate::error::{constraint_kind, intent_error};
+use crate::error::{action_refusal, intent_error, timeline_error, updated_or_refused};
 use crate::{IncidentFilter, NewIncident, Result, Store, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -31,39 +33,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections to a database file: WAL lets readers run beside the one writer.
 const FILE_POOL_SIZE: u32 = 4;
-
-macro_rules! incident_columns {
-    () => {
-        "id, target, fingerprint, status, title, category, severity, \
-         opened_at, updated_at, closed_at, time_to_recover_ms"
-    };
-}
-
-macro_rules! action_columns {
-    () => {
-        "id, incident_id, target, remedy, kind, state, step, dry_run, output, error, \
-         intended_at, started_at, finished_at"
-    };
-}
-
-macro_rules! timeline_columns {
-    () => {
-        "id, incident_id, at, kind, message, data"
-    };
-}
-
-macro_rules! stats_columns {
-    () => {
-        "fingerprint, remedy, attempts, successes, total_recover_ms"
-    };
-}
-
-/// The live-incident predicate; must match the partial unique index.
-macro_rules! live {
-    () => {
-        "status NOT IN ('resolved', 'escalated', 'failed')"
-    };
-}
 
 /// The store in a SQLite database file (or in memory, for tests).
 ///
@@ -167,123 +136,46 @@ impl SqliteStore {
     where
         E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
     {
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "SELECT ",
             incident_columns!(),
             " FROM incidents WHERE id = ?"
         ))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?
-        .ok_or(StoreError::NotFound {
-            what: "incident",
+        .bind(id);
+        decode_found(
+            query.fetch_optional(executor).await?,
+            incident_from_row,
+            "incident",
             id,
-        })?;
-        incident_from_row(&row)
+        )
+    }
+}
+
+/// Times are INTEGER unix microseconds; JSON is TEXT.
+impl BackendRow for SqliteRow {
+    fn time(&self, what: &'static str, column: &str) -> Result<DateTime<Utc>> {
+        from_micros(what, self.try_get(column)?)
     }
 
-    async fn find_live_incident(
+    fn opt_time(&self, what: &'static str, column: &str) -> Result<Option<DateTime<Utc>>> {
+        let micros: Option<i64> = self.try_get(column)?;
+        micros.map(|micros| from_micros(what, micros)).transpose()
+    }
+
+    fn json(&self, what: &'static str, row: &str, column: &str) -> Result<serde_json::Value> {
+        let text: String = self.try_get(column)?;
+        parse_json(what, row, &text)
+    }
+
+    fn opt_json(
         &self,
-        target: &str,
-        fingerprint: &str,
-    ) -> Result<Option<Incident>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            incident_columns!(),
-            " FROM incidents WHERE target = ? AND fingerprint = ? AND ",
-            live!()
-        ))
-        .bind(target)
-        .bind(fingerprint)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(incident_from_row).transpose()
+        what: &'static str,
+        row: &str,
+        column: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let text: Option<String> = self.try_get(column)?;
+        text.map(|text| parse_json(what, row, &text)).transpose()
     }
-
-    /// Explains why a conditional update of action `id` to `to` matched no row.
-    async fn action_refusal(&self, id: ActionId, to: ActionState) -> StoreError {
-        match self.action(id).await {
-            Ok(action) if action.state.is_finished() => StoreError::ActionAlreadyFinished {
-                id,
-                state: action.state,
-            },
-            Ok(action) => StoreError::InvalidActionTransition {
-                id,
-                from: action.state,
-                to,
-            },
-            Err(error) => error,
-        }
-    }
-}
-
-fn opt_micros(what: &'static str, micros: Option<i64>) -> Result<Option<DateTime<Utc>>> {
-    micros.map(|micros| from_micros(what, micros)).transpose()
-}
-
-fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
-    IncidentRow {
-        id: row.try_get("id")?,
-        target: row.try_get("target")?,
-        fingerprint: row.try_get("fingerprint")?,
-        status: row.try_get("status")?,
-        title: row.try_get("title")?,
-        category: row.try_get("category")?,
-        severity: row.try_get("severity")?,
-        opened_at: from_micros("incident opened_at", row.try_get("opened_at")?)?,
-        updated_at: from_micros("incident updated_at", row.try_get("updated_at")?)?,
-        closed_at: opt_micros("incident closed_at", row.try_get("closed_at")?)?,
-        time_to_recover_ms: row.try_get("time_to_recover_ms")?,
-    }
-    .into_incident()
-}
-
-fn timeline_from_row(row: &SqliteRow) -> Result<TimelineEntry> {
-    let id: i64 = row.try_get("id")?;
-    let data: String = row.try_get("data")?;
-    TimelineRow {
-        id,
-        incident_id: row.try_get("incident_id")?,
-        at: from_micros("timeline at", row.try_get("at")?)?,
-        kind: row.try_get("kind")?,
-        message: row.try_get("message")?,
-        data: parse_json("timeline data", &format!("timeline entry {id}"), &data)?,
-    }
-    .into_entry()
-}
-
-fn action_from_row(row: &SqliteRow) -> Result<ActionRecord> {
-    ActionRow {
-        id: row.try_get("id")?,
-        incident_id: row.try_get("incident_id")?,
-        target: row.try_get("target")?,
-        remedy: row.try_get("remedy")?,
-        kind: row.try_get("kind")?,
-        state: row.try_get("state")?,
-        step: row.try_get("step")?,
-        dry_run: row.try_get("dry_run")?,
-        output: row.try_get("output")?,
-        error: row.try_get("error")?,
-        intended_at: from_micros("action intended_at", row.try_get("intended_at")?)?,
-        started_at: opt_micros("action started_at", row.try_get("started_at")?)?,
-        finished_at: opt_micros("action finished_at", row.try_get("finished_at")?)?,
-    }
-    .into_record()
-}
-
-fn stats_from_row(row: &SqliteRow) -> Result<RemedyStats> {
-    StatsRow {
-        fingerprint: row.try_get("fingerprint")?,
-        remedy: row.try_get("remedy")?,
-        attempts: row.try_get("attempts")?,
-        successes: row.try_get("successes")?,
-        total_recover_ms: row.try_get("total_recover_ms")?,
-    }
-    .into_stats()
-}
-
-fn collect<T>(rows: &[SqliteRow], convert: fn(&SqliteRow) -> Result<T>) -> Result<Vec<T>> {
-    rows.iter().map(convert).collect()
 }
 
 #[async_trait::async_trait]
@@ -298,13 +190,20 @@ impl Store for SqliteStore {
         // partial unique index says a live one exists, then select again. A
         // live incident can end between the two; a few rounds settle it.
         for _ in 0..3 {
-            if let Some(incident) = self
-                .find_live_incident(&new.target, &new.fingerprint)
-                .await?
+            let live = sqlx::query(concat!(
+                "SELECT ",
+                incident_columns!(),
+                " FROM incidents WHERE target = ? AND fingerprint = ? AND ",
+                live!()
+            ))
+            .bind(&new.target)
+            .bind(&new.fingerprint);
+            if let Some(incident) =
+                decode_optional(live.fetch_optional(&self.pool).await?, incident_from_row)?
             {
                 return Ok((incident, false));
             }
-            let inserted = sqlx::query(concat!(
+            let insert = sqlx::query(concat!(
                 "INSERT INTO incidents (target, fingerprint, status, title, category, severity, \
                  opened_at, updated_at) VALUES (?, ?, 'open', ?, ?, ?, ?, ?) \
                  ON CONFLICT (target, fingerprint) WHERE ",
@@ -318,11 +217,11 @@ impl Store for SqliteStore {
             .bind(new.category.map(|category| category.as_str()))
             .bind(new.severity.map(|severity| severity.as_str()))
             .bind(at)
-            .bind(at)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(row) = inserted {
-                return Ok((incident_from_row(&row)?, true));
+            .bind(at);
+            if let Some(incident) =
+                decode_optional(insert.fetch_optional(&self.pool).await?, incident_from_row)?
+            {
+                return Ok((incident, true));
             }
         }
         Err(StoreError::Contention(format!(
@@ -337,7 +236,7 @@ impl Store for SqliteStore {
 
     async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
         let status = filter.status.map(|status| status.as_str());
-        let rows = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "SELECT ",
             incident_columns!(),
             " FROM incidents WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR target = ?2) \
@@ -346,23 +245,15 @@ impl Store for SqliteStore {
         .bind(status)
         .bind(filter.target.as_deref())
         .bind(filter.before_id)
-        .bind(i64::from(filter.effective_limit()))
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, incident_from_row)
+        .bind(i64::from(filter.effective_limit()));
+        decode_all(query.fetch_all(&self.pool).await?, incident_from_row)
     }
 
     async fn open_incidents(&self) -> Result<Vec<Incident>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            incident_columns!(),
-            " FROM incidents WHERE ",
-            live!(),
-            " ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, incident_from_row)
+        let rows = sqlx::query(SELECT_OPEN_INCIDENTS)
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows, incident_from_row)
     }
 
     async fn set_status(
@@ -378,7 +269,7 @@ impl Store for SqliteStore {
         let closed_at = to.is_terminal().then(|| to_micros(at));
         let ttr =
             (to == IncidentStatus::Resolved).then(|| time_to_recover_ms(current.opened_at, at));
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "UPDATE incidents SET status = ?, updated_at = ?, \
              closed_at = COALESCE(?, closed_at), \
              time_to_recover_ms = COALESCE(?, time_to_recover_ms) \
@@ -389,10 +280,8 @@ impl Store for SqliteStore {
         .bind(to_micros(at))
         .bind(closed_at)
         .bind(ttr)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let incident = incident_from_row(&row)?;
+        .bind(id);
+        let incident = incident_from_row(&query.fetch_one(&mut *tx).await?)?;
         tx.commit().await?;
         Ok(incident)
     }
@@ -404,7 +293,7 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<Incident> {
         let json = diagnosis_to_json(diagnosis)?.to_string();
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "UPDATE incidents SET category = ?, severity = ?, diagnosis = ?, updated_at = ? \
              WHERE id = ? RETURNING ",
             incident_columns!()
@@ -413,33 +302,25 @@ impl Store for SqliteStore {
         .bind(diagnosis.severity.as_str())
         .bind(json)
         .bind(to_micros(at))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound {
-            what: "incident",
+        .bind(id);
+        decode_found(
+            query.fetch_optional(&self.pool).await?,
+            incident_from_row,
+            "incident",
             id,
-        })?;
-        incident_from_row(&row)
+        )
     }
 
     async fn diagnosis(&self, id: IncidentId) -> Result<Option<Diagnosis>> {
         let row = sqlx::query("SELECT diagnosis FROM incidents WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound {
-                what: "incident",
-                id,
-            })?;
-        let text: Option<String> = row.try_get("diagnosis")?;
-        let row_name = format!("incident {id}");
-        text.map(|text| diagnosis_from_json(&row_name, parse_json("diagnosis", &row_name, &text)?))
-            .transpose()
+            .await?;
+        decode_found(row, |row| diagnosis_from_row(row, id), "incident", id)
     }
 
     async fn append_timeline(&self, entry: &TimelineEntry) -> Result<TimelineEntry> {
-        let result = sqlx::query(concat!(
+        sqlx::query(concat!(
             "INSERT INTO timeline (incident_id, at, kind, message, data) VALUES (?, ?, ?, ?, ?) \
              RETURNING ",
             timeline_columns!()
@@ -450,33 +331,22 @@ impl Store for SqliteStore {
         .bind(&entry.message)
         .bind(entry.data.to_string())
         .fetch_one(&self.pool)
-        .await;
-        match result {
-            Ok(row) => timeline_from_row(&row),
-            Err(error) if constraint_kind(&error) == Some(ErrorKind::ForeignKeyViolation) => {
-                Err(StoreError::NotFound {
-                    what: "incident",
-                    id: entry.incident_id,
-                })
-            }
-            Err(error) => Err(error.into()),
-        }
+        .await
+        .map_err(|error| timeline_error(error, entry))
+        .and_then(|row| timeline_from_row(&row))
     }
 
     async fn timeline(&self, incident_id: IncidentId) -> Result<Vec<TimelineEntry>> {
-        let rows = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             timeline_columns!(),
             " FROM timeline WHERE incident_id = ? ORDER BY at, id"
-        ))
-        .bind(incident_id)
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, timeline_from_row)
+        );
+        select_all(&self.pool, sql, incident_id, timeline_from_row).await
     }
 
     async fn record_intent(&self, action: &ActionRecord) -> Result<ActionRecord> {
-        let result = sqlx::query(concat!(
+        sqlx::query(concat!(
             "INSERT INTO actions (incident_id, target, remedy, kind, state, step, dry_run, \
              output, error, intended_at) VALUES (?, ?, ?, ?, 'intended', ?, ?, ?, ?, ?) \
              RETURNING ",
@@ -492,27 +362,21 @@ impl Store for SqliteStore {
         .bind(action.error.as_deref())
         .bind(to_micros(action.intended_at))
         .fetch_one(&self.pool)
-        .await;
-        match result {
-            Ok(row) => action_from_row(&row),
-            Err(error) => Err(intent_error(error, action)),
-        }
+        .await
+        .map_err(|error| intent_error(error, action))
+        .and_then(|row| action_from_row(&row))
     }
 
     async fn mark_running(&self, id: ActionId, at: DateTime<Utc>) -> Result<ActionRecord> {
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "UPDATE actions SET state = 'running', started_at = ? \
              WHERE id = ? AND state = 'intended' RETURNING ",
             action_columns!()
         ))
         .bind(to_micros(at))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => action_from_row(&row),
-            None => Err(self.action_refusal(id, ActionState::Running).await),
-        }
+        .bind(id);
+        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        updated_or_refused(self, updated, id, ActionState::Running).await
     }
 
     async fn finish_action(
@@ -524,9 +388,9 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<ActionRecord> {
         if !state.is_finished() {
-            return Err(self.action_refusal(id, state).await);
+            return Err(action_refusal(self, id, state).await);
         }
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "UPDATE actions SET state = ?, output = COALESCE(?, output), \
              error = COALESCE(?, error), finished_at = ? \
              WHERE id = ? AND state IN ('intended', 'running') RETURNING ",
@@ -536,49 +400,30 @@ impl Store for SqliteStore {
         .bind(output)
         .bind(error)
         .bind(to_micros(at))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => action_from_row(&row),
-            None => Err(self.action_refusal(id, state).await),
-        }
+        .bind(id);
+        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        updated_or_refused(self, updated, id, state).await
     }
 
     async fn action(&self, id: ActionId) -> Result<ActionRecord> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            action_columns!(),
-            " FROM actions WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound { what: "action", id })?;
-        action_from_row(&row)
+        let sql = concat!("SELECT ", action_columns!(), " FROM actions WHERE id = ?");
+        select_found(&self.pool, sql, "action", id, action_from_row).await
     }
 
     async fn actions(&self, incident_id: IncidentId) -> Result<Vec<ActionRecord>> {
-        let rows = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             action_columns!(),
             " FROM actions WHERE incident_id = ? ORDER BY id"
-        ))
-        .bind(incident_id)
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, action_from_row)
+        );
+        select_all(&self.pool, sql, incident_id, action_from_row).await
     }
 
     async fn actions_in_doubt(&self) -> Result<Vec<ActionRecord>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            action_columns!(),
-            " FROM actions WHERE state IN ('intended', 'running') ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, action_from_row)
+        let rows = sqlx::query(SELECT_ACTIONS_IN_DOUBT)
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows, action_from_row)
     }
 
     async fn count_actions_since(&self, target: Option<&str>, since: DateTime<Utc>) -> Result<u64> {
@@ -600,12 +445,7 @@ impl Store for SqliteStore {
         success: bool,
         recover_ms: Option<u64>,
     ) -> Result<RemedyStats> {
-        let recover_ms = if success {
-            recover_ms.map_or(0, counter_to_db)
-        } else {
-            0
-        };
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "INSERT INTO remedy_stats (fingerprint, remedy, attempts, successes, total_recover_ms) \
              VALUES (?, ?, 1, ?, ?) ON CONFLICT (fingerprint, remedy) DO UPDATE SET \
              attempts = remedy_stats.attempts + 1, \
@@ -617,33 +457,24 @@ impl Store for SqliteStore {
         .bind(fingerprint)
         .bind(remedy)
         .bind(i64::from(success))
-        .bind(recover_ms)
-        .fetch_one(&self.pool)
-        .await?;
-        stats_from_row(&row)
+        .bind(outcome_recover_ms(success, recover_ms));
+        stats_from_row(&query.fetch_one(&self.pool).await?)
     }
 
     async fn remedy_stats(&self, fingerprint: &str) -> Result<Vec<RemedyStats>> {
-        let rows = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             stats_columns!(),
             " FROM remedy_stats WHERE fingerprint = ? ORDER BY remedy"
-        ))
-        .bind(fingerprint)
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, stats_from_row)
+        );
+        select_all(&self.pool, sql, fingerprint, stats_from_row).await
     }
 
     async fn all_remedy_stats(&self) -> Result<Vec<RemedyStats>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            stats_columns!(),
-            " FROM remedy_stats ORDER BY fingerprint, remedy"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        collect(&rows, stats_from_row)
+        let rows = sqlx::query(SELECT_ALL_REMEDY_STATS)
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows, stats_from_row)
     }
 
     async fn import_remedy_stats(&self, stats: &[RemedyStats]) -> Result<()> {
