@@ -121,6 +121,12 @@ pub struct Incident {
     pub closed_at: Option<DateTime<Utc>>,
     /// From detection to verified recovery, in milliseconds, if it was resolved.
     pub time_to_recover_ms: Option<i64>,
+    /// The API key's name that acknowledged it: a human is on it.
+    #[serde(default)]
+    pub acknowledged_by: Option<String>,
+    /// When it was acknowledged.
+    #[serde(default)]
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! error classified in-process and one diagnosed by the agent share a vocabulary.
 
 mod action;
+mod approval;
 mod diagnosis;
 mod incident;
 mod learning;
@@ -16,6 +17,7 @@ mod signal;
 mod timeline;
 
 pub use action::{ActionId, ActionRecord, ActionState};
+pub use approval::{Approval, ApprovalId, ApprovalStatus};
 pub use diagnosis::{Diagnosis, DiagnosisSource};
 pub use incident::{Incident, IncidentId, IncidentStatus, InvalidTransition};
 pub use learning::RemedyStats;

@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use medic_model::{
-    ActionRecord, ActionState, Category, Diagnosis, Incident, IncidentId, IncidentStatus,
-    RemedyStats, Severity, TimelineEntry, TimelineKind,
+    ActionRecord, ActionState, Approval, ApprovalStatus, Category, Diagnosis, Incident, IncidentId,
+    IncidentStatus, RemedyStats, Severity, TimelineEntry, TimelineKind,
 };
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
@@ -16,7 +16,7 @@ use crate::StoreError;
 macro_rules! incident_columns {
     () => {
         "id, target, fingerprint, status, title, category, severity, \
-         opened_at, updated_at, closed_at, time_to_recover_ms"
+         opened_at, updated_at, closed_at, time_to_recover_ms, acknowledged_by, acknowledged_at"
     };
 }
 
@@ -35,6 +35,14 @@ macro_rules! timeline_columns {
     };
 }
 
+/// The columns of an approval.
+macro_rules! approval_columns {
+    () => {
+        "id, incident_id, action_id, target, remedy, reason, status, requested_at, \
+         expires_at, decided_by, decided_at"
+    };
+}
+
 /// The columns of a remedy_stats row.
 macro_rules! stats_columns {
     () => {
@@ -49,7 +57,9 @@ macro_rules! live {
     };
 }
 
-pub(crate) use {action_columns, incident_columns, live, stats_columns, timeline_columns};
+pub(crate) use {
+    action_columns, approval_columns, incident_columns, live, stats_columns, timeline_columns,
+};
 
 /// Every live incident, oldest first (no parameters: the same in both dialects).
 pub(crate) const SELECT_OPEN_INCIDENTS: &str = concat!(
@@ -192,6 +202,8 @@ pub(crate) struct IncidentRow {
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub time_to_recover_ms: Option<i64>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
 impl IncidentRow {
@@ -209,6 +221,8 @@ impl IncidentRow {
             updated_at: self.updated_at,
             closed_at: self.closed_at,
             time_to_recover_ms: self.time_to_recover_ms,
+            acknowledged_by: self.acknowledged_by,
+            acknowledged_at: self.acknowledged_at,
         })
     }
 }
@@ -380,6 +394,8 @@ pub(crate) fn incident_from_row<R: DbRow>(row: &R) -> Result<Incident, StoreErro
         updated_at: row.time("incident updated_at", "updated_at")?,
         closed_at: row.opt_time("incident closed_at", "closed_at")?,
         time_to_recover_ms: row.value("time_to_recover_ms")?,
+        acknowledged_by: row.value("acknowledged_by")?,
+        acknowledged_at: row.opt_time("incident acknowledged_at", "acknowledged_at")?,
     }
     .into_incident()
 }
@@ -416,6 +432,38 @@ pub(crate) fn action_from_row<R: DbRow>(row: &R) -> Result<ActionRecord, StoreEr
         finished_at: row.opt_time("action finished_at", "finished_at")?,
     }
     .into_record()
+}
+
+/// An approval selected with `approval_columns!()`.
+pub(crate) fn approval_from_row<R: DbRow>(row: &R) -> Result<Approval, StoreError> {
+    let id: i64 = row.value("id")?;
+    let status: String = row.value("status")?;
+    Ok(Approval {
+        id,
+        incident_id: row.value("incident_id")?,
+        action_id: row.value("action_id")?,
+        target: row.value("target")?,
+        remedy: row.value("remedy")?,
+        reason: row.value("reason")?,
+        status: parse_enum::<ApprovalStatus>(
+            "approval status",
+            &format!("approval {id}"),
+            &status,
+        )?,
+        requested_at: row.time("approval requested_at", "requested_at")?,
+        expires_at: row.time("approval expires_at", "expires_at")?,
+        decided_by: row.value("decided_by")?,
+        decided_at: row.opt_time("approval decided_at", "decided_at")?,
+    })
+}
+
+/// A component row: its name and registration spec.
+pub(crate) fn component_from_row<R: DbRow>(
+    row: &R,
+) -> Result<(String, serde_json::Value), StoreError> {
+    let name: String = row.value("name")?;
+    let spec = row.json("component spec", &format!("component {name}"), "spec")?;
+    Ok((name, spec))
 }
 
 /// Remedy stats selected with `stats_columns!()`.

@@ -1,6 +1,9 @@
 //! The store's one error type.
 
-use medic_model::{ActionId, ActionRecord, ActionState, InvalidTransition, TimelineEntry};
+use medic_model::{
+    ActionId, ActionRecord, ActionState, Approval, ApprovalId, ApprovalStatus, InvalidTransition,
+    TimelineEntry,
+};
 use sqlx::error::ErrorKind;
 
 /// What can go wrong talking to the store.
@@ -61,6 +64,15 @@ pub enum StoreError {
         what: &'static str,
         /// The key that already exists.
         key: String,
+    },
+
+    /// An approval was already decided (or expired); it cannot change again.
+    #[error("approval {id} is already {status}")]
+    AlreadyDecided {
+        /// The approval.
+        id: ApprovalId,
+        /// What it became.
+        status: ApprovalStatus,
     },
 
     /// Concurrent writers kept changing the row this call needed; nothing was
@@ -164,5 +176,40 @@ where
             to,
         },
         Err(error) => error,
+    }
+}
+
+/// Translates a failed approval insert: an unknown incident or action, or a
+/// second approval for the same action.
+pub(crate) fn approval_error(error: sqlx::Error, approval: &Approval) -> StoreError {
+    match constraint_kind(&error) {
+        Some(ErrorKind::ForeignKeyViolation) => StoreError::NotFound {
+            what: "action",
+            id: approval.action_id,
+        },
+        Some(ErrorKind::UniqueViolation) => StoreError::Duplicate {
+            what: "approval",
+            key: format!("action {}", approval.action_id),
+        },
+        _ => error.into(),
+    }
+}
+
+/// Translates a failed component insert: the name is taken.
+pub(crate) fn component_error(error: sqlx::Error, name: &str) -> StoreError {
+    match constraint_kind(&error) {
+        Some(ErrorKind::UniqueViolation) => StoreError::Duplicate {
+            what: "component",
+            key: name.to_string(),
+        },
+        _ => error.into(),
+    }
+}
+
+/// Why a decision on an approval matched no row: it is no longer pending.
+pub(crate) fn decision_refusal(current: Approval) -> StoreError {
+    StoreError::AlreadyDecided {
+        id: current.id,
+        status: current.status,
     }
 }

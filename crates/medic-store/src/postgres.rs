@@ -4,8 +4,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use medic_model::{
-    ActionId, ActionRecord, ActionState, Diagnosis, Incident, IncidentId, IncidentStatus,
-    RemedyStats, TimelineEntry,
+    ActionId, ActionRecord, ActionState, Approval, ApprovalId, ApprovalStatus, Diagnosis, Incident,
+    IncidentId, IncidentStatus, RemedyStats, TimelineEntry,
 };
 use sqlx::Row;
 use sqlx::migrate::Migrator;
@@ -14,12 +14,16 @@ use sqlx::types::Json;
 
 use crate::codec::{
     BackendRow, SELECT_ACTIONS_IN_DOUBT, SELECT_ALL_REMEDY_STATS, SELECT_OPEN_INCIDENTS,
-    action_columns, action_from_row, counter_to_db, decode_all, decode_found, decode_optional,
-    diagnosis_from_row, diagnosis_to_json, incident_columns, incident_from_row, live,
-    outcome_recover_ms, select_all, select_found, stats_columns, stats_from_row,
-    time_to_recover_ms, timeline_columns, timeline_from_row, truncate_to_micros,
+    action_columns, action_from_row, approval_columns, approval_from_row, component_from_row,
+    counter_to_db, decode_all, decode_found, decode_optional, diagnosis_from_row,
+    diagnosis_to_json, incident_columns, incident_from_row, live, outcome_recover_ms, select_all,
+    select_found, stats_columns, stats_from_row, time_to_recover_ms, timeline_columns,
+    timeline_from_row, truncate_to_micros,
 };
-use crate::error::{action_refusal, intent_error, timeline_error, updated_or_refused};
+use crate::error::{
+    action_refusal, approval_error, component_error, decision_refusal, intent_error,
+    timeline_error, updated_or_refused,
+};
 use crate::{IncidentFilter, NewIncident, Result, Store, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -437,6 +441,132 @@ impl Store for PgStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn recent_actions(&self, target: Option<&str>, limit: u32) -> Result<Vec<ActionRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            action_columns!(),
+            " FROM actions WHERE ($1::TEXT IS NULL OR target = $1) AND finished_at IS NOT NULL \
+             AND NOT dry_run AND state <> 'skipped' ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(target)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        decode_all(rows, action_from_row)
+    }
+
+    async fn acknowledge(&self, id: IncidentId, by: &str, at: DateTime<Utc>) -> Result<Incident> {
+        let query = sqlx::query(concat!(
+            "UPDATE incidents SET acknowledged_by = COALESCE(acknowledged_by, $1), \
+             acknowledged_at = COALESCE(acknowledged_at, $2), updated_at = $3 WHERE id = $4 RETURNING ",
+            incident_columns!()
+        ))
+        .bind(by)
+        .bind(at)
+        .bind(at)
+        .bind(id);
+        decode_found(
+            query.fetch_optional(&self.pool).await?,
+            incident_from_row,
+            "incident",
+            id,
+        )
+    }
+
+    async fn request_approval(&self, approval: &Approval) -> Result<Approval> {
+        sqlx::query(concat!(
+            "INSERT INTO approvals (incident_id, action_id, target, remedy, reason, status, \
+             requested_at, expires_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) RETURNING ",
+            approval_columns!()
+        ))
+        .bind(approval.incident_id)
+        .bind(approval.action_id)
+        .bind(&approval.target)
+        .bind(&approval.remedy)
+        .bind(&approval.reason)
+        .bind(approval.requested_at)
+        .bind(approval.expires_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|error| approval_error(error, approval))
+        .and_then(|row| approval_from_row(&row))
+    }
+
+    async fn approval(&self, id: ApprovalId) -> Result<Approval> {
+        let sql = concat!(
+            "SELECT ",
+            approval_columns!(),
+            " FROM approvals WHERE id = $1"
+        );
+        select_found(&self.pool, sql, "approval", id, approval_from_row).await
+    }
+
+    async fn approvals(&self, pending_only: bool, limit: u32) -> Result<Vec<Approval>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            approval_columns!(),
+            " FROM approvals WHERE (NOT $1 OR status = 'pending') ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(pending_only)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        decode_all(rows, approval_from_row)
+    }
+
+    async fn decide_approval(
+        &self,
+        id: ApprovalId,
+        to: ApprovalStatus,
+        by: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Approval> {
+        let query = sqlx::query(concat!(
+            "UPDATE approvals SET status = $1, decided_by = $2, decided_at = $3 \
+             WHERE id = $4 AND status = 'pending' RETURNING ",
+            approval_columns!()
+        ))
+        .bind(to.as_str())
+        .bind(by)
+        .bind(at)
+        .bind(id);
+        match decode_optional(query.fetch_optional(&self.pool).await?, approval_from_row)? {
+            Some(decided) => Ok(decided),
+            None => Err(decision_refusal(self.approval(id).await?)),
+        }
+    }
+
+    async fn save_component(
+        &self,
+        name: &str,
+        spec: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO components (name, spec, created_at) VALUES ($1, $2, $3)")
+            .bind(name)
+            .bind(Json(spec))
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(|error| component_error(error, name))?;
+        Ok(())
+    }
+
+    async fn delete_component(&self, name: &str) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM components WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn components(&self) -> Result<Vec<(String, serde_json::Value)>> {
+        let rows = sqlx::query("SELECT name, spec FROM components ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows, component_from_row)
     }
 
     async fn close(&self) {

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use medic_model::{
-    ActionId, ActionRecord, ActionState, Category, Diagnosis, Incident, IncidentId, IncidentStatus,
-    RemedyStats, Severity, TimelineEntry,
+    ActionId, ActionRecord, ActionState, Approval, ApprovalId, ApprovalStatus, Category, Diagnosis,
+    Incident, IncidentId, IncidentStatus, RemedyStats, Severity, TimelineEntry,
 };
 
 use crate::StoreError;
@@ -264,6 +264,49 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// and keeping the others; all or nothing. Counters above `i64::MAX` are
     /// clamped.
     async fn import_remedy_stats(&self, stats: &[RemedyStats]) -> Result<()>;
+
+    /// The newest finished remedy actions (real runs: not dry-run, not
+    /// skipped), optionally of one target, newest first; at most `limit`.
+    async fn recent_actions(&self, target: Option<&str>, limit: u32) -> Result<Vec<ActionRecord>>;
+
+    /// Marks the incident as acknowledged by `by` (the API key's name); a
+    /// second acknowledgement keeps the first.
+    async fn acknowledge(&self, id: IncidentId, by: &str, at: DateTime<Utc>) -> Result<Incident>;
+
+    /// Records a pending approval request for an intended action (`id`,
+    /// `status` and the decision fields of `approval` are ignored).
+    async fn request_approval(&self, approval: &Approval) -> Result<Approval>;
+
+    /// One approval.
+    async fn approval(&self, id: ApprovalId) -> Result<Approval>;
+
+    /// Approvals, newest first: only pending ones, or all; at most `limit`.
+    async fn approvals(&self, pending_only: bool, limit: u32) -> Result<Vec<Approval>>;
+
+    /// Decides a pending approval, once: a second decision (or a decision
+    /// after expiry) is [`StoreError::AlreadyDecided`], whoever races.
+    async fn decide_approval(
+        &self,
+        id: ApprovalId,
+        to: ApprovalStatus,
+        by: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Approval>;
+
+    /// Saves a component registered at run time; a taken name is
+    /// [`StoreError::Duplicate`].
+    async fn save_component(
+        &self,
+        name: &str,
+        spec: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Removes a registered component; false if there was none.
+    async fn delete_component(&self, name: &str) -> Result<bool>;
+
+    /// Every registered component's spec, by name.
+    async fn components(&self) -> Result<Vec<(String, serde_json::Value)>>;
 
     /// Closes the connections, waiting for running queries. Later calls fail.
     async fn close(&self);

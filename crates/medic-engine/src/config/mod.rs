@@ -12,6 +12,6 @@ pub use schema::{
     Action, ApiKey, Auth, Config, DiagnosisRule, DiagnosisRules, EscalateAction, EscalationFormat,
     ExecAction, ExecProbe, FailoverAction, Health, HttpAction, HttpProbe, Llm, LlmProvider,
     LogWatch, Mode, Policy, Probe, ProcessProbe, Remedy, RestartAction, Risk, Scope, Server,
-    Storage, Supervise, Target, TcpProbe, WaitAction, WebhookSecret, Webhooks, When,
+    Storage, Supervise, Target, TcpProbe, Tls, WaitAction, WebhookSecret, Webhooks, When,
 };
 pub use validate::validate;

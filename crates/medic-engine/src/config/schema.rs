@@ -96,12 +96,39 @@ pub struct DiagnosisRule {
 pub struct Server {
     /// Address to listen on (default `127.0.0.1:7400`). A non-loopback address needs `[auth] keys`.
     pub listen: String,
+    /// Largest request body accepted, in bytes (default 1 MiB); larger → 413.
+    pub max_body_bytes: u64,
+    /// Requests per second each API key (or, without keys, each client
+    /// address) may make on average (default 200; 0 turns the limit off).
+    pub rate_limit: u32,
+    /// Requests a key may make at once before the rate applies (default 400).
+    pub rate_burst: u32,
+    /// Longest time a request may take before it is answered 503 (default 30s;
+    /// the event stream is exempt).
+    pub request_timeout: HumanDuration,
+    /// Serve HTTPS with these PEM files instead of plain HTTP.
+    pub tls: Option<Tls>,
+}
+
+/// `[server.tls]`: PEM certificate chain and private key.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// Certificate chain file (PEM).
+    pub cert: String,
+    /// Private key file (PEM, PKCS#8 or RSA or SEC1).
+    pub key: String,
 }
 
 impl Default for Server {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:7400".into(),
+            max_body_bytes: 1024 * 1024,
+            rate_limit: 200,
+            rate_burst: 400,
+            request_timeout: HumanDuration::new(std::time::Duration::from_secs(30)),
+            tls: None,
         }
     }
 }

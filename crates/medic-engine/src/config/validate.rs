@@ -26,6 +26,25 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         ),
         Ok(_) => {}
     }
+    let server = &config.server;
+    if server.max_body_bytes == 0 {
+        push(
+            "server.max_body_bytes".into(),
+            "must be at least 1".into(),
+        );
+    }
+    if server.rate_limit > 0 && server.rate_burst == 0 {
+        push(
+            "server.rate_burst".into(),
+            "must be at least 1 while rate_limit is on".into(),
+        );
+    }
+    if server.request_timeout.get().is_zero() {
+        push(
+            "server.request_timeout".into(),
+            "must be longer than 0s".into(),
+        );
+    }
     let url = &config.storage.url;
     if !(url.starts_with("sqlite:")
         || url.starts_with("postgres://")

@@ -52,4 +52,8 @@ conformance_suite!(
     import_replaces_matching_stats,
     a_restart_keeps_everything,
     corrupt_values_are_reported_not_panicked_on,
+    approvals_are_decided_once,
+    acknowledging_keeps_the_first,
+    recent_actions_are_real_finished_runs,
+    components_are_saved_once,
 );

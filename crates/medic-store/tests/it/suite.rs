@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use medic_model::{
-    ActionRecord, ActionState, Category, Diagnosis, DiagnosisSource, Incident, IncidentStatus,
-    RemedyStats, Severity, TimelineEntry, TimelineKind,
+    ActionRecord, ActionState, Approval, ApprovalStatus, Category, Diagnosis, DiagnosisSource,
+    Incident, IncidentStatus, RemedyStats, Severity, TimelineEntry, TimelineKind,
 };
 use medic_store::{IncidentFilter, NewIncident, Store, StoreError};
 
@@ -1155,4 +1155,210 @@ pub async fn corrupt_values_are_reported_not_panicked_on(backend: &Backend) {
     );
     let error = store.incident(incident.id).await.expect_err("corrupt");
     assert!(error.to_string().contains("sleeping"), "{error}");
+}
+
+fn approval_request(incident: &Incident, action: &ActionRecord, at: DateTime<Utc>) -> Approval {
+    Approval {
+        id: 0,
+        incident_id: incident.id,
+        action_id: action.id,
+        target: incident.target.clone(),
+        remedy: action.remedy.clone(),
+        reason: "risk high needs approval".to_string(),
+        status: ApprovalStatus::Approved, // ignored: a request is always pending
+        requested_at: at,
+        expires_at: at + Duration::minutes(15),
+        decided_by: Some("ignored".to_string()),
+        decided_at: None,
+    }
+}
+
+pub async fn approvals_are_decided_once(backend: &Backend) {
+    let store = backend.open().await;
+    let incident = open(&*store, "payments", "http:500", t(0)).await;
+    let first = store
+        .record_intent(&intent(&incident, 1, "restart", t(1)))
+        .await
+        .expect("intent");
+    let second = store
+        .record_intent(&intent(&incident, 2, "failover", t(2)))
+        .await
+        .expect("intent");
+    let a = store
+        .request_approval(&approval_request(&incident, &first, t(1)))
+        .await
+        .expect("request");
+    assert_eq!(a.status, ApprovalStatus::Pending);
+    assert_eq!((a.decided_by.clone(), a.decided_at), (None, None));
+    assert_eq!(a.expires_at, t(1) + Duration::minutes(15));
+    let duplicate = store
+        .request_approval(&approval_request(&incident, &first, t(1)))
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Duplicate { .. })),
+        "{duplicate:?}"
+    );
+    let b = store
+        .request_approval(&approval_request(&incident, &second, t(2)))
+        .await
+        .expect("request");
+
+    let pending = store.approvals(true, 10).await.expect("list");
+    assert_eq!(
+        pending.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [b.id, a.id]
+    );
+
+    let approved = store
+        .decide_approval(a.id, ApprovalStatus::Approved, Some("ops"), t(3))
+        .await
+        .expect("approve");
+    assert_eq!(approved.status, ApprovalStatus::Approved);
+    assert_eq!(approved.decided_by.as_deref(), Some("ops"));
+    assert_eq!(approved.decided_at, Some(t(3)));
+    assert_eq!(store.approval(a.id).await.expect("read"), approved);
+    // Whoever comes second loses, whatever they ask for.
+    for late in [
+        ApprovalStatus::Rejected,
+        ApprovalStatus::Expired,
+        ApprovalStatus::Approved,
+    ] {
+        let refused = store.decide_approval(a.id, late, Some("dev"), t(4)).await;
+        assert!(
+            matches!(
+                refused,
+                Err(StoreError::AlreadyDecided {
+                    status: ApprovalStatus::Approved,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+    }
+    store
+        .decide_approval(b.id, ApprovalStatus::Expired, None, t(5))
+        .await
+        .expect("expire");
+    assert!(store.approvals(true, 10).await.expect("list").is_empty());
+    assert_eq!(store.approvals(false, 10).await.expect("list").len(), 2);
+    assert!(matches!(
+        store.approval(999_999).await,
+        Err(StoreError::NotFound {
+            what: "approval",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store
+            .decide_approval(999_999, ApprovalStatus::Approved, None, t(6))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub async fn acknowledging_keeps_the_first(backend: &Backend) {
+    let store = backend.open().await;
+    let incident = open(&*store, "payments", "http:500", t(0)).await;
+    assert_eq!(incident.acknowledged_by, None);
+    let acked = store
+        .acknowledge(incident.id, "ops", t(1))
+        .await
+        .expect("ack");
+    assert_eq!(acked.acknowledged_by.as_deref(), Some("ops"));
+    assert_eq!(acked.acknowledged_at, Some(t(1)));
+    let again = store
+        .acknowledge(incident.id, "dev", t(2))
+        .await
+        .expect("ack");
+    assert_eq!(again.acknowledged_by.as_deref(), Some("ops"));
+    assert_eq!(again.acknowledged_at, Some(t(1)));
+    assert_eq!(store.incident(incident.id).await.expect("read"), again);
+    assert!(matches!(
+        store.acknowledge(999_999, "ops", t(3)).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub async fn recent_actions_are_real_finished_runs(backend: &Backend) {
+    let store = backend.open().await;
+    let pay = open(&*store, "payments", "http:500", t(0)).await;
+    let shop = open(&*store, "shop", "http:500", t(0)).await;
+    let ran = store
+        .record_intent(&intent(&pay, 1, "restart", t(1)))
+        .await
+        .expect("intent");
+    store.mark_running(ran.id, t(1)).await.expect("running");
+    store
+        .finish_action(ran.id, ActionState::Succeeded, None, None, t(2))
+        .await
+        .expect("finish");
+    let skipped = store
+        .record_intent(&intent(&pay, 2, "page", t(3)))
+        .await
+        .expect("intent");
+    store
+        .finish_action(
+            skipped.id,
+            ActionState::Skipped,
+            None,
+            Some("dry-run"),
+            t(3),
+        )
+        .await
+        .expect("finish");
+    // Still running: not a recovery yet.
+    store
+        .record_intent(&intent(&pay, 3, "failover", t(4)))
+        .await
+        .expect("intent");
+    let other = store
+        .record_intent(&intent(&shop, 1, "restart", t(5)))
+        .await
+        .expect("intent");
+    store
+        .finish_action(other.id, ActionState::Failed, None, Some("exit 1"), t(6))
+        .await
+        .expect("finish");
+
+    let all = store.recent_actions(None, 10).await.expect("recent");
+    assert_eq!(
+        all.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [other.id, ran.id]
+    );
+    let pay_only = store
+        .recent_actions(Some("payments"), 10)
+        .await
+        .expect("recent");
+    assert_eq!(pay_only.iter().map(|a| a.id).collect::<Vec<_>>(), [ran.id]);
+    assert_eq!(
+        store.recent_actions(None, 1).await.expect("recent").len(),
+        1
+    );
+}
+
+pub async fn components_are_saved_once(backend: &Backend) {
+    let store = backend.open().await;
+    let spec = serde_json::json!({"name": "billing", "health_url": "http://127.0.0.1:9/health"});
+    store
+        .save_component("billing", &spec, t(0))
+        .await
+        .expect("save");
+    let again = store.save_component("billing", &spec, t(1)).await;
+    assert!(
+        matches!(
+            again,
+            Err(StoreError::Duplicate {
+                what: "component",
+                ..
+            })
+        ),
+        "{again:?}"
+    );
+    assert_eq!(
+        store.components().await.expect("list"),
+        [("billing".to_string(), spec)]
+    );
+    assert!(store.delete_component("billing").await.expect("delete"));
+    assert!(!store.delete_component("billing").await.expect("delete"));
+    assert!(store.components().await.expect("list").is_empty());
 }
