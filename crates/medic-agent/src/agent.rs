@@ -1,7 +1,6 @@
 //! Starting, running and stopping the agent.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -9,14 +8,19 @@ use medic_act::{Executor, Supervisor};
 use medic_engine::config::Config;
 use medic_engine::diagnosis::RulesDiagnoser;
 use medic_engine::health::TargetState;
-use medic_model::{ActionState, Signal};
+use medic_model::{ActionState, Approval, ApprovalId, ApprovalStatus, Signal};
 use medic_probe::log::LogTail;
 use medic_probe::scheduler::{ScheduledProbe, Scheduler, SchedulerConfig};
 use medic_probe::{Prober, default_probe_name};
+use medic_resilience::clock::Clock;
+use medic_resilience::health::{HealthRegistry, HealthThresholds};
 use medic_store::Store;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::targets::TargetRuntime;
+use crate::components::ComponentSpec;
+use crate::live::{LiveEvent, LiveFeed};
+use crate::metrics::Metrics;
+use crate::targets::{Origin, TargetRuntime};
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -32,15 +36,6 @@ pub enum AgentError {
     /// The store refused a startup step.
     #[error("store: {0}")]
     Store(#[from] medic_store::StoreError),
-    /// The API could not listen.
-    #[error("cannot listen on {address}: {source}")]
-    Listen {
-        /// The address.
-        address: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// Tunables that are not part of the config file.
@@ -67,12 +62,23 @@ pub(crate) struct Inner {
     pub targets: Mutex<BTreeMap<String, TargetRuntime>>,
     pub scheduler: Scheduler,
     pub supervisor: Supervisor,
+    pub prober: Prober,
     pub epoch: Instant,
+    /// Every target's and event-reporting component's error window.
+    pub health: HealthRegistry,
+    pub live: LiveFeed,
+    pub metrics: Metrics,
+    /// Incident tasks waiting for a human, by approval.
+    pub waiting: Mutex<HashMap<ApprovalId, oneshot::Sender<Approval>>>,
 }
 
 impl Inner {
     pub(crate) fn targets(&self) -> MutexGuard<'_, BTreeMap<String, TargetRuntime>> {
         self.targets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn waiting(&self) -> MutexGuard<'_, HashMap<ApprovalId, oneshot::Sender<Approval>>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn now_ms(&self) -> u64 {
@@ -118,49 +124,31 @@ impl Agent {
             message: e.to_string(),
         })?;
 
-        let mut targets = BTreeMap::new();
-        for target in &config.targets {
-            let fail = |message: String| AgentError::Target {
-                target: target.name.clone(),
-                message,
-            };
-            let logs = target
-                .logs
-                .iter()
-                .map(|watch| LogTail::new(watch).map_err(|e| fail(e.to_string())))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut runtime = TargetRuntime::new(target.clone(), logs);
-            for (index, probe) in target.probes.iter().enumerate() {
-                let check = prober
-                    .build(probe, default_probe_name(probe))
-                    .map_err(|e| fail(format!("probes[{index}]: {e}")))?;
-                runtime.probes.push(scheduler.add(ScheduledProbe {
-                    target: target.name.clone(),
-                    probe_index: index,
-                    interval: probe.interval().get(),
-                    check: Arc::new(check),
-                }));
-            }
-            if target.supervise.is_some() {
-                supervisor
-                    .start(target)
-                    .await
-                    .map_err(|e| fail(format!("supervise: {e}")))?;
-            }
-            targets.insert(target.name.clone(), runtime);
-        }
-
         let inner = Arc::new(Inner {
             executor: Executor::new(supervisor.clone()),
             diagnoser: RulesDiagnoser::from_config(&config.diagnosis),
-            targets: Mutex::new(targets),
+            targets: Mutex::new(BTreeMap::new()),
             scheduler,
             supervisor,
+            prober,
             store,
             config,
             epoch: Instant::now(),
+            health: HealthRegistry::new(
+                ERROR_WINDOW,
+                ERROR_SAMPLES,
+                HealthThresholds::default(),
+                Clock::Std,
+            ),
+            live: LiveFeed::new(),
+            metrics: Metrics::new(),
+            waiting: Mutex::new(HashMap::new()),
         });
         let agent = Agent { inner };
+        for target in &agent.inner.config.targets {
+            agent.attach(target.clone(), Origin::Config).await?;
+        }
+        agent.restore_components().await?;
         let looping = agent.clone();
         tokio::spawn(async move {
             while let Some(signal) = incoming.recv().await {
@@ -192,26 +180,93 @@ impl Agent {
             .collect()
     }
 
-    /// Serves the HTTP API on `address` until the process ends; returns the
-    /// bound address (port 0 picks a free one).
-    pub async fn serve(&self, address: &str) -> Result<SocketAddr, AgentError> {
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(|source| AgentError::Listen {
-                address: address.to_string(),
-                source,
-            })?;
-        let bound = listener.local_addr().map_err(|source| AgentError::Listen {
-            address: address.to_string(),
-            source,
-        })?;
-        let router = crate::api::router(self.inner.store.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
-                tracing::error!(error = %e, "the API server stopped");
+    /// Starts watching one target: its log tails, probes and supervised process.
+    pub(crate) async fn attach(
+        &self,
+        target: medic_engine::config::Target,
+        origin: Origin,
+    ) -> Result<(), AgentError> {
+        let inner = &self.inner;
+        let fail = |message: String| AgentError::Target {
+            target: target.name.clone(),
+            message,
+        };
+        if inner.targets().contains_key(&target.name) {
+            return Err(fail("a target with this name exists".into()));
+        }
+        let logs = target
+            .logs
+            .iter()
+            .map(|watch| LogTail::new(watch).map_err(|e| fail(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut checks = Vec::new();
+        for (index, probe) in target.probes.iter().enumerate() {
+            let check = inner
+                .prober
+                .build(probe, default_probe_name(probe))
+                .map_err(|e| fail(format!("probes[{index}]: {e}")))?;
+            checks.push((index, probe.interval().get(), Arc::new(check)));
+        }
+        if target.supervise.is_some() {
+            inner
+                .supervisor
+                .start(&target)
+                .await
+                .map_err(|e| fail(format!("supervise: {e}")))?;
+        }
+        let errors = inner.health.component(&target.name);
+        let mut runtime = TargetRuntime::new(target.clone(), logs, errors, origin);
+        for (probe_index, interval, check) in checks {
+            runtime.probes.push(inner.scheduler.add(ScheduledProbe {
+                target: target.name.clone(),
+                probe_index,
+                interval,
+                check,
+            }));
+        }
+        inner
+            .metrics
+            .target_state(&target.name, TargetState::Unknown);
+        inner.targets().insert(target.name.clone(), runtime);
+        Ok(())
+    }
+
+    /// Re-registers the components registered through the API in earlier runs.
+    /// One that no longer validates (the config changed under it) is logged and
+    /// left out, not fatal: the config file's targets must still come up.
+    async fn restore_components(&self) -> Result<(), AgentError> {
+        for (name, spec) in self.inner.store.components().await? {
+            let restored = serde_json::from_value::<ComponentSpec>(spec)
+                .map_err(|e| e.to_string())
+                .and_then(|spec| {
+                    spec.to_target(&self.current_config())
+                        .map(|target| (target, spec))
+                        .map_err(|errors| {
+                            errors
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        })
+                });
+            match restored {
+                Ok((target, spec)) => self.attach(target, Origin::Api(spec)).await?,
+                Err(why) => tracing::warn!(component = %name, "not restored: {why}"),
             }
-        });
-        Ok(bound)
+        }
+        Ok(())
+    }
+
+    /// The config file's settings with the targets watched now.
+    pub(crate) fn current_config(&self) -> Config {
+        let mut config = self.inner.config.clone();
+        config.targets = self
+            .inner
+            .targets()
+            .values()
+            .map(|runtime| runtime.config.clone())
+            .collect();
+        config
     }
 
     /// Stops supervised processes (so no orphan keeps a port).
@@ -220,7 +275,7 @@ impl Agent {
     }
 
     /// One probe result, supervisor event or log match.
-    fn observe(&self, signal: Signal) {
+    pub(crate) fn observe(&self, signal: Signal) {
         let now_ms = self.inner.now_ms();
         let mut targets = self.inner.targets();
         let Some(runtime) = targets.get_mut(&signal.target) else {
@@ -229,6 +284,18 @@ impl Agent {
         };
         let exited =
             !signal.healthy && matches!(signal.source, medic_model::SignalSource::Exit { .. });
+        let reported = matches!(signal.source, medic_model::SignalSource::Event { .. });
+        if matches!(signal.source, medic_model::SignalSource::Probe { .. }) {
+            self.inner.metrics.probed(&signal.target, signal.latency_ms);
+            if let Some(ms) = signal.latency_ms {
+                runtime.record_latency(ms);
+            }
+            self.inner.live.send(LiveEvent::Probe {
+                target: signal.target.clone(),
+                healthy: signal.healthy,
+                latency_ms: signal.latency_ms,
+            });
+        }
         let mut signal = signal;
         let transition = if exited {
             // A dead process needs no confirming probe.
@@ -243,6 +310,10 @@ impl Agent {
                 rate * 100.0
             );
             runtime.health.observe_decisive_failure(now_ms)
+        } else if reported {
+            // Application events count through the error rate only: a busy
+            // application's successes must not outvote the probes.
+            None
         } else {
             runtime.health.observe(signal.healthy, now_ms)
         };
@@ -265,6 +336,15 @@ impl Agent {
             }
         }
         tracing::info!(target = %signal.target, from = ?transition.from, to = ?transition.to, message = %signal.message, "target state changed");
+        self.inner
+            .metrics
+            .target_state(&signal.target, transition.to);
+        self.inner.live.send(LiveEvent::Target {
+            name: signal.target.clone(),
+            from: transition.from,
+            to: transition.to,
+            message: signal.message.clone(),
+        });
         runtime.state.send_replace(transition.to);
         let fast = runtime.health.wants_fast_confirmation();
         for probe in &runtime.probes {
@@ -317,7 +397,10 @@ impl Agent {
 /// rate when a failure takes it into the unhealthy tier (≥ 20 %, from
 /// medic-resilience's health tiers) while the target still counts as healthy.
 fn error_rate_breach(runtime: &mut TargetRuntime, signal: &Signal) -> Option<f64> {
-    if !matches!(signal.source, medic_model::SignalSource::Probe { .. }) {
+    if !matches!(
+        signal.source,
+        medic_model::SignalSource::Probe { .. } | medic_model::SignalSource::Event { .. }
+    ) {
         return None;
     }
     let latency = Duration::from_secs_f64(signal.latency_ms.unwrap_or(0.0).max(0.0) / 1_000.0);
@@ -353,5 +436,24 @@ async fn settle_actions_in_doubt(store: &dyn Store) -> Result<(), AgentError> {
             .await?;
         tracing::warn!(incident = action.incident_id, remedy = %action.remedy, "{note}");
     }
+    // Nobody waits for these any more; their actions were settled above.
+    for approval in store.approvals(true, u32::MAX).await? {
+        store
+            .decide_approval(
+                approval.id,
+                ApprovalStatus::Expired,
+                None,
+                chrono::Utc::now(),
+            )
+            .await?;
+        tracing::warn!(
+            approval = approval.id,
+            "expired: the agent restarted while it was pending"
+        );
+    }
     Ok(())
 }
+
+/// How far back a component's error rate looks, and how many results it keeps.
+const ERROR_WINDOW: Duration = Duration::from_secs(60);
+const ERROR_SAMPLES: usize = 200;

@@ -19,6 +19,8 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::agent::Inner;
+use crate::approval::{self, Verdict};
+use crate::live::LiveEvent;
 
 /// Runs the incident for `signal.target`, then frees the target for the next one.
 pub(crate) async fn handle(inner: Arc<Inner>, signal: Signal) {
@@ -72,13 +74,12 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreEr
         json!(signal),
     )
     .await?;
-    for remedy in target
+    let contexts = target
         .config
         .remedies
         .iter()
         .filter(|r| matches!(r.action, Action::Escalate(_)))
-    {
-        let context = ActionContext {
+        .map(|remedy| ActionContext {
             target: target.config.name.clone(),
             incident_id: incident.id,
             fingerprint: fingerprint.clone(),
@@ -88,21 +89,9 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreEr
             root_cause: message.clone(),
             evidence: vec![signal.message.clone()],
             remedy: remedy.name.clone(),
-        };
-        let outcome = inner
-            .executor
-            .run(&target.config, &remedy.action, &context)
-            .await;
-        let result = outcome.error.unwrap_or_else(|| "sent".into());
-        note(
-            inner,
-            &incident,
-            TimelineKind::Action,
-            &format!("{}: {result}", remedy.name),
-            json!({}),
-        )
-        .await?;
-    }
+        })
+        .collect();
+    send_escalations(inner, &incident, &target.config, contexts).await?;
     set_status(inner, &mut incident, IncidentStatus::Escalated).await
 }
 
@@ -181,7 +170,7 @@ fn intent(incident: &Incident, remedy: &str, kind: &str, step: u32, dry_run: boo
     }
 }
 
-async fn note(
+pub(crate) async fn note(
     inner: &Inner,
     incident: &Incident,
     kind: TimelineKind,
@@ -189,7 +178,9 @@ async fn note(
     data: serde_json::Value,
 ) -> Result<(), StoreError> {
     let entry = TimelineEntry::new(incident.id, kind, message).with_data(data);
-    inner.store.append_timeline(&entry).await.map(|_| ())
+    let written = inner.store.append_timeline(&entry).await?;
+    inner.live.send(LiveEvent::Timeline(written));
+    Ok(())
 }
 
 async fn set_status(
@@ -202,6 +193,13 @@ async fn set_status(
     }
     let from = incident.status;
     *incident = inner.store.set_status(incident.id, to, Utc::now()).await?;
+    if let Some(ms) = incident
+        .time_to_recover_ms
+        .filter(|_| to == IncidentStatus::Resolved)
+    {
+        inner.metrics.recovered(u64::try_from(ms).unwrap_or(0));
+    }
+    inner.live.send(LiveEvent::Incident(incident.clone()));
     let message = format!("{from} → {to}");
     note(
         inner,
@@ -235,6 +233,12 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
     new.category = Some(diagnosis.category);
     new.severity = Some(diagnosis.severity);
     let (mut incident, created) = inner.store.open_or_join_incident(&new).await?;
+    if created {
+        inner
+            .metrics
+            .incident_opened(&incident.target, diagnosis.category.as_str());
+        inner.live.send(LiveEvent::Incident(incident.clone()));
+    }
     let opened = if created { "opened" } else { "joined" };
     note(
         inner,
@@ -275,6 +279,11 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
 
     let policy = &inner.config.policy;
     loop {
+        // A human may have resolved it through the API meanwhile.
+        incident = inner.store.incident(incident.id).await?;
+        if incident.status.is_terminal() {
+            return Ok(());
+        }
         if *target.state.borrow() == TargetState::Healthy {
             note(
                 inner,
@@ -328,47 +337,54 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             next_step,
             step.decision == Decision::DryRun,
         );
-        match &step.decision {
+        let recorded = match &step.decision {
             Decision::Defer { wait_ms } => {
                 wait_for_health(&mut target.state, Duration::from_millis(*wait_ms)).await;
                 continue;
             }
-            Decision::DryRun | Decision::NeedsApproval { .. } => {
-                let why = match &step.decision {
-                    Decision::NeedsApproval { reason } => format!(
-                        "needs approval ({reason}); approvals are not served yet, so it is skipped"
-                    ),
-                    _ => "dry-run: recorded, not executed".to_string(),
-                };
-                let recorded = inner.store.record_intent(&record).await?;
-                inner
-                    .store
-                    .finish_action(
-                        recorded.id,
-                        ActionState::Skipped,
-                        None,
-                        Some(&why),
-                        Utc::now(),
-                    )
-                    .await?;
-                note(
-                    inner,
-                    &incident,
-                    TimelineKind::Action,
-                    &format!("{}: {why}", remedy.name),
-                    json!(recorded),
-                )
-                .await?;
+            Decision::DryRun => {
+                skip(inner, &incident, &record, "dry-run: recorded, not executed").await?;
                 continue;
             }
             Decision::Skip { .. } => continue,
-            Decision::Run => {}
-        }
+            Decision::NeedsApproval { reason } => {
+                // The intent is durable first: the approval points at it.
+                let recorded = inner.store.record_intent(&record).await?;
+                match approval::wait(inner, &incident, &mut target.state, &recorded, reason).await?
+                {
+                    Verdict::Approved => recorded,
+                    Verdict::Rejected(by) => {
+                        finish_skipped(inner, &incident, &recorded, &format!("rejected by {by}"))
+                            .await?;
+                        continue;
+                    }
+                    Verdict::NotNeeded => {
+                        let why = "not run: the target recovered while it awaited approval";
+                        finish_skipped(inner, &incident, &recorded, why).await?;
+                        continue;
+                    }
+                    Verdict::Expired => {
+                        let why = "not run: nobody approved it in time";
+                        finish_skipped(inner, &incident, &recorded, why).await?;
+                        return escalate_unanswered(
+                            inner,
+                            &mut incident,
+                            &target,
+                            &diagnosis,
+                            &fingerprint,
+                        )
+                        .await;
+                    }
+                }
+            }
+            Decision::Run => {
+                // The intent is durable before anything runs: a crash now
+                // leaves an action in doubt, which is never run again.
+                inner.store.record_intent(&record).await?
+            }
+        };
 
         set_status(inner, &mut incident, IncidentStatus::Remediating).await?;
-        // The intent is durable before anything runs: a crash now leaves an
-        // action in doubt, which is never run again.
-        let recorded = inner.store.record_intent(&record).await?;
         inner.store.mark_running(recorded.id, Utc::now()).await?;
         let context = ActionContext {
             target: target.config.name.clone(),
@@ -390,6 +406,9 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         } else {
             ActionState::Failed
         };
+        inner
+            .metrics
+            .action_finished(&remedy.name, remedy.action.kind(), outcome.success);
         let finished = inner
             .store
             .finish_action(
@@ -585,7 +604,10 @@ async fn end_of_ladder(
 }
 
 /// Waits until the target is healthy; false if `window` passes first.
-async fn wait_for_health(state: &mut watch::Receiver<TargetState>, window: Duration) -> bool {
+pub(crate) async fn wait_for_health(
+    state: &mut watch::Receiver<TargetState>,
+    window: Duration,
+) -> bool {
     let healthy = async {
         loop {
             if *state.borrow_and_update() == TargetState::Healthy {
@@ -597,4 +619,98 @@ async fn wait_for_health(state: &mut watch::Receiver<TargetState>, window: Durat
         }
     };
     tokio::time::timeout(window, healthy).await.unwrap_or(false)
+}
+
+/// Records an action that will not run (dry-run), with the reason.
+async fn skip(
+    inner: &Inner,
+    incident: &Incident,
+    record: &ActionRecord,
+    why: &str,
+) -> Result<(), StoreError> {
+    let recorded = inner.store.record_intent(record).await?;
+    finish_skipped(inner, incident, &recorded, why).await
+}
+
+/// Closes an intended action as skipped, with the reason on the timeline.
+async fn finish_skipped(
+    inner: &Inner,
+    incident: &Incident,
+    recorded: &ActionRecord,
+    why: &str,
+) -> Result<(), StoreError> {
+    let finished = inner
+        .store
+        .finish_action(
+            recorded.id,
+            ActionState::Skipped,
+            None,
+            Some(why),
+            Utc::now(),
+        )
+        .await?;
+    note(
+        inner,
+        incident,
+        TimelineKind::Action,
+        &format!("{}: {why}", recorded.remedy),
+        json!(finished),
+    )
+    .await
+}
+
+/// An approval nobody answered: tell a human through the target's escalation
+/// remedies (if any), and mark the incident escalated.
+async fn escalate_unanswered(
+    inner: &Inner,
+    incident: &mut Incident,
+    target: &Snapshot,
+    diagnosis: &medic_model::Diagnosis,
+    fingerprint: &str,
+) -> Result<(), StoreError> {
+    let context = |remedy: &str| ActionContext {
+        target: target.config.name.clone(),
+        incident_id: incident.id,
+        fingerprint: fingerprint.to_string(),
+        title: incident.title.clone(),
+        category: diagnosis.category.to_string(),
+        severity: diagnosis.severity.to_string(),
+        root_cause: format!("an approval expired: {}", diagnosis.root_cause),
+        evidence: diagnosis.evidence.clone(),
+        remedy: remedy.to_string(),
+    };
+    let contexts: Vec<ActionContext> = target
+        .config
+        .remedies
+        .iter()
+        .filter(|r| matches!(r.action, Action::Escalate(_)))
+        .map(|r| context(&r.name))
+        .collect();
+    send_escalations(inner, incident, &target.config, contexts).await?;
+    set_status(inner, incident, IncidentStatus::Escalated).await
+}
+
+/// Runs the target's escalation remedies (one context each) and notes each reply.
+async fn send_escalations(
+    inner: &Inner,
+    incident: &Incident,
+    config: &Target,
+    contexts: Vec<ActionContext>,
+) -> Result<(), StoreError> {
+    for context in contexts {
+        let Some(remedy) = config.remedies.iter().find(|r| r.name == context.remedy) else {
+            continue;
+        };
+        let outcome = inner.executor.run(config, &remedy.action, &context).await;
+        let result = outcome.error.unwrap_or_else(|| "sent".into());
+        note(
+            inner,
+            incident,
+            TimelineKind::Action,
+            &format!("{}: {result}", remedy.name),
+            json!({}),
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -4,15 +4,26 @@
 //! produce [`Signal`](medic_model::Signal)s; each target's
 //! [`TargetHealth`](medic_engine::health::TargetHealth) turns them into state
 //! changes; a target that turns unhealthy gets an incident, handled by one task
-//! per target (`incident.rs`): diagnose, plan, record the intent, act, verify,
+//! per target (`incident.rs`): diagnose, plan, record the intent, act (after a
+//! human's approval where the policy asks for one, `approval.rs`), verify,
 //! learn, and either resolve or move down the ladder to escalation.
 //!
 //! Every decision comes from `medic-engine`; every fact goes to the
-//! [`Store`](medic_store::Store) before the step that depends on it.
+//! [`Store`](medic_store::Store) before the step that depends on it. What the
+//! API may ask of a running agent is in `control.rs`; what it tells live
+//! watchers in [`LiveEvent`]; what Prometheus scrapes in [`Metrics`].
 
 mod agent;
-pub mod api;
+mod approval;
+mod components;
+mod control;
 mod incident;
+mod live;
+mod metrics;
 mod targets;
 
 pub use agent::{Agent, AgentError, AgentOptions};
+pub use components::{AppEvent, ComponentSpec, EventOutcome};
+pub use control::{ComponentView, ControlError, MonitoringStatus};
+pub use live::LiveEvent;
+pub use metrics::Metrics;

@@ -4,8 +4,25 @@ use medic_engine::config::Target;
 use medic_engine::health::{TargetHealth, TargetState, Thresholds};
 use medic_probe::log::LogTail;
 use medic_probe::scheduler::ProbeId;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
 use medic_resilience::health::ComponentHealth;
 use tokio::sync::watch;
+
+use crate::components::ComponentSpec;
+
+/// Where a target was defined.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Origin {
+    /// The config file: changed by editing the file.
+    Config,
+    /// `POST /api/v1/components`, with its registration body.
+    Api(ComponentSpec),
+}
+
+/// Probe latencies kept per target for the dashboard's sparkline.
+const LATENCY_HISTORY: usize = 60;
 
 /// One target's live state.
 pub(crate) struct TargetRuntime {
@@ -25,17 +42,24 @@ pub(crate) struct TargetRuntime {
     pub last_exit: Option<medic_model::Signal>,
     /// Probe outcomes over the last minute: intermittent failures that never
     /// reach the failure threshold in a row still show as an error rate.
-    pub errors: ComponentHealth,
+    /// Shared with the agent's health registry (system health).
+    pub errors: Arc<ComponentHealth>,
+    /// The latest probe latencies, oldest first.
+    pub latencies: VecDeque<f64>,
+    /// Where the target was defined.
+    pub origin: Origin,
 }
 
-/// How far back the error rate looks, and how many probe results it keeps.
-const ERROR_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
-const ERROR_SAMPLES: usize = 200;
 /// Results needed before an error rate is trusted.
 pub(crate) const ERROR_RATE_MIN_CALLS: u64 = 10;
 
 impl TargetRuntime {
-    pub(crate) fn new(config: Target, logs: Vec<LogTail>) -> Self {
+    pub(crate) fn new(
+        config: Target,
+        logs: Vec<LogTail>,
+        errors: Arc<ComponentHealth>,
+        origin: Origin,
+    ) -> Self {
         let h = &config.health;
         let thresholds = Thresholds {
             failure_threshold: h.failure_threshold,
@@ -52,7 +76,9 @@ impl TargetRuntime {
             state: watch::Sender::new(TargetState::Unknown),
             busy: false,
             last_exit: None,
-            errors: ComponentHealth::new(ERROR_WINDOW, ERROR_SAMPLES),
+            errors,
+            latencies: VecDeque::with_capacity(LATENCY_HISTORY),
+            origin,
         }
     }
 
@@ -67,6 +93,14 @@ impl TargetRuntime {
         }
         self.log_marks = self.logs.iter().map(|tail| tail.lines_seen()).collect();
         self.last_exit = None;
+    }
+
+    /// Remembers a probe's latency for the sparkline.
+    pub(crate) fn record_latency(&mut self, latency_ms: f64) {
+        if self.latencies.len() == LATENCY_HISTORY {
+            self.latencies.pop_front();
+        }
+        self.latencies.push_back(latency_ms);
     }
 
     /// After an outage is over, the error window starts afresh, so the

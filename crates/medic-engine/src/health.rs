@@ -28,6 +28,30 @@ pub enum TargetState {
     Flapping,
 }
 
+impl TargetState {
+    /// Every state, in order.
+    pub const ALL: &'static [TargetState] = &[
+        TargetState::Unknown,
+        TargetState::Healthy,
+        TargetState::Suspect,
+        TargetState::Unhealthy,
+        TargetState::Recovering,
+        TargetState::Flapping,
+    ];
+
+    /// The state's name in JSON and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetState::Unknown => "unknown",
+            TargetState::Healthy => "healthy",
+            TargetState::Suspect => "suspect",
+            TargetState::Unhealthy => "unhealthy",
+            TargetState::Recovering => "recovering",
+            TargetState::Flapping => "flapping",
+        }
+    }
+}
+
 /// A state change worth acting on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {

@@ -20,7 +20,9 @@ pub enum TimelineKind {
     Verification,
     /// The incident's status changed.
     Status,
-    /// Anything else worth a line (an approval, an escalation reply).
+    /// An approval was requested or decided.
+    Approval,
+    /// Anything else worth a line (an acknowledgement, an escalation reply).
     Note,
 }
 
@@ -31,6 +33,7 @@ crate::string_enum!(TimelineKind, "timeline kind", {
     Action => "action",
     Verification => "verification",
     Status => "status",
+    Approval => "approval",
     Note => "note",
 });
 

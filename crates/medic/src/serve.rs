@@ -1,5 +1,6 @@
 //! `medic serve`: run the agent until interrupted.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,14 +15,17 @@ pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
         let store = medic_store::connect(&config.storage.url)
             .await
             .map_err(|e| UsageError(vec![format!("storage.url: {e}")]))?;
-        let listen = config.server.listen.clone();
-        let agent = Agent::start(config, Arc::clone(&store), AgentOptions::default())
+        let agent = Agent::start(config.clone(), Arc::clone(&store), AgentOptions::default())
             .await
             .map_err(|e| UsageError(vec![e.to_string()]))?;
-        let bound = agent
-            .serve(&listen)
-            .await
-            .map_err(|e| UsageError(vec![e.to_string()]))?;
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let bound = match medic_api::serve(agent.clone(), &config, &env).await {
+            Ok(bound) => bound,
+            Err(e) => {
+                agent.shutdown().await;
+                return Err(UsageError(vec![e.to_string()]));
+            }
+        };
         println!("medic serving on http://{bound}");
         stop_requested().await;
         agent.shutdown().await;

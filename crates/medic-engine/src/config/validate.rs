@@ -28,10 +28,7 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     }
     let server = &config.server;
     if server.max_body_bytes == 0 {
-        push(
-            "server.max_body_bytes".into(),
-            "must be at least 1".into(),
-        );
+        push("server.max_body_bytes".into(), "must be at least 1".into());
     }
     if server.rate_limit > 0 && server.rate_burst == 0 {
         push(

@@ -1,0 +1,251 @@
+//! Prometheus series (`/metrics`), all under the `medic_` prefix. The agent
+//! records as it works; the API only encodes.
+
+use std::sync::atomic::AtomicU64;
+
+use medic_engine::health::TargetState;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabel {
+    target: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IncidentLabels {
+    target: String,
+    category: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: String,
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    target: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IntakeLabels {
+    source: String,
+    outcome: String,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+fn probe_histogram() -> Histogram {
+    // 1 ms … ~16 s
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+/// Every series the agent exports.
+pub struct Metrics {
+    registry: Registry,
+    incidents: Family<IncidentLabels, Counter>,
+    actions: Family<ActionLabels, Counter>,
+    success_ratio: FloatGauge,
+    probe_duration: Family<TargetLabel, Histogram, fn() -> Histogram>,
+    health: Family<StateLabels, Gauge>,
+    latency: Family<TargetLabel, FloatGauge>,
+    time_to_recover: Histogram,
+    intake: Family<IntakeLabels, Counter>,
+    approvals: Family<IntakeLabels, Counter>,
+    /// (succeeded, finished) real actions, for the ratio.
+    tally: std::sync::Mutex<(u64, u64)>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every series registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("medic");
+        let incidents = Family::<IncidentLabels, Counter>::default();
+        registry.register(
+            "incidents",
+            "Incidents opened, by target and diagnosed category",
+            incidents.clone(),
+        );
+        let actions = Family::<ActionLabels, Counter>::default();
+        registry.register(
+            "actions",
+            "Remedy actions finished, by remedy, kind and outcome",
+            actions.clone(),
+        );
+        let success_ratio = FloatGauge::default();
+        registry.register(
+            "remediation_success_ratio",
+            "Share of real remedy actions that succeeded since the agent started",
+            success_ratio.clone(),
+        );
+        let probe_duration: Family<TargetLabel, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(probe_histogram);
+        registry.register(
+            "probe_duration_seconds",
+            "How long each probe took",
+            probe_duration.clone(),
+        );
+        let health = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "target_health_status",
+            "1 for each target's current state, 0 for the others",
+            health.clone(),
+        );
+        let latency = Family::<TargetLabel, FloatGauge>::default();
+        registry.register(
+            "target_latency_seconds",
+            "The latest probe latency of each target",
+            latency.clone(),
+        );
+        let time_to_recover = Histogram::new(exponential_buckets(0.1, 2.0, 14));
+        registry.register(
+            "time_to_recover_seconds",
+            "From an incident's detection to its verified recovery",
+            time_to_recover.clone(),
+        );
+        let intake = Family::<IntakeLabels, Counter>::default();
+        registry.register(
+            "intake_requests",
+            "Events and webhooks received, by source and outcome",
+            intake.clone(),
+        );
+        let approvals = Family::<IntakeLabels, Counter>::default();
+        registry.register(
+            "approvals",
+            "Approval requests, by remedy and how they ended",
+            approvals.clone(),
+        );
+        Self {
+            registry,
+            incidents,
+            actions,
+            success_ratio,
+            probe_duration,
+            health,
+            latency,
+            time_to_recover,
+            intake,
+            approvals,
+            tally: std::sync::Mutex::new((0, 0)),
+        }
+    }
+
+    /// The text exposition (OpenMetrics), for `/metrics`.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::error!(error = %e, "encoding metrics failed");
+        }
+        text
+    }
+
+    pub(crate) fn incident_opened(&self, target: &str, category: &str) {
+        self.incidents
+            .get_or_create(&IncidentLabels {
+                target: target.into(),
+                category: category.into(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn action_finished(&self, remedy: &str, kind: &str, success: bool) {
+        let outcome = if success { "success" } else { "failure" };
+        self.actions
+            .get_or_create(&ActionLabels {
+                action: remedy.into(),
+                kind: kind.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
+        tally.1 += 1;
+        if success {
+            tally.0 += 1;
+        }
+        self.success_ratio.set(tally.0 as f64 / tally.1 as f64);
+    }
+
+    pub(crate) fn probed(&self, target: &str, latency_ms: Option<f64>) {
+        let Some(ms) = latency_ms.filter(|ms| ms.is_finite() && *ms >= 0.0) else {
+            return;
+        };
+        let label = TargetLabel {
+            target: target.into(),
+        };
+        self.probe_duration
+            .get_or_create(&label)
+            .observe(ms / 1_000.0);
+        self.latency.get_or_create(&label).set(ms / 1_000.0);
+    }
+
+    pub(crate) fn target_state(&self, target: &str, state: TargetState) {
+        for candidate in TargetState::ALL {
+            let value = i64::from(*candidate == state);
+            self.health
+                .get_or_create(&StateLabels {
+                    target: target.into(),
+                    state: candidate.as_str().into(),
+                })
+                .set(value);
+        }
+    }
+
+    pub(crate) fn forget_target(&self, target: &str) {
+        for candidate in TargetState::ALL {
+            self.health.remove(&StateLabels {
+                target: target.into(),
+                state: candidate.as_str().into(),
+            });
+        }
+        let label = TargetLabel {
+            target: target.into(),
+        };
+        self.latency.remove(&label);
+        self.probe_duration.remove(&label);
+    }
+
+    pub(crate) fn recovered(&self, time_to_recover_ms: u64) {
+        self.time_to_recover
+            .observe(time_to_recover_ms as f64 / 1_000.0);
+    }
+
+    /// Counts one event or webhook request (`source` = `events`,
+    /// `alertmanager`, …; `outcome` = `accepted`, `rejected`, …).
+    pub fn intake(&self, source: &str, outcome: &str) {
+        self.intake
+            .get_or_create(&IntakeLabels {
+                source: source.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn approval(&self, remedy: &str, outcome: &str) {
+        self.approvals
+            .get_or_create(&IntakeLabels {
+                source: remedy.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+}

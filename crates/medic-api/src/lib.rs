@@ -1,0 +1,89 @@
+//! # medic-api
+//!
+//! medic's HTTP surface over a running [`Agent`]: the REST API of PRODUCT.md,
+//! its one error model (`error.rs`), API keys with scopes and signed
+//! webhooks (`auth.rs`, `signature.rs`), per-key rate limits (`limit.rs`),
+//! the OpenAPI document generated from the route table (`openapi.rs`),
+//! Prometheus `/metrics`, the live event stream and the dashboard.
+//!
+//! Every route is declared once, in [`routes`]'s table: its method, path,
+//! scope and summary build both the router and the OpenAPI document, so the
+//! two cannot drift apart.
+
+mod auth;
+mod dashboard;
+mod error;
+mod extract;
+mod limit;
+mod openapi;
+mod routes;
+mod serve;
+mod signature;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use medic_agent::Agent;
+use medic_engine::config::Config;
+use medic_store::Store;
+
+pub use auth::{Keys, Principal, hex, sha256};
+pub use error::{ApiError, ERROR_CODES};
+pub use routes::ROUTES;
+pub use serve::{ServeError, serve};
+pub use signature::{Verifier, sign};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct ApiState {
+    agent: Agent,
+    store: Arc<dyn Store>,
+    keys: Arc<Keys>,
+    limiter: Arc<limit::RateLimiter>,
+    events_signature: Option<Arc<Verifier>>,
+    request_timeout: std::time::Duration,
+}
+
+impl ApiState {
+    /// The API over `agent`, configured from `config`; `env` supplies the
+    /// secrets the config names (`key_env`, `secret_env`).
+    pub fn new(
+        agent: Agent,
+        config: &Config,
+        env: &BTreeMap<String, String>,
+    ) -> Result<ApiState, ServeError> {
+        let keys = Keys::load(&config.auth, env).map_err(|e| ServeError::Config(e.to_string()))?;
+        let events_signature = match config
+            .webhooks
+            .generic
+            .as_ref()
+            .and_then(|w| w.secret_env.as_ref())
+        {
+            None => None,
+            Some(var) => {
+                let secret = env.get(var).filter(|s| !s.is_empty()).ok_or_else(|| {
+                    ServeError::Config(format!(
+                        "webhooks.generic.secret_env: environment variable {var} is not set"
+                    ))
+                })?;
+                Some(Arc::new(Verifier::new(secret.as_bytes())))
+            }
+        };
+        Ok(ApiState {
+            store: agent.store().clone(),
+            agent,
+            keys: Arc::new(keys),
+            limiter: Arc::new(limit::RateLimiter::new(
+                config.server.rate_limit,
+                config.server.rate_burst,
+            )),
+            events_signature,
+            request_timeout: config.server.request_timeout.get(),
+        })
+    }
+}
+
+/// The whole HTTP surface: API, webhooks' auth, metrics, dashboard.
+pub fn router(state: ApiState, max_body_bytes: usize) -> axum::Router {
+    routes::router(state, max_body_bytes)
+}

@@ -1,0 +1,139 @@
+//! The OpenAPI 3.1 document, generated from the route table ([`ROUTES`]) and
+//! the error table ([`ERROR_CODES`]); request bodies are described here,
+//! next to nothing else, and a test posts each example to the router.
+
+use serde_json::{Value, json};
+
+use crate::auth::scope_name;
+use crate::error::ERROR_CODES;
+use crate::routes::{Access, ROUTES};
+
+/// The document served at `/api/v1/openapi.json`.
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for route in ROUTES {
+        let method = route.method.to_ascii_lowercase();
+        let mut operation = json!({
+            "summary": route.summary,
+            "responses": {
+                "2XX": {"description": "success (JSON unless stated)"},
+                "4XX": {"$ref": "#/components/responses/Error"},
+            },
+        });
+        let parameters: Vec<Value> = path_parameters(route.path)
+            .map(|name| {
+                let schema = if name == "id" {
+                    json!({"type": "integer", "format": "int64"})
+                } else {
+                    json!({"type": "string"})
+                };
+                json!({"name": name, "in": "path", "required": true, "schema": schema})
+            })
+            .collect();
+        if !parameters.is_empty() {
+            operation["parameters"] = json!(parameters);
+        }
+        match route.access {
+            Access::Public => operation["security"] = json!([]),
+            Access::Key(scope) => {
+                operation["x-medic-scope"] = json!(scope_name(scope));
+            }
+            Access::KeyOrSignature => {
+                operation["x-medic-scope"] = json!("write");
+                operation["security"] = json!([{"bearer": []}, {"apiKey": []}, {"signature": []}]);
+            }
+        }
+        if let Some(body) = route.body {
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}},
+            });
+        }
+        let entry = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[method] = operation;
+    }
+    let codes: Vec<Value> = ERROR_CODES
+        .iter()
+        .map(|(code, status, meaning)| json!({"code": code, "status": status, "meaning": meaning}))
+        .collect();
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "medic",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "medic's HTTP API. Errors are {\"error\":{\"code\",\"message\"}}; x-medic-error-codes lists every code.",
+        },
+        "x-medic-error-codes": codes,
+        "security": [{"bearer": []}, {"apiKey": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "signature": {"type": "apiKey", "in": "header", "name": "X-Medic-Signature",
+                    "description": "t=UNIX,v1=HEX(HMAC-SHA256(secret, \"t.body\")); 5 minutes tolerance; each signature once"},
+            },
+            "responses": {
+                "Error": {
+                    "description": "an error",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+            },
+            "schemas": schemas(),
+        },
+    })
+}
+
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
+fn schemas() -> Value {
+    let duration = json!({"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$", "examples": ["5s"]});
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "enum": ERROR_CODES.iter().map(|(c, _, _)| *c).collect::<Vec<_>>()},
+                    "message": {"type": "string"},
+                    "details": {"type": "array"},
+                },
+            }},
+        },
+        "ComponentSpec": {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": false,
+            "properties": {
+                "name": {"type": "string"},
+                "health_url": {"type": "string", "format": "uri"},
+                "webhook_url": {"type": "string", "format": "uri"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                "remedies": {"type": "array", "items": {"type": "object", "description": "a [[targets.remedies]] table of the config file, as JSON"}},
+                "interval": duration,
+                "timeout": duration,
+                "health": {"type": "object", "description": "health thresholds, as in the config file"},
+            },
+        },
+        "AppEvent": {
+            "type": "object",
+            "required": ["component", "outcome"],
+            "additionalProperties": false,
+            "properties": {
+                "component": {"type": "string"},
+                "operation": {"type": "string"},
+                "outcome": {"type": "string", "enum": ["success", "error"]},
+                "error": {"type": "string"},
+                "latency_ms": {"type": "number", "minimum": 0},
+            },
+        },
+    })
+}

@@ -1,0 +1,73 @@
+//! Targets: list, register at run time, inspect, stats, reset, remove.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::{Extension, Json as Reply};
+use medic_agent::ComponentSpec;
+use serde_json::json;
+
+use crate::ApiState;
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::extract::{Json, Path};
+
+pub(super) async fn list(State(state): State<ApiState>) -> impl IntoResponse {
+    Reply(json!({ "components": state.agent.components() }))
+}
+
+pub(super) async fn register(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Json(spec): Json<ComponentSpec>,
+) -> ApiResult<impl IntoResponse> {
+    let name = spec.name.clone();
+    let view = state.agent.register(spec).await?;
+    tracing::info!(component = %name, by = %principal.name, "component registered");
+    Ok((StatusCode::CREATED, Reply(json!(view))))
+}
+
+pub(super) async fn show(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Reply(json!(state.agent.component(&name)?)))
+}
+
+pub(super) async fn remove(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    state.agent.unregister(&name).await?;
+    tracing::info!(component = %name, by = %principal.name, "component removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn stats(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let snapshot = state.agent.component_stats(&name)?;
+    let target_state = state.agent.component(&name).ok().map(|view| view.state);
+    Ok(Reply(json!({
+        "name": name,
+        "state": target_state,
+        "status": snapshot.status,
+        "error_rate": snapshot.error_rate,
+        "calls": snapshot.calls,
+        "errors": snapshot.errors,
+        "latency": snapshot.latency,
+        "last_error": snapshot.last_error,
+    })))
+}
+
+pub(super) async fn reset(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    state.agent.reset_component(&name)?;
+    tracing::info!(component = %name, by = %principal.name, "component metrics reset");
+    Ok(Reply(json!({ "name": name, "reset": true })))
+}

@@ -1,0 +1,111 @@
+//! Application events in, live events out.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::{Extension, Json as Reply};
+use futures_util::Stream;
+use medic_agent::AppEvent;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::ApiState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Body;
+
+/// Authenticated by a key with the write scope (checked before), or by a
+/// valid `X-Medic-Signature` over the body (checked here, on the bytes).
+pub(super) async fn report(
+    State(state): State<ApiState>,
+    principal: Option<Extension<Principal>>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<impl IntoResponse> {
+    let metrics = state.agent.metrics();
+    if principal.is_none() {
+        let header = headers
+            .get("x-medic-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let Some(verifier) = &state.events_signature else {
+            metrics.intake("events", "rejected");
+            return Err(ApiError::new(
+                "invalid_signature",
+                "signed events need [webhooks] generic.secret_env; send an API key instead",
+            ));
+        };
+        if let Err(error) = verifier.verify(header, &body, chrono::Utc::now().timestamp()) {
+            metrics.intake("events", "rejected");
+            return Err(error);
+        }
+    }
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        metrics.intake("events", "rejected");
+        return Err(ApiError::new(
+            "unsupported_media_type",
+            "send the body with Content-Type: application/json",
+        ));
+    }
+    let event: AppEvent =
+        parse_event(&body).inspect_err(|_| metrics.intake("events", "rejected"))?;
+    if event.component.is_empty() {
+        metrics.intake("events", "rejected");
+        return Err(ApiError::new(
+            "invalid_body",
+            "component: must not be empty",
+        ));
+    }
+    metrics.intake("events", "accepted");
+    let component = event.component.clone();
+    state.agent.report_event(event);
+    Ok((
+        StatusCode::ACCEPTED,
+        Reply(json!({"accepted": true, "component": component})),
+    ))
+}
+
+/// JSON text → an event: syntax errors are `invalid_json`, shape errors `invalid_body`.
+pub(crate) fn parse_event(body: &[u8]) -> Result<AppEvent, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let code = if e.is_data() {
+            "invalid_body"
+        } else {
+            "invalid_json"
+        };
+        ApiError::new(code, e.to_string())
+    })
+}
+
+pub(super) async fn stream(
+    State(state): State<ApiState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let receiver = state.agent.subscribe();
+    let events = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let event = match receiver.recv().await {
+            Ok(live) => Event::default()
+                .event(live.kind())
+                .json_data(live.data())
+                .unwrap_or_else(|_| Event::default().event("error")),
+            // A slow reader missed some: say how many, so it can refetch.
+            Err(RecvError::Lagged(missed)) => {
+                Event::default().event("lagged").data(missed.to_string())
+            }
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), receiver))
+    });
+    Sse::new(events).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .text("keep-alive"),
+    )
+}

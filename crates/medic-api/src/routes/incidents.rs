@@ -1,0 +1,88 @@
+//! Incidents: list with filters and cursor, one with everything, ack, resolve.
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::{Extension, Json as Reply};
+use medic_model::IncidentStatus;
+use medic_store::IncidentFilter;
+use serde_json::json;
+
+use crate::ApiState;
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::extract::{Path, Query};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    status: Option<IncidentStatus>,
+    target: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<i64>,
+}
+
+pub(super) async fn list(
+    State(state): State<ApiState>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let mut filter = IncidentFilter::default();
+    if let Some(status) = query.status {
+        filter = filter.with_status(status);
+    }
+    if let Some(target) = query.target.filter(|t| !t.is_empty()) {
+        filter = filter.with_target(&target);
+    }
+    if let Some(limit) = query.limit {
+        filter = filter.with_limit(limit);
+    }
+    if let Some(cursor) = query.cursor {
+        filter = filter.before(cursor);
+    }
+    let incidents = state.store.list_incidents(&filter).await?;
+    // A full page may have more behind it; a short one is the last.
+    let full = incidents.len() == filter.effective_limit() as usize;
+    let next_cursor = incidents
+        .last()
+        .filter(|_| full)
+        .map(|incident| incident.id.to_string());
+    Ok(Reply(
+        json!({"incidents": incidents, "next_cursor": next_cursor}),
+    ))
+}
+
+pub(super) async fn show(
+    State(state): State<ApiState>,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let store = &state.store;
+    let incident = store.incident(id).await?;
+    let diagnosis = store.diagnosis(id).await?;
+    let timeline = store.timeline(id).await?;
+    let actions = store.actions(id).await?;
+    Ok(Reply(json!({
+        "incident": incident,
+        "diagnosis": diagnosis,
+        "timeline": timeline,
+        "actions": actions,
+    })))
+}
+
+pub(super) async fn ack(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Reply(json!(
+        state.agent.acknowledge(id, &principal.name).await?
+    )))
+}
+
+pub(super) async fn resolve(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Reply(json!(
+        state.agent.resolve(id, &principal.name).await?
+    )))
+}

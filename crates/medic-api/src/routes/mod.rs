@@ -1,0 +1,201 @@
+//! The route table: every endpoint once, with the scope it needs. The
+//! router and the OpenAPI document are both built from it.
+
+mod approvals;
+mod components;
+mod events;
+mod incidents;
+mod operations;
+mod recovery;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use medic_engine::config::Scope;
+
+use crate::ApiState;
+use crate::auth::{Principal, require};
+use crate::error::ApiError;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (liveness, the dashboard's static files, the OpenAPI document).
+    Public,
+    /// A key with this scope.
+    Key(Scope),
+    /// A key with the write scope, or a valid `X-Medic-Signature`.
+    KeyOrSignature,
+}
+
+/// One documented route.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDoc {
+    /// `GET`, `POST` or `DELETE`.
+    pub method: &'static str,
+    /// The path, with `{param}` segments.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// What it does.
+    pub summary: &'static str,
+    /// The request body's schema name in the OpenAPI document, if any.
+    pub body: Option<&'static str>,
+}
+
+macro_rules! route_table {
+    ($( $method:ident $path:literal, $access:expr, $body:expr, $summary:literal => $handler:expr; )+) => {
+        /// Every route of the API, in documentation order.
+        pub const ROUTES: &[RouteDoc] = &[
+            $( RouteDoc {
+                method: stringify!($method),
+                path: $path,
+                access: $access,
+                summary: $summary,
+                body: $body,
+            }, )+
+        ];
+
+        fn api_routes(state: &ApiState) -> Router<ApiState> {
+            let mut router = Router::new();
+            $(
+                router = router.route(
+                    $path,
+                    route_method!($method, $handler).route_layer(middleware::from_fn_with_state(
+                        (state.clone(), $access),
+                        guard,
+                    )),
+                );
+            )+
+            router
+        }
+    };
+}
+
+macro_rules! route_method {
+    (GET, $handler:expr) => {
+        get($handler)
+    };
+    (POST, $handler:expr) => {
+        post($handler)
+    };
+    (DELETE, $handler:expr) => {
+        delete($handler)
+    };
+}
+
+use Access::{Key, KeyOrSignature, Public};
+const READ: Access = Key(Scope::Read);
+const WRITE: Access = Key(Scope::Write);
+const ADMIN: Access = Key(Scope::Admin);
+
+route_table! {
+    GET "/health", Public, None, "the agent's own liveness" => operations::liveness;
+    GET "/api/v1/health", READ, None, "system health over every component" => operations::system_health;
+    GET "/api/v1/components", READ, None, "every target, with state, error rate and latency" => components::list;
+    POST "/api/v1/components", WRITE, Some("ComponentSpec"), "register a target at run time" => components::register;
+    GET "/api/v1/components/{name}", READ, None, "one target" => components::show;
+    DELETE "/api/v1/components/{name}", WRITE, None, "stop watching a target registered through the API" => components::remove;
+    GET "/api/v1/components/{name}/stats", READ, None, "a target's error rate, latency percentiles and status" => components::stats;
+    POST "/api/v1/components/{name}/reset", WRITE, None, "forget a target's error window and latency history" => components::reset;
+    GET "/api/v1/incidents", READ, None, "incidents, newest first (status, target, limit, cursor)" => incidents::list;
+    GET "/api/v1/incidents/{id}", READ, None, "one incident with its diagnosis, timeline and actions" => incidents::show;
+    POST "/api/v1/incidents/{id}/ack", WRITE, None, "acknowledge an incident" => incidents::ack;
+    POST "/api/v1/incidents/{id}/resolve", WRITE, None, "resolve an incident by hand" => incidents::resolve;
+    GET "/api/v1/approvals", READ, None, "approvals (status=pending by default, or all)" => approvals::list;
+    POST "/api/v1/approvals/{id}/approve", ADMIN, None, "approve a pending action: it runs at once" => approvals::approve;
+    POST "/api/v1/approvals/{id}/reject", ADMIN, None, "reject a pending action: the ladder moves on" => approvals::reject;
+    GET "/api/v1/recovery/stats", READ, None, "recovery statistics overall, by action and by component" => recovery::stats;
+    GET "/api/v1/recovery/recent", READ, None, "the most recent recoveries" => recovery::recent;
+    GET "/api/v1/circuit-breakers", READ, None, "breakers on remedies" => operations::breakers;
+    POST "/api/v1/circuit-breakers/{name}/reset", ADMIN, None, "close a breaker" => operations::reset_breaker;
+    POST "/api/v1/monitoring/start", ADMIN, None, "resume probing" => operations::start_monitoring;
+    POST "/api/v1/monitoring/stop", ADMIN, None, "pause probing" => operations::stop_monitoring;
+    GET "/api/v1/monitoring/status", READ, None, "whether probing runs" => operations::monitoring_status;
+    POST "/api/v1/events", KeyOrSignature, Some("AppEvent"), "an application reports an error or a success" => events::report;
+    GET "/api/v1/events/stream", READ, None, "server-sent events of every change, live" => events::stream;
+    GET "/api/v1/learning", READ, None, "the fix catalog: per fingerprint and remedy, attempts, successes, mean time" => recovery::learning;
+    GET "/api/v1/openapi.json", Public, None, "this API's OpenAPI document" => operations::openapi;
+    GET "/metrics", READ, None, "Prometheus text exposition" => operations::metrics;
+    GET "/", Public, None, "the dashboard" => crate::dashboard::index;
+    GET "/assets/{file}", Public, None, "the dashboard's script and style" => crate::dashboard::asset;
+}
+
+/// The router with its middleware: body limit, timeouts, JSON 404/405.
+pub(crate) fn router(state: ApiState, max_body_bytes: usize) -> axum::Router {
+    api_routes(&state)
+        .fallback(|| async { ApiError::new("not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new("method_not_allowed", "this route does not take that method")
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+/// Authenticates, checks the scope, applies the caller's rate limit, and
+/// hands the handler the [`Principal`] for its audit trail.
+async fn guard(
+    State((state, access)): State<(ApiState, Access)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let principal = match access {
+        Public => None,
+        Key(scope) => match authorize(&state, &request, scope) {
+            Ok(principal) => Some(principal),
+            Err(error) => return error.into_response(),
+        },
+        // The handler checks the signature against the body it reads.
+        KeyOrSignature if request.headers().contains_key("x-medic-signature") => None,
+        KeyOrSignature => match authorize(&state, &request, Scope::Write) {
+            Ok(principal) => Some(principal),
+            Err(error) => return error.into_response(),
+        },
+    };
+    if let Some(principal) = principal {
+        let caller = if state.keys.is_open() {
+            client_address(&request)
+        } else {
+            principal.name.clone()
+        };
+        if let Err(seconds) = state.limiter.take(&caller, Instant::now()) {
+            return ApiError::new("rate_limited", format!("too many requests from {caller:?}"))
+                .with_retry_after(seconds)
+                .into_response();
+        }
+        request.extensions_mut().insert(principal);
+    }
+    next.run(request).await
+}
+
+fn authorize(state: &ApiState, request: &Request, scope: Scope) -> Result<Principal, ApiError> {
+    let principal = state.keys.authenticate(request.headers())?;
+    require(&principal, scope)?;
+    Ok(principal)
+}
+
+fn client_address(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+        .unwrap_or_else(|| "local".into())
+}
+
+/// Answers 503 `timeout` when a handler takes longer than the configured
+/// limit. The event stream answers at once and streams after, so it is not cut.
+async fn time_limit(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(%method, "request timed out");
+            ApiError::new("timeout", "the request took too long").into_response()
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Liveness, system health, breakers, monitoring, metrics, the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::{Extension, Json as Reply};
+use serde_json::json;
+
+use crate::ApiState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
+
+pub(super) async fn liveness() -> impl IntoResponse {
+    Reply(json!({"status": "ok"}))
+}
+
+pub(super) async fn system_health(State(state): State<ApiState>) -> impl IntoResponse {
+    Reply(json!(state.agent.system_health()))
+}
+
+pub(super) async fn breakers(State(state): State<ApiState>) -> impl IntoResponse {
+    Reply(json!({ "breakers": state.agent.breakers() }))
+}
+
+pub(super) async fn reset_breaker(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    if state.agent.reset_breaker(&name, &principal.name) {
+        Ok(Reply(json!({"name": name, "state": "closed"})))
+    } else {
+        Err(ApiError::not_found("breaker", format!("{name:?}")))
+    }
+}
+
+pub(super) async fn start_monitoring(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+) -> impl IntoResponse {
+    state.agent.start_monitoring(&principal.name);
+    Reply(json!(state.agent.monitoring_status()))
+}
+
+pub(super) async fn stop_monitoring(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+) -> impl IntoResponse {
+    state.agent.stop_monitoring(&principal.name);
+    Reply(json!(state.agent.monitoring_status()))
+}
+
+pub(super) async fn monitoring_status(State(state): State<ApiState>) -> impl IntoResponse {
+    Reply(json!(state.agent.monitoring_status()))
+}
+
+pub(super) async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.agent.metrics().encode(),
+    )
+}
+
+pub(super) async fn openapi() -> impl IntoResponse {
+    Reply(crate::openapi::document())
+}

@@ -1,0 +1,70 @@
+//! Binding and serving: the API refuses to listen beyond loopback without
+//! keys, whatever the config validation said.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use medic_agent::Agent;
+use medic_engine::config::Config;
+
+use crate::ApiState;
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The config's server, auth or webhook settings cannot be used.
+    #[error("{0}")]
+    Config(String),
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Serves the API for `agent` on `config.server.listen` (port 0 picks one)
+/// until the process ends; returns the bound address.
+pub async fn serve(
+    agent: Agent,
+    config: &Config,
+    env: &BTreeMap<String, String>,
+) -> Result<SocketAddr, ServeError> {
+    let address = config.server.listen.as_str();
+    let state = ApiState::new(agent, config, env)?;
+    let wanted: SocketAddr = address
+        .parse()
+        .map_err(|e| ServeError::Config(format!("server.listen: {e}")))?;
+    if !wanted.ip().is_loopback() && state.keys.is_open() {
+        return Err(ServeError::Config(format!(
+            "server.listen: {wanted} is reachable from other hosts; configure [auth] keys first"
+        )));
+    }
+    if config.server.tls.is_some() {
+        return Err(ServeError::Config(
+            "server.tls: TLS is not built into this medic yet; put a TLS proxy (nginx) in front"
+                .into(),
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(wanted)
+        .await
+        .map_err(|source| ServeError::Listen {
+            address: address.to_string(),
+            source,
+        })?;
+    let bound = listener.local_addr().map_err(|source| ServeError::Listen {
+        address: address.to_string(),
+        source,
+    })?;
+    let max_body = usize::try_from(config.server.max_body_bytes).unwrap_or(usize::MAX);
+    let app = crate::router(state, max_body).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the API server stopped");
+        }
+    });
+    Ok(bound)
+}
