@@ -250,7 +250,7 @@ impl Agent {
                         })
                 });
             match restored {
-                Ok((target, spec)) => self.attach(target, Origin::Api(spec)).await?,
+                Ok((target, spec)) => self.attach(target, Origin::Api(Box::new(spec))).await?,
                 Err(why) => tracing::warn!(component = %name, "not restored: {why}"),
             }
         }
@@ -403,7 +403,7 @@ fn error_rate_breach(runtime: &mut TargetRuntime, signal: &Signal) -> Option<f64
     ) {
         return None;
     }
-    let latency = Duration::from_secs_f64(signal.latency_ms.unwrap_or(0.0).max(0.0) / 1_000.0);
+    let latency = latency_of(signal.latency_ms);
     if signal.healthy {
         runtime.errors.record_success(latency);
         return None;
@@ -419,6 +419,11 @@ fn error_rate_breach(runtime: &mut TargetRuntime, signal: &Signal) -> Option<f64
     let breached = snapshot.calls >= crate::targets::ERROR_RATE_MIN_CALLS
         && snapshot.status >= medic_resilience::health::HealthStatus::Unhealthy;
     breached.then_some(snapshot.error_rate)
+}
+
+/// A reported latency as a duration; nonsense (negative, NaN, centuries) is zero.
+pub(crate) fn latency_of(latency_ms: Option<f64>) -> Duration {
+    Duration::try_from_secs_f64(latency_ms.unwrap_or(0.0) / 1_000.0).unwrap_or_default()
 }
 
 /// Closes actions a previous run left without an outcome.

@@ -8,9 +8,13 @@
 //! register what `medic check` would refuse.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use medic_engine::config::{Config, ConfigError, Health, HumanDuration, Remedy, Target, validate};
 use serde_json::json;
+
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The body of a component registration.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -50,11 +54,16 @@ impl ComponentSpec {
         }
         let mut probes = Vec::new();
         if let Some(url) = &self.health_url {
+            let interval = self.interval.map_or(DEFAULT_INTERVAL, HumanDuration::get);
+            // A probe may not outlast its interval.
+            let timeout = self
+                .timeout
+                .map_or(DEFAULT_TIMEOUT.min(interval), HumanDuration::get);
             probes.push(json!({
                 "kind": "http",
                 "url": url,
-                "interval": self.interval.unwrap_or(HumanDuration::new(std::time::Duration::from_secs(5))),
-                "timeout": self.timeout.unwrap_or(HumanDuration::new(std::time::Duration::from_secs(2))),
+                "interval": HumanDuration::new(interval),
+                "timeout": HumanDuration::new(timeout),
             }));
         }
         let mut remedies = serde_json::to_value(&self.remedies).map_err(|e| one("remedies", e))?;
@@ -68,7 +77,8 @@ impl ComponentSpec {
             "health": self.health.clone().unwrap_or_default(),
             "remedies": remedies,
         });
-        let target: Target = serde_json::from_value(target).map_err(|e| one("", e))?;
+        let target: Target =
+            serde_json::from_value(without_nulls(target)).map_err(|e| one("", e))?;
         let index = config.targets.len();
         let mut whole = config.clone();
         whole.targets.push(target.clone());
@@ -86,6 +96,20 @@ impl ComponentSpec {
         } else {
             Err(errors)
         }
+    }
+}
+
+/// Drops `null` fields: the config types read TOML, which has no null, so
+/// an absent optional must be absent, not null.
+fn without_nulls(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(fields) => fields
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, without_nulls(v)))
+            .collect(),
+        serde_json::Value::Array(items) => items.into_iter().map(without_nulls).collect(),
+        other => other,
     }
 }
 

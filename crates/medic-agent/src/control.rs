@@ -4,7 +4,6 @@
 //! an incident, and in the agent's log with the API key's name.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::Utc;
 use medic_engine::config::ConfigError;
@@ -125,6 +124,12 @@ impl Agent {
 
     /// Registers a target at run time; it is stored, so it survives restarts.
     pub async fn register(&self, spec: ComponentSpec) -> Result<ComponentView, ControlError> {
+        if self.inner.targets().contains_key(&spec.name) {
+            return Err(ControlError::Conflict(format!(
+                "a component named {:?} exists",
+                spec.name
+            )));
+        }
         let target = spec
             .to_target(&self.current_config())
             .map_err(ControlError::Invalid)?;
@@ -135,7 +140,7 @@ impl Agent {
             .save_component(&spec.name, &body, Utc::now())
             .await?;
         let name = spec.name.clone();
-        if let Err(e) = self.attach(target, Origin::Api(spec)).await {
+        if let Err(e) = self.attach(target, Origin::Api(Box::new(spec))).await {
             // Not watched, so not kept either.
             self.inner.store.delete_component(&name).await?;
             return Err(e.into());
@@ -228,7 +233,7 @@ impl Agent {
             self.observe(signal);
         } else {
             let health = self.inner.health.component(&event.component);
-            let took = Duration::from_secs_f64(latency.unwrap_or(0.0) / 1_000.0);
+            let took = crate::agent::latency_of(latency);
             match event.outcome {
                 EventOutcome::Success => health.record_success(took),
                 EventOutcome::Error => {
@@ -367,7 +372,7 @@ fn view(
         health: runtime.errors.snapshot(),
         latency_ms: runtime.latencies.iter().copied().collect(),
         spec: match &runtime.origin {
-            Origin::Api(spec) => Some(spec.clone()),
+            Origin::Api(spec) => Some(spec.as_ref().clone()),
             Origin::Config => None,
         },
     })

@@ -36,6 +36,12 @@ struct StateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApprovalLabels {
+    remedy: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct IntakeLabels {
     source: String,
     outcome: String,
@@ -59,7 +65,7 @@ pub struct Metrics {
     latency: Family<TargetLabel, FloatGauge>,
     time_to_recover: Histogram,
     intake: Family<IntakeLabels, Counter>,
-    approvals: Family<IntakeLabels, Counter>,
+    approvals: Family<ApprovalLabels, Counter>,
     /// (succeeded, finished) real actions, for the ratio.
     tally: std::sync::Mutex<(u64, u64)>,
 }
@@ -129,7 +135,7 @@ impl Metrics {
             "Events and webhooks received, by source and outcome",
             intake.clone(),
         );
-        let approvals = Family::<IntakeLabels, Counter>::default();
+        let approvals = Family::<ApprovalLabels, Counter>::default();
         registry.register(
             "approvals",
             "Approval requests, by remedy and how they ended",
@@ -242,8 +248,8 @@ impl Metrics {
 
     pub(crate) fn approval(&self, remedy: &str, outcome: &str) {
         self.approvals
-            .get_or_create(&IntakeLabels {
-                source: remedy.into(),
+            .get_or_create(&ApprovalLabels {
+                remedy: remedy.into(),
                 outcome: outcome.into(),
             })
             .inc();

@@ -18,7 +18,7 @@ pub(crate) enum Origin {
     /// The config file: changed by editing the file.
     Config,
     /// `POST /api/v1/components`, with its registration body.
-    Api(ComponentSpec),
+    Api(Box<ComponentSpec>),
 }
 
 /// Probe latencies kept per target for the dashboard's sparkline.

@@ -169,7 +169,7 @@ pub fn decode_hex32(text: &str) -> Option<[u8; 32]> {
 
 /// Hex digits (either case) → bytes; `None` on odd length or a non-hex digit.
 pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.as_bytes()

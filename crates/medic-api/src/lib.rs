@@ -29,7 +29,7 @@ use medic_store::Store;
 
 pub use auth::{Keys, Principal, hex, sha256};
 pub use error::{ApiError, ERROR_CODES};
-pub use routes::ROUTES;
+pub use routes::{Access, ROUTES, RouteDoc};
 pub use serve::{ServeError, serve};
 pub use signature::{Verifier, sign};
 

@@ -55,15 +55,9 @@ pub(super) async fn report(
             "send the body with Content-Type: application/json",
         ));
     }
-    let event: AppEvent =
-        parse_event(&body).inspect_err(|_| metrics.intake("events", "rejected"))?;
-    if event.component.is_empty() {
-        metrics.intake("events", "rejected");
-        return Err(ApiError::new(
-            "invalid_body",
-            "component: must not be empty",
-        ));
-    }
+    let event = parse_event(&body)
+        .and_then(|event| check_event(&event).map(|()| event))
+        .inspect_err(|_| metrics.intake("events", "rejected"))?;
     metrics.intake("events", "accepted");
     let component = event.component.clone();
     state.agent.report_event(event);
@@ -71,6 +65,34 @@ pub(super) async fn report(
         StatusCode::ACCEPTED,
         Reply(json!({"accepted": true, "component": component})),
     ))
+}
+
+/// The longest operation an event may report: a day.
+const MAX_LATENCY_MS: f64 = 86_400_000.0;
+
+/// What types cannot say about an event.
+fn check_event(event: &AppEvent) -> Result<(), ApiError> {
+    if event.component.trim().is_empty() {
+        return Err(ApiError::new(
+            "invalid_body",
+            "component: must not be empty",
+        ));
+    }
+    if event.component.len() > 200 {
+        return Err(ApiError::new(
+            "invalid_body",
+            "component: longer than 200 bytes",
+        ));
+    }
+    if let Some(ms) = event.latency_ms
+        && !(0.0..=MAX_LATENCY_MS).contains(&ms)
+    {
+        return Err(ApiError::new(
+            "invalid_body",
+            format!("latency_ms: {ms} is outside 0 … {MAX_LATENCY_MS} (one day)"),
+        ));
+    }
+    Ok(())
 }
 
 /// JSON text → an event: syntax errors are `invalid_json`, shape errors `invalid_body`.

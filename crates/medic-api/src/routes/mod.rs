@@ -47,6 +47,17 @@ pub struct RouteDoc {
     pub body: Option<&'static str>,
 }
 
+impl RouteDoc {
+    /// The scope a key needs here (`None` for public routes).
+    pub fn scope_name(&self) -> Option<&'static str> {
+        match self.access {
+            Access::Public => None,
+            Access::Key(scope) => Some(crate::auth::scope_name(scope)),
+            Access::KeyOrSignature => Some("write"),
+        }
+    }
+}
+
 macro_rules! route_table {
     ($( $method:ident $path:literal, $access:expr, $body:expr, $summary:literal => $handler:expr; )+) => {
         /// Every route of the API, in documentation order.
@@ -144,18 +155,31 @@ async fn guard(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let principal = match access {
+    if state.keys.is_open()
+        && let Err(error) = same_machine_only(&request)
+    {
+        return error.into_response();
+    }
+    let needed = match access {
         Public => None,
-        Key(scope) => match authorize(&state, &request, scope) {
-            Ok(principal) => Some(principal),
-            Err(error) => return error.into_response(),
-        },
+        Key(scope) => Some(scope),
         // The handler checks the signature against the body it reads.
         KeyOrSignature if request.headers().contains_key("x-medic-signature") => None,
-        KeyOrSignature => match authorize(&state, &request, Scope::Write) {
-            Ok(principal) => Some(principal),
-            Err(error) => return error.into_response(),
-        },
+        KeyOrSignature => Some(Scope::Write),
+    };
+    let principal = match needed.map(|scope| authorize(&state, &request, scope)) {
+        None => None,
+        Some(Ok(principal)) => Some(principal),
+        Some(Err(error)) => {
+            // Guessing keys costs a token from the caller's address each time.
+            let address = format!("failed:{}", client_address(&request));
+            if let Err(seconds) = state.limiter.take(&address, Instant::now()) {
+                return ApiError::new("rate_limited", "too many failed attempts")
+                    .with_retry_after(seconds)
+                    .into_response();
+            }
+            return error.into_response();
+        }
     };
     if let Some(principal) = principal {
         let caller = if state.keys.is_open() {
@@ -177,6 +201,53 @@ fn authorize(state: &ApiState, request: &Request, scope: Scope) -> Result<Princi
     let principal = state.keys.authenticate(request.headers())?;
     require(&principal, scope)?;
     Ok(principal)
+}
+
+/// Without keys the API trusts whoever can reach loopback, so it must not
+/// be reachable through a browser on another site: a loopback `Host` only
+/// (a DNS-rebinding name is refused) and, for changes, no foreign `Origin`.
+fn same_machine_only(request: &Request) -> Result<(), ApiError> {
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+    };
+    let host = header(axum::http::header::HOST);
+    if let Some(host) = host
+        && !is_loopback_host(host)
+    {
+        return Err(ApiError::new(
+            "forbidden",
+            format!(
+                "Host {host:?} is not a loopback name; configure [auth] keys to serve other names"
+            ),
+        ));
+    }
+    let changes = request.method() != axum::http::Method::GET;
+    if let Some(origin) = header(axum::http::header::ORIGIN)
+        && changes
+    {
+        let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        if Some(origin_host) != host {
+            return Err(ApiError::new(
+                "forbidden",
+                format!("requests from {origin:?} may not change anything here"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn client_address(request: &Request) -> String {

@@ -81,18 +81,17 @@ pub(super) async fn recent(
     let mut categories: HashMap<i64, String> = HashMap::new();
     let mut recoveries = Vec::with_capacity(actions.len());
     for action in &actions {
-        if !categories.contains_key(&action.incident_id) {
-            let incident = state.store.incident(action.incident_id).await?;
-            let category = incident
-                .category
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "unknown".into());
-            categories.insert(action.incident_id, category);
-        }
-        let category = categories
-            .get(&action.incident_id)
-            .cloned()
-            .unwrap_or_default();
+        let category = match categories.get(&action.incident_id) {
+            Some(category) => category.clone(),
+            None => {
+                let incident = state.store.incident(action.incident_id).await?;
+                let category = incident
+                    .category
+                    .map_or_else(|| "unknown".into(), |c| c.to_string());
+                categories.insert(action.incident_id, category.clone());
+                category
+            }
+        };
         recoveries.push(record(action, category));
     }
     Ok(Reply(json!({ "recoveries": recoveries })))

@@ -117,8 +117,12 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     errors
 }
 
+/// Target names end up in URLs, metrics labels and log lines.
+const MAX_NAME_LEN: usize = 100;
+
 fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, String)) {
     let valid_name = !target.name.is_empty()
+        && target.name.len() <= MAX_NAME_LEN
         && target
             .name
             .bytes()
@@ -126,7 +130,7 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
     if !valid_name {
         push(
             format!("{path}.name"),
-            "use letters, digits, '-', '_' and '.' only".into(),
+            format!("use 1 to {MAX_NAME_LEN} letters, digits, '-', '_' and '.'"),
         );
     }
     if target.health.failure_threshold == 0 || target.health.success_threshold == 0 {

@@ -5,14 +5,16 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Chaos {
+/// `medic chaos` on a free loopback port; killed on drop. Shared with the
+/// tests that need a service to break (see `support::Watched`).
+pub(crate) struct Chaos {
     child: Child,
-    address: String,
+    pub(crate) address: String,
     log: std::path::PathBuf,
 }
 
 impl Chaos {
-    fn start(name: &str) -> Self {
+    pub(crate) fn start(name: &str) -> Self {
         let log =
             std::env::temp_dir().join(format!("medic-chaos-{}-{name}.log", std::process::id()));
         let _ = std::fs::remove_file(&log);
@@ -41,7 +43,7 @@ impl Chaos {
     }
 
     /// One HTTP/1.1 request; returns (status, headers and body as text).
-    fn request(&self, method: &str, path: &str) -> (u16, String) {
+    pub(crate) fn request(&self, method: &str, path: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.address).expect("connects");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))

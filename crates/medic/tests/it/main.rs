@@ -1,7 +1,9 @@
 //! End-to-end tests of the real `medic` binary.
 
 mod chaos;
+mod dashboard;
 mod demo;
+mod prometheus;
 mod serve;
 mod supervise;
 mod support;

@@ -1,5 +1,6 @@
 //! Helpers shared by the end-to-end tests: a running `medic serve`, plain
-//! HTTP/1.1 over loopback, and a webhook receiver.
+//! HTTP/1.1 over loopback, a webhook receiver, JSON over reqwest for
+//! third-party tools, and a keyed medic watching `medic chaos`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -7,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::chaos::Chaos;
 
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -186,4 +189,171 @@ fn read_request_body(stream: &TcpStream) -> String {
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address").port()
+}
+
+/// Calls `probe` every 100 ms until it gives a value, for at most `limit`.
+pub fn poll<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = probe() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether a test must skip because a tool it drives is not installed.
+/// Under CI=true that fails instead, so CI never passes by skipping.
+pub fn missing_tools(binaries: &[&str], package: &str) -> bool {
+    let missing: Vec<&str> = binaries
+        .iter()
+        .copied()
+        .filter(|binary| !Path::new(binary).exists())
+        .collect();
+    if missing.is_empty() {
+        return false;
+    }
+    let why = format!(
+        "{} not installed (apt-get install {package})",
+        missing.join(" and ")
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+    eprintln!("skipped: {why}");
+    true
+}
+
+/// Where screenshots and other artifacts for a human go: the target dir.
+pub fn artifact(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target/tmp has a parent")
+        .join(name)
+}
+
+/// A child process, killed and reaped on drop, also when the test panics.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// JSON over HTTP with reqwest, for third-party tools (ChromeDriver,
+/// Prometheus). The workspace builds reqwest without its `blocking`
+/// feature, so a current-thread runtime drives the async client.
+pub struct Http {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new() -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("reqwest client");
+        Self { runtime, client }
+    }
+
+    /// One request: the status and the body as JSON (a JSON string when
+    /// the body is not JSON). Err only when no answer came.
+    pub fn call(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), String> {
+        let verb = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut request = self.client.request(verb, url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        self.runtime.block_on(async {
+            let response = request
+                .send()
+                .await
+                .map_err(|e| format!("{method} {url}: {e}"))?;
+            let status = response.status().as_u16();
+            let text = response
+                .text()
+                .await
+                .map_err(|e| format!("{method} {url}: {e}"))?;
+            let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+            Ok((status, json))
+        })
+    }
+}
+
+/// The API key the keyed setups below configure, as `MEDIC_OPS_KEY`.
+pub const OPS_KEY: &str = "ops-key-0123456789abcdef";
+
+/// `medic chaos` watched by a `medic serve` that requires [`OPS_KEY`]:
+/// target `shop` probes chaos's /health every 500 ms and is healed by
+/// `reconnect-db`, a POST to /chaos/resolve with the given risk.
+pub struct Watched {
+    // Field order is drop order: medic stops before what it watches.
+    pub served: Served,
+    pub chaos: Chaos,
+    _dir: TempDir,
+}
+
+impl Watched {
+    pub fn start(name: &str, risk: &str) -> Self {
+        let dir = TempDir::new(&format!("{name}-medic"));
+        let chaos = Chaos::start(name);
+        let config = dir.0.join("medic.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+url = "sqlite://{db}"
+[auth]
+keys = [{{ name = "ops", key_env = "MEDIC_OPS_KEY", scopes = ["read", "write", "admin"] }}]
+[policy]
+approval_timeout = "10m"
+[[targets]]
+name = "shop"
+probes = [{{ kind = "http", url = "http://{chaos}/health", interval = "500ms", timeout = "400ms", expect_status = [200] }}]
+health = {{ failure_threshold = 2 }}
+[[targets.remedies]]
+name = "reconnect-db"
+action = {{ kind = "http", method = "POST", url = "http://{chaos}/chaos/resolve" }}
+risk = "{risk}"
+"#,
+                db = dir.0.join("medic.db").display(),
+                chaos = chaos.address,
+            ),
+        )
+        .expect("config");
+        let served = Served::start(&config, &[("MEDIC_OPS_KEY", OPS_KEY)]);
+        Self {
+            served,
+            chaos,
+            _dir: dir,
+        }
+    }
+
+    /// Puts chaos in error mode: /health answers 500 until /chaos/resolve.
+    pub fn break_service(&self) {
+        let (status, body) = self.chaos.request("POST", "/chaos/trigger?mode=error");
+        assert_eq!(status, 202, "chaos refused the trigger: {body}");
+    }
 }

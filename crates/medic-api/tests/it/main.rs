@@ -1,0 +1,8 @@
+//! medic-api's tests: every route through `Router::oneshot`, every auth
+//! failure, the bad-input corpus, and property tests of the parsers.
+
+mod auth;
+mod corpus;
+mod endpoints;
+mod harness;
+mod routes;
