@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load test of the HTTP API with wrk, against a real `medic serve` on loopback:
 #   GET  /health             a no-op handler of the same server: the ceiling
-#   GET  /api/v1/incidents   a page of 50 incidents from SQLite (500 seeded)
+#   GET  /api/v1/incidents   a page of 50 incidents (500 seeded in SQLite),
+#                            as clients poll it (page cache) and with every
+#                            request a miss (SQLite read each time)
 #   POST /api/v1/events      an application event, authenticated by key
 # Prints a Markdown table (requests/s, p50, p99, errors, ratio to the ceiling).
 # Usage: scripts/load.sh [seconds per run, default 10]
@@ -60,6 +62,12 @@ db.commit()
 PY
 serve
 
+cat > "$dir/miss.lua" <<'LUA'
+-- A different cursor each time: every request misses the page cache and reads SQLite.
+request = function()
+  return wrk.format(nil, "/api/v1/incidents?cursor=" .. math.random(1000, 1000000000))
+end
+LUA
 cat > "$dir/event.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"component":"checkout","operation":"charge","outcome":"error","error":"card service 503","latency_ms":12.5}'
@@ -81,12 +89,13 @@ run() { # name, path, extra wrk args...
 
 ceiling="$(run "GET /health (no-op ceiling)" /health)"
 incidents="$(run "GET /api/v1/incidents (50 of 500)" /api/v1/incidents)"
+misses="$(run "GET /api/v1/incidents, every request a cache miss" /api/v1/incidents -s "$dir/miss.lua")"
 events="$(run "POST /api/v1/events" /api/v1/events -s "$dir/event.lua")"
 base="$(cut -d'|' -f2 <<<"$ceiling")"
 echo
 echo "| endpoint | requests/s | p50 | p99 | errors | ratio to ceiling |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-for row in "$ceiling" "$incidents" "$events"; do
+for row in "$ceiling" "$incidents" "$misses" "$events"; do
   IFS='|' read -r name rps p50 p99 errors <<<"$row"
   ratio="$(python3 -c "print(f'{$rps / $base:.2f}')")"
   echo "| $name | $rps | $p50 | $p99 | $errors | $ratio |"

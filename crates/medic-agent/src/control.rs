@@ -340,6 +340,13 @@ impl Agent {
         self.inner.live.subscribe()
     }
 
+    /// A number that changes after every change this agent makes to
+    /// incidents, timelines, actions or approvals (read it *before* reading
+    /// the store, and a cached answer tagged with it is exact for this agent).
+    pub fn records_version(&self) -> u64 {
+        self.inner.live.records_version()
+    }
+
     /// The agent's Prometheus series.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics

@@ -4,6 +4,9 @@
 
 use medic_engine::health::TargetState;
 use medic_model::{Approval, Incident, TimelineEntry};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::sync::broadcast;
 
 /// How many events a watcher may fall behind before it misses some.
@@ -66,18 +69,32 @@ impl LiveEvent {
 #[derive(Debug, Clone)]
 pub(crate) struct LiveFeed {
     sender: broadcast::Sender<LiveEvent>,
+    /// Bumped after every write to incidents, timelines, actions or
+    /// approvals (each is announced here): readers cache by it.
+    records: Arc<AtomicU64>,
 }
 
 impl LiveFeed {
     pub(crate) fn new() -> Self {
         Self {
             sender: broadcast::Sender::new(BACKLOG),
+            records: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Sends to whoever listens; nobody listening is fine.
     pub(crate) fn send(&self, event: LiveEvent) {
+        if matches!(
+            event,
+            LiveEvent::Incident(_) | LiveEvent::Timeline(_) | LiveEvent::Approval(_)
+        ) {
+            self.records.fetch_add(1, Ordering::Release);
+        }
         let _ = self.sender.send(event);
+    }
+
+    pub(crate) fn records_version(&self) -> u64 {
+        self.records.load(Ordering::Acquire)
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {

@@ -11,6 +11,7 @@
 //! two cannot drift apart.
 
 mod auth;
+mod cache;
 mod dashboard;
 mod error;
 mod extract;
@@ -42,6 +43,7 @@ pub struct ApiState {
     limiter: Arc<limit::RateLimiter>,
     events_signature: Option<Arc<Verifier>>,
     request_timeout: std::time::Duration,
+    incident_pages: Arc<cache::PageCache>,
 }
 
 impl ApiState {
@@ -79,6 +81,7 @@ impl ApiState {
             )),
             events_signature,
             request_timeout: config.server.request_timeout.get(),
+            incident_pages: Arc::new(cache::PageCache::default()),
         })
     }
 }

@@ -1,7 +1,11 @@
 //! Incidents: list with filters and cursor, one with everything, ack, resolve.
 
+use std::time::Instant;
+
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::IntoResponse;
+use axum::http::{Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json as Reply};
 use medic_model::IncidentStatus;
 use medic_store::IncidentFilter;
@@ -9,7 +13,7 @@ use serde_json::json;
 
 use crate::ApiState;
 use crate::auth::Principal;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 
 #[derive(serde::Deserialize)]
@@ -24,7 +28,27 @@ pub(super) struct ListQuery {
 pub(super) async fn list(
     State(state): State<ApiState>,
     Query(query): Query<ListQuery>,
-) -> ApiResult<impl IntoResponse> {
+    uri: Uri,
+) -> ApiResult<Response> {
+    let key = uri.query().unwrap_or_default();
+    // Taken before reading: a write after this makes the page stale at once.
+    let version = state.agent.records_version();
+    if let Some(page) = state.incident_pages.get(key, version, Instant::now()) {
+        return Ok(json_bytes(page));
+    }
+    let page =
+        Bytes::from(serde_json::to_vec(&page(&state, query).await?).map_err(ApiError::internal)?);
+    state
+        .incident_pages
+        .put(key, version, Instant::now(), page.clone());
+    Ok(json_bytes(page))
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn page(state: &ApiState, query: ListQuery) -> ApiResult<serde_json::Value> {
     let mut filter = IncidentFilter::default();
     if let Some(status) = query.status {
         filter = filter.with_status(status);
@@ -45,9 +69,7 @@ pub(super) async fn list(
         .last()
         .filter(|_| full)
         .map(|incident| incident.id.to_string());
-    Ok(Reply(
-        json!({"incidents": incidents, "next_cursor": next_cursor}),
-    ))
+    Ok(json!({"incidents": incidents, "next_cursor": next_cursor}))
 }
 
 pub(super) async fn show(

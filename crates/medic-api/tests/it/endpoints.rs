@@ -162,6 +162,17 @@ async fn incidents_filters_detail_ack_and_resolve() {
         .post(&format!("/api/v1/incidents/{id}/resolve"), OPS, None)
         .await;
     assert_error(status, &body, 409, "conflict");
+    // The list answers from a cache; a change shows at once all the same.
+    let (_, list) = api.get("/api/v1/incidents", OPS).await;
+    let listed = list["incidents"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .find(|i| i["id"] == id)
+        .expect("still listed")
+        .clone();
+    assert_eq!(listed["status"], "resolved", "{list}");
+    assert_eq!(listed["acknowledged_by"], "ops", "{list}");
     let (status, body) = api.get("/api/v1/incidents/999999", OPS).await;
     assert_error(status, &body, 404, "not_found");
     let (_, detail) = api.get(&format!("/api/v1/incidents/{id}"), OPS).await;
