@@ -315,8 +315,9 @@
           hl.status && hl.status !== c.state ? h('div', { class: 'sub', text: 'health: ' + hl.status }) : null),
         h('td', { class: 'num' }, h('div', { text: fmtPct(hl.error_rate) }),
           h('div', { class: 'sub', text: (hl.errors || 0) + '/' + (hl.calls || 0) + ' calls' })),
-        h('td', { class: 'num', text: fmtMs(lat.p50_ms) }),
-        h('td', { class: 'num', text: fmtMs(lat.p95_ms) }),
+        // No calls in the window means no latency, not a latency of zero.
+        h('td', { class: 'num', text: hl.calls ? fmtMs(lat.p50_ms) : '—' }),
+        h('td', { class: 'num', text: hl.calls ? fmtMs(lat.p95_ms) : '—' }),
         h('td', { class: 'spark-cell' }, sparkline(c.latency_ms, c.state)),
         h('td', { class: 'last-error mono', title: hl.last_error || '' }, hl.last_error || h('span', { class: 'muted', text: '—' })));
     });
