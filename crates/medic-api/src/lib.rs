@@ -20,6 +20,7 @@ mod openapi;
 mod routes;
 mod serve;
 mod signature;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

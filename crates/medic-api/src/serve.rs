@@ -1,5 +1,5 @@
-//! Binding and serving: the API refuses to listen beyond loopback without
-//! keys, whatever the config validation said.
+//! Binding and serving, over plain HTTP or TLS: the API refuses to listen
+//! beyond loopback without keys, whatever the config validation said.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -43,12 +43,13 @@ pub async fn serve(
             "server.listen: {wanted} is reachable from other hosts; configure [auth] keys first"
         )));
     }
-    if config.server.tls.is_some() {
-        return Err(ServeError::Config(
-            "server.tls: TLS is not built into this medic yet; put a TLS proxy (nginx) in front"
-                .into(),
-        ));
-    }
+    // Certificates are read before binding: a bad file fails the start.
+    let acceptor = config
+        .server
+        .tls
+        .as_ref()
+        .map(crate::tls::acceptor)
+        .transpose()?;
     let listener = tokio::net::TcpListener::bind(wanted)
         .await
         .map_err(|source| ServeError::Listen {
@@ -60,11 +61,19 @@ pub async fn serve(
         source,
     })?;
     let max_body = usize::try_from(config.server.max_body_bytes).unwrap_or(usize::MAX);
-    let app = crate::router(state, max_body).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the API server stopped");
+    let router = crate::router(state, max_body);
+    match acceptor {
+        Some(acceptor) => {
+            tokio::spawn(crate::tls::serve(listener, acceptor, router));
         }
-    });
+        None => {
+            let app = router.into_make_service_with_connect_info::<SocketAddr>();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "the API server stopped");
+                }
+            });
+        }
+    }
     Ok(bound)
 }

@@ -6,3 +6,4 @@ mod corpus;
 mod endpoints;
 mod harness;
 mod routes;
+mod tls;
