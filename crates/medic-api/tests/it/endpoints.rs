@@ -403,3 +403,40 @@ async fn body_limit_is_413_in_the_error_model() {
         assert_error(status, &body, 413, "body_too_large");
     }
 }
+
+#[tokio::test]
+async fn an_unanswered_approval_expires_and_the_incident_escalates() {
+    let api = Api::with_approval_timeout("300ms").await;
+    let approval = api.pending_approval().await;
+    let id = approval["id"].as_i64().expect("id");
+    let incident = approval["incident_id"].as_i64().expect("incident");
+    let detail = api
+        .wait_for(&format!("/api/v1/incidents/{incident}"), |b| {
+            b["incident"]["status"] == "escalated"
+        })
+        .await;
+    // The high-risk action never ran; the escalation was attempted (its
+    // webhook port is closed, which the timeline says).
+    assert_eq!(detail["actions"][0]["state"], "skipped", "{detail}");
+    assert_eq!(detail["actions"][0]["started_at"], Value::Null);
+    let timeline = detail["timeline"].to_string();
+    assert!(
+        timeline.contains("expired: nobody answered in time"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("page:"), "{timeline}");
+    let (_, all) = api.get("/api/v1/approvals?status=all", OPS).await;
+    let expired = all["approvals"]
+        .as_array()
+        .expect("approvals")
+        .iter()
+        .find(|a| a["id"] == id)
+        .expect("listed")
+        .clone();
+    assert_eq!(expired["status"], "expired");
+    assert_eq!(expired["decided_by"], Value::Null);
+    let (status, body) = api
+        .post(&format!("/api/v1/approvals/{id}/approve"), OPS, None)
+        .await;
+    assert_error(status, &body, 409, "conflict");
+}

@@ -25,6 +25,12 @@ fn closed_port() -> u16 {
 }
 
 pub fn config_text(extra: &str) -> String {
+    config_with(extra, "10m", "")
+}
+
+/// The test config with extra `[server]` lines, an approval timeout, and
+/// extra remedies after the high-risk one.
+pub fn config_with(extra: &str, approval_timeout: &str, remedies: &str) -> String {
     format!(
         r#"
 [server]
@@ -43,7 +49,7 @@ keys = [
 generic = {{ secret_env = "T_SECRET" }}
 
 [policy]
-approval_timeout = "10m"
+approval_timeout = "{approval_timeout}"
 
 [[targets]]
 name = "db"
@@ -54,6 +60,7 @@ health = {{ failure_threshold = 2, verify_window = "1s", confirm_interval = "50m
 name = "restart-db"
 action = {{ kind = "wait", duration = "10ms" }}
 risk = "high"
+{remedies}
 "#,
         port = closed_port()
     )
@@ -81,6 +88,12 @@ impl Api {
     /// `server` is extra `[server]` lines (limits).
     pub async fn with_server_settings(server: &str) -> Api {
         Self::from_config(&config_text(server)).await
+    }
+
+    /// Approvals expire after `timeout`; an escalation follows the high-risk remedy.
+    pub async fn with_approval_timeout(timeout: &str) -> Api {
+        let page = "[[targets.remedies]]\nname = \"page\"\naction = { kind = \"escalate\", webhook = \"http://127.0.0.1:9/page\" }\n";
+        Self::from_config(&config_with("", timeout, page)).await
     }
 
     /// No `[auth]` keys: the open, loopback-only mode.
