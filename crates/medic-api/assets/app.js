@@ -375,10 +375,12 @@
     $('#incidents-count').textContent = active.length ? active.length + ' active' : '';
     renderCounters();
     if (!list.length) return $('#incidents-body').replaceChildren(empty('No incidents.'));
+    const awaiting = new Set((state.data.approvals || []).map(a => a.incident_id));
     const row = i => h('tr', { 'data-incident': i.id, 'data-status': i.status, 'data-tone': tone(i.status),
       tabindex: 0, 'aria-selected': String(String(i.id) === state.selected) },
     h('td', { class: 'num muted', text: '#' + i.id }),
-    h('td', null, badge(i.status)),
+    // The status stays 'diagnosing' while an action waits for a human: say so.
+    h('td', null, badge(i.status), awaiting.has(i.id) ? h('div', { class: 'sub', text: 'awaiting approval' }) : null),
     h('td', null, i.severity ? badge(i.severity, 'sev') : h('span', { class: 'muted', text: '—' })),
     h('td', { class: 'title' },
       h('div', { class: 'strong clip', text: i.title || '(untitled)', title: i.title || '' }),
