@@ -6,7 +6,7 @@
 //! the OpenAPI document generated from the route table (`openapi.rs`),
 //! Prometheus `/metrics`, the live event stream and the dashboard.
 //!
-//! Every route is declared once, in [`routes`]'s table: its method, path,
+//! Every route is declared once, in the route table ([`ROUTES`]): its method, path,
 //! scope and summary build both the router and the OpenAPI document, so the
 //! two cannot drift apart.
 
