@@ -9,5 +9,6 @@
 pub mod config;
 pub mod diagnosis;
 pub mod health;
+pub mod pipeline;
 pub mod plan;
 pub mod safety;

@@ -7,6 +7,7 @@ mod chaos;
 mod check;
 mod demo;
 mod diagnose;
+mod run;
 mod serve;
 
 use std::path::PathBuf;
@@ -47,6 +48,28 @@ enum Command {
         #[arg(long)]
         log_file: Option<PathBuf>,
     },
+    /// Run one pipeline step; on failure classify its output, then retry,
+    /// fix-then-retry or stop, as the failure warrants. Exit code: the last attempt's.
+    Run {
+        /// Attempts in all, the first included.
+        #[arg(long, default_value_t = 3)]
+        max_attempts: u32,
+        /// A pipeline failure catalog (TOML) to use instead of the built-in one.
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// Let medic run fixes that change the machine (e.g. `apt-get update`).
+        #[arg(long)]
+        allow_fixes: bool,
+        /// `json`: print a report of every attempt on stderr at the end.
+        #[arg(long, value_parser = ["json"])]
+        report: Option<String>,
+        /// The delay before the first retry (doubling, jittered, up to 60s).
+        #[arg(long, default_value = "1s", value_parser = parse_duration)]
+        retry_delay: std::time::Duration,
+        /// The step: `-- CMD ARGS…` (argv, never a shell string).
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
     /// Diagnose a log or error text offline and print the diagnosis as JSON.
     Diagnose {
         /// A file, or `-` for standard input.
@@ -83,10 +106,43 @@ fn init_logging(command: &Command) {
         .init();
 }
 
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    text.parse::<medic_engine::config::HumanDuration>()
+        .map(|d| d.get())
+        .map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.command);
     let result = match cli.command {
+        Command::Run {
+            max_attempts,
+            catalog,
+            allow_fixes,
+            report,
+            retry_delay,
+            command,
+        } => {
+            let options = run::RunOptions {
+                max_attempts,
+                catalog,
+                allow_fixes,
+                report_json: report.is_some(),
+                first_delay: retry_delay,
+                command,
+            };
+            // The step's exit code is medic's.
+            return match run::run(options) {
+                Ok(code) => ExitCode::from(code),
+                Err(UsageError(lines)) => {
+                    for line in lines {
+                        eprintln!("medic: {line}");
+                    }
+                    ExitCode::from(2)
+                }
+            };
+        }
         Command::Check { config } => check::run(&config),
         Command::Serve { config } => serve::run(&config),
         Command::Demo => demo::run(),

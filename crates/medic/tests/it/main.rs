@@ -4,6 +4,7 @@ mod chaos;
 mod dashboard;
 mod demo;
 mod prometheus;
+mod run;
 mod serve;
 mod supervise;
 mod support;

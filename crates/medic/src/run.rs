@@ -1,0 +1,351 @@
+//! `medic run -- CMD ARGS…`: one pipeline step, healed. The step's output is
+//! streamed through live and its tail kept; a failure is classified with the
+//! pipeline failure catalog, then retried with backoff (transient), fixed and
+//! retried (fixable, with `--allow-fixes` when the fix changes the machine),
+//! or left alone (deterministic or unknown: a real failure is never retried).
+//! The exit code is the last attempt's.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use medic_engine::pipeline::{Catalog, Classification, Kind};
+use medic_resilience::backoff::{Backoff, Jitter};
+
+use crate::UsageError;
+
+/// Output lines kept for classification (both streams, interleaved).
+const TAIL_LINES: usize = 400;
+
+/// `medic run`'s options.
+#[derive(Debug)]
+pub(crate) struct RunOptions {
+    pub max_attempts: u32,
+    pub catalog: Option<PathBuf>,
+    pub allow_fixes: bool,
+    pub report_json: bool,
+    pub first_delay: Duration,
+    pub command: Vec<String>,
+}
+
+/// One attempt, as reported.
+#[derive(Debug, serde::Serialize)]
+struct Attempt {
+    number: u32,
+    exit_code: Option<i32>,
+    duration_ms: u64,
+    classification: Option<Classification>,
+    decision: String,
+    fix: Option<FixRun>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct FixRun {
+    command: Vec<String>,
+    exit_code: Option<i32>,
+    duration_ms: u64,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Report<'a> {
+    command: &'a [String],
+    exit_code: i32,
+    attempts: Vec<Attempt>,
+    total_ms: u64,
+}
+
+pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
+    // A catalog the user names is checked up front; the built-in one (valid
+    // by test) is compiled only when a step fails, so a passing step pays
+    // nothing for ~60 regexes.
+    let mut catalog = match &options.catalog {
+        Some(path) => Some(load_catalog(Some(path))?),
+        None => None,
+    };
+    if options.max_attempts == 0 {
+        return Err(UsageError(vec![
+            "--max-attempts: must be at least 1".into(),
+        ]));
+    }
+    let backoff = Backoff::try_new(
+        options.first_delay,
+        Duration::from_secs(60),
+        2.0,
+        Jitter::Equal,
+    )
+    .map_err(|e| UsageError(vec![format!("backoff: {e}")]))?;
+    let mut delays = backoff.delays();
+    let started = Instant::now();
+    let mut attempts = Vec::new();
+    let mut exit_code = 1;
+    for number in 1..=options.max_attempts {
+        let attempt_start = Instant::now();
+        let outcome = run_step(&options.command);
+        let duration_ms = millis(attempt_start.elapsed());
+        exit_code = outcome.exit_code.unwrap_or(1);
+        if outcome.success {
+            attempts.push(Attempt {
+                number,
+                exit_code: outcome.exit_code,
+                duration_ms,
+                classification: None,
+                decision: "succeeded".into(),
+                fix: None,
+            });
+            break;
+        }
+        let catalog = match &mut catalog {
+            Some(loaded) => &*loaded,
+            slot @ None => &*slot.insert(load_catalog(None)?),
+        };
+        let class = catalog.classify(outcome.exit_code, &outcome.tail);
+        let last = number == options.max_attempts;
+        let (decision, fix) = decide(catalog, &class, options.allow_fixes, last);
+        say(number, options.max_attempts, &outcome, &class, &decision);
+        let fix_run = fix.map(|argv| run_fix(&argv));
+        let stop = decision.starts_with("stop");
+        attempts.push(Attempt {
+            number,
+            exit_code: outcome.exit_code,
+            duration_ms,
+            classification: Some(class),
+            decision,
+            fix: fix_run,
+        });
+        if stop || last {
+            break;
+        }
+        if let Some(delay) = delays.next() {
+            std::thread::sleep(delay);
+        }
+    }
+    if options.report_json {
+        let report = Report {
+            command: &options.command,
+            exit_code,
+            attempts,
+            total_ms: millis(started.elapsed()),
+        };
+        match serde_json::to_string(&report) {
+            Ok(json) => eprintln!("{json}"),
+            Err(e) => eprintln!("medic run: cannot write the report: {e}"),
+        }
+    }
+    Ok(u8::try_from(exit_code.clamp(0, 255)).unwrap_or(1))
+}
+
+fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog, UsageError> {
+    let (name, text) = match path {
+        Some(path) => (
+            path.display().to_string(),
+            std::fs::read_to_string(path)
+                .map_err(|e| UsageError(vec![format!("--catalog {}: {e}", path.display())]))?,
+        ),
+        None => (
+            "built-in catalog".into(),
+            medic_engine::pipeline::BUILT_IN.to_string(),
+        ),
+    };
+    Catalog::parse(&text)
+        .map_err(|errors| UsageError(errors.iter().map(|e| format!("{name}: {e}")).collect()))
+}
+
+/// What to do after a failed attempt: a decision text for humans and the
+/// report, and the fix to run first, if any.
+fn decide(
+    catalog: &Catalog,
+    class: &Classification,
+    allow_fixes: bool,
+    last: bool,
+) -> (String, Option<Vec<String>>) {
+    let retry = if last {
+        "stop: no attempts left"
+    } else {
+        "retry"
+    };
+    match class.kind {
+        None => ("stop: unknown failure, not retried".into(), None),
+        Some(Kind::Deterministic) => (
+            "stop: deterministic failure, retrying cannot help".into(),
+            None,
+        ),
+        Some(Kind::Transient) => (retry.into(), None),
+        Some(Kind::Fixable) => {
+            let entry = class.entry.as_deref().and_then(|name| catalog.entry(name));
+            match entry {
+                Some(entry) if entry.changes_machine && !allow_fixes => (
+                    format!(
+                        "stop: the fix `{}` changes the machine; rerun with --allow-fixes to let medic run it",
+                        entry.fix.join(" ")
+                    ),
+                    None,
+                ),
+                Some(entry) if !last => (
+                    format!("fix with `{}`, then retry", entry.fix.join(" ")),
+                    Some(entry.fix.clone()),
+                ),
+                _ => (retry.into(), None),
+            }
+        }
+    }
+}
+
+fn say(number: u32, max: u32, outcome: &StepOutcome, class: &Classification, decision: &str) {
+    let what = match (&class.entry, &class.kind) {
+        (Some(entry), Some(kind)) => format!("{entry} ({})", kind_name(*kind)),
+        _ => "unknown".into(),
+    };
+    let evidence = class
+        .evidence
+        .as_deref()
+        .map(|line| format!(" — {line}"))
+        .unwrap_or_default();
+    let code = outcome
+        .exit_code
+        .map_or_else(|| "killed by a signal".to_string(), |c| format!("exit {c}"));
+    eprintln!("medic run: attempt {number}/{max} failed ({code}): {what}{evidence}; {decision}");
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Deterministic => "deterministic",
+        Kind::Transient => "transient",
+        Kind::Fixable => "fixable",
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A fix passed the catalog's guard check at load; it is checked again here,
+/// right before it runs, like every remedy.
+fn run_fix(argv: &[String]) -> FixRun {
+    let start = Instant::now();
+    let exit_code = match medic_engine::safety::check_command(argv) {
+        Err(refusal) => {
+            eprintln!("medic run: fix refused: {refusal}");
+            None
+        }
+        Ok(()) => {
+            eprintln!("medic run: running fix: {}", argv.join(" "));
+            run_step(argv).exit_code
+        }
+    };
+    FixRun {
+        command: argv.to_vec(),
+        exit_code,
+        duration_ms: millis(start.elapsed()),
+    }
+}
+
+struct StepOutcome {
+    success: bool,
+    exit_code: Option<i32>,
+    tail: String,
+}
+
+/// Runs argv (never a shell), streaming its output through and keeping the tail.
+fn run_step(argv: &[String]) -> StepOutcome {
+    let Some((program, args)) = argv.split_first() else {
+        return StepOutcome {
+            success: false,
+            exit_code: Some(2),
+            tail: "no command given".into(),
+        };
+    };
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            // What a shell would say, so the catalog reads it the same way.
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
+            let message = format!("{program}: {e}");
+            eprintln!("{message}");
+            let tail = if code == 127 {
+                format!("{program}: command not found")
+            } else {
+                message
+            };
+            return StepOutcome {
+                success: false,
+                exit_code: Some(code),
+                tail,
+            };
+        }
+    };
+    let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
+    let readers = [
+        child
+            .stdout
+            .take()
+            .map(|out| pump(out, std::io::stdout(), tail.clone())),
+        child
+            .stderr
+            .take()
+            .map(|err| pump(err, std::io::stderr(), tail.clone())),
+    ];
+    let status = child.wait();
+    for reader in readers.into_iter().flatten() {
+        let _ = reader.join();
+    }
+    let tail = tail
+        .lock()
+        .map(|lines| lines.iter().cloned().collect::<Vec<String>>().join("\n"))
+        .unwrap_or_default();
+    match status {
+        Ok(status) => StepOutcome {
+            success: status.success(),
+            exit_code: status.code().or_else(|| {
+                use std::os::unix::process::ExitStatusExt;
+                status.signal().map(|s| 128 + s)
+            }),
+            tail,
+        },
+        Err(e) => StepOutcome {
+            success: false,
+            exit_code: None,
+            tail: format!("{tail}\nwaiting for the step failed: {e}"),
+        },
+    }
+}
+
+/// Copies a stream through line by line as it comes, keeping the last lines.
+fn pump(
+    source: impl Read + Send + 'static,
+    mut sink: impl Write + Send + 'static,
+    tail: Arc<Mutex<VecDeque<String>>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(source);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let _ = sink.write_all(&line).and_then(|()| sink.flush());
+                    let text = String::from_utf8_lossy(&line).trim_end().to_string();
+                    if let Ok(mut lines) = tail.lock() {
+                        if lines.len() == TAIL_LINES {
+                            lines.pop_front();
+                        }
+                        lines.push_back(text);
+                    }
+                }
+            }
+        }
+    })
+}
