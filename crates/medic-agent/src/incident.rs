@@ -18,19 +18,62 @@ use medic_store::{NewIncident, StoreError};
 use serde_json::json;
 use tokio::sync::watch;
 
+use medic_resilience::backoff::{Backoff, Jitter};
+
 use crate::agent::Inner;
 use crate::approval::{self, Verdict};
 use crate::live::LiveEvent;
 
+/// Tries of an incident task when the store fails under it.
+const STORE_ATTEMPTS: u32 = 4;
+
 /// Runs the incident for `signal.target`, then frees the target for the next one.
+///
+/// A store that fails for a moment (a restarted PostgreSQL, a busy SQLite)
+/// does not end the incident: the task starts over after a backoff, which is
+/// safe because every step it already took is recorded (it joins the same
+/// incident and skips the remedies already tried, as after a restart).
 pub(crate) async fn handle(inner: Arc<Inner>, signal: Signal) {
     let target = signal.target.clone();
-    if let Err(e) = run(&inner, &signal).await {
-        tracing::error!(%target, error = %e, "incident handling stopped on a store error");
+    // 0.5 s doubling, jittered: about 4 s in all before giving up.
+    let mut delays = Backoff::try_new(
+        Duration::from_millis(500),
+        Duration::from_secs(4),
+        2.0,
+        Jitter::Equal,
+    )
+    .ok()
+    .map(|backoff| backoff.delays());
+    for attempt in 1..=STORE_ATTEMPTS {
+        match run(&inner, &signal).await {
+            Ok(()) => break,
+            // Someone resolved it by hand while an action ran: nothing is wrong.
+            Err(StoreError::InvalidTransition(e)) => {
+                tracing::info!(%target, "the incident ended elsewhere ({e}); this task stops");
+                break;
+            }
+            Err(e) if attempt < STORE_ATTEMPTS && store_may_recover(&e) => {
+                let delay = delays
+                    .as_mut()
+                    .and_then(Iterator::next)
+                    .unwrap_or(Duration::from_secs(1));
+                tracing::warn!(%target, error = %e, attempt, ?delay, "store error in an incident; starting over");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => {
+                tracing::error!(%target, error = %e, "incident handling stopped on a store error");
+                break;
+            }
+        }
     }
     if let Some(runtime) = inner.targets().get_mut(&target) {
         runtime.busy = false;
     }
+}
+
+/// Errors worth starting over for: the database, not the data.
+fn store_may_recover(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(_) | StoreError::Contention(_))
 }
 
 /// A flapping target: automation pauses (no remedy runs while flapping) and
