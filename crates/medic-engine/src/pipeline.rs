@@ -22,6 +22,17 @@ pub enum Kind {
     Fixable,
 }
 
+impl Kind {
+    /// The name used in the catalog file and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Deterministic => "deterministic",
+            Kind::Transient => "transient",
+            Kind::Fixable => "fixable",
+        }
+    }
+}
+
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {

@@ -84,6 +84,9 @@ pub(crate) const SELECT_ALL_REMEDY_STATS: &str = concat!(
     " FROM remedy_stats ORDER BY fingerprint, remedy"
 );
 
+/// Every registered component's name and spec, by name.
+pub(crate) const SELECT_COMPONENTS: &str = "SELECT name, spec FROM components ORDER BY name";
+
 /// The statuses that end an incident, as SQL text. The backends' `live!()`
 /// predicate and the partial unique index in both migrations spell them out;
 /// the tests below pin them to [`IncidentStatus::is_terminal`].

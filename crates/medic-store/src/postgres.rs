@@ -13,12 +13,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 
 use crate::codec::{
-    BackendRow, SELECT_ACTIONS_IN_DOUBT, SELECT_ALL_REMEDY_STATS, SELECT_OPEN_INCIDENTS,
-    action_columns, action_from_row, approval_columns, approval_from_row, component_from_row,
-    counter_to_db, decode_all, decode_found, decode_optional, diagnosis_from_row,
-    diagnosis_to_json, incident_columns, incident_from_row, live, outcome_recover_ms, select_all,
-    select_found, stats_columns, stats_from_row, time_to_recover_ms, timeline_columns,
-    timeline_from_row, truncate_to_micros,
+    BackendRow, SELECT_ACTIONS_IN_DOUBT, SELECT_ALL_REMEDY_STATS, SELECT_COMPONENTS,
+    SELECT_OPEN_INCIDENTS, action_columns, action_from_row, approval_columns, approval_from_row,
+    component_from_row, counter_to_db, decode_all, decode_found, decode_optional,
+    diagnosis_from_row, diagnosis_to_json, incident_columns, incident_from_row, live,
+    outcome_recover_ms, select_all, select_found, stats_columns, stats_from_row,
+    time_to_recover_ms, timeline_columns, timeline_from_row, truncate_to_micros,
 };
 use crate::error::{
     action_refusal, approval_error, component_error, decision_refusal, intent_error,
@@ -563,9 +563,7 @@ impl Store for PgStore {
     }
 
     async fn components(&self) -> Result<Vec<(String, serde_json::Value)>> {
-        let rows = sqlx::query("SELECT name, spec FROM components ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(SELECT_COMPONENTS).fetch_all(&self.pool).await?;
         decode_all(rows, component_from_row)
     }
 

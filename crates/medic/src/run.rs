@@ -195,7 +195,7 @@ fn decide(
 
 fn say(number: u32, max: u32, outcome: &StepOutcome, class: &Classification, decision: &str) {
     let what = match (&class.entry, &class.kind) {
-        (Some(entry), Some(kind)) => format!("{entry} ({})", kind_name(*kind)),
+        (Some(entry), Some(kind)) => format!("{entry} ({})", kind.as_str()),
         _ => "unknown".into(),
     };
     let evidence = class
@@ -207,14 +207,6 @@ fn say(number: u32, max: u32, outcome: &StepOutcome, class: &Classification, dec
         .exit_code
         .map_or_else(|| "killed by a signal".to_string(), |c| format!("exit {c}"));
     eprintln!("medic run: attempt {number}/{max} failed ({code}): {what}{evidence}; {decision}");
-}
-
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Deterministic => "deterministic",
-        Kind::Transient => "transient",
-        Kind::Fixable => "fixable",
-    }
 }
 
 fn millis(d: Duration) -> u64 {
