@@ -18,6 +18,7 @@ use medic_store::Store;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::components::ComponentSpec;
+use crate::intake::IntakeWriter;
 use crate::live::{LiveEvent, LiveFeed};
 use crate::metrics::Metrics;
 use crate::targets::{Origin, TargetRuntime};
@@ -70,6 +71,8 @@ pub(crate) struct Inner {
     pub metrics: Metrics,
     /// Incident tasks waiting for a human, by approval.
     pub waiting: Mutex<HashMap<ApprovalId, oneshot::Sender<Approval>>>,
+    /// Webhook deliveries on their way to the store.
+    pub intake: IntakeWriter,
 }
 
 impl Inner {
@@ -126,6 +129,7 @@ impl Agent {
 
         let inner = Arc::new(Inner {
             executor: Executor::new(supervisor.clone()),
+            intake: IntakeWriter::start(store.clone()),
             diagnoser: RulesDiagnoser::from_config(&config.diagnosis),
             targets: Mutex::new(BTreeMap::new()),
             scheduler,
@@ -285,6 +289,7 @@ impl Agent {
         let exited =
             !signal.healthy && matches!(signal.source, medic_model::SignalSource::Exit { .. });
         let reported = matches!(signal.source, medic_model::SignalSource::Event { .. });
+        let alert = matches!(signal.source, medic_model::SignalSource::Alert { .. });
         if matches!(signal.source, medic_model::SignalSource::Probe { .. }) {
             self.inner.metrics.probed(&signal.target, signal.latency_ms);
             if let Some(ms) = signal.latency_ms {
@@ -310,6 +315,18 @@ impl Agent {
                 rate * 100.0
             );
             runtime.health.observe_decisive_failure(now_ms)
+        } else if alert {
+            // An alert is the verdict of a monitoring system that has already
+            // confirmed it: no threshold of our own applies. A resolved alert
+            // ends the outage only when no other alert fires on the target and
+            // the target has no probes of its own to verify the fix.
+            if !signal.healthy {
+                runtime.health.observe_decisive_failure(now_ms)
+            } else if runtime.firing_alerts.is_empty() && runtime.config.probes.is_empty() {
+                runtime.health.observe_decisive_success(now_ms)
+            } else {
+                None
+            }
         } else if reported {
             // Application events count through the error rate only: a busy
             // application's successes must not outvote the probes.

@@ -635,6 +635,15 @@ async fn end_of_ladder(
         .await?;
         return set_status(inner, incident, IncidentStatus::Resolved).await;
     }
+    if target.config.remedies.is_empty() {
+        // Nothing was ever going to be tried: this one is for a human.
+        let why = format!(
+            "{} has no remedies: escalated for a human to look at",
+            target.config.name
+        );
+        note(inner, incident, TimelineKind::Note, &why, json!({})).await?;
+        return set_status(inner, incident, IncidentStatus::Escalated).await;
+    }
     note(
         inner,
         incident,

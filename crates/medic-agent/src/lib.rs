@@ -14,15 +14,19 @@
 //! watchers in [`LiveEvent`]; what Prometheus scrapes in [`Metrics`].
 
 mod agent;
+mod alerts;
 mod approval;
 mod components;
 mod control;
 mod incident;
+mod intake;
 mod live;
 mod metrics;
 mod targets;
 
 pub use agent::{Agent, AgentError, AgentOptions};
+pub use alerts::{ALERTS_TARGET, AlertNotice};
+pub use intake::IntakeError;
 pub use components::{AppEvent, ComponentSpec, EventOutcome};
 pub use control::{ComponentView, ControlError, MonitoringStatus};
 pub use live::LiveEvent;

@@ -4,7 +4,7 @@ use medic_engine::config::Target;
 use medic_engine::health::{TargetHealth, TargetState, Thresholds};
 use medic_probe::log::LogTail;
 use medic_probe::scheduler::ProbeId;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use medic_resilience::health::ComponentHealth;
@@ -48,6 +48,8 @@ pub(crate) struct TargetRuntime {
     pub latencies: VecDeque<f64>,
     /// Where the target was defined.
     pub origin: Origin,
+    /// Fingerprints of the alerts firing on it now.
+    pub firing_alerts: BTreeSet<String>,
 }
 
 /// Results needed before an error rate is trusted.
@@ -79,6 +81,7 @@ impl TargetRuntime {
             errors,
             latencies: VecDeque::with_capacity(LATENCY_HISTORY),
             origin,
+            firing_alerts: BTreeSet::new(),
         }
     }
 

@@ -36,7 +36,7 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     (
         "invalid_signature",
         401,
-        "the X-Medic-Signature header is missing, malformed or does not match",
+        "the signature header (X-Medic-Signature, X-Hub-Signature-256) is missing, malformed or does not match",
     ),
     (
         "stale_signature",
@@ -89,6 +89,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "timeout",
         503,
         "the request took longer than server.request_timeout",
+    ),
+    (
+        "store_unavailable",
+        503,
+        "a webhook delivery could not be stored durably now; send it again",
     ),
 ];
 

@@ -21,6 +21,7 @@ mod routes;
 mod serve;
 mod signature;
 mod tls;
+mod webhook_auth;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use error::{ApiError, ERROR_CODES};
 pub use routes::{Access, ROUTES, RouteDoc};
 pub use serve::{ServeError, serve};
 pub use signature::{Verifier, sign};
+pub use webhook_auth::hub_signature;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -45,6 +47,9 @@ pub struct ApiState {
     events_signature: Option<Arc<Verifier>>,
     request_timeout: std::time::Duration,
     incident_pages: Arc<cache::PageCache>,
+    webhooks: Arc<webhook_auth::WebhookAuth>,
+    /// Labels naming an alert's target, in the order they are tried.
+    alert_target_labels: Arc<[String]>,
 }
 
 impl ApiState {
@@ -72,7 +77,18 @@ impl ApiState {
                 Some(Arc::new(Verifier::new(secret.as_bytes())))
             }
         };
+        let webhooks =
+            webhook_auth::WebhookAuth::load(&config.webhooks, env, events_signature.clone())?;
+        let alert_target_labels = config
+            .webhooks
+            .alertmanager
+            .clone()
+            .unwrap_or_default()
+            .target_labels
+            .into();
         Ok(ApiState {
+            webhooks: Arc::new(webhooks),
+            alert_target_labels,
             store: agent.store().clone(),
             agent,
             keys: Arc::new(keys),

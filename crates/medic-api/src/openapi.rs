@@ -42,6 +42,12 @@ pub fn document() -> Value {
                 operation["x-medic-scope"] = json!("write");
                 operation["security"] = json!([{"bearer": []}, {"apiKey": []}, {"signature": []}]);
             }
+            Access::Webhook(source) => {
+                operation["x-medic-webhook"] = json!(source);
+                operation["description"] = json!(format!(
+                    "Authenticated with [webhooks] {source}'s own credentials when set, else an API key with the write scope."
+                ));
+            }
         }
         if let Some(body) = route.body {
             operation["requestBody"] = json!({
@@ -121,6 +127,30 @@ fn schemas() -> Value {
                 "interval": duration,
                 "timeout": duration,
                 "health": {"type": "object", "description": "health thresholds, as in the config file"},
+            },
+        },
+        "AlertmanagerNotification": {
+            "type": "object",
+            "required": ["version", "alerts"],
+            "properties": {
+                "version": {"const": "4"},
+                "receiver": {"type": "string"},
+                "status": {"type": "string", "enum": ["firing", "resolved"]},
+                "groupKey": {"type": "string"},
+                "truncatedAlerts": {"type": "integer", "minimum": 0},
+                "alerts": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["status", "labels", "startsAt"],
+                    "properties": {
+                        "status": {"type": "string", "enum": ["firing", "resolved"]},
+                        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "startsAt": {"type": "string", "format": "date-time"},
+                        "endsAt": {"type": "string", "format": "date-time"},
+                        "generatorURL": {"type": "string"},
+                        "fingerprint": {"type": "string"},
+                    },
+                }},
             },
         },
         "AppEvent": {

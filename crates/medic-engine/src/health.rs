@@ -156,6 +156,22 @@ impl TargetHealth {
         self.observe(false, now_ms)
     }
 
+    /// A success that needs no confirmation (the alert that opened the
+    /// outage resolved, on a target with no probes of its own to ask).
+    ///
+    /// ```
+    /// use medic_engine::health::{TargetHealth, TargetState, Thresholds};
+    /// let mut health = TargetHealth::new(Thresholds::default());
+    /// health.observe_decisive_failure(0);
+    /// assert_eq!(health.observe_decisive_success(10).map(|t| t.to), Some(TargetState::Healthy));
+    /// ```
+    pub fn observe_decisive_success(&mut self, now_ms: u64) -> Option<Transition> {
+        self.successes_in_a_row = self
+            .successes_in_a_row
+            .max(self.thresholds.success_threshold - 1);
+        self.observe(true, now_ms)
+    }
+
     /// Feeds one probe result; returns the transition it caused, if any.
     pub fn observe(&mut self, healthy: bool, now_ms: u64) -> Option<Transition> {
         if healthy {

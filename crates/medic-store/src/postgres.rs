@@ -24,7 +24,7 @@ use crate::error::{
     action_refusal, approval_error, component_error, decision_refusal, intent_error,
     timeline_error, updated_or_refused,
 };
-use crate::{IncidentFilter, NewIncident, Result, Store, StoreError};
+use crate::{IncidentFilter, NewDelivery, NewIncident, Result, Store, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -565,6 +565,26 @@ impl Store for PgStore {
     async fn components(&self) -> Result<Vec<(String, serde_json::Value)>> {
         let rows = sqlx::query(SELECT_COMPONENTS).fetch_all(&self.pool).await?;
         decode_all(rows, component_from_row)
+    }
+
+    async fn record_deliveries(&self, deliveries: &[NewDelivery]) -> Result<Vec<bool>> {
+        let mut tx = self.pool.begin().await?;
+        let mut fresh = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let inserted = sqlx::query(
+                "INSERT INTO deliveries (source, key, payload, received_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (source, key) DO NOTHING",
+            )
+            .bind(&delivery.source)
+            .bind(&delivery.key)
+            .bind(Json(&delivery.payload))
+            .bind(delivery.received_at)
+            .execute(&mut *tx)
+            .await?;
+            fresh.push(inserted.rows_affected() == 1);
+        }
+        tx.commit().await?;
+        Ok(fresh)
     }
 
     async fn close(&self) {

@@ -28,7 +28,7 @@ use crate::error::{
     action_refusal, approval_error, component_error, decision_refusal, intent_error,
     timeline_error, updated_or_refused,
 };
-use crate::{IncidentFilter, NewIncident, Result, Store, StoreError};
+use crate::{IncidentFilter, NewDelivery, NewIncident, Result, Store, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -624,6 +624,26 @@ impl Store for SqliteStore {
     async fn components(&self) -> Result<Vec<(String, serde_json::Value)>> {
         let rows = sqlx::query(SELECT_COMPONENTS).fetch_all(&self.pool).await?;
         decode_all(rows, component_from_row)
+    }
+
+    async fn record_deliveries(&self, deliveries: &[NewDelivery]) -> Result<Vec<bool>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut fresh = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let inserted = sqlx::query(
+                "INSERT INTO deliveries (source, key, payload, received_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (source, key) DO NOTHING",
+            )
+            .bind(&delivery.source)
+            .bind(&delivery.key)
+            .bind(delivery.payload.to_string())
+            .bind(to_micros(delivery.received_at))
+            .execute(&mut *tx)
+            .await?;
+            fresh.push(inserted.rows_affected() == 1);
+        }
+        tx.commit().await?;
+        Ok(fresh)
     }
 
     async fn close(&self) {

@@ -49,6 +49,43 @@ impl NewIncident {
     }
 }
 
+/// One thing a webhook intake received, identified by its sender's own key.
+///
+/// ```
+/// use medic_store::NewDelivery;
+/// let alert = serde_json::json!({"fingerprint": "c0ffee"});
+/// let new = NewDelivery::new("alertmanager", "c0ffee/2026-11-26T06:00:00Z/firing", alert, chrono::Utc::now());
+/// assert_eq!(new.source, "alertmanager");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDelivery {
+    /// The intake: `alertmanager`, `github`, `gitlab`, `jenkins`, `pipeline`, `generic`.
+    pub source: String,
+    /// What makes it unique among that source's deliveries.
+    pub key: String,
+    /// What was received, as JSON.
+    pub payload: serde_json::Value,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+}
+
+impl NewDelivery {
+    /// A delivery of `payload` from `source`, identified by `key`.
+    pub fn new(
+        source: &str,
+        key: &str,
+        payload: serde_json::Value,
+        received_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            source: source.to_string(),
+            key: key.to_string(),
+            payload,
+            received_at,
+        }
+    }
+}
+
 /// Which incidents [`Store::list_incidents`] returns: newest first, at most
 /// `limit` (capped at [`IncidentFilter::MAX_LIMIT`]), older than `before_id`.
 ///
@@ -307,6 +344,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Every registered component's spec, by name.
     async fn components(&self) -> Result<Vec<(String, serde_json::Value)>>;
+
+    /// Stores webhook deliveries in one transaction and says, for each, whether
+    /// it is new: a delivery whose (source, key) is already stored, earlier or
+    /// in the same batch, is a re-delivery (`false`) and is not stored again.
+    async fn record_deliveries(&self, deliveries: &[NewDelivery]) -> Result<Vec<bool>>;
 
     /// Closes the connections, waiting for running queries. Later calls fail.
     async fn close(&self);

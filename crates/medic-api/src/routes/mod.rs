@@ -7,6 +7,7 @@ mod events;
 mod incidents;
 mod operations;
 mod recovery;
+mod webhooks;
 
 use std::time::Instant;
 
@@ -30,6 +31,9 @@ pub enum Access {
     Key(Scope),
     /// A key with the write scope, or a valid `X-Medic-Signature`.
     KeyOrSignature,
+    /// The webhook sender's own credentials (`[webhooks]`), checked by the
+    /// handler on the body; a key with the write scope when none are set.
+    Webhook(&'static str),
 }
 
 /// One documented route.
@@ -54,6 +58,8 @@ impl RouteDoc {
             Access::Public => None,
             Access::Key(scope) => Some(crate::auth::scope_name(scope)),
             Access::KeyOrSignature => Some("write"),
+            // Depends on `[webhooks]`: its own credentials, or a write key.
+            Access::Webhook(_) => None,
         }
     }
 }
@@ -99,7 +105,7 @@ macro_rules! route_method {
     };
 }
 
-use Access::{Key, KeyOrSignature, Public};
+use Access::{Key, KeyOrSignature, Public, Webhook};
 const READ: Access = Key(Scope::Read);
 const WRITE: Access = Key(Scope::Write);
 const ADMIN: Access = Key(Scope::Admin);
@@ -130,6 +136,7 @@ route_table! {
     POST "/api/v1/events", KeyOrSignature, Some("AppEvent"), "an application reports an error or a success" => events::report;
     GET "/api/v1/events/stream", READ, None, "server-sent events of every change, live" => events::stream;
     GET "/api/v1/learning", READ, None, "the fix catalog: per fingerprint and remedy, attempts, successes, mean time" => recovery::learning;
+    POST "/webhooks/alertmanager", Webhook("alertmanager"), Some("AlertmanagerNotification"), "Alertmanager's webhook (payload version 4): firing alerts open or join incidents, resolved ones verify and close" => webhooks::alertmanager::receive;
     GET "/api/v1/openapi.json", Public, None, "this API's OpenAPI document" => operations::openapi;
     GET "/metrics", READ, None, "Prometheus text exposition" => operations::metrics;
     GET "/", Public, None, "the dashboard" => crate::dashboard::index;
@@ -166,6 +173,8 @@ async fn guard(
         // The handler checks the signature against the body it reads.
         KeyOrSignature if request.headers().contains_key("x-medic-signature") => None,
         KeyOrSignature => Some(Scope::Write),
+        // The handler checks the sender's credentials against the body.
+        Webhook(_) => None,
     };
     let principal = match needed.map(|scope| authorize(&state, &request, scope)) {
         None => None,

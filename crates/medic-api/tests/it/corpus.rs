@@ -13,7 +13,7 @@ use crate::harness::{Api, OPS, request};
 /// Endpoints that take a JSON body.
 const BODY_ROUTES: &[&str] = &["/api/v1/components", "/api/v1/events"];
 
-fn corpus() -> Vec<(String, Vec<u8>)> {
+pub fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .expect("corpus dir")

@@ -17,6 +17,10 @@ pub const READER: &str = "reader-key-0123456789ab";
 pub const WRITER: &str = "writer-key-0123456789ab";
 pub const ADMIN: &str = "admin-key-0123456789abc";
 pub const SECRET: &str = "generic-webhook-secret";
+pub const AM_TOKEN: &str = "alertmanager-token-0123";
+/// GitHub's documented test secret.
+pub const GITHUB_SECRET: &str = "It's a Secret to Everybody";
+pub const GITLAB_TOKEN: &str = "gitlab-token-0123456789";
 
 /// A port nothing listens on: binds one, then lets it go.
 fn closed_port() -> u16 {
@@ -47,6 +51,10 @@ keys = [
 
 [webhooks]
 generic = {{ secret_env = "T_SECRET" }}
+alertmanager = {{ token_env = "T_AM" }}
+github = {{ secret_env = "T_GITHUB" }}
+gitlab = {{ token_env = "T_GITLAB" }}
+jenkins = {{ user_env = "T_JENKINS_USER", password_env = "T_JENKINS_PASSWORD" }}
 
 [policy]
 approval_timeout = "{approval_timeout}"
@@ -73,6 +81,11 @@ pub fn env() -> BTreeMap<String, String> {
         ("T_WRITER".into(), WRITER.into()),
         ("T_ADMIN".into(), ADMIN.into()),
         ("T_SECRET".into(), SECRET.into()),
+        ("T_AM".into(), AM_TOKEN.into()),
+        ("T_GITHUB".into(), GITHUB_SECRET.into()),
+        ("T_GITLAB".into(), GITLAB_TOKEN.into()),
+        ("T_JENKINS_USER".into(), "jenkins".into()),
+        ("T_JENKINS_PASSWORD".into(), "jenkins-password".into()),
     ])
 }
 

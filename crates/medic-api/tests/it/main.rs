@@ -7,3 +7,4 @@ mod endpoints;
 mod harness;
 mod routes;
 mod tls;
+mod webhooks;

@@ -189,8 +189,8 @@ pub struct ApiKey {
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Webhooks {
-    /// `Authorization: Bearer` token for Alertmanager.
-    pub alertmanager: Option<WebhookSecret>,
+    /// Alertmanager: credentials and how alerts find their target.
+    pub alertmanager: Option<AlertmanagerWebhook>,
     /// Secret for GitHub's `X-Hub-Signature-256`.
     pub github: Option<WebhookSecret>,
     /// Token GitLab sends in `X-Gitlab-Token`.
@@ -199,6 +199,33 @@ pub struct Webhooks {
     pub jenkins: Option<WebhookSecret>,
     /// HMAC secret for `X-Medic-Signature`.
     pub generic: Option<WebhookSecret>,
+}
+
+/// `[webhooks.alertmanager]`. Alertmanager does not sign: it sends a bearer
+/// token or basic-auth credentials from its `http_config`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertmanagerWebhook {
+    /// Environment variable with the `Authorization: Bearer` token.
+    pub token_env: Option<String>,
+    /// Environment variable with the basic-auth user.
+    pub user_env: Option<String>,
+    /// Environment variable with the basic-auth password.
+    pub password_env: Option<String>,
+    /// Labels whose value names the alert's target, tried in order; an alert
+    /// whose labels name no target goes to the `alerts` pseudo-target.
+    pub target_labels: Vec<String>,
+}
+
+impl Default for AlertmanagerWebhook {
+    fn default() -> Self {
+        Self {
+            token_env: None,
+            user_env: None,
+            password_env: None,
+            target_labels: ["target", "service", "job"].map(String::from).to_vec(),
+        }
+    }
 }
 
 /// Where a webhook's secret lives.

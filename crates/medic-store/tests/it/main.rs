@@ -56,4 +56,5 @@ conformance_suite!(
     acknowledging_keeps_the_first,
     recent_actions_are_real_finished_runs,
     components_are_saved_once,
+    deliveries_are_recorded_once,
 );

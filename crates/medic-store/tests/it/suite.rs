@@ -7,7 +7,7 @@ use medic_model::{
     ActionRecord, ActionState, Approval, ApprovalStatus, Category, Diagnosis, DiagnosisSource,
     Incident, IncidentStatus, RemedyStats, Severity, TimelineEntry, TimelineKind,
 };
-use medic_store::{IncidentFilter, NewIncident, Store, StoreError};
+use medic_store::{IncidentFilter, NewDelivery, NewIncident, Store, StoreError};
 
 use crate::harness::Backend;
 
@@ -1361,4 +1361,41 @@ pub async fn components_are_saved_once(backend: &Backend) {
     assert!(store.delete_component("billing").await.expect("delete"));
     assert!(!store.delete_component("billing").await.expect("delete"));
     assert!(store.components().await.expect("list").is_empty());
+}
+
+pub async fn deliveries_are_recorded_once(backend: &Backend) {
+    let store = backend.open().await;
+    let delivery = |source: &str, key: &str| {
+        NewDelivery::new(source, key, serde_json::json!({"key": key}), t(0))
+    };
+    let first = store
+        .record_deliveries(&[
+            delivery("alertmanager", "a/1/firing"),
+            delivery("alertmanager", "b/1/firing"),
+            // The same alert twice in one batch: the second is a re-delivery.
+            delivery("alertmanager", "a/1/firing"),
+            // The same key from another source is another delivery.
+            delivery("github", "a/1/firing"),
+        ])
+        .await
+        .expect("record");
+    assert_eq!(first, [true, true, false, true]);
+    drop(store);
+    // Re-delivered after a restart: still recognised.
+    let store = backend.open().await;
+    let again = store
+        .record_deliveries(&[
+            delivery("alertmanager", "a/1/resolved"),
+            delivery("alertmanager", "b/1/firing"),
+        ])
+        .await
+        .expect("record");
+    assert_eq!(again, [true, false]);
+    assert!(
+        store
+            .record_deliveries(&[])
+            .await
+            .expect("empty")
+            .is_empty()
+    );
 }

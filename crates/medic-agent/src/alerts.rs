@@ -1,0 +1,127 @@
+//! Alerts from outside (Alertmanager): a firing alert is a decisive failure
+//! of the target its labels name; when the last of a target's alerts resolves,
+//! a target without probes of its own is healthy again (one with probes is
+//! verified by them). Deliveries are stored (and re-deliveries dropped) by the
+//! intake before anything here runs.
+
+use std::collections::BTreeMap;
+
+use medic_engine::config::{Health, Target};
+use medic_model::{Signal, SignalSource};
+use medic_store::NewDelivery;
+
+use crate::agent::{Agent, AgentError};
+use crate::intake::IntakeError;
+use crate::targets::Origin;
+
+/// Where alerts whose labels name no target go: diagnosed, then left to a
+/// human (or to the remedies of a configured target with this name).
+pub const ALERTS_TARGET: &str = "alerts";
+
+/// One alert, as the intake read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertNotice {
+    /// Who sent it (`alertmanager`).
+    pub sender: String,
+    /// The sender's stable identity of the alert.
+    pub fingerprint: String,
+    /// Firing (true) or resolved.
+    pub firing: bool,
+    /// Its labels (`alertname`, `service`, `severity`, …).
+    pub labels: BTreeMap<String, String>,
+    /// The `summary` or `description` annotation, if any.
+    pub summary: Option<String>,
+}
+
+impl AlertNotice {
+    /// The alert's name, from its `alertname` label.
+    pub fn name(&self) -> &str {
+        self.labels
+            .get("alertname")
+            .map_or("unnamed alert", String::as_str)
+    }
+
+    fn message(&self) -> String {
+        let state = if self.firing { "firing" } else { "resolved" };
+        match &self.summary {
+            Some(summary) => format!("alert {} {state}: {summary}", self.name()),
+            None => format!("alert {} {state}", self.name()),
+        }
+    }
+}
+
+impl Agent {
+    /// Stores deliveries durably, batched with other requests' (group
+    /// commit); for each, whether it is new rather than a re-delivery.
+    pub async fn record_deliveries(
+        &self,
+        deliveries: Vec<NewDelivery>,
+    ) -> Result<Vec<bool>, IntakeError> {
+        self.inner.intake.record(deliveries).await
+    }
+
+    /// The target an alert is about: the first of `labels` (in order) whose
+    /// value names a watched target, else [`ALERTS_TARGET`].
+    pub fn alert_target(&self, alert: &BTreeMap<String, String>, labels: &[String]) -> String {
+        let targets = self.inner.targets();
+        labels
+            .iter()
+            .filter_map(|label| alert.get(label))
+            .find(|value| value.as_str() != ALERTS_TARGET && targets.contains_key(*value))
+            .cloned()
+            .unwrap_or_else(|| ALERTS_TARGET.to_string())
+    }
+
+    /// Acts on a new alert (not a re-delivery) for `target`: firing opens or
+    /// joins the target's incident; resolved may end it.
+    pub async fn alert(&self, target: &str, notice: &AlertNotice) -> Result<(), AgentError> {
+        if target == ALERTS_TARGET
+            && !self.inner.targets().contains_key(ALERTS_TARGET)
+            && let Err(error) = self.attach(alerts_target(), Origin::Config).await
+            // Another alert attached it meanwhile: fine.
+            && !self.inner.targets().contains_key(ALERTS_TARGET)
+        {
+            return Err(error);
+        }
+        {
+            let mut targets = self.inner.targets();
+            let Some(runtime) = targets.get_mut(target) else {
+                return Ok(());
+            };
+            if notice.firing {
+                runtime.firing_alerts.insert(notice.fingerprint.clone());
+            } else {
+                runtime.firing_alerts.remove(&notice.fingerprint);
+            }
+        }
+        let source = SignalSource::Alert {
+            sender: notice.sender.clone(),
+        };
+        let message = notice.message();
+        let signal = if notice.firing {
+            Signal::unhealthy(target, source, &message)
+        } else {
+            Signal {
+                message,
+                ..Signal::healthy(target, source)
+            }
+        };
+        self.observe(signal);
+        Ok(())
+    }
+}
+
+/// The implicit target for unmatched alerts: no probes and no remedies, so
+/// its incidents are diagnosed and escalated to a human.
+fn alerts_target() -> Target {
+    Target {
+        name: ALERTS_TARGET.to_string(),
+        labels: BTreeMap::new(),
+        probes: Vec::new(),
+        logs: Vec::new(),
+        health: Health::default(),
+        supervise: None,
+        endpoints: Vec::new(),
+        remedies: Vec::new(),
+    }
+}
