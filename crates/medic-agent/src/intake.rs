@@ -94,7 +94,12 @@ mod tests {
     use medic_store::SqliteStore;
 
     fn delivery(key: &str) -> NewDelivery {
-        NewDelivery::new("alertmanager", key, serde_json::json!({}), chrono::Utc::now())
+        NewDelivery::new(
+            "alertmanager",
+            key,
+            serde_json::json!({}),
+            chrono::Utc::now(),
+        )
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,8 +26,8 @@ mod targets;
 
 pub use agent::{Agent, AgentError, AgentOptions};
 pub use alerts::{ALERTS_TARGET, AlertNotice};
-pub use intake::IntakeError;
 pub use components::{AppEvent, ComponentSpec, EventOutcome};
 pub use control::{ComponentView, ControlError, MonitoringStatus};
+pub use intake::IntakeError;
 pub use live::LiveEvent;
 pub use metrics::Metrics;

@@ -55,13 +55,11 @@ impl WebhookAuth {
                 .filter(|v| !v.is_empty())
                 .cloned()
                 .ok_or_else(|| {
-                    ServeError::Config(format!(
-                        "{key}: environment variable {var} is not set"
-                    ))
+                    ServeError::Config(format!("{key}: environment variable {var} is not set"))
                 })
         };
-        let basic = |key: &str, user: &Option<String>, password: &Option<String>| {
-            match (user, password) {
+        let basic =
+            |key: &str, user: &Option<String>, password: &Option<String>| match (user, password) {
                 (None, None) => Ok(None),
                 (Some(user_var), Some(password_var)) => {
                     let user = secret(format!("webhooks.{key}.user_env"), user_var)?;
@@ -73,8 +71,7 @@ impl WebhookAuth {
                 _ => Err(ServeError::Config(format!(
                     "webhooks.{key}: set both user_env and password_env, or neither"
                 ))),
-            }
-        };
+            };
         let token = |key: &str, var: &Option<String>| {
             var.as_ref()
                 .map(|var| secret(format!("webhooks.{key}.token_env"), var))
@@ -106,10 +103,11 @@ impl WebhookAuth {
                 .push(Credential::GitlabToken(sha256(token.as_bytes())));
         }
         if let Some(jenkins) = &config.jenkins {
-            by_source
-                .entry("jenkins")
-                .or_default()
-                .extend(basic("jenkins", &jenkins.user_env, &jenkins.password_env)?);
+            by_source.entry("jenkins").or_default().extend(basic(
+                "jenkins",
+                &jenkins.user_env,
+                &jenkins.password_env,
+            )?);
         }
         if let Some(verifier) = medic_signature {
             for source in ["generic", "pipeline"] {
@@ -165,13 +163,14 @@ impl Credential {
                 same_hash(expected, &format!("Basic {}", presented[6..].trim()))
             }
             Credential::GitlabToken(expected) => {
-                let presented = header("x-gitlab-token")
-                    .ok_or_else(|| unauthorized("send X-Gitlab-Token"))?;
+                let presented =
+                    header("x-gitlab-token").ok_or_else(|| unauthorized("send X-Gitlab-Token"))?;
                 same_hash(expected, presented)
             }
             Credential::HubSignature(secret) => {
-                let presented = header("x-hub-signature-256")
-                    .ok_or_else(|| ApiError::new("invalid_signature", "send X-Hub-Signature-256"))?;
+                let presented = header("x-hub-signature-256").ok_or_else(|| {
+                    ApiError::new("invalid_signature", "send X-Hub-Signature-256")
+                })?;
                 verify_hub_signature(secret, presented, body)
             }
             Credential::MedicSignature(verifier) => verifier.verify(

@@ -105,7 +105,9 @@ async fn unmatched_alerts_open_one_incident_on_the_alerts_target_and_resolve_it(
     let (_, metrics) = api.get("/metrics", OPS).await;
     let text = metrics.as_str().unwrap_or_default();
     assert!(
-        text.contains(r#"medic_intake_requests_total{source="alertmanager",outcome="duplicate"} 3"#),
+        text.contains(
+            r#"medic_intake_requests_total{source="alertmanager",outcome="duplicate"} 3"#
+        ),
         "{text}"
     );
 }
@@ -116,10 +118,14 @@ async fn alerts_find_their_target_by_label() {
     for (labels, target) in [
         (json!({"alertname": "Down", "service": "db"}), "db"),
         (json!({"alertname": "Down", "job": "db"}), "db"),
-        (json!({"alertname": "Down", "service": "nope", "job": "db"}), "db"),
+        (
+            json!({"alertname": "Down", "service": "nope", "job": "db"}),
+            "db",
+        ),
         (json!({"alertname": "Down", "service": "nope"}), "alerts"),
     ] {
-        let mut body: Value = serde_json::from_str(&notification("firing", labels.clone())).expect("json");
+        let mut body: Value =
+            serde_json::from_str(&notification("firing", labels.clone())).expect("json");
         // Another alert each time, so none is a re-delivery.
         body["alerts"][0]["fingerprint"] = json!(format!("{labels}"));
         let (status, reply, _) = api

@@ -9,10 +9,10 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json as Reply;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::Json as Reply;
 use medic_agent::AlertNotice;
 use medic_store::NewDelivery;
 use serde_json::json;
@@ -211,9 +211,14 @@ mod tests {
     fn unreadable_payloads_name_the_field() {
         let error = notification(json!({"version": "3", "alerts": []})).expect_err("v3");
         assert!(format!("{error:?}").contains("version"), "{error:?}");
-        let error = notification(json!({"version": "4", "alerts": [{"status": "firing", "labels": {},
-            "startsAt": "yesterday"}]}))
+        let error = notification(
+            json!({"version": "4", "alerts": [{"status": "firing", "labels": {},
+            "startsAt": "yesterday"}]}),
+        )
         .expect_err("time");
-        assert!(format!("{error:?}").contains("alerts[0].startsAt"), "{error:?}");
+        assert!(
+            format!("{error:?}").contains("alerts[0].startsAt"),
+            "{error:?}"
+        );
     }
 }
