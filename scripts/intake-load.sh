@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Intake throughput with wrk against a real `medic serve` on loopback, SQLite
+# with synchronous = FULL (every acknowledged delivery is on disk):
+#   POST /webhooks/alertmanager  an Alertmanager-shaped notification of one
+#                                new alert per request (a unique fingerprint),
+#                                answered only after it is committed; requests
+#                                in flight together share a commit (group commit)
+#   POST /api/v1/events          the peer: a JSON body parsed, authenticated and
+#                                acted on by the same server, storing nothing
+#   GET  /health                 the no-op ceiling
+# Then checks that the database holds exactly as many deliveries as were
+# acknowledged. Prints a Markdown table.
+# Usage: scripts/intake-load.sh [seconds per run, default 10] [connections, default 64]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+connections="${2:-64}"
+command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
+cargo build --release --locked -q -p medic
+
+dir="$(mktemp -d)"
+key="load-test-key-0123456789abcdef"
+token="alertmanager-load-token-0123"
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+cat > "$dir/medic.toml" <<TOML
+[server]
+listen = "127.0.0.1:$port"
+rate_limit = 0
+
+[storage]
+url = "sqlite://$dir/medic.db"
+
+[auth]
+keys = [{ name = "load", key_env = "MEDIC_LOAD_KEY", scopes = ["read", "write", "admin"] }]
+
+[webhooks]
+alertmanager = { token_env = "MEDIC_AM_TOKEN" }
+TOML
+export MEDIC_LOAD_KEY="$key" MEDIC_AM_TOKEN="$token" MEDIC_LOG=warn
+
+./target/release/medic serve --config "$dir/medic.toml" >"$dir/serve.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+  sleep 0.1
+done
+
+cat > "$dir/alert.lua" <<LUA
+-- One new alert per request: fingerprints never repeat, so every request
+-- is a real insert, not a recognised re-delivery.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format([[{"version":"4","groupKey":"{}:{alertname=\"HighLatency\"}","truncatedAlerts":0,"status":"firing","receiver":"medic","groupLabels":{"alertname":"HighLatency"},"commonLabels":{"alertname":"HighLatency","service":"checkout"},"commonAnnotations":{},"externalURL":"http://127.0.0.1:9093","alerts":[{"status":"firing","labels":{"alertname":"HighLatency","service":"checkout","instance":"checkout-%d:8080"},"annotations":{"summary":"p99 latency above 2s"},"startsAt":"2026-11-26T06:00:00.000Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://127.0.0.1:9090/graph","fingerprint":"%016x"}]}]], n, n)
+  return wrk.format(nil, nil, nil, body)
+end
+LUA
+cat > "$dir/event.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"component":"checkout","operation":"charge","outcome":"error","error":"card service 503","latency_ms":12.5}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+run() { # name, path, extra wrk args...
+  local name="$1" path="$2"
+  shift 2
+  local out
+  out="$(wrk -t1 -c"$connections" -d"${duration}s" --latency -H "X-API-Key: $key" "$@" "http://127.0.0.1:$port$path")"
+  local requests rps p50 p99 errors
+  requests="$(awk '/requests in/ {print $1}' <<<"$out")"
+  rps="$(awk '/^Requests\/sec/ {print $2}' <<<"$out")"
+  p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
+  p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+  errors="$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {n += $4 + $6 + $8 + $10} END {print n + 0}' <<<"$out")"
+  echo "$name|$rps|$p50|$p99|$errors|$requests"
+}
+
+ceiling="$(run "GET /health (no-op ceiling)" /health)"
+peer="$(run "POST /api/v1/events (stores nothing)" /api/v1/events -s "$dir/event.lua")"
+intake="$(run "POST /webhooks/alertmanager (stored, group commit)" /webhooks/alertmanager -s "$dir/alert.lua")"
+acknowledged="$(( $(cut -d'|' -f6 <<<"$intake") - $(cut -d'|' -f5 <<<"$intake") ))"
+stored="$(sqlite3 "$dir/medic.db" "SELECT count(*) FROM deliveries WHERE source = 'alertmanager'")"
+peer_rps="$(cut -d'|' -f2 <<<"$peer")"
+echo
+echo "wrk -t1 -c$connections -d${duration}s; $(nproc) cores shared by wrk and medic"
+echo
+echo "| endpoint | requests/s | p50 | p99 | errors | ratio to the store-nothing peer |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+for row in "$ceiling" "$peer" "$intake"; do
+  IFS='|' read -r name rps p50 p99 errors _ <<<"$row"
+  ratio="$(python3 -c "print(f'{$rps / $peer_rps:.2f}')")"
+  echo "| $name | $rps | $p50 | $p99 | $errors | $ratio |"
+done
+echo
+echo "deliveries acknowledged (2xx): $acknowledged; rows in the deliveries table: $stored"
+[ "$stored" -ge "$acknowledged" ] || { echo "intake-load: acknowledged deliveries are missing from the store" >&2; exit 1; }
