@@ -1,5 +1,6 @@
 //! End-to-end tests of the real `medic` binary.
 
+mod ansible;
 mod chaos;
 mod dashboard;
 mod demo;
