@@ -275,6 +275,31 @@ mod tests {
                 Some("network"),
                 Some(Kind::Transient),
             ),
+            // Ansible module messages.
+            (
+                Some(2),
+                "No package matching 'libfoo' is available",
+                Some("stale-package-index"),
+                Some(Kind::Fixable),
+            ),
+            (
+                Some(2),
+                "Could not find the requested service nginx: host",
+                Some("service-failure"),
+                Some(Kind::Deterministic),
+            ),
+            (
+                Some(2),
+                "sudo: a password is required",
+                Some("permission-denied"),
+                Some(Kind::Deterministic),
+            ),
+            (
+                Some(2),
+                "Request failed: HTTP Error 503: Service Unavailable",
+                Some("registry-unavailable"),
+                Some(Kind::Transient),
+            ),
             (Some(1), "something odd happened", None, None),
         ];
         for (exit, output, entry, kind) in cases {

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 the thing checked or run failed, 2 usage or
 //! configuration error. Errors go to stderr, one line each, saying what and where.
 
+mod ansible;
 mod chaos;
 mod check;
 mod demo;

@@ -4,6 +4,9 @@
 //! retried (fixable, with `--allow-fixes` when the fix changes the machine),
 //! or left alone (deterministic or unknown: a real failure is never retried).
 //! The exit code is the last attempt's.
+//!
+//! An `ansible-playbook` step is judged host by host (`crate::ansible`): the
+//! failure that heals least decides, and a retry runs only the failed hosts.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,9 +19,14 @@ use medic_engine::pipeline::{Catalog, Classification, Kind};
 use medic_resilience::backoff::{Backoff, Jitter};
 
 use crate::UsageError;
+use crate::ansible::{self, Assessment, Callback};
 
 /// Output lines kept for classification (both streams, interleaved).
 const TAIL_LINES: usize = 400;
+
+/// The most of a playbook's stdout kept whole: the json callback prints one
+/// document at the end, often longer than the tail.
+const PLAYBOOK_STDOUT_BYTES: usize = 64 << 20;
 
 /// `medic run`'s options.
 #[derive(Debug)]
@@ -35,11 +43,16 @@ pub(crate) struct RunOptions {
 #[derive(Debug, serde::Serialize)]
 struct Attempt {
     number: u32,
+    /// The argv this attempt ran (a playbook retry adds `--limit`).
+    command: Vec<String>,
     exit_code: Option<i32>,
     duration_ms: u64,
     classification: Option<Classification>,
     decision: String,
     fix: Option<FixRun>,
+    /// An `ansible-playbook` step's failed hosts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ansible: Option<Assessment>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -81,19 +94,24 @@ pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
     let started = Instant::now();
     let mut attempts = Vec::new();
     let mut exit_code = 1;
+    let playbook = ansible::is_playbook(&options.command);
+    let mut argv = options.command.clone();
+    let mut suggested_json = false;
     for number in 1..=options.max_attempts {
         let attempt_start = Instant::now();
-        let outcome = run_step(&options.command);
+        let outcome = run_step(&argv, playbook);
         let duration_ms = millis(attempt_start.elapsed());
         exit_code = outcome.exit_code.unwrap_or(1);
         if outcome.success {
             attempts.push(Attempt {
                 number,
+                command: argv,
                 exit_code: outcome.exit_code,
                 duration_ms,
                 classification: None,
                 decision: "succeeded".into(),
                 fix: None,
+                ansible: None,
             });
             break;
         }
@@ -101,19 +119,45 @@ pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
             Some(loaded) => &*loaded,
             slot @ None => &*slot.insert(load_catalog(None)?),
         };
-        let class = catalog.classify(outcome.exit_code, &outcome.tail);
+        // A playbook's stdout too long to keep whole still has its tail.
+        let mut assessment = playbook
+            .then(|| ansible::assess(catalog, outcome.stdout.as_deref().unwrap_or(&outcome.tail)))
+            .flatten();
+        let class = match assessment.as_ref().and_then(Assessment::deciding) {
+            Some(failure) => failure.classification.clone(),
+            None => catalog.classify(outcome.exit_code, &outcome.tail),
+        };
         let last = number == options.max_attempts;
-        let (decision, fix) = decide(catalog, &class, options.allow_fixes, last);
-        say(number, options.max_attempts, &outcome, &class, &decision);
-        let fix_run = fix.map(|argv| run_fix(&argv));
+        let (mut decision, fix) = decide(catalog, &class, options.allow_fixes, last);
         let stop = decision.starts_with("stop");
+        let mut next = None;
+        if let Some(assessment) = assessment.as_mut().filter(|_| !stop) {
+            let limit = assessment.retry_limit();
+            decision = format!("{decision} with --limit {limit}");
+            next = Some(ansible::limited(&options.command, &limit));
+            assessment.limit = Some(limit);
+        }
+        say(number, options.max_attempts, &outcome, &class, &decision);
+        if let Some(assessment) = &assessment {
+            say_hosts(assessment);
+            if assessment.callback == Callback::Default && !suggested_json {
+                suggested_json = true;
+                eprintln!(
+                    "medic run: ansible-playbook's default output is read line by line; \
+                     set ANSIBLE_STDOUT_CALLBACK=json for exact per-host results"
+                );
+            }
+        }
+        let fix_run = fix.map(|fix| run_fix(&fix));
         attempts.push(Attempt {
             number,
+            command: std::mem::replace(&mut argv, next.unwrap_or_else(|| options.command.clone())),
             exit_code: outcome.exit_code,
             duration_ms,
             classification: Some(class),
             decision,
             fix: fix_run,
+            ansible: assessment,
         });
         if stop || last {
             break;
@@ -209,6 +253,23 @@ fn say(number: u32, max: u32, outcome: &StepOutcome, class: &Classification, dec
     eprintln!("medic run: attempt {number}/{max} failed ({code}): {what}{evidence}; {decision}");
 }
 
+/// One line per failed host, under the attempt's line.
+fn say_hosts(assessment: &Assessment) {
+    for failure in &assessment.failures {
+        let verdict = failure
+            .classification
+            .kind
+            .map_or("unknown", |kind| kind.as_str());
+        eprintln!(
+            "medic run:   {}: task `{}`: {} ({verdict}) — {}",
+            failure.host,
+            failure.task,
+            failure.kind.as_str(),
+            failure.message
+        );
+    }
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -224,7 +285,7 @@ fn run_fix(argv: &[String]) -> FixRun {
         }
         Ok(()) => {
             eprintln!("medic run: running fix: {}", argv.join(" "));
-            run_step(argv).exit_code
+            run_step(argv, false).exit_code
         }
     };
     FixRun {
@@ -238,15 +299,19 @@ struct StepOutcome {
     success: bool,
     exit_code: Option<i32>,
     tail: String,
+    /// The whole stdout, when asked for and it fit.
+    stdout: Option<String>,
 }
 
-/// Runs argv (never a shell), streaming its output through and keeping the tail.
-fn run_step(argv: &[String]) -> StepOutcome {
+/// Runs argv (never a shell), streaming its output through and keeping the
+/// tail, and all of stdout when `keep_stdout`.
+fn run_step(argv: &[String], keep_stdout: bool) -> StepOutcome {
     let Some((program, args)) = argv.split_first() else {
         return StepOutcome {
             success: false,
             exit_code: Some(2),
             tail: "no command given".into(),
+            stdout: None,
         };
     };
     let child = Command::new(program)
@@ -275,19 +340,21 @@ fn run_step(argv: &[String]) -> StepOutcome {
                 success: false,
                 exit_code: Some(code),
                 tail,
+                stdout: None,
             };
         }
     };
     let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
+    let whole = keep_stdout.then(|| Arc::new(Mutex::new(Some(Vec::new()))));
     let readers = [
         child
             .stdout
             .take()
-            .map(|out| pump(out, std::io::stdout(), tail.clone())),
+            .map(|out| pump(out, std::io::stdout(), tail.clone(), whole.clone())),
         child
             .stderr
             .take()
-            .map(|err| pump(err, std::io::stderr(), tail.clone())),
+            .map(|err| pump(err, std::io::stderr(), tail.clone(), None)),
     ];
     let status = child.wait();
     for reader in readers.into_iter().flatten() {
@@ -297,6 +364,9 @@ fn run_step(argv: &[String]) -> StepOutcome {
         .lock()
         .map(|lines| lines.iter().cloned().collect::<Vec<String>>().join("\n"))
         .unwrap_or_default();
+    let stdout = whole
+        .and_then(|whole| whole.lock().ok().and_then(|mut kept| kept.take()))
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
     match status {
         Ok(status) => StepOutcome {
             success: status.success(),
@@ -305,20 +375,25 @@ fn run_step(argv: &[String]) -> StepOutcome {
                 status.signal().map(|s| 128 + s)
             }),
             tail,
+            stdout,
         },
         Err(e) => StepOutcome {
             success: false,
             exit_code: None,
             tail: format!("{tail}\nwaiting for the step failed: {e}"),
+            stdout,
         },
     }
 }
 
-/// Copies a stream through line by line as it comes, keeping the last lines.
+/// Copies a stream through line by line as it comes, keeping the last
+/// lines, and all of it in `whole` up to [`PLAYBOOK_STDOUT_BYTES`] (past
+/// that `whole` is dropped: half a document would mislead).
 fn pump(
     source: impl Read + Send + 'static,
     mut sink: impl Write + Send + 'static,
     tail: Arc<Mutex<VecDeque<String>>>,
+    whole: Option<Arc<Mutex<Option<Vec<u8>>>>>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(source);
@@ -329,6 +404,16 @@ fn pump(
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
                     let _ = sink.write_all(&line).and_then(|()| sink.flush());
+                    if let Some(Ok(mut kept)) = whole.as_ref().map(|w| w.lock()) {
+                        let full = kept
+                            .as_ref()
+                            .is_some_and(|bytes| bytes.len() + line.len() > PLAYBOOK_STDOUT_BYTES);
+                        if full {
+                            *kept = None;
+                        } else if let Some(bytes) = kept.as_mut() {
+                            bytes.extend_from_slice(&line);
+                        }
+                    }
                     let text = String::from_utf8_lossy(&line).trim_end().to_string();
                     if let Ok(mut lines) = tail.lock() {
                         if lines.len() == TAIL_LINES {

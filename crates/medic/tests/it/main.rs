@@ -1,6 +1,7 @@
 //! End-to-end tests of the real `medic` binary.
 
 mod alertmanager;
+mod ansible;
 mod chaos;
 mod dashboard;
 mod demo;
