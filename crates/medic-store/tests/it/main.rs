@@ -56,4 +56,7 @@ conformance_suite!(
     acknowledging_keeps_the_first,
     recent_actions_are_real_finished_runs,
     components_are_saved_once,
+    pipeline_runs_checkpoint_then_finish_once,
+    pipeline_runs_refuse_unknown_ids_and_non_end_statuses,
+    pipeline_checkpoints_survive_a_restart,
 );

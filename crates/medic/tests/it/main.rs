@@ -3,6 +3,7 @@
 mod chaos;
 mod dashboard;
 mod demo;
+mod pipeline;
 mod prometheus;
 mod run;
 mod serve;
