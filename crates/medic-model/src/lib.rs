@@ -13,6 +13,7 @@ mod approval;
 mod diagnosis;
 mod incident;
 mod learning;
+mod pipeline_run;
 mod signal;
 mod timeline;
 
@@ -22,6 +23,7 @@ pub use diagnosis::{Diagnosis, DiagnosisSource};
 pub use incident::{Incident, IncidentId, IncidentStatus, InvalidTransition};
 pub use learning::RemedyStats;
 pub use medic_resilience::classify::{Category, Severity};
+pub use pipeline_run::{NewPipelineRun, PipelineRun, PipelineRunId, PipelineRunStatus};
 pub use signal::{Signal, SignalSource};
 pub use timeline::{TimelineEntry, TimelineKind};
 

@@ -6,7 +6,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use medic_model::{
     ActionRecord, ActionState, Approval, ApprovalStatus, Category, Diagnosis, Incident, IncidentId,
-    IncidentStatus, RemedyStats, Severity, TimelineEntry, TimelineKind,
+    IncidentStatus, PipelineRun, PipelineRunStatus, RemedyStats, Severity, TimelineEntry,
+    TimelineKind,
 };
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
@@ -50,6 +51,14 @@ macro_rules! stats_columns {
     };
 }
 
+/// The columns of a pipeline run.
+macro_rules! pipeline_run_columns {
+    () => {
+        "id, flow, flow_path, flow_digest, vars, state, next_step, status, reason, \
+         started_at, updated_at, finished_at"
+    };
+}
+
 /// The live-incident predicate; must match the partial unique index.
 macro_rules! live {
     () => {
@@ -58,7 +67,8 @@ macro_rules! live {
 }
 
 pub(crate) use {
-    action_columns, approval_columns, incident_columns, live, stats_columns, timeline_columns,
+    action_columns, approval_columns, incident_columns, live, pipeline_run_columns, stats_columns,
+    timeline_columns,
 };
 
 /// Every live incident, oldest first (no parameters: the same in both dialects).
@@ -467,6 +477,31 @@ pub(crate) fn component_from_row<R: DbRow>(
     let name: String = row.value("name")?;
     let spec = row.json("component spec", &format!("component {name}"), "spec")?;
     Ok((name, spec))
+}
+
+/// A pipeline run selected with `pipeline_run_columns!()`.
+pub(crate) fn pipeline_run_from_row<R: DbRow>(row: &R) -> Result<PipelineRun, StoreError> {
+    let id: i64 = row.value("id")?;
+    let name = format!("pipeline run {id}");
+    let status: String = row.value("status")?;
+    let next_step: i64 = row.value("next_step")?;
+    Ok(PipelineRun {
+        id,
+        flow: row.value("flow")?,
+        flow_path: row.value("flow_path")?,
+        flow_digest: row.value("flow_digest")?,
+        vars: row.json("pipeline run vars", &name, "vars")?,
+        state: row.json("pipeline run state", &name, "state")?,
+        next_step: u32::try_from(next_step).map_err(|_| StoreError::Corrupt {
+            what: "pipeline run next step",
+            detail: format!("{name}: {next_step} is not a step index"),
+        })?,
+        status: parse_enum::<PipelineRunStatus>("pipeline run status", &name, &status)?,
+        reason: row.value("reason")?,
+        started_at: row.time("pipeline run started_at", "started_at")?,
+        updated_at: row.time("pipeline run updated_at", "updated_at")?,
+        finished_at: row.opt_time("pipeline run finished_at", "finished_at")?,
+    })
 }
 
 /// Remedy stats selected with `stats_columns!()`.

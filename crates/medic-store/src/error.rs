@@ -2,7 +2,7 @@
 
 use medic_model::{
     ActionId, ActionRecord, ActionState, Approval, ApprovalId, ApprovalStatus, InvalidTransition,
-    TimelineEntry,
+    PipelineRun, PipelineRunId, PipelineRunStatus, TimelineEntry,
 };
 use sqlx::error::ErrorKind;
 
@@ -74,6 +74,19 @@ pub enum StoreError {
         /// What it became.
         status: ApprovalStatus,
     },
+
+    /// A pipeline run has ended; it takes no more checkpoints or outcomes.
+    #[error("pipeline run {id} is already {status}")]
+    PipelineRunFinished {
+        /// The run.
+        id: PipelineRunId,
+        /// How it ended.
+        status: PipelineRunStatus,
+    },
+
+    /// A pipeline run can only end as succeeded, failed or escalated.
+    #[error("a pipeline run cannot end as {0}")]
+    NotAnEndStatus(PipelineRunStatus),
 
     /// Concurrent writers kept changing the row this call needed; nothing was
     /// written. Rare; retry.
@@ -211,5 +224,17 @@ pub(crate) fn decision_refusal(current: Approval) -> StoreError {
     StoreError::AlreadyDecided {
         id: current.id,
         status: current.status,
+    }
+}
+
+/// Why a conditional update of a running pipeline run matched no row: it
+/// has ended (or does not exist).
+pub(crate) fn pipeline_run_refusal(current: Result<PipelineRun, StoreError>) -> StoreError {
+    match current {
+        Ok(run) => StoreError::PipelineRunFinished {
+            id: run.id,
+            status: run.status,
+        },
+        Err(error) => error,
     }
 }

@@ -71,6 +71,15 @@
 //! counts real (not dry-run, not skipped) actions, so hourly budgets survive
 //! restarts.
 //!
+//! ## Workflow runs
+//!
+//! `medic pipeline` records each run ([`Store::start_pipeline_run`]) and
+//! checkpoints it after every step ([`Store::checkpoint_pipeline_run`]: the
+//! state and the next step's index in one statement), so a killed run
+//! resumes after its last finished step. A run ends once
+//! ([`Store::finish_pipeline_run`]); an ended run takes no more checkpoints
+//! ([`StoreError::PipelineRunFinished`]).
+//!
 //! ## Learning
 //!
 //! [`Store::record_outcome`] is an upsert on (fingerprint, remedy) adding one

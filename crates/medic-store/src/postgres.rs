@@ -5,7 +5,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use medic_model::{
     ActionId, ActionRecord, ActionState, Approval, ApprovalId, ApprovalStatus, Diagnosis, Incident,
-    IncidentId, IncidentStatus, RemedyStats, TimelineEntry,
+    IncidentId, IncidentStatus, NewPipelineRun, PipelineRun, PipelineRunId, PipelineRunStatus,
+    RemedyStats, TimelineEntry,
 };
 use sqlx::Row;
 use sqlx::migrate::Migrator;
@@ -17,12 +18,13 @@ use crate::codec::{
     SELECT_OPEN_INCIDENTS, action_columns, action_from_row, approval_columns, approval_from_row,
     component_from_row, counter_to_db, decode_all, decode_found, decode_optional,
     diagnosis_from_row, diagnosis_to_json, incident_columns, incident_from_row, live,
-    outcome_recover_ms, select_all, select_found, stats_columns, stats_from_row,
-    time_to_recover_ms, timeline_columns, timeline_from_row, truncate_to_micros,
+    outcome_recover_ms, pipeline_run_columns, pipeline_run_from_row, select_all, select_found,
+    stats_columns, stats_from_row, time_to_recover_ms, timeline_columns, timeline_from_row,
+    truncate_to_micros,
 };
 use crate::error::{
     action_refusal, approval_error, component_error, decision_refusal, intent_error,
-    timeline_error, updated_or_refused,
+    pipeline_run_refusal, timeline_error, updated_or_refused,
 };
 use crate::{IncidentFilter, NewDelivery, NewIncident, Result, Store, StoreError};
 
@@ -589,5 +591,86 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    // Workflow runs.
+
+    async fn start_pipeline_run(&self, run: &NewPipelineRun) -> Result<PipelineRun> {
+        let at = truncate_to_micros(run.at);
+        let query = sqlx::query(concat!(
+            "INSERT INTO pipeline_runs (flow, flow_path, flow_digest, vars, state, next_step, \
+             status, started_at, updated_at) VALUES ($1, $2, $3, $4, '{}', 0, 'running', $5, $5) \
+             RETURNING ",
+            pipeline_run_columns!()
+        ))
+        .bind(&run.flow)
+        .bind(&run.flow_path)
+        .bind(&run.flow_digest)
+        .bind(Json(&run.vars))
+        .bind(at);
+        pipeline_run_from_row(&query.fetch_one(&self.pool).await?)
+    }
+
+    async fn checkpoint_pipeline_run(
+        &self,
+        id: PipelineRunId,
+        state: &serde_json::Value,
+        next_step: u32,
+        at: DateTime<Utc>,
+    ) -> Result<PipelineRun> {
+        // One statement: the state and the step index commit together.
+        let query = sqlx::query(concat!(
+            "UPDATE pipeline_runs SET state = $1, next_step = $2, updated_at = $3 \
+             WHERE id = $4 AND status = 'running' RETURNING ",
+            pipeline_run_columns!()
+        ))
+        .bind(Json(state))
+        .bind(i64::from(next_step))
+        .bind(at)
+        .bind(id);
+        match decode_optional(
+            query.fetch_optional(&self.pool).await?,
+            pipeline_run_from_row,
+        )? {
+            Some(run) => Ok(run),
+            None => Err(pipeline_run_refusal(self.pipeline_run(id).await)),
+        }
+    }
+
+    async fn pipeline_run(&self, id: PipelineRunId) -> Result<PipelineRun> {
+        let sql = concat!(
+            "SELECT ",
+            pipeline_run_columns!(),
+            " FROM pipeline_runs WHERE id = $1"
+        );
+        select_found(&self.pool, sql, "pipeline run", id, pipeline_run_from_row).await
+    }
+
+    async fn finish_pipeline_run(
+        &self,
+        id: PipelineRunId,
+        status: PipelineRunStatus,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<PipelineRun> {
+        if !status.is_finished() {
+            return Err(StoreError::NotAnEndStatus(status));
+        }
+        let query = sqlx::query(concat!(
+            "UPDATE pipeline_runs SET status = $1, reason = $2, updated_at = $3, finished_at = $3 \
+             WHERE id = $4 AND status = 'running' RETURNING ",
+            pipeline_run_columns!()
+        ))
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(at)
+        .bind(id);
+        match decode_optional(
+            query.fetch_optional(&self.pool).await?,
+            pipeline_run_from_row,
+        )? {
+            Some(run) => Ok(run),
+            None => Err(pipeline_run_refusal(self.pipeline_run(id).await)),
+        }
     }
 }

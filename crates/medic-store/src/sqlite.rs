@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use medic_model::{
     ActionId, ActionRecord, ActionState, Approval, ApprovalId, ApprovalStatus, Diagnosis, Incident,
-    IncidentId, IncidentStatus, RemedyStats, TimelineEntry,
+    IncidentId, IncidentStatus, NewPipelineRun, PipelineRun, PipelineRunId, PipelineRunStatus,
+    RemedyStats, TimelineEntry,
 };
 use sqlx::Row;
 use sqlx::migrate::Migrator;
@@ -21,12 +22,13 @@ use crate::codec::{
     SELECT_OPEN_INCIDENTS, action_columns, action_from_row, approval_columns, approval_from_row,
     component_from_row, counter_to_db, decode_all, decode_found, decode_optional,
     diagnosis_from_row, diagnosis_to_json, from_micros, incident_columns, incident_from_row, live,
-    outcome_recover_ms, parse_json, select_all, select_found, stats_columns, stats_from_row,
-    time_to_recover_ms, timeline_columns, timeline_from_row, to_micros, truncate_to_micros,
+    outcome_recover_ms, parse_json, pipeline_run_columns, pipeline_run_from_row, select_all,
+    select_found, stats_columns, stats_from_row, time_to_recover_ms, timeline_columns,
+    timeline_from_row, to_micros, truncate_to_micros,
 };
 use crate::error::{
     action_refusal, approval_error, component_error, decision_refusal, intent_error,
-    timeline_error, updated_or_refused,
+    pipeline_run_refusal, timeline_error, updated_or_refused,
 };
 use crate::{IncidentFilter, NewDelivery, NewIncident, Result, Store, StoreError};
 
@@ -648,6 +650,89 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    // Workflow runs.
+
+    async fn start_pipeline_run(&self, run: &NewPipelineRun) -> Result<PipelineRun> {
+        let at = to_micros(run.at);
+        let query = sqlx::query(concat!(
+            "INSERT INTO pipeline_runs (flow, flow_path, flow_digest, vars, state, next_step, \
+             status, started_at, updated_at) VALUES (?, ?, ?, ?, '{}', 0, 'running', ?, ?) \
+             RETURNING ",
+            pipeline_run_columns!()
+        ))
+        .bind(&run.flow)
+        .bind(&run.flow_path)
+        .bind(&run.flow_digest)
+        .bind(run.vars.to_string())
+        .bind(at)
+        .bind(at);
+        pipeline_run_from_row(&query.fetch_one(&self.pool).await?)
+    }
+
+    async fn checkpoint_pipeline_run(
+        &self,
+        id: PipelineRunId,
+        state: &serde_json::Value,
+        next_step: u32,
+        at: DateTime<Utc>,
+    ) -> Result<PipelineRun> {
+        // One statement: the state and the step index commit together.
+        let query = sqlx::query(concat!(
+            "UPDATE pipeline_runs SET state = ?, next_step = ?, updated_at = ? \
+             WHERE id = ? AND status = 'running' RETURNING ",
+            pipeline_run_columns!()
+        ))
+        .bind(state.to_string())
+        .bind(i64::from(next_step))
+        .bind(to_micros(at))
+        .bind(id);
+        match decode_optional(
+            query.fetch_optional(&self.pool).await?,
+            pipeline_run_from_row,
+        )? {
+            Some(run) => Ok(run),
+            None => Err(pipeline_run_refusal(self.pipeline_run(id).await)),
+        }
+    }
+
+    async fn pipeline_run(&self, id: PipelineRunId) -> Result<PipelineRun> {
+        let sql = concat!(
+            "SELECT ",
+            pipeline_run_columns!(),
+            " FROM pipeline_runs WHERE id = ?"
+        );
+        select_found(&self.pool, sql, "pipeline run", id, pipeline_run_from_row).await
+    }
+
+    async fn finish_pipeline_run(
+        &self,
+        id: PipelineRunId,
+        status: PipelineRunStatus,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<PipelineRun> {
+        if !status.is_finished() {
+            return Err(StoreError::NotAnEndStatus(status));
+        }
+        let query = sqlx::query(concat!(
+            "UPDATE pipeline_runs SET status = ?, reason = ?, updated_at = ?, finished_at = ? \
+             WHERE id = ? AND status = 'running' RETURNING ",
+            pipeline_run_columns!()
+        ))
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(to_micros(at))
+        .bind(to_micros(at))
+        .bind(id);
+        match decode_optional(
+            query.fetch_optional(&self.pool).await?,
+            pipeline_run_from_row,
+        )? {
+            Some(run) => Ok(run),
+            None => Err(pipeline_run_refusal(self.pipeline_run(id).await)),
+        }
     }
 }
 

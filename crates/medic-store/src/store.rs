@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use medic_model::{
     ActionId, ActionRecord, ActionState, Approval, ApprovalId, ApprovalStatus, Category, Diagnosis,
-    Incident, IncidentId, IncidentStatus, RemedyStats, Severity, TimelineEntry,
+    Incident, IncidentId, IncidentStatus, NewPipelineRun, PipelineRun, PipelineRunId,
+    PipelineRunStatus, RemedyStats, Severity, TimelineEntry,
 };
 
 use crate::StoreError;
@@ -352,4 +353,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Closes the connections, waiting for running queries. Later calls fail.
     async fn close(&self);
+
+    // Workflow runs (`medic pipeline`): a run's state is checkpointed after
+    // every step, so a killed run resumes without redoing finished steps.
+
+    /// Records a new run in status `running` at step 0 with an empty state.
+    async fn start_pipeline_run(&self, run: &NewPipelineRun) -> Result<PipelineRun>;
+
+    /// Saves a running run's state and the index of its next step in one
+    /// write; durable when it returns, so the next step may start. A run that
+    /// has ended is refused ([`StoreError::PipelineRunFinished`]), an unknown
+    /// one is [`StoreError::NotFound`].
+    async fn checkpoint_pipeline_run(
+        &self,
+        id: PipelineRunId,
+        state: &serde_json::Value,
+        next_step: u32,
+        at: DateTime<Utc>,
+    ) -> Result<PipelineRun>;
+
+    /// One run, or [`StoreError::NotFound`].
+    async fn pipeline_run(&self, id: PipelineRunId) -> Result<PipelineRun>;
+
+    /// Ends a running run with `status` (not `running`) and why; once: an
+    /// ended run is refused ([`StoreError::PipelineRunFinished`]).
+    async fn finish_pipeline_run(
+        &self,
+        id: PipelineRunId,
+        status: PipelineRunStatus,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<PipelineRun>;
 }

@@ -11,6 +11,17 @@
 //! | `hang` | requests wait until the mode changes |
 //! | `crash` | the process exits with status 1 |
 //! | `leak` | each `/buy` keeps 1 MiB (up to 512 MiB); health turns `degraded` past 64 MiB |
+//!
+//! Two more endpoints feed the workflow example (`examples/orders-tax.toml`),
+//! and fail in the same modes:
+//!
+//! | endpoint | answer |
+//! | --- | --- |
+//! | `GET /orders?busy=N` | `{"orders":[{"id","amount_cents"}…],"count"}`; with `busy=N`, like a rate limiter, N requests in a row get 429 with `Retry-After: 1`, then one gets the orders, and so on |
+//! | `POST /tax` `{"orders":[{"amount_cents"}…],"rate_bp"?}` | `{"count","subtotal_cents","tax_cents","total_cents","rate_bp"}`; the rate defaults to 800 basis points (8 %), tax rounded half up |
+//!
+//! `GET /status` counts the orders and tax answers served, so tests can tell
+//! whether a step ran again.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -68,6 +79,9 @@ struct Chaos {
     since: Mutex<Instant>,
     requests: AtomicU64,
     errors: AtomicU64,
+    orders_requests: AtomicU64,
+    orders_served: AtomicU64,
+    tax_served: AtomicU64,
     log: Option<Mutex<std::fs::File>>,
     leaked: Mutex<Vec<Vec<u8>>>,
 }
@@ -138,18 +152,7 @@ impl Chaos {
                         .into_response(),
                 )
             }
-            Mode::Ratelimit => {
-                self.log("WARN", &format!("http: GET {path} -> 429 rate limited"));
-                let mut response = (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({"status": "error", "error": "rate limit exceeded"})),
-                )
-                    .into_response();
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                Some(response)
-            }
+            Mode::Ratelimit => Some(rate_limited(path, self)),
             Mode::Latency => {
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 None
@@ -163,7 +166,8 @@ type Shared = Arc<Chaos>;
 
 async fn index() -> &'static str {
     "medic chaos: a shop that fails on demand\n\
-     GET  /buy /health /status\n\
+     GET  /buy /health /status /orders?busy=N\n\
+     POST /tax {\"orders\":[{\"amount_cents\":N}]}\n\
      POST /chaos/trigger?mode=error|latency|ratelimit|hang|crash|leak\n\
      POST /chaos/resolve\n"
 }
@@ -203,7 +207,99 @@ async fn status(State(chaos): State<Shared>) -> Json<serde_json::Value> {
         "requests": chaos.requests.load(Ordering::Relaxed),
         "errors": chaos.errors.load(Ordering::Relaxed),
         "leaked_mb": chaos.leaked_chunks(),
+        "orders_served": chaos.orders_served.load(Ordering::Relaxed),
+        "tax_served": chaos.tax_served.load(Ordering::Relaxed),
     }))
+}
+
+/// The shop's orders: amounts in cents, so totals are exact.
+const ORDERS: [(u64, u64); 3] = [(1001, 2500), (1002, 1299), (1003, 7450)];
+
+/// The default tax rate, in basis points (8 %).
+const DEFAULT_RATE_BP: u64 = 800;
+
+#[derive(serde::Deserialize)]
+struct OrdersQuery {
+    busy: Option<u64>,
+}
+
+fn rate_limited(path: &str, chaos: &Chaos) -> Response {
+    chaos.log("WARN", &format!("http: GET {path} -> 429 rate limited"));
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({"status": "error", "error": "rate limit exceeded"})),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+async fn orders(State(chaos): State<Shared>, Query(query): Query<OrdersQuery>) -> Response {
+    if let Some(failure) = chaos.failure("/orders").await {
+        return failure;
+    }
+    let seen = chaos.orders_requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(busy) = query.busy.filter(|busy| *busy > 0)
+        && seen % busy.saturating_add(1) < busy
+    {
+        return rate_limited("/orders", &chaos);
+    }
+    chaos.orders_served.fetch_add(1, Ordering::Relaxed);
+    chaos.log("INFO", "http: GET /orders -> 200");
+    let orders: Vec<_> = ORDERS
+        .iter()
+        .map(|(id, cents)| json!({"id": id, "amount_cents": cents}))
+        .collect();
+    Json(json!({"orders": orders, "count": ORDERS.len()})).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct TaxRequest {
+    orders: Vec<TaxOrder>,
+    rate_bp: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct TaxOrder {
+    amount_cents: u64,
+}
+
+async fn tax(State(chaos): State<Shared>, body: axum::body::Bytes) -> Response {
+    if let Some(failure) = chaos.failure("/tax").await {
+        return failure;
+    }
+    let request: TaxRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": {
+                    "code": "invalid_body",
+                    "message": format!("expected {{\"orders\":[{{\"amount_cents\":N}}…]}}: {e}"),
+                }})),
+            )
+                .into_response();
+        }
+    };
+    let rate_bp = request.rate_bp.unwrap_or(DEFAULT_RATE_BP);
+    let subtotal = request
+        .orders
+        .iter()
+        .fold(0u64, |sum, order| sum.saturating_add(order.amount_cents));
+    // Half up, in integers: (subtotal × rate + 5000) / 10000.
+    let tax = subtotal.saturating_mul(rate_bp).saturating_add(5_000) / 10_000;
+    chaos.tax_served.fetch_add(1, Ordering::Relaxed);
+    chaos.log("INFO", "http: POST /tax -> 200");
+    Json(json!({
+        "count": request.orders.len(),
+        "subtotal_cents": subtotal,
+        "tax_cents": tax,
+        "total_cents": subtotal.saturating_add(tax),
+        "rate_bp": rate_bp,
+    }))
+    .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -247,6 +343,8 @@ fn router(chaos: Shared) -> Router {
         .route("/buy", get(buy))
         .route("/health", get(health))
         .route("/status", get(status))
+        .route("/orders", get(orders))
+        .route("/tax", post(tax))
         .route("/chaos/trigger", post(trigger))
         .route("/chaos/resolve", post(resolve))
         .with_state(chaos)
@@ -275,6 +373,9 @@ pub(crate) fn run(listen: &str, log_file: Option<&PathBuf>) -> Result<(), UsageE
         since: Mutex::new(Instant::now()),
         requests: AtomicU64::new(0),
         errors: AtomicU64::new(0),
+        orders_requests: AtomicU64::new(0),
+        orders_served: AtomicU64::new(0),
+        tax_served: AtomicU64::new(0),
         log,
         leaked: Mutex::new(Vec::new()),
     });

@@ -8,6 +8,7 @@ mod chaos;
 mod check;
 mod demo;
 mod diagnose;
+mod pipeline;
 mod run;
 mod serve;
 
@@ -71,11 +72,50 @@ enum Command {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Workflows: ordered steps with recovery policies, checkpointed in the store.
+    Pipeline {
+        #[command(subcommand)]
+        command: PipelineCommand,
+    },
     /// Diagnose a log or error text offline and print the diagnosis as JSON.
     Diagnose {
         /// A file, or `-` for standard input.
         #[arg(default_value = "-")]
         input: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PipelineCommand {
+    /// Run a flow file's steps in order; prints the run id first, then one line per step.
+    Run {
+        /// The flow file (TOML).
+        flow: PathBuf,
+        /// Override a flow variable: `--set NAME=VALUE` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+        /// Where runs are checkpointed.
+        #[arg(long, env = "MEDIC_STORAGE_URL", default_value = "sqlite://medic.db")]
+        store: String,
+    },
+    /// Continue a run that was interrupted, after its last finished step.
+    Resume {
+        /// The run id `medic pipeline run` printed.
+        run_id: i64,
+        /// Resume even though the flow file changed since the run started.
+        #[arg(long)]
+        force: bool,
+        /// Where runs are checkpointed.
+        #[arg(long, env = "MEDIC_STORAGE_URL", default_value = "sqlite://medic.db")]
+        store: String,
+    },
+    /// Print a run (status, next step, state) as JSON.
+    Show {
+        /// The run id.
+        run_id: i64,
+        /// Where runs are checkpointed.
+        #[arg(long, env = "MEDIC_STORAGE_URL", default_value = "sqlite://medic.db")]
+        store: String,
     },
 }
 
@@ -135,6 +175,26 @@ fn main() -> ExitCode {
             };
             // The step's exit code is medic's.
             return match run::run(options) {
+                Ok(code) => ExitCode::from(code),
+                Err(UsageError(lines)) => {
+                    for line in lines {
+                        eprintln!("medic: {line}");
+                    }
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Command::Pipeline { command } => {
+            let outcome = match command {
+                PipelineCommand::Run { flow, sets, store } => pipeline::run(&flow, &store, &sets),
+                PipelineCommand::Resume {
+                    run_id,
+                    force,
+                    store,
+                } => pipeline::resume(run_id, &store, force),
+                PipelineCommand::Show { run_id, store } => pipeline::show(run_id, &store),
+            };
+            return match outcome {
                 Ok(code) => ExitCode::from(code),
                 Err(UsageError(lines)) => {
                     for line in lines {

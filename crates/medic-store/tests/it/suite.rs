@@ -5,7 +5,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use medic_model::{
     ActionRecord, ActionState, Approval, ApprovalStatus, Category, Diagnosis, DiagnosisSource,
-    Incident, IncidentStatus, RemedyStats, Severity, TimelineEntry, TimelineKind,
+    Incident, IncidentStatus, NewPipelineRun, PipelineRunStatus, RemedyStats, Severity,
+    TimelineEntry, TimelineKind,
 };
 use medic_store::{IncidentFilter, NewDelivery, NewIncident, Store, StoreError};
 
@@ -1398,4 +1399,136 @@ pub async fn deliveries_are_recorded_once(backend: &Backend) {
             .expect("empty")
             .is_empty()
     );
+}
+
+fn new_run(flow: &str, at: DateTime<Utc>) -> NewPipelineRun {
+    NewPipelineRun {
+        flow: flow.to_string(),
+        flow_path: format!("/flows/{flow}.toml"),
+        flow_digest: "ab".repeat(32),
+        vars: serde_json::json!({"shop": "http://127.0.0.1:8000"}),
+        at,
+    }
+}
+
+pub async fn pipeline_runs_checkpoint_then_finish_once(backend: &Backend) {
+    let store = backend.open().await;
+    let run = store
+        .start_pipeline_run(&new_run("orders-tax", t(0)))
+        .await
+        .expect("start");
+    assert_eq!(run.status, PipelineRunStatus::Running);
+    assert_eq!(
+        (run.next_step, run.state.clone()),
+        (0, serde_json::json!({}))
+    );
+    assert_eq!(
+        run.vars,
+        serde_json::json!({"shop": "http://127.0.0.1:8000"})
+    );
+    assert_eq!((run.started_at, run.finished_at), (t(0), None));
+
+    let state =
+        serde_json::json!({"orders": {"count": 3, "orders": [{"id": 1, "amount_cents": 250}]}});
+    let saved = store
+        .checkpoint_pipeline_run(run.id, &state, 1, t(1))
+        .await
+        .expect("checkpoint");
+    assert_eq!((saved.next_step, saved.updated_at), (1, t(1)));
+    assert_eq!(saved.state, state);
+    assert_eq!(store.pipeline_run(run.id).await.expect("read"), saved);
+
+    let ended = store
+        .finish_pipeline_run(
+            run.id,
+            PipelineRunStatus::Escalated,
+            Some("tax: HTTP 500"),
+            t(2),
+        )
+        .await
+        .expect("finish");
+    assert_eq!(ended.status, PipelineRunStatus::Escalated);
+    assert_eq!(ended.reason.as_deref(), Some("tax: HTTP 500"));
+    assert_eq!(ended.finished_at, Some(t(2)));
+    assert_eq!(ended.state, state, "finishing keeps the last checkpoint");
+
+    let late = store
+        .checkpoint_pipeline_run(run.id, &serde_json::json!({}), 2, t(3))
+        .await;
+    assert!(
+        matches!(
+            late,
+            Err(StoreError::PipelineRunFinished {
+                status: PipelineRunStatus::Escalated,
+                ..
+            })
+        ),
+        "{late:?}"
+    );
+    let again = store
+        .finish_pipeline_run(run.id, PipelineRunStatus::Succeeded, None, t(3))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::PipelineRunFinished { .. })),
+        "{again:?}"
+    );
+    assert_eq!(store.pipeline_run(run.id).await.expect("read"), ended);
+}
+
+pub async fn pipeline_runs_refuse_unknown_ids_and_non_end_statuses(backend: &Backend) {
+    let store = backend.open().await;
+    let missing = store.pipeline_run(404).await;
+    assert!(
+        matches!(
+            missing,
+            Err(StoreError::NotFound {
+                what: "pipeline run",
+                id: 404
+            })
+        ),
+        "{missing:?}"
+    );
+    let checkpoint = store
+        .checkpoint_pipeline_run(404, &serde_json::json!({}), 1, t(0))
+        .await;
+    assert!(
+        matches!(checkpoint, Err(StoreError::NotFound { .. })),
+        "{checkpoint:?}"
+    );
+    let run = store
+        .start_pipeline_run(&new_run("nightly", t(0)))
+        .await
+        .expect("start");
+    let running = store
+        .finish_pipeline_run(run.id, PipelineRunStatus::Running, None, t(1))
+        .await;
+    assert!(
+        matches!(running, Err(StoreError::NotAnEndStatus(_))),
+        "{running:?}"
+    );
+    let other = store
+        .start_pipeline_run(&new_run("nightly", t(1)))
+        .await
+        .expect("start");
+    assert_ne!(other.id, run.id);
+}
+
+pub async fn pipeline_checkpoints_survive_a_restart(backend: &Backend) {
+    let store = backend.open().await;
+    let run = store
+        .start_pipeline_run(&new_run("orders-tax", t(0)))
+        .await
+        .expect("start");
+    let state = serde_json::json!({"orders": {"count": 3}, "mark": "done"});
+    store
+        .checkpoint_pipeline_run(run.id, &state, 2, t(1))
+        .await
+        .expect("checkpoint");
+    // What a killed process leaves: the store closed without a goodbye.
+    drop(store);
+    let reopened = backend.open().await;
+    let found = reopened.pipeline_run(run.id).await.expect("read");
+    assert_eq!(found.status, PipelineRunStatus::Running);
+    assert_eq!((found.next_step, found.state), (2, state));
+    assert_eq!(found.flow_digest, "ab".repeat(32));
 }
