@@ -80,6 +80,11 @@ run() { # name, path, extra wrk args...
   echo "$name|$rps|$p50|$p99|$errors|$requests"
 }
 
+# The disk's own limit: synchronous 4 KiB writes per second, what one commit
+# (one fsync) per request could reach at best.
+fsyncs="$(dd if=/dev/zero of="$dir/fsync.test" bs=4k count=500 oflag=dsync 2>&1 \
+  | awk '/copied/ {printf "%.0f", 500 / $(NF-3)}')"
+rm -f "$dir/fsync.test"
 ceiling="$(run "GET /health (no-op ceiling)" /health)"
 peer="$(run "POST /api/v1/events (stores nothing)" /api/v1/events -s "$dir/event.lua")"
 intake="$(run "POST /webhooks/alertmanager (stored, group commit)" /webhooks/alertmanager -s "$dir/alert.lua")"
@@ -98,4 +103,5 @@ for row in "$ceiling" "$peer" "$intake"; do
 done
 echo
 echo "deliveries acknowledged (2xx): $acknowledged; rows in the deliveries table: $stored"
+echo "the disk takes $fsyncs synchronous writes/s: one commit per request could not pass that"
 [ "$stored" -ge "$acknowledged" ] || { echo "intake-load: acknowledged deliveries are missing from the store" >&2; exit 1; }

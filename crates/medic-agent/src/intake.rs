@@ -97,7 +97,7 @@ mod tests {
         NewDelivery::new(
             "alertmanager",
             key,
-            serde_json::json!({}),
+            serde_json::value::RawValue::from_string("{}".into()).expect("JSON"),
             chrono::Utc::now(),
         )
     }

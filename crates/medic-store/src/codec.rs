@@ -97,6 +97,39 @@ pub(crate) const SELECT_ALL_REMEDY_STATS: &str = concat!(
 /// Every registered component's name and spec, by name.
 pub(crate) const SELECT_COMPONENTS: &str = "SELECT name, spec FROM components ORDER BY name";
 
+/// Deliveries are inserted many rows to a statement (one round trip to the
+/// database instead of one per delivery), at most this many: 4 parameters
+/// each stays far below either backend's parameter limit.
+pub(crate) const DELIVERIES_PER_STATEMENT: usize = 1024;
+
+/// The start of the multi-row insert; the backend adds the `VALUES` rows.
+pub(crate) const INSERT_DELIVERIES: &str =
+    "INSERT INTO deliveries (source, key, payload, received_at) ";
+
+/// Re-deliveries insert nothing; the rows that were inserted come back.
+pub(crate) const DELIVERIES_ON_CONFLICT: &str =
+    " ON CONFLICT (source, key) DO NOTHING RETURNING source, key";
+
+/// For each delivery, whether it was inserted: `inserted` holds the
+/// (source, key) of the inserted rows, each once, so only the first of
+/// several equal deliveries in a batch counts as new.
+pub(crate) fn fresh_deliveries<R: DbRow>(
+    deliveries: &[crate::NewDelivery],
+    inserted: &[R],
+) -> Result<Vec<bool>, StoreError> {
+    let mut unclaimed = std::collections::HashSet::with_capacity(inserted.len());
+    for row in inserted {
+        let source: String = row.value("source")?;
+        let key: String = row.value("key")?;
+        unclaimed.insert((source, key));
+    }
+    Ok(deliveries
+        .iter()
+        // Owned keys: HashSet<(String, String)> cannot be probed by borrowed parts.
+        .map(|d| unclaimed.remove(&(d.source.clone(), d.key.clone())))
+        .collect())
+}
+
 /// The statuses that end an incident, as SQL text. The backends' `live!()`
 /// predicate and the partial unique index in both migrations spell them out;
 /// the tests below pin them to [`IncidentStatus::is_terminal`].

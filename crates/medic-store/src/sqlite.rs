@@ -18,10 +18,11 @@ use sqlx::sqlite::{
 };
 
 use crate::codec::{
-    BackendRow, SELECT_ACTIONS_IN_DOUBT, SELECT_ALL_REMEDY_STATS, SELECT_COMPONENTS,
-    SELECT_OPEN_INCIDENTS, action_columns, action_from_row, approval_columns, approval_from_row,
-    component_from_row, counter_to_db, decode_all, decode_found, decode_optional,
-    diagnosis_from_row, diagnosis_to_json, from_micros, incident_columns, incident_from_row, live,
+    BackendRow, DELIVERIES_ON_CONFLICT, DELIVERIES_PER_STATEMENT, INSERT_DELIVERIES,
+    SELECT_ACTIONS_IN_DOUBT, SELECT_ALL_REMEDY_STATS, SELECT_COMPONENTS, SELECT_OPEN_INCIDENTS,
+    action_columns, action_from_row, approval_columns, approval_from_row, component_from_row,
+    counter_to_db, decode_all, decode_found, decode_optional, diagnosis_from_row,
+    diagnosis_to_json, fresh_deliveries, from_micros, incident_columns, incident_from_row, live,
     outcome_recover_ms, parse_json, pipeline_run_columns, pipeline_run_from_row, select_all,
     select_found, stats_columns, stats_from_row, time_to_recover_ms, timeline_columns,
     timeline_from_row, to_micros, truncate_to_micros,
@@ -629,23 +630,32 @@ impl Store for SqliteStore {
     }
 
     async fn record_deliveries(&self, deliveries: &[NewDelivery]) -> Result<Vec<bool>> {
+        if deliveries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let insert = |chunk: &[NewDelivery]| {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(INSERT_DELIVERIES);
+            insert.push_values(chunk, |mut row, delivery| {
+                row.push_bind(delivery.source.clone())
+                    .push_bind(delivery.key.clone())
+                    .push_bind(delivery.payload.get().to_string())
+                    .push_bind(to_micros(delivery.received_at));
+            });
+            insert.push(DELIVERIES_ON_CONFLICT);
+            insert
+        };
+        if deliveries.len() <= DELIVERIES_PER_STATEMENT {
+            // One statement is a transaction of its own: one round trip.
+            let inserted = insert(deliveries).build().fetch_all(&self.pool).await?;
+            return fresh_deliveries(deliveries, &inserted);
+        }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut fresh = Vec::with_capacity(deliveries.len());
-        for delivery in deliveries {
-            let inserted = sqlx::query(
-                "INSERT INTO deliveries (source, key, payload, received_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (source, key) DO NOTHING",
-            )
-            .bind(&delivery.source)
-            .bind(&delivery.key)
-            .bind(delivery.payload.to_string())
-            .bind(to_micros(delivery.received_at))
-            .execute(&mut *tx)
-            .await?;
-            fresh.push(inserted.rows_affected() == 1);
+        let mut inserted = Vec::new();
+        for chunk in deliveries.chunks(DELIVERIES_PER_STATEMENT) {
+            inserted.extend(insert(chunk).build().fetch_all(&mut *tx).await?);
         }
         tx.commit().await?;
-        Ok(fresh)
+        fresh_deliveries(deliveries, &inserted)
     }
 
     async fn close(&self) {

@@ -54,18 +54,19 @@ impl NewIncident {
 ///
 /// ```
 /// use medic_store::NewDelivery;
-/// let alert = serde_json::json!({"fingerprint": "c0ffee"});
+/// let alert = serde_json::value::RawValue::from_string(r#"{"fingerprint":"c0ffee"}"#.into()).unwrap();
 /// let new = NewDelivery::new("alertmanager", "c0ffee/2026-11-26T06:00:00Z/firing", alert, chrono::Utc::now());
 /// assert_eq!(new.source, "alertmanager");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct NewDelivery {
     /// The intake: `alertmanager`, `github`, `gitlab`, `jenkins`, `pipeline`, `generic`.
     pub source: String,
     /// What makes it unique among that source's deliveries.
     pub key: String,
-    /// What was received, as JSON.
-    pub payload: serde_json::Value,
+    /// What was received, as the sender's JSON text (stored as is: no
+    /// re-encoding on the intake's hot path).
+    pub payload: Box<serde_json::value::RawValue>,
     /// When it arrived.
     pub received_at: DateTime<Utc>,
 }
@@ -75,7 +76,7 @@ impl NewDelivery {
     pub fn new(
         source: &str,
         key: &str,
-        payload: serde_json::Value,
+        payload: Box<serde_json::value::RawValue>,
         received_at: DateTime<Utc>,
     ) -> Self {
         Self {

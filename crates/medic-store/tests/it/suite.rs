@@ -1367,7 +1367,12 @@ pub async fn components_are_saved_once(backend: &Backend) {
 pub async fn deliveries_are_recorded_once(backend: &Backend) {
     let store = backend.open().await;
     let delivery = |source: &str, key: &str| {
-        NewDelivery::new(source, key, serde_json::json!({"key": key}), t(0))
+        NewDelivery::new(
+            source,
+            key,
+            raw_json(&serde_json::json!({"key": key})),
+            t(0),
+        )
     };
     let first = store
         .record_deliveries(&[
@@ -1399,6 +1404,10 @@ pub async fn deliveries_are_recorded_once(backend: &Backend) {
             .expect("empty")
             .is_empty()
     );
+}
+
+fn raw_json(value: &serde_json::Value) -> Box<serde_json::value::RawValue> {
+    serde_json::value::to_raw_value(value).expect("JSON")
 }
 
 fn new_run(flow: &str, at: DateTime<Utc>) -> NewPipelineRun {

@@ -16,6 +16,7 @@ use axum::response::IntoResponse;
 use medic_agent::AlertNotice;
 use medic_store::NewDelivery;
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use crate::ApiState;
 use crate::error::{ApiError, ApiResult};
@@ -35,10 +36,14 @@ struct Notification {
     group_key: String,
     #[serde(rename = "truncatedAlerts", default)]
     truncated_alerts: u64,
-    alerts: Vec<Alert>,
+    /// Kept as sent: each is stored as it came, then read into an [`Alert`].
+    alerts: Vec<Box<RawValue>>,
 }
 
-#[derive(Debug, serde::Deserialize, serde::Serialize)]
+/// The parts of an alert medic acts on; the rest (`endsAt`, which reads
+/// `0001-01-01T00:00:00Z` while firing, `generatorURL`) is kept in the
+/// stored delivery.
+#[derive(Debug, serde::Deserialize)]
 struct Alert {
     status: Status,
     labels: BTreeMap<String, String>,
@@ -46,17 +51,12 @@ struct Alert {
     annotations: BTreeMap<String, String>,
     #[serde(rename = "startsAt")]
     starts_at: String,
-    /// `0001-01-01T00:00:00Z` while firing.
-    #[serde(rename = "endsAt", default)]
-    ends_at: String,
-    #[serde(rename = "generatorURL", default)]
-    generator_url: String,
     /// Absent from hand-written payloads: derived from the labels then.
     #[serde(default)]
     fingerprint: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum Status {
     Firing,
@@ -101,8 +101,9 @@ pub(in crate::routes) async fn receive(
     Body(body): Body,
 ) -> ApiResult<impl IntoResponse> {
     super::authenticate(&state, SOURCE, &headers, &body)?;
-    let mut notification: Notification = super::parse(&state, SOURCE, &body)?;
-    check(&mut notification).inspect_err(|_| state.agent.metrics().intake(SOURCE, "rejected"))?;
+    let notification: Notification = super::parse(&state, SOURCE, &body)?;
+    let alerts =
+        read(&notification).inspect_err(|_| state.agent.metrics().intake(SOURCE, "rejected"))?;
     if notification.truncated_alerts > 0 {
         tracing::warn!(
             receiver = %notification.receiver,
@@ -111,14 +112,14 @@ pub(in crate::routes) async fn receive(
         );
     }
     let now = chrono::Utc::now();
-    let deliveries = notification
-        .alerts
+    let deliveries = alerts
         .iter()
-        .map(|alert| NewDelivery::new(SOURCE, &alert.key(), json!(alert), now))
+        .zip(notification.alerts)
+        .map(|(alert, raw)| NewDelivery::new(SOURCE, &alert.key(), raw, now))
         .collect();
     let fresh = super::store(&state, SOURCE, deliveries).await?;
     let mut opened_on = Vec::new();
-    for (alert, new) in notification.alerts.iter().zip(&fresh) {
+    for (alert, new) in alerts.iter().zip(&fresh) {
         if !new {
             continue;
         }
@@ -135,7 +136,7 @@ pub(in crate::routes) async fn receive(
     Ok((
         StatusCode::OK,
         Reply(json!({
-            "received": notification.alerts.len(),
+            "received": alerts.len(),
             "new": opened_on.len(),
             "group_key": notification.group_key,
             "alerts": opened_on,
@@ -143,8 +144,9 @@ pub(in crate::routes) async fn receive(
     ))
 }
 
-/// What serde cannot say: the version, and times and fingerprints.
-fn check(notification: &mut Notification) -> Result<(), ApiError> {
+/// Reads each alert, and checks what serde cannot: the version, times and
+/// fingerprints. Errors name the alert (`alerts[2].startsAt: …`).
+fn read(notification: &Notification) -> Result<Vec<Alert>, ApiError> {
     if notification.version != "4" {
         return Err(ApiError::new(
             "invalid_body",
@@ -154,8 +156,11 @@ fn check(notification: &mut Notification) -> Result<(), ApiError> {
             ),
         ));
     }
-    for (index, alert) in notification.alerts.iter_mut().enumerate() {
+    let mut alerts = Vec::with_capacity(notification.alerts.len());
+    for (index, raw) in notification.alerts.iter().enumerate() {
         let bad = |what: String| ApiError::new("invalid_body", format!("alerts[{index}].{what}"));
+        let mut alert: Alert = serde_json::from_str(raw.get())
+            .map_err(|e| ApiError::new("invalid_body", format!("alerts[{index}]: {e}")))?;
         if chrono::DateTime::parse_from_rfc3339(&alert.starts_at).is_err() {
             return Err(bad(format!(
                 "startsAt: {:?} is not an RFC 3339 time",
@@ -168,8 +173,9 @@ fn check(notification: &mut Notification) -> Result<(), ApiError> {
         if alert.fingerprint.len() > 128 {
             return Err(bad("fingerprint: longer than 128 bytes".into()));
         }
+        alerts.push(alert);
     }
-    Ok(())
+    Ok(alerts)
 }
 
 /// A stable identity from the labels alone, as Alertmanager's own is.
@@ -188,9 +194,9 @@ fn label_fingerprint(labels: &BTreeMap<String, String>) -> String {
 mod tests {
     use super::*;
 
-    fn notification(body: serde_json::Value) -> Result<Notification, ApiError> {
-        let mut parsed: Notification = serde_json::from_value(body).expect("shape");
-        check(&mut parsed).map(|()| parsed)
+    fn notification(body: serde_json::Value) -> Result<Vec<Alert>, ApiError> {
+        let parsed: Notification = serde_json::from_str(&body.to_string()).expect("shape");
+        read(&parsed)
     }
 
     #[test]
@@ -202,9 +208,9 @@ mod tests {
         let firing = notification(alert("firing")).expect("valid");
         let again = notification(alert("firing")).expect("valid");
         let resolved = notification(alert("resolved")).expect("valid");
-        assert_eq!(firing.alerts[0].key(), again.alerts[0].key());
-        assert_ne!(firing.alerts[0].key(), resolved.alerts[0].key());
-        assert_eq!(firing.alerts[0].fingerprint.len(), 16);
+        assert_eq!(firing[0].key(), again[0].key());
+        assert_ne!(firing[0].key(), resolved[0].key());
+        assert_eq!(firing[0].fingerprint.len(), 16);
     }
 
     #[test]
