@@ -335,6 +335,17 @@ impl Agent {
             runtime.health.observe(signal.healthy, now_ms)
         };
         let Some(transition) = transition else {
+            // A new alert on a target that is down already is news all the
+            // same (another failure, or one whose incident was escalated and
+            // ended): it opens or joins an incident once no task is at work.
+            if alert
+                && !signal.healthy
+                && !runtime.busy
+                && runtime.health.state() == TargetState::Unhealthy
+            {
+                runtime.busy = true;
+                tokio::spawn(crate::incident::handle(self.inner.clone(), signal));
+            }
             return;
         };
         if transition.to == TargetState::Healthy {

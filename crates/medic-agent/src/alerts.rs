@@ -31,6 +31,9 @@ pub struct AlertNotice {
     pub labels: BTreeMap<String, String>,
     /// The `summary` or `description` annotation, if any.
     pub summary: Option<String>,
+    /// Log lines the sender attached: diagnosis reads them like the
+    /// target's own logs.
+    pub evidence: Vec<String>,
 }
 
 impl AlertNotice {
@@ -58,6 +61,11 @@ impl Agent {
         deliveries: Vec<NewDelivery>,
     ) -> Result<Vec<bool>, IntakeError> {
         self.inner.intake.record(deliveries).await
+    }
+
+    /// Whether a target of this name is watched.
+    pub fn has_target(&self, name: &str) -> bool {
+        self.inner.targets().contains_key(name)
     }
 
     /// The target an alert is about: the first of `labels` (in order) whose
@@ -99,7 +107,7 @@ impl Agent {
         };
         let message = notice.message();
         let signal = if notice.firing {
-            Signal::unhealthy(target, source, &message)
+            Signal::unhealthy(target, source, &message).with_evidence(notice.evidence.clone())
         } else {
             Signal {
                 message,

@@ -12,7 +12,8 @@ use medic_engine::diagnosis::{Diagnoser, Finding, Symptoms};
 use medic_engine::health::TargetState;
 use medic_engine::plan::{Decision, Situation, plan};
 use medic_model::{
-    ActionRecord, ActionState, Incident, IncidentStatus, Signal, TimelineEntry, TimelineKind,
+    ActionRecord, ActionState, Diagnosis, Incident, IncidentStatus, RemedyStats, Signal,
+    SignalSource, TimelineEntry, TimelineKind,
 };
 use medic_store::{NewIncident, StoreError};
 use serde_json::json;
@@ -260,6 +261,10 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
     };
     // A crash explains failing probes better than the probes do.
     let cause = target.exit.as_ref().unwrap_or(signal);
+    // Lines a sender attached to its alert count like the target's own logs.
+    if matches!(cause.source, SignalSource::Alert { .. }) {
+        target.logs.extend(cause.evidence.iter().cloned());
+    }
     let Finding {
         diagnosis,
         fingerprint,
@@ -339,32 +344,13 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             set_status(inner, &mut incident, IncidentStatus::Resolved).await?;
             return Ok(());
         }
-        let actions = inner.store.actions(incident.id).await?;
-        let tried: Vec<String> = actions.iter().map(|a| a.remedy.clone()).collect();
-        let next_step = actions.iter().map(|a| a.step).max().unwrap_or(0) + 1;
-        let history = inner.store.remedy_stats(&fingerprint).await?;
-        let hour_ago = Utc::now() - chrono::Duration::hours(1);
-        let target_actions = inner
-            .store
-            .count_actions_since(Some(&target.config.name), hour_ago)
-            .await?;
-        let all_actions = inner.store.count_actions_since(None, hour_ago).await?;
-        let since_last_action_ms = actions
-            .iter()
-            .filter(|a| !a.dry_run && a.state != ActionState::Skipped)
-            .map(|a| a.intended_at)
-            .max()
-            .map(|at| (Utc::now() - at).num_milliseconds().max(0) as u64);
-        let situation = Situation {
-            diagnosis: &diagnosis,
-            fingerprint: &fingerprint,
-            history: &history,
-            tried: &tried,
-            since_last_action_ms,
-            target_actions_last_hour: target_actions,
-            all_actions_last_hour: all_actions,
-        };
-        let steps = plan(&target.config, policy, &situation);
+        let known = PlanningFacts::read(inner, &incident, &fingerprint).await?;
+        let next_step = known.next_step;
+        let steps = plan(
+            &target.config,
+            policy,
+            &known.situation(&diagnosis, &fingerprint),
+        );
         // A remedy whose breaker is open has failed too often lately: skip it.
         let Some(step) = steps.iter().find(|s| {
             !matches!(s.decision, Decision::Skip { .. })
@@ -527,6 +513,62 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             json!({"remedy": remedy.name}),
         )
         .await?;
+    }
+}
+
+/// What the planner needs from the store besides the config: what this
+/// incident tried, what the fingerprint's remedies achieved, and the
+/// action budgets' counts.
+pub(crate) struct PlanningFacts {
+    tried: Vec<String>,
+    history: Vec<RemedyStats>,
+    since_last_action_ms: Option<u64>,
+    target_actions_last_hour: u64,
+    all_actions_last_hour: u64,
+    /// The step number the next action gets.
+    pub next_step: u32,
+}
+
+impl PlanningFacts {
+    pub(crate) async fn read(
+        inner: &Inner,
+        incident: &Incident,
+        fingerprint: &str,
+    ) -> Result<Self, StoreError> {
+        let actions = inner.store.actions(incident.id).await?;
+        let hour_ago = Utc::now() - chrono::Duration::hours(1);
+        Ok(Self {
+            tried: actions.iter().map(|a| a.remedy.clone()).collect(),
+            next_step: actions.iter().map(|a| a.step).max().unwrap_or(0) + 1,
+            history: inner.store.remedy_stats(fingerprint).await?,
+            since_last_action_ms: actions
+                .iter()
+                .filter(|a| !a.dry_run && a.state != ActionState::Skipped)
+                .map(|a| a.intended_at)
+                .max()
+                .map(|at| (Utc::now() - at).num_milliseconds().max(0) as u64),
+            target_actions_last_hour: inner
+                .store
+                .count_actions_since(Some(&incident.target), hour_ago)
+                .await?,
+            all_actions_last_hour: inner.store.count_actions_since(None, hour_ago).await?,
+        })
+    }
+
+    pub(crate) fn situation<'a>(
+        &'a self,
+        diagnosis: &'a Diagnosis,
+        fingerprint: &'a str,
+    ) -> Situation<'a> {
+        Situation {
+            diagnosis,
+            fingerprint,
+            history: &self.history,
+            tried: &self.tried,
+            since_last_action_ms: self.since_last_action_ms,
+            target_actions_last_hour: self.target_actions_last_hour,
+            all_actions_last_hour: self.all_actions_last_hour,
+        }
     }
 }
 

@@ -23,6 +23,7 @@ mod intake;
 mod live;
 mod metrics;
 mod targets;
+mod triage;
 
 pub use agent::{Agent, AgentError, AgentOptions};
 pub use alerts::{ALERTS_TARGET, AlertNotice};
@@ -31,3 +32,4 @@ pub use control::{ComponentView, ControlError, MonitoringStatus};
 pub use intake::IntakeError;
 pub use live::LiveEvent;
 pub use metrics::Metrics;
+pub use triage::{PlannedRemedy, Triage};

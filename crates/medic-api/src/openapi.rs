@@ -153,6 +153,37 @@ fn schemas() -> Value {
                 }},
             },
         },
+        "GenericReport": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {
+                "id": {"type": "string", "description": "the sender's identity of the report: the same id twice is one report"},
+                "data": {
+                    "type": "object",
+                    "required": ["message"],
+                    "properties": {
+                        "message": {"type": "string", "maxLength": 4096},
+                        "target": {"type": "string"},
+                        "severity": {"type": "string"},
+                        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "logs": {"type": "array", "items": {"type": "string"}},
+                        "status": {"type": "string", "enum": ["firing", "resolved"], "default": "firing"},
+                    },
+                },
+            },
+        },
+        "PipelineFailure": {
+            "type": "object",
+            "required": ["source", "job_name", "build_number", "error_message"],
+            "properties": {
+                "source": {"type": "string"},
+                "job_name": {"type": "string"},
+                "build_number": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]},
+                "stage": {"type": "string"},
+                "error_message": {"type": "string"},
+                "target_hosts": {"type": "array", "items": {"type": "string"}},
+            },
+        },
         "AppEvent": {
             "type": "object",
             "required": ["component", "outcome"],

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::Request;
 use serde_json::{Value, json};
 
-use crate::harness::{AM_TOKEN, Api, OPS, WRITER, assert_error};
+use crate::harness::{AM_TOKEN, Api, OPS, SECRET, WRITER, assert_error};
 
 fn alertmanager(token: Option<&str>, body: &str) -> Request<Body> {
     let mut builder = Request::builder()
@@ -168,4 +168,166 @@ async fn unreadable_notifications_get_a_clear_4xx() {
         let (status, reply, _) = api.call(request).await;
         assert!(status.is_client_error(), "{name}: {status} {reply}");
     }
+}
+
+/// A delivery signed with the generic scheme at `timestamp`.
+fn signed(path: &str, body: &str, timestamp: i64) -> Request<Body> {
+    let signature = medic_api::hex(&medic_api::sign(
+        SECRET.as_bytes(),
+        timestamp,
+        body.as_bytes(),
+    ));
+    Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("x-medic-signature", format!("t={timestamp},v1={signature}"))
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[tokio::test]
+async fn generic_reports_answer_with_incident_diagnosis_plan_and_execution() {
+    let api = Api::start().await;
+    let minimal =
+        r#"{"data":{"message":"checkout: connect to 10.0.0.7:5432 failed: Connection refused"}}"#;
+    let (status, reply, _) = api.call(signed("/webhooks/generic", minimal, now())).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["status"], "accepted", "{reply}");
+    assert_eq!(reply["target"], "alerts", "{reply}");
+    assert_eq!(reply["diagnosis"]["category"], "network", "{reply}");
+    let id = reply["incident_id"].as_i64().expect("an incident");
+    // The pseudo-target has no remedies: nothing planned, left for a human.
+    assert_eq!(reply["plan"], json!([]), "{reply}");
+    assert!(reply["execution"]["state"].is_string(), "{reply}");
+
+    // The same report again (a new signature, the same content): one report.
+    let (status, again, _) = api
+        .call(signed("/webhooks/generic", minimal, now() + 1))
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["status"], "duplicate", "{again}");
+
+    // The richer form: a known target, its logs, an id.
+    let rich = json!({
+        "id": "deploy-42",
+        "data": {
+            "message": "db health check failing",
+            "target": "db",
+            "severity": "critical",
+            "labels": {"team": "payments"},
+            "logs": ["INFO starting", "ERROR pool: too many connections (max 100)"],
+        }
+    })
+    .to_string();
+    let (status, reply, _) = api.call(signed("/webhooks/generic", &rich, now())).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["target"], "db", "{reply}");
+    assert_ne!(reply["incident_id"].as_i64(), Some(id), "{reply}");
+    // db's only remedy is high-risk: the plan says it waits for a human.
+    let planned = reply["plan"].as_array().expect("plan");
+    assert!(
+        planned
+            .iter()
+            .any(|p| p["remedy"] == "restart-db" && p["decision"] == "needs_approval")
+            || reply["execution"]["actions"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty()),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
+async fn generic_signatures_are_checked_once_and_in_time() {
+    let api = Api::start().await;
+    let body = r#"{"data":{"message":"queue consumer stalled"}}"#;
+    let unsigned = Request::builder()
+        .method("POST")
+        .uri("/webhooks/generic")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .expect("request");
+    let (status, reply, _) = api.call(unsigned).await;
+    assert_error(status, &reply, 401, "invalid_signature");
+    let (status, reply, _) = api
+        .call(signed("/webhooks/generic", body, now() - 3600))
+        .await;
+    assert_error(status, &reply, 401, "stale_signature");
+    let at = now();
+    let (status, reply, _) = api.call(signed("/webhooks/generic", body, at)).await;
+    assert_eq!(status, 200, "{reply}");
+    let (status, reply, _) = api.call(signed("/webhooks/generic", body, at)).await;
+    assert_error(status, &reply, 401, "replayed_signature");
+    // Signed for another body: refused.
+    let mut forged = signed("/webhooks/generic", body, now());
+    *forged.body_mut() = Body::from(r#"{"data":{"message":"rm -rf /"}}"#);
+    let (status, reply, _) = api.call(forged).await;
+    assert_error(status, &reply, 401, "invalid_signature");
+}
+
+#[tokio::test]
+async fn pipeline_failures_are_classified_by_the_catalog() {
+    let api = Api::start().await;
+    let failure = |build: u32, message: &str| {
+        json!({
+            "source": "jenkins",
+            "job_name": "deploy-web",
+            "build_number": build,
+            "stage": "install",
+            "error_message": message,
+            "target_hosts": ["web-1", "web-2"],
+        })
+        .to_string()
+    };
+    let transient = failure(
+        7,
+        "npm ERR! code E503\nnpm ERR! 503 Service Unavailable - GET https://registry.npmjs.org/left-pad",
+    );
+    let (status, reply, _) = api
+        .call(signed("/webhooks/pipeline", &transient, now()))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["classification"]["kind"], "transient", "{reply}");
+    assert_eq!(
+        reply["classification"]["entry"], "registry-unavailable",
+        "{reply}"
+    );
+    assert_eq!(reply["classification"]["retry_advised"], true, "{reply}");
+    assert!(reply["incident_id"].is_i64(), "{reply}");
+
+    let compile = failure(
+        8,
+        "error[E0425]: cannot find value `x` in this scope\nerror: could not compile `web`",
+    );
+    let (status, reply, _) = api
+        .call(signed("/webhooks/pipeline", &compile, now()))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["classification"]["kind"], "deterministic", "{reply}");
+    assert_eq!(reply["classification"]["retry_advised"], false, "{reply}");
+
+    let (status, reply, _) = api
+        .call(signed("/webhooks/pipeline", &compile, now() + 1))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["status"], "duplicate", "{reply}");
+
+    let (status, reply, _) = api
+        .call(signed(
+            "/webhooks/pipeline",
+            r#"{"source":"ci","job_name":"","build_number":1,"error_message":"x"}"#,
+            now(),
+        ))
+        .await;
+    assert_error(status, &reply, 422, "invalid_body");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("job_name")),
+        "{reply}"
+    );
 }

@@ -91,6 +91,7 @@ impl Alert {
                 .iter()
                 .find_map(|name| self.annotations.get(*name))
                 .cloned(),
+            evidence: Vec::new(),
         }
     }
 }

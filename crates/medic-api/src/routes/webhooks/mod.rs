@@ -4,10 +4,15 @@
 //! 2xx and acts.
 
 pub(super) mod alertmanager;
+pub(super) mod generic;
+pub(super) mod pipeline;
 
 use axum::http::HeaderMap;
+use medic_agent::AlertNotice;
 use medic_store::NewDelivery;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::ApiState;
 use crate::error::ApiError;
@@ -60,4 +65,48 @@ async fn store(
         metrics.intake(source, if *new { "accepted" } else { "duplicate" });
     }
     Ok(fresh)
+}
+
+/// A delivery's identity from its content, for senders that give none.
+fn content_key(body: &[u8]) -> String {
+    crate::auth::hex(&crate::auth::sha256(body)[..16])
+}
+
+/// Stores one report (parsed already, so `body` is JSON), hands it to the
+/// agent as an alert on `target` unless it is a re-delivery, and answers
+/// with the incident it led to: `{status, incident_id, diagnosis, plan,
+/// execution}`.
+async fn act(
+    state: &ApiState,
+    source: &str,
+    key: &str,
+    body: &[u8],
+    target: &str,
+    notice: &AlertNotice,
+) -> Result<Value, ApiError> {
+    let text = String::from_utf8_lossy(body).into_owned();
+    let payload =
+        RawValue::from_string(text).map_err(|e| ApiError::new("invalid_json", e.to_string()))?;
+    let since = chrono::Utc::now() - chrono::Duration::milliseconds(1);
+    let fresh = store(
+        state,
+        source,
+        vec![NewDelivery::new(source, key, payload, chrono::Utc::now())],
+    )
+    .await?;
+    let new = fresh.first().copied().unwrap_or(false);
+    let (status, wait) = match (new, notice.firing) {
+        (false, _) => ("duplicate", std::time::Duration::ZERO),
+        (true, true) => ("accepted", generic::TRIAGE_WAIT),
+        (true, false) => ("resolved", std::time::Duration::from_millis(200)),
+    };
+    if new && let Err(error) = state.agent.alert(target, notice).await {
+        tracing::error!(%target, %error, "report stored but not acted on");
+    }
+    let triage = state
+        .agent
+        .triage(target, since, wait)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(generic::answer(status, triage))
 }
