@@ -9,6 +9,7 @@ mod check;
 mod demo;
 mod diagnose;
 mod pipeline;
+mod report_to;
 mod run;
 mod serve;
 
@@ -65,6 +66,11 @@ enum Command {
         /// `json`: print a report of every attempt on stderr at the end.
         #[arg(long, value_parser = ["json"])]
         report: Option<String>,
+        /// Send a step that fails for good to this agent URL
+        /// (`http://HOST:PORT/webhooks/pipeline`) as an incident; signed with
+        /// MEDIC_WEBHOOK_SECRET, or MEDIC_API_KEY as a bearer key.
+        #[arg(long, value_name = "URL")]
+        report_to: Option<String>,
         /// The delay before the first retry (doubling, jittered, up to 60s).
         #[arg(long, default_value = "1s", value_parser = parse_duration)]
         retry_delay: std::time::Duration,
@@ -162,6 +168,7 @@ fn main() -> ExitCode {
             catalog,
             allow_fixes,
             report,
+            report_to,
             retry_delay,
             command,
         } => {
@@ -170,6 +177,7 @@ fn main() -> ExitCode {
                 catalog,
                 allow_fixes,
                 report_json: report.is_some(),
+                report_to,
                 first_delay: retry_delay,
                 command,
             };

@@ -35,6 +35,8 @@ pub(crate) struct RunOptions {
     pub catalog: Option<PathBuf>,
     pub allow_fixes: bool,
     pub report_json: bool,
+    /// An agent's `/webhooks/pipeline`: a step that fails for good is sent there.
+    pub report_to: Option<String>,
     pub first_delay: Duration,
     pub command: Vec<String>,
 }
@@ -83,6 +85,13 @@ pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
             "--max-attempts: must be at least 1".into(),
         ]));
     }
+    if let Some(url) = &options.report_to
+        && !url.starts_with("http://")
+    {
+        return Err(UsageError(vec![format!(
+            "--report-to: {url:?} is not an http:// URL (medic's HTTP client has no TLS yet)"
+        )]));
+    }
     let backoff = Backoff::try_new(
         options.first_delay,
         Duration::from_secs(60),
@@ -97,6 +106,7 @@ pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
     let playbook = ansible::is_playbook(&options.command);
     let mut argv = options.command.clone();
     let mut suggested_json = false;
+    let mut last_failure = String::new();
     for number in 1..=options.max_attempts {
         let attempt_start = Instant::now();
         let outcome = run_step(&argv, playbook);
@@ -149,6 +159,7 @@ pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
             }
         }
         let fix_run = fix.map(|fix| run_fix(&fix));
+        last_failure = outcome.tail;
         attempts.push(Attempt {
             number,
             command: std::mem::replace(&mut argv, next.unwrap_or_else(|| options.command.clone())),
@@ -166,16 +177,33 @@ pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
             std::thread::sleep(delay);
         }
     }
+    let hosts: Vec<String> = attempts
+        .last()
+        .and_then(|a| a.ansible.as_ref())
+        .map(|a| a.failures.iter().map(|f| f.host.clone()).collect())
+        .unwrap_or_default();
+    let report = Report {
+        command: &options.command,
+        exit_code,
+        attempts,
+        total_ms: millis(started.elapsed()),
+    };
     if options.report_json {
-        let report = Report {
-            command: &options.command,
-            exit_code,
-            attempts,
-            total_ms: millis(started.elapsed()),
-        };
         match serde_json::to_string(&report) {
             Ok(json) => eprintln!("{json}"),
             Err(e) => eprintln!("medic run: cannot write the report: {e}"),
+        }
+    }
+    if let Some(url) = options.report_to.as_deref().filter(|_| exit_code != 0) {
+        let report = serde_json::to_value(&report).unwrap_or_default();
+        let body = crate::report_to::body(&options.command, &last_failure, hosts, report);
+        // The step's own result stands whatever the agent says.
+        match crate::report_to::send(url, &body) {
+            Ok(answer) => eprintln!(
+                "medic run: reported to {url}: incident {} ({})",
+                answer["incident_id"], answer["status"]
+            ),
+            Err(why) => eprintln!("medic run: could not report to {url}: {why}"),
         }
     }
     Ok(u8::try_from(exit_code.clamp(0, 255)).unwrap_or(1))

@@ -178,3 +178,62 @@ fn a_bad_catalog_is_a_usage_error_naming_the_entry() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("entries[0].fix"), "{stderr}");
 }
+
+#[test]
+fn a_step_that_fails_for_good_is_reported_to_an_agent_as_an_incident() {
+    let dir = TempDir::new("run-report-to");
+    let config = dir.0.join("medic.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"sqlite://{}\"\n\
+             [webhooks]\ngeneric = {{ secret_env = \"MEDIC_WEBHOOK_SECRET\" }}\n",
+            dir.0.join("medic.db").display()
+        ),
+    )
+    .expect("config");
+    let secret = "report-to-secret-0123456789";
+    let agent = crate::support::Served::start(&config, &[("MEDIC_WEBHOOK_SECRET", secret)]);
+    let url = format!("http://{}/webhooks/pipeline", agent.address);
+    let output = Command::new(env!("CARGO_BIN_EXE_medic"))
+        .current_dir(&dir.0)
+        .env("MEDIC_WEBHOOK_SECRET", secret)
+        .env("MEDIC_JOB_NAME", "build-web")
+        .args(["run", "--report-to", &url, "--"])
+        .args([
+            "sh",
+            "-c",
+            "echo 'error[E0425]: cannot find value `x` in this scope' >&2; exit 101",
+        ])
+        .output()
+        .expect("run medic");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Deterministic: one attempt, its exit code, and the report sent.
+    assert_eq!(output.status.code(), Some(101), "{stderr}");
+    assert!(
+        stderr.contains("reported to") && stderr.contains("\"accepted\""),
+        "{stderr}"
+    );
+    let incidents = agent.get_json("/api/v1/incidents");
+    let incident = &incidents["incidents"][0];
+    assert!(
+        incident["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("build-web") && t.contains("deterministic")),
+        "{incidents:#}"
+    );
+
+    // A wrong secret: the step's result stands, the failure to report is said.
+    let output = Command::new(env!("CARGO_BIN_EXE_medic"))
+        .current_dir(&dir.0)
+        .env("MEDIC_WEBHOOK_SECRET", "not-the-secret")
+        .args(["run", "--report-to", &url, "--", "sh", "-c", "exit 3"])
+        .output()
+        .expect("run medic");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("could not report") && stderr.contains("401"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,95 @@
+//! `medic run --report-to URL`: a step that failed for good is sent to an
+//! agent's `POST /webhooks/pipeline`, where it becomes an incident (diagnosed,
+//! remedied or escalated like any other). The body is the pipeline webhook's
+//! shape plus `report`, the whole `--report json` report.
+//!
+//! The job's identity comes from the CI system's own variables when present
+//! (GitHub Actions, GitLab CI, Jenkins), else from the command. Credentials
+//! come from the environment: `MEDIC_WEBHOOK_SECRET` signs the body
+//! (`X-Medic-Signature`), else `MEDIC_API_KEY` is sent as a bearer key.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// How long the agent may take to answer before the step's result stands alone.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Lines of the failed attempt's output sent as its error message.
+const MESSAGE_LINES: usize = 60;
+
+/// The first of `names` set (and not empty) in the environment.
+fn first_env(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
+/// The pipeline webhook's body for a failed step.
+pub(crate) fn body(command: &[String], tail: &str, hosts: Vec<String>, report: Value) -> Value {
+    let program = command
+        .first()
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+        .unwrap_or_default();
+    let source = if std::env::var("GITHUB_ACTIONS").is_ok() {
+        "github-actions"
+    } else if std::env::var("GITLAB_CI").is_ok() {
+        "gitlab-ci"
+    } else if std::env::var("JENKINS_URL").is_ok() {
+        "jenkins"
+    } else {
+        "medic-run"
+    };
+    let job_name =
+        first_env(&["MEDIC_JOB_NAME", "GITHUB_JOB", "CI_JOB_NAME", "JOB_NAME"]).unwrap_or(program);
+    let build_number = first_env(&["GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_NUMBER"])
+        // Outside CI each run is its own build.
+        .unwrap_or_else(|| format!("local-{}", chrono::Utc::now().timestamp_millis()));
+    let stage = first_env(&["CI_JOB_STAGE", "STAGE_NAME"]).unwrap_or_default();
+    let lines: Vec<&str> = tail.lines().collect();
+    let message = lines[lines.len().saturating_sub(MESSAGE_LINES)..].join("\n");
+    json!({
+        "source": source,
+        "job_name": job_name,
+        "build_number": build_number,
+        "stage": stage,
+        "error_message": if message.trim().is_empty() { "the step failed without output".to_string() } else { message },
+        "target_hosts": hosts,
+        "report": report,
+    })
+}
+
+/// Posts `body` to `url`; the agent's answer, or why it could not be sent.
+pub(crate) fn send(url: &str, body: &Value) -> Result<Value, String> {
+    let text = body.to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut request = client.post(url).header("content-type", "application/json");
+        if let Some(secret) = first_env(&["MEDIC_WEBHOOK_SECRET"]) {
+            let now = chrono::Utc::now().timestamp();
+            let signature =
+                medic_api::hex(&medic_api::sign(secret.as_bytes(), now, text.as_bytes()));
+            request = request.header("x-medic-signature", format!("t={now},v1={signature}"));
+        } else if let Some(key) = first_env(&["MEDIC_API_KEY"]) {
+            request = request.bearer_auth(key);
+        }
+        let response = request
+            .body(text)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        let status = response.status();
+        let answer = response.text().await.map_err(|e| format!("{url}: {e}"))?;
+        if !status.is_success() {
+            return Err(format!("{url} answered {status}: {answer}"));
+        }
+        Ok(serde_json::from_str(&answer).unwrap_or(Value::String(answer)))
+    })
+}
