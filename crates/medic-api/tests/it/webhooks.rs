@@ -331,3 +331,51 @@ async fn pipeline_failures_are_classified_by_the_catalog() {
         "{reply}"
     );
 }
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// Whatever reaches an intake, raw bytes or well-formed payloads with
+    /// arbitrary values, the answer is a 2xx or a 4xx: never a 5xx.
+    #[test]
+    fn intakes_never_answer_5xx(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        text in "\\PC{0,40}",
+        status in "(firing|resolved|[a-z]{0,8})",
+        starts in "(2026-11-26T06:00:00Z|[0-9:TZ-]{0,24})",
+        number in proptest::prelude::any::<i64>(),
+    ) {
+        runtime().block_on(async {
+            let api = Api::start().await;
+            let alert = json!({"version": "4", "alerts": [{"status": status, "labels": {"alertname": text, "service": text},
+                "annotations": {"summary": text}, "startsAt": starts, "fingerprint": text}]}).to_string();
+            let generic = json!({"id": text, "data": {"message": text, "target": text, "logs": [text], "status": status}}).to_string();
+            let pipeline = json!({"source": text, "job_name": text, "build_number": number, "stage": text,
+                "error_message": text, "target_hosts": [text]}).to_string();
+            let raw = String::from_utf8_lossy(&bytes).into_owned();
+            let t = now();
+            let requests = [
+                alertmanager(Some(AM_TOKEN), &alert),
+                alertmanager(Some(AM_TOKEN), &raw),
+                signed("/webhooks/generic", &generic, t),
+                signed("/webhooks/generic", &raw, t),
+                signed("/webhooks/pipeline", &pipeline, t),
+                signed("/webhooks/pipeline", &raw, t),
+            ];
+            for request in requests {
+                let path = request.uri().path().to_string();
+                let (code, reply, _) = api.call(request).await;
+                proptest::prop_assert!(code.as_u16() < 500, "{path}: {code} {reply}");
+            }
+            Ok(())
+        })?;
+    }
+}
