@@ -340,8 +340,8 @@ impl Agent {
             // ended): it opens or joins an incident once no task is at work.
             if alert
                 && !signal.healthy
-                && !runtime.busy
                 && runtime.health.state() == TargetState::Unhealthy
+                && runtime.takes_new_alert(&signal)
             {
                 runtime.busy = true;
                 tokio::spawn(crate::incident::handle(self.inner.clone(), signal));
@@ -383,6 +383,9 @@ impl Agent {
             TargetState::Unhealthy | TargetState::Flapping
         );
         if starts_incident && !runtime.busy {
+            if alert {
+                runtime.alerts_handled.insert(signal.message.clone());
+            }
             runtime.busy = true;
             let inner = self.inner.clone();
             if transition.to == TargetState::Flapping {

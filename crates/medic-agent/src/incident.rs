@@ -36,6 +36,23 @@ const STORE_ATTEMPTS: u32 = 4;
 /// incident and skips the remedies already tried, as after a restart).
 pub(crate) async fn handle(inner: Arc<Inner>, signal: Signal) {
     let target = signal.target.clone();
+    let mut next = Some(signal);
+    while let Some(signal) = next {
+        handle_one(&inner, &signal).await;
+        // New alerts that came in meanwhile are taken up before the target is freed.
+        let mut targets = inner.targets();
+        let Some(runtime) = targets.get_mut(&target) else {
+            return;
+        };
+        next = runtime.next_waiting_alert();
+        if next.is_none() {
+            runtime.busy = false;
+        }
+    }
+}
+
+async fn handle_one(inner: &Arc<Inner>, signal: &Signal) {
+    let target = signal.target.clone();
     // 0.5 s doubling, jittered: about 4 s in all before giving up.
     let mut delays = Backoff::try_new(
         Duration::from_millis(500),
@@ -46,7 +63,7 @@ pub(crate) async fn handle(inner: Arc<Inner>, signal: Signal) {
     .ok()
     .map(|backoff| backoff.delays());
     for attempt in 1..=STORE_ATTEMPTS {
-        match run(&inner, &signal).await {
+        match run(inner, signal).await {
             Ok(()) => break,
             // Someone resolved it by hand while an action ran: nothing is wrong.
             Err(StoreError::InvalidTransition(e)) => {
@@ -66,9 +83,6 @@ pub(crate) async fn handle(inner: Arc<Inner>, signal: Signal) {
                 break;
             }
         }
-    }
-    if let Some(runtime) = inner.targets().get_mut(&target) {
-        runtime.busy = false;
     }
 }
 

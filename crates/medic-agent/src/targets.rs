@@ -50,6 +50,58 @@ pub(crate) struct TargetRuntime {
     pub origin: Origin,
     /// Fingerprints of the alerts firing on it now.
     pub firing_alerts: BTreeSet<String>,
+    /// Alert messages that started an incident task since the target was
+    /// last healthy: a storm of one alert across many instances is one
+    /// incident, another alert is another.
+    pub alerts_handled: BTreeSet<String>,
+    /// New alerts that arrived while an incident task was at work, for the
+    /// task to take up when it is done.
+    pub alerts_waiting: VecDeque<medic_model::Signal>,
+}
+
+/// Alert messages remembered per outage, and new alerts kept waiting for a
+/// busy task; past these, further new ones wait for the target to be
+/// healthy again (an alert storm must not grow memory).
+const ALERTS_REMEMBERED: usize = 1000;
+const ALERTS_WAITING: usize = 16;
+
+impl TargetRuntime {
+    /// Whether an alert on this (already unhealthy) target should start an
+    /// incident task now: the first time its message is seen in this
+    /// outage, and no task at work (then it waits for that task).
+    pub(crate) fn takes_new_alert(&mut self, signal: &medic_model::Signal) -> bool {
+        if self.alerts_handled.contains(&signal.message)
+            || self.alerts_handled.len() >= ALERTS_REMEMBERED
+        {
+            return false;
+        }
+        if self.busy {
+            let queued = self
+                .alerts_waiting
+                .iter()
+                .any(|s| s.message == signal.message);
+            if !queued && self.alerts_waiting.len() < ALERTS_WAITING {
+                self.alerts_waiting.push_back(signal.clone());
+            }
+            return false;
+        }
+        self.alerts_handled.insert(signal.message.clone());
+        true
+    }
+
+    /// The next waiting alert a finished task should handle, if the target
+    /// is still down.
+    pub(crate) fn next_waiting_alert(&mut self) -> Option<medic_model::Signal> {
+        while let Some(signal) = self.alerts_waiting.pop_front() {
+            if self.health.state() == TargetState::Unhealthy
+                && self.alerts_handled.len() < ALERTS_REMEMBERED
+                && self.alerts_handled.insert(signal.message.clone())
+            {
+                return Some(signal);
+            }
+        }
+        None
+    }
 }
 
 /// Results needed before an error rate is trusted.
@@ -82,6 +134,8 @@ impl TargetRuntime {
             latencies: VecDeque::with_capacity(LATENCY_HISTORY),
             origin,
             firing_alerts: BTreeSet::new(),
+            alerts_handled: BTreeSet::new(),
+            alerts_waiting: VecDeque::new(),
         }
     }
 
@@ -96,6 +150,8 @@ impl TargetRuntime {
         }
         self.log_marks = self.logs.iter().map(|tail| tail.lines_seen()).collect();
         self.last_exit = None;
+        self.alerts_handled.clear();
+        self.alerts_waiting.clear();
     }
 
     /// Remembers a probe's latency for the sparkline.
