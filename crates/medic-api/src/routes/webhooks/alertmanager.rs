@@ -101,10 +101,10 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<impl IntoResponse> {
-    super::authenticate(&state, SOURCE, &headers, &body)?;
-    let notification: Notification = super::parse(&state, SOURCE, &body)?;
-    let alerts =
-        read(&notification).inspect_err(|_| state.agent.metrics().intake(SOURCE, "rejected"))?;
+    let (notification, alerts) =
+        super::accept(&state, SOURCE, &headers, &body, |n: Notification| {
+            read(&n).map(|alerts| (n, alerts))
+        })?;
     if notification.truncated_alerts > 0 {
         tracing::warn!(
             receiver = %notification.receiver,

@@ -64,9 +64,7 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<impl IntoResponse> {
-    super::authenticate(&state, SOURCE, &headers, &body)?;
-    let report: Report = super::parse(&state, SOURCE, &body)?;
-    check(&report).inspect_err(|_| state.agent.metrics().intake(SOURCE, "rejected"))?;
+    let report: Report = super::accept(&state, SOURCE, &headers, &body, check)?;
     let data = report.data;
     let mut labels = data.labels;
     if let Some(severity) = &data.severity {
@@ -101,7 +99,7 @@ pub(in crate::routes) async fn receive(
     Ok((StatusCode::OK, Reply(reply)))
 }
 
-fn check(report: &Report) -> Result<(), ApiError> {
+fn check(report: Report) -> Result<Report, ApiError> {
     let bad = |what: &str| Err(ApiError::new("invalid_body", what.to_string()));
     if report.data.message.trim().is_empty() {
         return bad("data.message: must not be empty");
@@ -116,7 +114,7 @@ fn check(report: &Report) -> Result<(), ApiError> {
     {
         return bad("id: must be 1 to 200 bytes");
     }
-    Ok(())
+    Ok(report)
 }
 
 fn tail(mut logs: Vec<String>) -> Vec<String> {

@@ -17,6 +17,20 @@ use serde_json::value::RawValue;
 use crate::ApiState;
 use crate::error::ApiError;
 
+/// A delivery to `source`, authenticated, parsed as `T` and checked by
+/// `validate` (what serde cannot say); every refusal is counted.
+fn accept<T: DeserializeOwned, R>(
+    state: &ApiState,
+    source: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    validate: impl FnOnce(T) -> Result<R, ApiError>,
+) -> Result<R, ApiError> {
+    authenticate(state, source, headers, body)?;
+    let parsed = parse(state, source, body)?;
+    validate(parsed).inspect_err(|_| state.agent.metrics().intake(source, "rejected"))
+}
+
 /// Authenticates a delivery to `source`, counting refusals.
 fn authenticate(
     state: &ApiState,

@@ -61,9 +61,7 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<impl IntoResponse> {
-    super::authenticate(&state, SOURCE, &headers, &body)?;
-    let failure: StepFailure = super::parse(&state, SOURCE, &body)?;
-    check(&failure).inspect_err(|_| state.agent.metrics().intake(SOURCE, "rejected"))?;
+    let failure: StepFailure = super::accept(&state, SOURCE, &headers, &body, check)?;
     let class = catalog().classify(None, &failure.error_message);
     let kind = class.kind.map_or("unknown", |k| k.as_str());
     let step = format!(
@@ -112,7 +110,7 @@ pub(in crate::routes) async fn receive(
     Ok((StatusCode::OK, Reply(reply)))
 }
 
-fn check(failure: &StepFailure) -> Result<(), ApiError> {
+fn check(failure: StepFailure) -> Result<StepFailure, ApiError> {
     let bad = |what: &str| Err(ApiError::new("invalid_body", what.to_string()));
     for (name, value) in [("source", &failure.source), ("job_name", &failure.job_name)] {
         if value.trim().is_empty() {
@@ -134,5 +132,5 @@ fn check(failure: &StepFailure) -> Result<(), ApiError> {
     if failure.target_hosts.len() > 1000 {
         return bad("target_hosts: more than 1000 hosts");
     }
-    Ok(())
+    Ok(failure)
 }
