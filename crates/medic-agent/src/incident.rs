@@ -195,7 +195,13 @@ fn snapshot(inner: &Inner, target: &str) -> Option<Snapshot> {
 }
 
 /// An action about to be recorded as intended (the store assigns the id).
-fn intent(incident: &Incident, remedy: &str, kind: &str, step: u32, dry_run: bool) -> ActionRecord {
+pub(crate) fn intent(
+    incident: &Incident,
+    remedy: &str,
+    kind: &str,
+    step: u32,
+    dry_run: bool,
+) -> ActionRecord {
     ActionRecord {
         id: 0,
         incident_id: incident.id,
@@ -226,7 +232,7 @@ pub(crate) async fn note(
     Ok(())
 }
 
-async fn set_status(
+pub(crate) async fn set_status(
     inner: &Inner,
     incident: &mut Incident,
     to: IncidentStatus,
@@ -743,7 +749,7 @@ async fn escalate_unanswered(
 }
 
 /// Runs the target's escalation remedies (one context each) and notes each reply.
-async fn send_escalations(
+pub(crate) async fn send_escalations(
     inner: &Inner,
     incident: &Incident,
     config: &Target,

@@ -4,6 +4,10 @@
 //! 2xx and acts.
 
 pub(super) mod alertmanager;
+mod ci;
+pub(super) mod github;
+pub(super) mod gitlab;
+pub(super) mod jenkins;
 
 use axum::http::HeaderMap;
 use medic_store::NewDelivery;
