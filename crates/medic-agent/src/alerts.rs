@@ -83,13 +83,8 @@ impl Agent {
     /// Acts on a new alert (not a re-delivery) for `target`: firing opens or
     /// joins the target's incident; resolved may end it.
     pub async fn alert(&self, target: &str, notice: &AlertNotice) -> Result<(), AgentError> {
-        if target == ALERTS_TARGET
-            && !self.inner.targets().contains_key(ALERTS_TARGET)
-            && let Err(error) = self.attach(alerts_target(), Origin::Config).await
-            // Another alert attached it meanwhile: fine.
-            && !self.inner.targets().contains_key(ALERTS_TARGET)
-        {
-            return Err(error);
+        if target == ALERTS_TARGET {
+            self.attach_alerts_target().await?;
         }
         {
             let mut targets = self.inner.targets();
@@ -115,6 +110,20 @@ impl Agent {
             }
         };
         self.observe(signal);
+        Ok(())
+    }
+}
+
+impl Agent {
+    /// Watches the [`ALERTS_TARGET`] pseudo-target from its first use on.
+    pub(crate) async fn attach_alerts_target(&self) -> Result<(), AgentError> {
+        if !self.inner.targets().contains_key(ALERTS_TARGET)
+            && let Err(error) = self.attach(alerts_target(), Origin::Config).await
+            // Another alert attached it meanwhile: fine.
+            && !self.inner.targets().contains_key(ALERTS_TARGET)
+        {
+            return Err(error);
+        }
         Ok(())
     }
 }

@@ -210,7 +210,13 @@ fn snapshot(inner: &Inner, target: &str) -> Option<Snapshot> {
 }
 
 /// An action about to be recorded as intended (the store assigns the id).
-fn intent(incident: &Incident, remedy: &str, kind: &str, step: u32, dry_run: bool) -> ActionRecord {
+pub(crate) fn intent(
+    incident: &Incident,
+    remedy: &str,
+    kind: &str,
+    step: u32,
+    dry_run: bool,
+) -> ActionRecord {
     ActionRecord {
         id: 0,
         incident_id: incident.id,
@@ -241,7 +247,7 @@ pub(crate) async fn note(
     Ok(())
 }
 
-async fn set_status(
+pub(crate) async fn set_status(
     inner: &Inner,
     incident: &mut Incident,
     to: IncidentStatus,
@@ -799,7 +805,7 @@ async fn escalate_unanswered(
 }
 
 /// Runs the target's escalation remedies (one context each) and notes each reply.
-async fn send_escalations(
+pub(crate) async fn send_escalations(
     inner: &Inner,
     incident: &Incident,
     config: &Target,

@@ -16,6 +16,7 @@
 mod agent;
 mod alerts;
 mod approval;
+mod ci;
 mod components;
 mod control;
 mod incident;
@@ -27,6 +28,7 @@ mod triage;
 
 pub use agent::{Agent, AgentError, AgentOptions};
 pub use alerts::{ALERTS_TARGET, AlertNotice};
+pub use ci::{CiJob, CiLocator, CiPlatform, CiPlatforms};
 pub use components::{AppEvent, ComponentSpec, EventOutcome};
 pub use control::{ComponentView, ControlError, MonitoringStatus};
 pub use intake::IntakeError;

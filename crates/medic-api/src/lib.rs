@@ -50,6 +50,8 @@ pub struct ApiState {
     webhooks: Arc<webhook_auth::WebhookAuth>,
     /// Labels naming an alert's target, in the order they are tried.
     alert_target_labels: Arc<[String]>,
+    /// The CI platforms' API clients, for the work after a CI webhook.
+    ci: Arc<medic_agent::CiPlatforms>,
 }
 
 impl ApiState {
@@ -86,7 +88,10 @@ impl ApiState {
             .unwrap_or_default()
             .target_labels
             .into();
+        let ci =
+            medic_agent::CiPlatforms::load(&config.webhooks, env).map_err(ServeError::Config)?;
         Ok(ApiState {
+            ci: Arc::new(ci),
             webhooks: Arc::new(webhooks),
             alert_target_labels,
             store: agent.store().clone(),

@@ -184,6 +184,60 @@ fn schemas() -> Value {
                 "target_hosts": {"type": "array", "items": {"type": "string"}},
             },
         },
+        "GithubWorkflowEvent": {
+            "type": "object",
+            "description": "GitHub's workflow_job or workflow_run event (X-GitHub-Event names which; X-GitHub-Delivery identifies the delivery). Send it as application/json.",
+            "required": ["action", "repository"],
+            "properties": {
+                "action": {"type": "string", "examples": ["completed"]},
+                "repository": {"type": "object", "required": ["full_name"], "properties": {"full_name": {"type": "string"}}},
+                "workflow_job": {"type": "object", "required": ["id", "run_id", "name"], "properties": {
+                    "id": {"type": "integer"}, "run_id": {"type": "integer"}, "run_attempt": {"type": "integer"},
+                    "name": {"type": "string"}, "status": {"type": "string"},
+                    "conclusion": {"type": ["string", "null"], "examples": ["failure", "timed_out", "success"]},
+                    "html_url": {"type": "string"},
+                }},
+                "workflow_run": {"type": "object", "required": ["id"], "properties": {
+                    "id": {"type": "integer"}, "run_attempt": {"type": "integer"}, "name": {"type": "string"},
+                    "conclusion": {"type": ["string", "null"]}, "html_url": {"type": "string"},
+                }},
+            },
+        },
+        "GitlabHook": {
+            "type": "object",
+            "description": "GitLab's Job Hook (object_kind build) or Pipeline Hook (object_kind pipeline). An event medic cannot read is answered 200 {\"ignored\": why}, never 4xx.",
+            "required": ["object_kind"],
+            "properties": {
+                "object_kind": {"type": "string", "enum": ["build", "pipeline"]},
+                "build_id": {"type": "integer"}, "build_name": {"type": "string"},
+                "build_status": {"type": "string", "examples": ["failed", "success"]},
+                "build_allow_failure": {"type": "boolean"},
+                "pipeline_id": {"type": "integer"}, "project_id": {"type": "integer"},
+                "project": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "path_with_namespace": {"type": "string"}, "web_url": {"type": "string"},
+                }},
+                "object_attributes": {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string"}}},
+                "builds": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "name": {"type": "string"}, "status": {"type": "string"}, "allow_failure": {"type": "boolean"},
+                }}},
+            },
+        },
+        "JenkinsNotification": {
+            "type": "object",
+            "description": "The Jenkins Notification plugin's JSON; only phase FINALIZED is judged.",
+            "required": ["name", "url", "build"],
+            "properties": {
+                "name": {"type": "string"},
+                "url": {"type": "string", "examples": ["job/app/"]},
+                "build": {"type": "object", "required": ["number", "phase"], "properties": {
+                    "number": {"type": "integer"},
+                    "phase": {"type": "string", "enum": ["QUEUED", "STARTED", "COMPLETED", "FINALIZED"]},
+                    "status": {"type": "string", "examples": ["FAILURE", "SUCCESS", "UNSTABLE", "ABORTED"]},
+                    "url": {"type": "string", "examples": ["job/app/18/"]},
+                    "full_url": {"type": "string", "format": "uri"},
+                }},
+            },
+        },
         "AppEvent": {
             "type": "object",
             "required": ["component", "outcome"],

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
-use medic_engine::config::{Scope, WebhookSecret, Webhooks};
+use medic_engine::config::{Scope, Webhooks};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -85,8 +85,8 @@ impl WebhookAuth {
             }
             entry.extend(basic("alertmanager", &am.user_env, &am.password_env)?);
         }
-        if let Some(WebhookSecret { secret_env, .. }) = &config.github
-            && let Some(var) = secret_env
+        if let Some(github) = &config.github
+            && let Some(var) = &github.secret_env
         {
             let key = secret("webhooks.github.secret_env".into(), var)?;
             by_source

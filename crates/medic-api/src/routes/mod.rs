@@ -139,6 +139,9 @@ route_table! {
     POST "/webhooks/alertmanager", Webhook("alertmanager"), Some("AlertmanagerNotification"), "Alertmanager's webhook (payload version 4): firing alerts open or join incidents, resolved ones verify and close" => webhooks::alertmanager::receive;
     POST "/webhooks/generic", Webhook("generic"), Some("GenericReport"), "any tool reports a failure; answers {status, incident_id, diagnosis, plan, execution}" => webhooks::generic::receive;
     POST "/webhooks/pipeline", Webhook("pipeline"), Some("PipelineFailure"), "a failed pipeline step, classified by the pipeline failure catalog; medic run --report-to posts here" => webhooks::pipeline::receive;
+    POST "/webhooks/github", Webhook("github"), Some("GithubWorkflowEvent"), "GitHub Actions' workflow_job and workflow_run events: a failed job's log is classified, then the job is re-run (transient) or escalated" => webhooks::github::receive;
+    POST "/webhooks/gitlab", Webhook("gitlab"), Some("GitlabHook"), "GitLab's Job Hook and Pipeline Hook: a failed job's trace is classified, then the job is retried (transient) or escalated" => webhooks::gitlab::receive;
+    POST "/webhooks/jenkins", Webhook("jenkins"), Some("JenkinsNotification"), "the Jenkins Notification plugin: a FINALIZED FAILURE build's console is classified, then the job is rebuilt (transient) or escalated" => webhooks::jenkins::receive;
     GET "/api/v1/openapi.json", Public, None, "this API's OpenAPI document" => operations::openapi;
     GET "/metrics", READ, None, "Prometheus text exposition" => operations::metrics;
     GET "/", Public, None, "the dashboard" => crate::dashboard::index;

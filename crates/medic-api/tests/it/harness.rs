@@ -115,6 +115,11 @@ impl Api {
     }
 
     async fn from_config(text: &str) -> Api {
+        Self::from_config_and_env(text, env()).await
+    }
+
+    /// Any config, with `env` as the environment its `*_env` keys read.
+    pub async fn from_config_and_env(text: &str, env: BTreeMap<String, String>) -> Api {
         let config =
             medic_engine::config::parse(text, &BTreeMap::new()).expect("test config parses");
         let store = medic_store::connect("sqlite::memory:")
@@ -123,7 +128,7 @@ impl Api {
         let agent = Agent::start(config.clone(), store, AgentOptions::default())
             .await
             .expect("agent starts");
-        let state = medic_api::ApiState::new(agent, &config, &env()).expect("api state");
+        let state = medic_api::ApiState::new(agent, &config, &env).expect("api state");
         let max_body = usize::try_from(config.server.max_body_bytes).expect("fits");
         Api {
             router: medic_api::router(state, max_body),

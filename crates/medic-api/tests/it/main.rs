@@ -2,6 +2,7 @@
 //! failure, the bad-input corpus, and property tests of the parsers.
 
 mod auth;
+mod ci;
 mod corpus;
 mod endpoints;
 mod harness;

@@ -5,7 +5,7 @@ use tower::ServiceExt;
 
 use crate::harness::{Api, OPS, request};
 
-/// PRODUCT.md's API table (webhook intake endpoints are issue 5's).
+/// PRODUCT.md's API table (`/webhooks/pipeline` and `/webhooks/generic` are still to come).
 const PRODUCT_ROUTES: &[(&str, &str)] = &[
     ("GET", "/health"),
     ("GET", "/api/v1/health"),
@@ -35,6 +35,10 @@ const PRODUCT_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/metrics"),
     ("GET", "/"),
+    ("POST", "/webhooks/alertmanager"),
+    ("POST", "/webhooks/github"),
+    ("POST", "/webhooks/gitlab"),
+    ("POST", "/webhooks/jenkins"),
 ];
 
 #[test]

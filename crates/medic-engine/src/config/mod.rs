@@ -9,10 +9,10 @@ mod validate;
 pub use duration::{DurationError, HumanDuration};
 pub use load::{ConfigError, ConfigErrors, parse};
 pub use schema::{
-    Action, AlertmanagerWebhook, ApiKey, Auth, Config, DiagnosisRule, DiagnosisRules,
-    EscalateAction, EscalationFormat, ExecAction, ExecProbe, FailoverAction, Health, HttpAction,
-    HttpProbe, Llm, LlmProvider, LogWatch, Mode, Policy, Probe, ProcessProbe, Remedy,
-    RestartAction, Risk, Scope, Server, Storage, Supervise, Target, TcpProbe, Tls, WaitAction,
-    WebhookSecret, Webhooks, When,
+    Action, AlertmanagerWebhook, ApiKey, Auth, CiWebhook, Config, DEFAULT_MAX_RERUNS,
+    DiagnosisRule, DiagnosisRules, EscalateAction, EscalationFormat, ExecAction, ExecProbe,
+    FailoverAction, Health, HttpAction, HttpProbe, Llm, LlmProvider, LogWatch, Mode, Policy, Probe,
+    ProcessProbe, Remedy, RestartAction, Risk, Scope, Server, Storage, Supervise, Target, TcpProbe,
+    Tls, WaitAction, WebhookSecret, Webhooks, When,
 };
 pub use validate::validate;

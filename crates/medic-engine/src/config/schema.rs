@@ -191,12 +191,12 @@ pub struct ApiKey {
 pub struct Webhooks {
     /// Alertmanager: credentials and how alerts find their target.
     pub alertmanager: Option<AlertmanagerWebhook>,
-    /// Secret for GitHub's `X-Hub-Signature-256`.
-    pub github: Option<WebhookSecret>,
-    /// Token GitLab sends in `X-Gitlab-Token`.
-    pub gitlab: Option<WebhookSecret>,
-    /// Basic-auth credentials for Jenkins.
-    pub jenkins: Option<WebhookSecret>,
+    /// GitHub Actions: the `X-Hub-Signature-256` secret and the API.
+    pub github: Option<CiWebhook>,
+    /// GitLab CI: the `X-Gitlab-Token` and the API.
+    pub gitlab: Option<CiWebhook>,
+    /// Jenkins: the notification plugin's basic auth and the API.
+    pub jenkins: Option<CiWebhook>,
     /// HMAC secret for `X-Medic-Signature`.
     pub generic: Option<WebhookSecret>,
 }
@@ -240,6 +240,52 @@ pub struct WebhookSecret {
     pub user_env: Option<String>,
     /// Environment variable with a basic-auth password.
     pub password_env: Option<String>,
+}
+
+/// The re-runs a CI webhook allows per pipeline run unless told otherwise.
+pub const DEFAULT_MAX_RERUNS: u32 = 2;
+
+/// `[webhooks.github]`, `[webhooks.gitlab]`, `[webhooks.jenkins]`: how the
+/// platform proves its deliveries, and how medic reaches its API to read a
+/// failed job's log and re-run it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CiWebhook {
+    /// Environment variable with the shared token (GitLab's `X-Gitlab-Token`).
+    pub token_env: Option<String>,
+    /// Environment variable with the HMAC secret (GitHub's `X-Hub-Signature-256`).
+    pub secret_env: Option<String>,
+    /// Environment variable with the basic-auth user (Jenkins).
+    pub user_env: Option<String>,
+    /// Environment variable with the basic-auth password (Jenkins).
+    pub password_env: Option<String>,
+    /// The platform's API base URL, for self-hosted instances. Defaults:
+    /// `https://api.github.com`, `https://gitlab.com`; Jenkins uses the job
+    /// URL its notification carries unless this is set.
+    pub api_url: Option<String>,
+    /// Environment variable with the API token (GitHub: a token with
+    /// `actions:write`; GitLab: a `PRIVATE-TOKEN` with `api`; Jenkins: the
+    /// API token of `api_user_env`).
+    pub api_token_env: Option<String>,
+    /// Environment variable with the Jenkins API user.
+    pub api_user_env: Option<String>,
+    /// Re-runs of a transient failure per pipeline run, at most.
+    pub max_reruns: u32,
+}
+
+impl Default for CiWebhook {
+    fn default() -> Self {
+        Self {
+            token_env: None,
+            secret_env: None,
+            user_env: None,
+            password_env: None,
+            api_url: None,
+            api_token_env: None,
+            api_user_env: None,
+            max_reruns: DEFAULT_MAX_RERUNS,
+        }
+    }
 }
 
 /// `[llm]`

@@ -97,6 +97,8 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         );
     }
 
+    validate_ci_webhooks(config, &mut push);
+
     for (i, rule) in config.diagnosis.rules.iter().enumerate() {
         if let Err(e) = Regex::new(&rule.pattern) {
             push(format!("diagnosis.rules[{i}].pattern"), one_line(&e));
@@ -115,6 +117,48 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         validate_target(target, &path, &mut push);
     }
     errors
+}
+
+/// More re-runs than this hide a broken pipeline behind retries.
+const MAX_RERUNS_LIMIT: u32 = 10;
+
+fn validate_ci_webhooks(config: &Config, push: &mut impl FnMut(String, String)) {
+    let hooks = &config.webhooks;
+    let platforms = [
+        ("github", &hooks.github),
+        ("gitlab", &hooks.gitlab),
+        ("jenkins", &hooks.jenkins),
+    ];
+    for (name, hook) in platforms {
+        let Some(hook) = hook else { continue };
+        let path = format!("webhooks.{name}");
+        if let Some(url) = &hook.api_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            push(
+                format!("{path}.api_url"),
+                format!("{url:?} is not an http:// or https:// URL"),
+            );
+        }
+        if hook.max_reruns > MAX_RERUNS_LIMIT {
+            push(
+                format!("{path}.max_reruns"),
+                format!("{} is more than {MAX_RERUNS_LIMIT}", hook.max_reruns),
+            );
+        }
+        if name != "jenkins" && hook.api_user_env.is_some() {
+            push(
+                format!("{path}.api_user_env"),
+                "only Jenkins takes an API user; use api_token_env".into(),
+            );
+        }
+        if name == "jenkins" && hook.api_user_env.is_some() != hook.api_token_env.is_some() {
+            push(
+                path,
+                "set both api_user_env and api_token_env, or neither".into(),
+            );
+        }
+    }
 }
 
 /// Target names end up in URLs, metrics labels and log lines.
@@ -413,5 +457,33 @@ name = "web"
         ] {
             assert!(has(&found, expected), "missing {expected:?} in {found:#?}");
         }
+    }
+
+    #[test]
+    fn ci_webhooks_name_what_is_wrong() {
+        let text = r#"
+[webhooks]
+github = { secret_env = "S", api_url = "api.github.com", max_reruns = 50, api_user_env = "U" }
+gitlab = { token_env = "T", api_url = "http://gitlab.internal", api_token_env = "GL" }
+jenkins = { user_env = "U", password_env = "P", api_user_env = "JU" }
+"#;
+        let found = errors(text);
+        for expected in [
+            ("webhooks.github.api_url", "not an http:// or https:// URL"),
+            ("webhooks.github.max_reruns", "more than 10"),
+            ("webhooks.github.api_user_env", "only Jenkins"),
+            ("webhooks.jenkins", "api_user_env and api_token_env"),
+        ] {
+            assert!(has(&found, expected), "missing {expected:?} in {found:#?}");
+        }
+        assert!(
+            !found.iter().any(|e| e.starts_with("webhooks.gitlab")),
+            "{found:#?}"
+        );
+        let unknown = errors("[webhooks]\ngithub = { secret_env = \"S\", api_tokn_env = \"X\" }\n");
+        assert!(
+            unknown.iter().any(|e| e.contains("api_tokn_env")),
+            "{unknown:#?}"
+        );
     }
 }

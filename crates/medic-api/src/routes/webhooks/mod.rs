@@ -4,7 +4,11 @@
 //! 2xx and acts.
 
 pub(super) mod alertmanager;
+mod ci;
 pub(super) mod generic;
+pub(super) mod github;
+pub(super) mod gitlab;
+pub(super) mod jenkins;
 pub(super) mod pipeline;
 
 use axum::http::HeaderMap;
