@@ -228,10 +228,19 @@ impl Agent {
                 check,
             }));
         }
+        // Checked again as it goes in: two first alerts may attach the
+        // `alerts` pseudo-target at once, and the live one must not be replaced.
+        match inner.targets().entry(target.name.clone()) {
+            std::collections::btree_map::Entry::Occupied(_) => {
+                return Err(fail("a target with this name exists".into()));
+            }
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(runtime);
+            }
+        }
         inner
             .metrics
             .target_state(&target.name, TargetState::Unknown);
-        inner.targets().insert(target.name.clone(), runtime);
         Ok(())
     }
 
@@ -382,6 +391,10 @@ impl Agent {
             transition.to,
             TargetState::Unhealthy | TargetState::Flapping
         );
+        if starts_incident && runtime.busy && alert {
+            // Its task is still at work on the last outage: it takes this one up next.
+            runtime.takes_new_alert(&signal);
+        }
         if starts_incident && !runtime.busy {
             if alert {
                 runtime.alerts_handled.insert(signal.message.clone());

@@ -18,6 +18,9 @@ use crate::targets::Origin;
 /// human (or to the remedies of a configured target with this name).
 pub const ALERTS_TARGET: &str = "alerts";
 
+/// Alerts kept as firing per target, at most.
+const FIRING_REMEMBERED: usize = 10_000;
+
 /// One alert, as the intake read it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertNotice {
@@ -34,6 +37,10 @@ pub struct AlertNotice {
     /// Log lines the sender attached: diagnosis reads them like the
     /// target's own logs.
     pub evidence: Vec<String>,
+    /// Whether a resolution may follow (Alertmanager's alerts, generic
+    /// reports with an id). One that cannot be resolved (a failed pipeline
+    /// step) is not kept as firing: its incident ends the outage.
+    pub resolvable: bool,
 }
 
 impl AlertNotice {
@@ -44,11 +51,15 @@ impl AlertNotice {
             .map_or("unnamed alert", String::as_str)
     }
 
-    fn message(&self) -> String {
+    /// The signal's message: how incidents opened by it are titled. A
+    /// named alert says its name; a report (generic, pipeline) its summary.
+    pub fn message(&self) -> String {
         let state = if self.firing { "firing" } else { "resolved" };
-        match &self.summary {
-            Some(summary) => format!("alert {} {state}: {summary}", self.name()),
-            None => format!("alert {} {state}", self.name()),
+        match (self.labels.get("alertname"), &self.summary) {
+            (Some(name), Some(summary)) => format!("alert {name} {state}: {summary}"),
+            (Some(name), None) => format!("alert {name} {state}"),
+            (None, Some(summary)) if self.firing => summary.clone(),
+            (None, summary) => format!("{state}: {}", summary.as_deref().unwrap_or(self.name())),
         }
     }
 }
@@ -91,8 +102,12 @@ impl Agent {
             let Some(runtime) = targets.get_mut(target) else {
                 return Ok(());
             };
-            if notice.firing {
-                runtime.firing_alerts.insert(notice.fingerprint.clone());
+            if notice.firing && notice.resolvable {
+                // Bounded: a storm of distinct alerts must not grow memory;
+                // past this, the last resolution of the ones kept ends the outage.
+                if runtime.firing_alerts.len() < FIRING_REMEMBERED {
+                    runtime.firing_alerts.insert(notice.fingerprint.clone());
+                }
             } else {
                 runtime.firing_alerts.remove(&notice.fingerprint);
             }

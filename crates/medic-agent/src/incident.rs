@@ -39,16 +39,44 @@ pub(crate) async fn handle(inner: Arc<Inner>, signal: Signal) {
     let mut next = Some(signal);
     while let Some(signal) = next {
         handle_one(&inner, &signal).await;
-        // New alerts that came in meanwhile are taken up before the target is freed.
-        let mut targets = inner.targets();
-        let Some(runtime) = targets.get_mut(&target) else {
-            return;
-        };
-        next = runtime.next_waiting_alert();
-        if next.is_none() {
-            runtime.busy = false;
+        next = release(&inner, &target);
+    }
+}
+
+/// Frees the target once its task is done, unless new alerts came in
+/// meanwhile: the next of those is returned, to be handled first.
+///
+/// A target known only from reports that are never resolved (a failed
+/// pipeline step, a generic report without an id) has nothing left firing
+/// once its incident is over: it is healthy again, so the next report
+/// opens a new incident instead of finding the target still down.
+fn release(inner: &Arc<Inner>, target: &str) -> Option<Signal> {
+    let mut targets = inner.targets();
+    let runtime = targets.get_mut(target)?;
+    let next = runtime.next_waiting_alert();
+    if next.is_none() {
+        runtime.busy = false;
+        let reported_only = runtime.config.probes.is_empty()
+            && runtime.config.supervise.is_none()
+            && runtime.firing_alerts.is_empty()
+            && runtime.health.state() == TargetState::Unhealthy
+            && !runtime.alerts_handled.is_empty();
+        if reported_only {
+            let now_ms = u64::try_from(inner.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if let Some(transition) = runtime.health.observe_decisive_success(now_ms) {
+                runtime.mark_healthy();
+                runtime.state.send_replace(transition.to);
+                inner.metrics.target_state(target, transition.to);
+                inner.live.send(LiveEvent::Target {
+                    name: target.to_string(),
+                    from: transition.from,
+                    to: transition.to,
+                    message: "nothing left firing once its incident ended".into(),
+                });
+            }
         }
     }
+    next
 }
 
 async fn handle_one(inner: &Arc<Inner>, signal: &Signal) {
@@ -98,8 +126,8 @@ pub(crate) async fn flapping(inner: Arc<Inner>, signal: Signal) {
     if let Err(e) = escalate_flapping(&inner, &signal).await {
         tracing::error!(%target, error = %e, "recording a flapping target failed");
     }
-    if let Some(runtime) = inner.targets().get_mut(&target) {
-        runtime.busy = false;
+    if let Some(next) = release(&inner, &target) {
+        handle(inner, next).await;
     }
 }
 
@@ -677,6 +705,15 @@ async fn end_of_ladder(
     target: &mut Snapshot,
     mode: Mode,
 ) -> Result<(), StoreError> {
+    if target.config.remedies.is_empty() {
+        // Nothing was ever going to be tried: this one is for a human.
+        let why = format!(
+            "{} has no remedies: escalated for a human to look at",
+            target.config.name
+        );
+        note(inner, incident, TimelineKind::Note, &why, json!({})).await?;
+        return set_status(inner, incident, IncidentStatus::Escalated).await;
+    }
     if mode == Mode::DryRun {
         note(
             inner,
@@ -696,15 +733,6 @@ async fn end_of_ladder(
         )
         .await?;
         return set_status(inner, incident, IncidentStatus::Resolved).await;
-    }
-    if target.config.remedies.is_empty() {
-        // Nothing was ever going to be tried: this one is for a human.
-        let why = format!(
-            "{} has no remedies: escalated for a human to look at",
-            target.config.name
-        );
-        note(inner, incident, TimelineKind::Note, &why, json!({})).await?;
-        return set_status(inner, incident, IncidentStatus::Escalated).await;
     }
     note(
         inner,

@@ -70,22 +70,48 @@ async fn write_batches(
                 next = incoming.try_recv().ok();
             }
         }
-        let result = store
-            .record_deliveries(&batch)
-            .await
-            .map_err(|e| IntakeError(e.to_string()));
-        batch.clear();
-        let mut offset = 0;
-        for (count, reply) in waiting.drain(..) {
-            let share = match &result {
-                Ok(fresh) => Ok(fresh[offset..offset + count].to_vec()),
-                Err(error) => Err(error.clone()),
-            };
-            offset += count;
-            // The requester may have gone (timed out): what it sent is stored anyway.
-            let _ = reply.send(share);
+        match commit(store.as_ref(), &batch).await {
+            Ok(fresh) => {
+                let mut shares = fresh.into_iter();
+                for (count, reply) in waiting.drain(..) {
+                    // The requester may have gone: what it sent is stored anyway.
+                    let _ = reply.send(Ok(shares.by_ref().take(count).collect()));
+                }
+                batch.clear();
+            }
+            // One request's delivery may be what the database refuses: each
+            // is tried on its own, so only that one fails.
+            Err(_) if waiting.len() > 1 => {
+                let mut rest = std::mem::take(&mut batch).into_iter();
+                for (count, reply) in waiting.drain(..) {
+                    let own: Vec<NewDelivery> = rest.by_ref().take(count).collect();
+                    let _ = reply.send(commit(store.as_ref(), &own).await);
+                }
+            }
+            Err(error) => {
+                for (_, reply) in waiting.drain(..) {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                batch.clear();
+            }
         }
     }
+}
+
+/// One transaction; checks the store answered once per delivery.
+async fn commit(store: &dyn Store, batch: &[NewDelivery]) -> Result<Vec<bool>, IntakeError> {
+    let fresh = store
+        .record_deliveries(batch)
+        .await
+        .map_err(|e| IntakeError(e.to_string()))?;
+    if fresh.len() != batch.len() {
+        return Err(IntakeError(format!(
+            "the store answered for {} of {} deliveries",
+            fresh.len(),
+            batch.len()
+        )));
+    }
+    Ok(fresh)
 }
 
 #[cfg(test)]

@@ -152,6 +152,7 @@ impl TargetRuntime {
         self.last_exit = None;
         self.alerts_handled.clear();
         self.alerts_waiting.clear();
+        self.firing_alerts.clear();
     }
 
     /// Remembers a probe's latency for the sparkline.

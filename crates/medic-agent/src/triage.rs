@@ -42,28 +42,35 @@ pub struct Triage {
 }
 
 /// How often the incident is looked for while its task starts.
-const POLL: Duration = Duration::from_millis(10);
+const POLL: Duration = Duration::from_millis(25);
 
 impl Agent {
-    /// The incident of `target` updated since `since`, once its task has
-    /// diagnosed it, with its plan and actions; after `wait`, the target's
-    /// live incident; `None` if there is none (it was healthy again, say).
+    /// The incident of `target` updated since `since` whose title holds
+    /// `message` (the report's own), once its task has diagnosed it, with
+    /// its plan and actions; after `wait`, the target's live incident;
+    /// `None` if there is none (it was healthy again, say).
     pub async fn triage(
         &self,
         target: &str,
+        message: &str,
         since: DateTime<Utc>,
         wait: Duration,
     ) -> Result<Option<Triage>, StoreError> {
         let deadline = tokio::time::Instant::now() + wait;
-        let filter = IncidentFilter::default().with_target(target).with_limit(1);
+        // A few: another report's incident on the same target may be newer.
+        let filter = IncidentFilter::default().with_target(target).with_limit(5);
         loop {
             let late = tokio::time::Instant::now() >= deadline;
             let newest = self.inner.store.list_incidents(&filter).await?;
             // A report that joined an incident already being worked on does
             // not touch it: after the wait, the live one is the answer.
-            if let Some(incident) = newest
-                .into_iter()
-                .find(|i| i.updated_at >= since || (late && !i.status.is_terminal()))
+            let ours = newest
+                .iter()
+                .position(|i| i.updated_at >= since && i.title.contains(message));
+            let live = || newest.iter().position(|i| !i.status.is_terminal());
+            if let Some(incident) = ours
+                .or_else(|| if late { live() } else { None })
+                .map(|at| newest[at].clone())
                 && let Some(diagnosis) = self.inner.store.diagnosis(incident.id).await?
             {
                 return self.triage_of(incident, diagnosis).await.map(Some);

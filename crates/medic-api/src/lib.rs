@@ -37,9 +37,21 @@ pub use serve::{ServeError, serve};
 pub use signature::{Verifier, sign};
 pub use webhook_auth::hub_signature;
 
-/// What every handler shares.
+/// What every handler shares: one `Arc`, so the clone each request makes
+/// (router, guard, handler) is one counter, not one per part.
 #[derive(Clone)]
-pub struct ApiState {
+pub struct ApiState(Arc<Shared>);
+
+impl std::ops::Deref for ApiState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`ApiState`].
+pub struct Shared {
     agent: Agent,
     store: Arc<dyn Store>,
     keys: Arc<Keys>,
@@ -90,7 +102,7 @@ impl ApiState {
             .into();
         let ci =
             medic_agent::CiPlatforms::load(&config.webhooks, env).map_err(ServeError::Config)?;
-        Ok(ApiState {
+        Ok(ApiState(Arc::new(Shared {
             ci: Arc::new(ci),
             webhooks: Arc::new(webhooks),
             alert_target_labels,
@@ -104,7 +116,7 @@ impl ApiState {
             events_signature,
             request_timeout: config.server.request_timeout.get(),
             incident_pages: Arc::new(cache::PageCache::default()),
-        })
+        })))
     }
 }
 

@@ -27,6 +27,19 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `caller`'s bucket is empty at `now` (seconds to wait), without
+    /// taking a token.
+    pub fn exhausted(&self, caller: &str, now: Instant) -> Option<u64> {
+        if self.rate <= 0.0 {
+            return None;
+        }
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = buckets.get(caller)?;
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        let tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
+        (tokens < 1.0).then(|| ((1.0 - tokens) / self.rate).ceil().max(1.0) as u64)
+    }
+
     /// Takes a token for `caller` at `now`; `Err(seconds)` to wait when empty.
     pub fn take(&self, caller: &str, now: Instant) -> Result<(), u64> {
         if self.rate <= 0.0 {

@@ -579,7 +579,7 @@ impl Store for PgStore {
             insert.push_values(chunk, |mut row, delivery| {
                 row.push_bind(delivery.source.clone())
                     .push_bind(delivery.key.clone())
-                    .push_bind(Json(delivery.payload.clone()))
+                    .push_bind(delivery.payload.get().to_string())
                     .push_bind(delivery.received_at);
             });
             insert.push(DELIVERIES_ON_CONFLICT);

@@ -15,8 +15,10 @@ use serde_json::{Value, json};
 /// How long the agent may take to answer before the step's result stands alone.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Lines of the failed attempt's output sent as its error message.
+/// Lines of the failed attempt's output sent as its error message, and
+/// their bytes at most (the agent takes up to 64 KiB).
 const MESSAGE_LINES: usize = 60;
+const MESSAGE_BYTES: usize = 60 * 1024;
 
 /// The first of `names` set (and not empty) in the environment.
 fn first_env(names: &[&str]) -> Option<String> {
@@ -42,12 +44,28 @@ pub(crate) fn body(command: &[String], tail: &str, hosts: Vec<String>, report: V
     };
     let job_name =
         first_env(&["MEDIC_JOB_NAME", "GITHUB_JOB", "CI_JOB_NAME", "JOB_NAME"]).unwrap_or(program);
-    let build_number = first_env(&["GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_NUMBER"])
+    // A re-run keeps GitHub's run id and GitLab's pipeline id: the attempt
+    // and the job make each failure its own report.
+    let build_number = match (
+        first_env(&["GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_NUMBER"]),
+        first_env(&["GITHUB_RUN_ATTEMPT", "CI_JOB_ID"]),
+    ) {
+        (Some(run), Some(attempt)) => format!("{run}.{attempt}"),
+        (Some(run), None) => run,
         // Outside CI each run is its own build.
-        .unwrap_or_else(|| format!("local-{}", chrono::Utc::now().timestamp_millis()));
+        (None, _) => format!("local-{}", chrono::Utc::now().timestamp_millis()),
+    };
     let stage = first_env(&["CI_JOB_STAGE", "STAGE_NAME"]).unwrap_or_default();
     let lines: Vec<&str> = tail.lines().collect();
-    let message = lines[lines.len().saturating_sub(MESSAGE_LINES)..].join("\n");
+    let mut message = lines[lines.len().saturating_sub(MESSAGE_LINES)..].join("\n");
+    if message.len() > MESSAGE_BYTES {
+        // The newest output matters most: keep the end, cut on a character.
+        let mut start = message.len() - MESSAGE_BYTES;
+        while !message.is_char_boundary(start) {
+            start += 1;
+        }
+        message.drain(..start);
+    }
     json!({
         "source": source,
         "job_name": job_name,
@@ -57,6 +75,33 @@ pub(crate) fn body(command: &[String], tail: &str, hosts: Vec<String>, report: V
         "target_hosts": hosts,
         "report": report,
     })
+}
+
+/// `url` with any `user:password@` left out, for messages.
+pub(crate) fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Whether `url`'s host is this machine.
+fn is_loopback(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Posts `body` to `url`; the agent's answer, or why it could not be sent.
@@ -78,17 +123,27 @@ pub(crate) fn send(url: &str, body: &Value) -> Result<Value, String> {
                 medic_api::hex(&medic_api::sign(secret.as_bytes(), now, text.as_bytes()));
             request = request.header("x-medic-signature", format!("t={now},v1={signature}"));
         } else if let Some(key) = first_env(&["MEDIC_API_KEY"]) {
+            if !is_loopback(url) {
+                return Err(
+                    "MEDIC_API_KEY is not sent over plain http beyond this machine; \
+                     sign with MEDIC_WEBHOOK_SECRET instead"
+                        .into(),
+                );
+            }
             request = request.bearer_auth(key);
         }
         let response = request
             .body(text)
             .send()
             .await
-            .map_err(|e| format!("{url}: {e}"))?;
+            .map_err(|e| format!("{}: {}", shown(url), e.without_url()))?;
         let status = response.status();
-        let answer = response.text().await.map_err(|e| format!("{url}: {e}"))?;
+        let answer = response
+            .text()
+            .await
+            .map_err(|e| format!("{}: {}", shown(url), e.without_url()))?;
         if !status.is_success() {
-            return Err(format!("{url} answered {status}: {answer}"));
+            return Err(format!("{} answered {status}: {answer}", shown(url)));
         }
         Ok(serde_json::from_str(&answer).unwrap_or(Value::String(answer)))
     })

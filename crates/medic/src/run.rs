@@ -200,10 +200,15 @@ pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
         // The step's own result stands whatever the agent says.
         match crate::report_to::send(url, &body) {
             Ok(answer) => eprintln!(
-                "medic run: reported to {url}: incident {} ({})",
-                answer["incident_id"], answer["status"]
+                "medic run: reported to {}: incident {} ({})",
+                crate::report_to::shown(url),
+                answer["incident_id"],
+                answer["status"]
             ),
-            Err(why) => eprintln!("medic run: could not report to {url}: {why}"),
+            Err(why) => eprintln!(
+                "medic run: could not report to {}: {why}",
+                crate::report_to::shown(url)
+            ),
         }
     }
     Ok(u8::try_from(exit_code.clamp(0, 255)).unwrap_or(1))

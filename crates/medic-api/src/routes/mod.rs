@@ -172,6 +172,9 @@ async fn guard(
     {
         return error.into_response();
     }
+    if let Webhook(_) = access {
+        return webhook_guard(&state, request, next).await;
+    }
     let needed = match access {
         Public => None,
         Key(scope) => Some(scope),
@@ -209,6 +212,25 @@ async fn guard(
         request.extensions_mut().insert(principal);
     }
     next.run(request).await
+}
+
+/// Webhook handlers check their senders' credentials on the body; what the
+/// guard adds is the cost of guessing them: each 401 takes a token from the
+/// caller's address, and an address out of tokens is refused before its
+/// credentials are looked at, like failed API keys.
+async fn webhook_guard(state: &ApiState, request: Request, next: Next) -> Response {
+    let failed = format!("failed:{}", client_address(&request));
+    if let Some(seconds) = state.limiter.exhausted(&failed, Instant::now()) {
+        return ApiError::new("rate_limited", "too many failed attempts")
+            .with_retry_after(seconds)
+            .into_response();
+    }
+    let response = next.run(request).await;
+    if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+        // Refused already; the token only makes the next guesses wait.
+        let _ = state.limiter.take(&failed, Instant::now());
+    }
+    response
 }
 
 fn authorize(state: &ApiState, request: &Request, scope: Scope) -> Result<Principal, ApiError> {

@@ -205,12 +205,35 @@ async fn generic_reports_answer_with_incident_diagnosis_plan_and_execution() {
     assert_eq!(reply["plan"], json!([]), "{reply}");
     assert!(reply["execution"]["state"].is_string(), "{reply}");
 
-    // The same report again (a new signature, the same content): one report.
+    // The same report again without an id: a new report, a new incident
+    // (the first one ended, escalated, and nothing was left firing).
     let (status, again, _) = api
         .call(signed("/webhooks/generic", minimal, now() + 1))
         .await;
     assert_eq!(status, 200, "{again}");
-    assert_eq!(again["status"], "duplicate", "{again}");
+    assert_eq!(again["status"], "accepted", "{again}");
+    assert!(
+        again["incident_id"].as_i64().is_some_and(|i| i > id),
+        "{again}"
+    );
+
+    // With an id, a retry is the same report.
+    let retried = r#"{"id":"nightly-backup-2026-11-26","data":{"message":"backup: write failed: No space left on device"}}"#;
+    let (status, first, _) = api.call(signed("/webhooks/generic", retried, now())).await;
+    assert_eq!(
+        (status.as_u16(), &first["status"]),
+        (200, &json!("accepted")),
+        "{first}"
+    );
+    let (status, second, _) = api
+        .call(signed("/webhooks/generic", retried, now() + 1))
+        .await;
+    assert_eq!(
+        (status.as_u16(), &second["status"]),
+        (200, &json!("duplicate")),
+        "{second}"
+    );
+    assert_eq!(second["incident_id"], first["incident_id"], "{second}");
 
     // The richer form: a known target, its logs, an id.
     let rich = json!({

@@ -7,7 +7,9 @@ CREATE TABLE deliveries (
     id          BIGSERIAL   PRIMARY KEY,
     source      TEXT        NOT NULL,
     key         TEXT        NOT NULL,
-    payload     JSONB       NOT NULL,
+    -- The sender's JSON text as received: JSONB would refuse a \u0000 in a
+    -- string (a log line can hold one), and nothing queries inside it.
+    payload     TEXT        NOT NULL,
     received_at TIMESTAMPTZ NOT NULL,
     UNIQUE (source, key)
 );

@@ -1397,6 +1397,14 @@ pub async fn deliveries_are_recorded_once(backend: &Backend) {
         .await
         .expect("record");
     assert_eq!(again, [true, false]);
+    // A log line may hold a NUL, escaped in the sender's JSON: stored as sent.
+    let raw =
+        serde_json::value::RawValue::from_string(r#"{"log":"a\u0000b"}"#.into()).expect("JSON");
+    let with_nul = NewDelivery::new("generic", "nul", raw, t(2));
+    assert_eq!(
+        store.record_deliveries(&[with_nul]).await.expect("record"),
+        [true]
+    );
     assert!(
         store
             .record_deliveries(&[])

@@ -199,6 +199,10 @@ fn a_step_that_fails_for_good_is_reported_to_an_agent_as_an_incident() {
         .current_dir(&dir.0)
         .env("MEDIC_WEBHOOK_SECRET", secret)
         .env("MEDIC_JOB_NAME", "build-web")
+        // CI's own variables would name the job and build otherwise.
+        .env_remove("GITHUB_RUN_ID")
+        .env_remove("CI_PIPELINE_ID")
+        .env_remove("BUILD_NUMBER")
         .args(["run", "--report-to", &url, "--"])
         .args([
             "sh",

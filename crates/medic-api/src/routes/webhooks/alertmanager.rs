@@ -92,6 +92,7 @@ impl Alert {
                 .find_map(|name| self.annotations.get(*name))
                 .cloned(),
             evidence: Vec::new(),
+            resolvable: true,
         }
     }
 }

@@ -70,17 +70,19 @@ pub(in crate::routes) async fn receive(
     if let Some(severity) = &data.severity {
         labels.insert("severity".into(), severity.clone());
     }
-    // The report's identity: the sender's id, else its content (a second
-    // identical report without an id is the same report re-sent).
+    // The report's identity is the sender's id: the same id twice is one
+    // report (a retry), and its `resolved` ends it. Without an id every
+    // report is new and none can be resolved.
     let fingerprint = match &report.id {
         Some(id) => id.clone(),
-        None => super::content_key(&body),
+        None => super::unique_key(&body),
     };
     let status = match data.status {
         Status::Firing => "firing",
         Status::Resolved => "resolved",
     };
-    let key = format!("{fingerprint}/{status}");
+    // A JSON array: no two different (id, status) pairs make the same key.
+    let key = json!([fingerprint, status]).to_string();
     let notice = AlertNotice {
         sender: SOURCE.to_string(),
         fingerprint,
@@ -88,6 +90,7 @@ pub(in crate::routes) async fn receive(
         labels,
         summary: Some(data.message),
         evidence: tail(data.logs),
+        resolvable: report.id.is_some(),
     };
     let target = match &data.target {
         Some(name) if state.agent.has_target(name) => name.clone(),
@@ -95,7 +98,7 @@ pub(in crate::routes) async fn receive(
             .agent
             .alert_target(&notice.labels, &state.alert_target_labels),
     };
-    let reply = super::act(&state, SOURCE, &key, &body, &target, &notice).await?;
+    let reply = super::act(&state, SOURCE, key, &body, target, notice).await?;
     Ok((StatusCode::OK, Reply(reply)))
 }
 
@@ -113,6 +116,9 @@ fn check(report: Report) -> Result<Report, ApiError> {
         .is_some_and(|id| id.is_empty() || id.len() > 200)
     {
         return bad("id: must be 1 to 200 bytes");
+    }
+    if report.id.is_none() && report.data.status == Status::Resolved {
+        return bad("data.status: \"resolved\" needs the id of the report it resolves");
     }
     Ok(report)
 }

@@ -67,8 +67,11 @@ fn parse<T: DeserializeOwned>(state: &ApiState, source: &str, body: &[u8]) -> Re
 async fn store(
     state: &ApiState,
     source: &str,
-    deliveries: Vec<NewDelivery>,
+    mut deliveries: Vec<NewDelivery>,
 ) -> Result<Vec<bool>, ApiError> {
+    for delivery in &mut deliveries {
+        delivery.key = storable_key(std::mem::take(&mut delivery.key));
+    }
     let fresh = state
         .agent
         .record_deliveries(deliveries)
@@ -76,7 +79,10 @@ async fn store(
         .map_err(|error| {
             tracing::error!(%source, %error, "webhook delivery not stored");
             state.agent.metrics().intake(source, "unavailable");
-            ApiError::new("store_unavailable", error.to_string())
+            ApiError::new(
+                "store_unavailable",
+                "the delivery could not be stored now; send it again",
+            )
         })?;
     let metrics = state.agent.metrics();
     for new in &fresh {
@@ -85,9 +91,29 @@ async fn store(
     Ok(fresh)
 }
 
-/// A delivery's identity from its content, for senders that give none.
-fn content_key(body: &[u8]) -> String {
-    crate::auth::hex(&crate::auth::sha256(body)[..16])
+/// Keys are the senders' own text: one too long for an index, or holding a
+/// NUL (which PostgreSQL's text refuses), is stored as its hash.
+fn storable_key(key: String) -> String {
+    if key.len() <= 200 && !key.contains('\0') {
+        return key;
+    }
+    format!(
+        "sha256:{}",
+        crate::auth::hex(&crate::auth::sha256(key.as_bytes()))
+    )
+}
+
+/// A key no other delivery has: for reports whose sender gives no identity
+/// (every such report is new).
+fn unique_key(body: &[u8]) -> String {
+    let now = chrono::Utc::now();
+    let nanos = now
+        .timestamp_nanos_opt()
+        .unwrap_or_else(|| now.timestamp_micros());
+    format!(
+        "{nanos}/{}",
+        crate::auth::hex(&crate::auth::sha256(body)[..8])
+    )
 }
 
 /// Stores one report (parsed already, so `body` is JSON), hands it to the
@@ -96,35 +122,82 @@ fn content_key(body: &[u8]) -> String {
 /// execution}`.
 async fn act(
     state: &ApiState,
-    source: &str,
-    key: &str,
+    source: &'static str,
+    key: String,
     body: &[u8],
-    target: &str,
-    notice: &AlertNotice,
+    target: String,
+    notice: AlertNotice,
 ) -> Result<Value, ApiError> {
     let text = String::from_utf8_lossy(body).into_owned();
     let payload =
         RawValue::from_string(text).map_err(|e| ApiError::new("invalid_json", e.to_string()))?;
     let since = chrono::Utc::now() - chrono::Duration::milliseconds(1);
-    let fresh = store(
+    let delivery = NewDelivery::new(source, &key, payload, chrono::Utc::now());
+    let firing = notice.firing;
+    let message = notice.message();
+    let acting_on = target.clone();
+    let new = store_then_act(
         state,
         source,
-        vec![NewDelivery::new(source, key, payload, chrono::Utc::now())],
+        vec![delivery],
+        move |agent, fresh| async move {
+            if fresh.first().copied().unwrap_or(false)
+                && let Err(error) = agent.alert(&acting_on, &notice).await
+            {
+                tracing::error!(target = %acting_on, %error, "report stored but not acted on");
+            }
+        },
     )
-    .await?;
-    let new = fresh.first().copied().unwrap_or(false);
-    let (status, wait) = match (new, notice.firing) {
+    .await?
+    .first()
+    .copied()
+    .unwrap_or(false);
+    let (status, wait) = match (new, firing) {
         (false, _) => ("duplicate", std::time::Duration::ZERO),
         (true, true) => ("accepted", generic::TRIAGE_WAIT),
         (true, false) => ("resolved", std::time::Duration::from_millis(200)),
     };
-    if new && let Err(error) = state.agent.alert(target, notice).await {
-        tracing::error!(%target, %error, "report stored but not acted on");
-    }
-    let triage = state
-        .agent
-        .triage(target, since, wait)
-        .await
-        .map_err(ApiError::from)?;
+    // A re-delivery is answered with the incident the first delivery led to.
+    let since = if new {
+        since
+    } else {
+        chrono::DateTime::<chrono::Utc>::MIN_UTC
+    };
+    // Stored and acted on already: a failure to describe it must not make
+    // the sender send it again (it would be a duplicate).
+    let triage = match state.agent.triage(&target, &message, since, wait).await {
+        Ok(triage) => triage,
+        Err(error) => {
+            tracing::warn!(%target, %error, "the report's incident could not be read back");
+            None
+        }
+    };
     Ok(generic::answer(status, triage))
+}
+
+/// Stores deliveries, then runs `then` with which were new, in a task of
+/// its own: a request cancelled after the commit (the client went away, the
+/// time limit) must not leave deliveries stored but never acted on — their
+/// re-delivery would be dropped as a duplicate.
+async fn store_then_act<F, Fut>(
+    state: &ApiState,
+    source: &'static str,
+    deliveries: Vec<NewDelivery>,
+    then: F,
+) -> Result<Vec<bool>, ApiError>
+where
+    F: FnOnce(medic_agent::Agent, Vec<bool>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let state = state.clone();
+    tokio::spawn(async move {
+        let fresh = store(&state, source, deliveries).await?;
+        then(state.agent.clone(), fresh.clone()).await;
+        Ok(fresh)
+    })
+    .await
+    .unwrap_or_else(|error| {
+        tracing::error!(%source, %error, "a webhook task failed");
+        Err(ApiError::internal(error))
+    })
 }

@@ -84,10 +84,14 @@ pub(in crate::routes) async fn receive(
     if !failure.target_hosts.is_empty() {
         labels.insert("hosts".into(), failure.target_hosts.join(","));
     }
-    let key = format!(
-        "{}/{}/{}/{}",
-        failure.source, failure.job_name, failure.build_number, failure.stage
-    );
+    // A JSON array: no two different steps make the same key.
+    let key = json!([
+        failure.source,
+        failure.job_name,
+        failure.build_number.to_string(),
+        failure.stage
+    ])
+    .to_string();
     let notice = AlertNotice {
         sender: SOURCE.to_string(),
         fingerprint: key.clone(),
@@ -95,11 +99,14 @@ pub(in crate::routes) async fn receive(
         labels,
         summary: Some(format!("{step} failed ({kind}): {first_line}")),
         evidence: failure.error_message.lines().map(str::to_string).collect(),
+        // A failed step is never resolved by a later message: its incident
+        // is the whole story.
+        resolvable: false,
     };
     let target = state
         .agent
         .alert_target(&notice.labels, &["job".to_string()]);
-    let mut reply = super::act(&state, SOURCE, &key, &body, &target, &notice).await?;
+    let mut reply = super::act(&state, SOURCE, key, &body, target, notice).await?;
     reply["classification"] = json!({
         "kind": kind,
         "entry": class.entry,
@@ -122,6 +129,11 @@ fn check(failure: StepFailure) -> Result<StepFailure, ApiError> {
     }
     if failure.stage.len() > 200 {
         return bad("stage: longer than 200 bytes");
+    }
+    if let BuildNumber::Text(text) = &failure.build_number
+        && text.len() > 200
+    {
+        return bad("build_number: longer than 200 bytes");
     }
     if failure.error_message.trim().is_empty() {
         return bad("error_message: must not be empty");
