@@ -119,26 +119,31 @@ pub(in crate::routes) async fn receive(
         .zip(notification.alerts)
         .map(|(alert, raw)| NewDelivery::new(SOURCE, &alert.key(), raw, now))
         .collect();
-    let fresh = super::store(&state, SOURCE, deliveries).await?;
-    let mut opened_on = Vec::new();
-    for (alert, new) in alerts.iter().zip(&fresh) {
-        if !new {
-            continue;
+    let labels = state.alert_target_labels.clone();
+    let received = alerts.len();
+    // Acting on what was stored runs in its own task: a request cut off
+    // after the commit must not leave alerts stored but never acted on.
+    let opened_on = super::store_then_act(&state, SOURCE, deliveries, move |agent, fresh| async move {
+        let mut opened_on = Vec::new();
+        for (alert, new) in alerts.iter().zip(&fresh) {
+            if !new {
+                continue;
+            }
+            let target = agent.alert_target(&alert.labels, &labels);
+            if let Err(error) = agent.alert(&target, &alert.notice()).await {
+                // Stored already: answering an error would only make it
+                // re-sent and dropped as a duplicate.
+                tracing::error!(%target, %error, "alert stored but not acted on");
+            }
+            opened_on.push(json!({"target": target, "status": alert.status_name(), "fingerprint": alert.fingerprint}));
         }
-        let target = state
-            .agent
-            .alert_target(&alert.labels, &state.alert_target_labels);
-        if let Err(error) = state.agent.alert(&target, &alert.notice()).await {
-            // Stored already: answering an error would only make it re-sent
-            // and dropped as a duplicate.
-            tracing::error!(%target, %error, "alert stored but not acted on");
-        }
-        opened_on.push(json!({"target": target, "status": alert.status_name(), "fingerprint": alert.fingerprint}));
-    }
+        opened_on
+    })
+    .await?;
     Ok((
         StatusCode::OK,
         Reply(json!({
-            "received": alerts.len(),
+            "received": received,
             "new": opened_on.len(),
             "group_key": notification.group_key,
             "alerts": opened_on,

@@ -141,17 +141,14 @@ async fn act(
         source,
         vec![delivery],
         move |agent, fresh| async move {
-            if fresh.first().copied().unwrap_or(false)
-                && let Err(error) = agent.alert(&acting_on, &notice).await
-            {
+            let new = fresh.first().copied().unwrap_or(false);
+            if new && let Err(error) = agent.alert(&acting_on, &notice).await {
                 tracing::error!(target = %acting_on, %error, "report stored but not acted on");
             }
+            new
         },
     )
-    .await?
-    .first()
-    .copied()
-    .unwrap_or(false);
+    .await?;
     let (status, wait) = match (new, firing) {
         (false, _) => ("duplicate", std::time::Duration::ZERO),
         (true, true) => ("accepted", generic::TRIAGE_WAIT),
@@ -179,21 +176,21 @@ async fn act(
 /// its own: a request cancelled after the commit (the client went away, the
 /// time limit) must not leave deliveries stored but never acted on — their
 /// re-delivery would be dropped as a duplicate.
-async fn store_then_act<F, Fut>(
+async fn store_then_act<F, Fut, R>(
     state: &ApiState,
     source: &'static str,
     deliveries: Vec<NewDelivery>,
     then: F,
-) -> Result<Vec<bool>, ApiError>
+) -> Result<R, ApiError>
 where
     F: FnOnce(medic_agent::Agent, Vec<bool>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
+    Fut: std::future::Future<Output = R> + Send,
+    R: Send + 'static,
 {
     let state = state.clone();
     tokio::spawn(async move {
         let fresh = store(&state, source, deliveries).await?;
-        then(state.agent.clone(), fresh.clone()).await;
-        Ok(fresh)
+        Ok(then(state.agent.clone(), fresh).await)
     })
     .await
     .unwrap_or_else(|error| {
