@@ -636,9 +636,9 @@ impl Store for SqliteStore {
         let insert = |chunk: &[NewDelivery]| {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(INSERT_DELIVERIES);
             insert.push_values(chunk, |mut row, delivery| {
-                row.push_bind(delivery.source.clone())
-                    .push_bind(delivery.key.clone())
-                    .push_bind(delivery.payload.get().to_string())
+                row.push_bind(delivery.source.as_str())
+                    .push_bind(delivery.key.as_str())
+                    .push_bind(delivery.payload.get())
                     .push_bind(to_micros(delivery.received_at));
             });
             insert.push(DELIVERIES_ON_CONFLICT);

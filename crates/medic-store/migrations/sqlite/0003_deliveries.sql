@@ -4,7 +4,8 @@
 -- re-delivery is recognised and acted on once.
 
 CREATE TABLE deliveries (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- The rowid: no AUTOINCREMENT bookkeeping on this hot table.
+    id          INTEGER PRIMARY KEY,
     source      TEXT    NOT NULL,
     key         TEXT    NOT NULL,
     payload     TEXT    NOT NULL,
