@@ -8,6 +8,7 @@ mod chaos;
 mod check;
 mod demo;
 mod diagnose;
+mod eval;
 mod pipeline;
 mod report_to;
 mod run;
@@ -88,6 +89,23 @@ enum Command {
         /// A file, or `-` for standard input.
         #[arg(default_value = "-")]
         input: String,
+    },
+    /// Measure the rules on a labelled corpus: accuracy per category, a
+    /// confusion matrix, the share of cases given the expected remedy.
+    /// Exit 1 when category accuracy is below `--min-accuracy`.
+    Eval {
+        /// The corpus: one JSON case per line.
+        #[arg(long, default_value = "eval/corpus.jsonl")]
+        corpus: PathBuf,
+        /// The config whose first target's remedies are planned.
+        #[arg(long, short, default_value = "eval/medic.toml")]
+        config: PathBuf,
+        /// The lowest category accuracy (percent) that passes.
+        #[arg(long, default_value_t = 0.0)]
+        min_accuracy: f64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -184,6 +202,23 @@ fn main() -> ExitCode {
             // The step's exit code is medic's.
             return match run::run(options) {
                 Ok(code) => ExitCode::from(code),
+                Err(UsageError(lines)) => {
+                    for line in lines {
+                        eprintln!("medic: {line}");
+                    }
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Command::Eval {
+            corpus,
+            config,
+            min_accuracy,
+            json,
+        } => {
+            return match eval::run(&corpus, &config, min_accuracy, json) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
                 Err(UsageError(lines)) => {
                     for line in lines {
                         eprintln!("medic: {line}");

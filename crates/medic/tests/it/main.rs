@@ -5,6 +5,7 @@ mod ansible;
 mod chaos;
 mod dashboard;
 mod demo;
+mod eval;
 mod pipeline;
 mod prometheus;
 mod run;
