@@ -344,27 +344,13 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         json!(signal),
     )
     .await?;
-    if incident.status == IncidentStatus::Open {
-        set_status(inner, &mut incident, IncidentStatus::Diagnosing).await?;
-    }
-    incident = inner
-        .store
-        .set_diagnosis(incident.id, &diagnosis, Utc::now())
-        .await?;
     let summary = format!(
         "{} ({:.0}% sure): {}",
         diagnosis.category,
         diagnosis.confidence * 100.0,
         diagnosis.root_cause
     );
-    note(
-        inner,
-        &incident,
-        TimelineKind::Diagnosis,
-        &summary,
-        json!(diagnosis),
-    )
-    .await?;
+    record_diagnosis(inner, &mut incident, &diagnosis, &summary).await?;
 
     if target.exit.is_some() {
         let restarted = supervisor_restart(inner, &mut incident, &mut target, &fingerprint).await?;
@@ -562,6 +548,31 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         )
         .await?;
     }
+}
+
+/// An incident is being diagnosed: its status says so, the diagnosis is
+/// stored, and the timeline gets `summary`.
+pub(crate) async fn record_diagnosis(
+    inner: &Inner,
+    incident: &mut Incident,
+    diagnosis: &Diagnosis,
+    summary: &str,
+) -> Result<(), StoreError> {
+    if incident.status == IncidentStatus::Open {
+        set_status(inner, incident, IncidentStatus::Diagnosing).await?;
+    }
+    *incident = inner
+        .store
+        .set_diagnosis(incident.id, diagnosis, Utc::now())
+        .await?;
+    note(
+        inner,
+        incident,
+        TimelineKind::Diagnosis,
+        summary,
+        json!(diagnosis),
+    )
+    .await
 }
 
 /// What the planner needs from the store besides the config: what this

@@ -19,7 +19,7 @@ use serde_json::json;
 use super::{CiJob, CiPlatforms, JobLog};
 use crate::agent::{Agent, Inner};
 use crate::alerts::ALERTS_TARGET;
-use crate::incident::{intent, note, send_escalations, set_status};
+use crate::incident::{intent, note, record_diagnosis, send_escalations, set_status};
 use crate::live::LiveEvent;
 
 /// The remedy name re-runs are recorded (and learned) under.
@@ -119,27 +119,13 @@ impl Agent {
             let message = format!("could not read the job's log: {error}");
             note(inner, &incident, TimelineKind::Note, &message, json!({})).await?;
         }
-        if incident.status == IncidentStatus::Open {
-            set_status(inner, &mut incident, IncidentStatus::Diagnosing).await?;
-        }
-        incident = inner
-            .store
-            .set_diagnosis(incident.id, &diagnosis, Utc::now())
-            .await?;
         let summary = format!(
             "{} ({}): {}",
             verdict.kind.map_or("unknown", Kind::as_str),
             diagnosis.category,
             diagnosis.root_cause
         );
-        note(
-            inner,
-            &incident,
-            TimelineKind::Diagnosis,
-            &summary,
-            json!(diagnosis),
-        )
-        .await?;
+        record_diagnosis(inner, &mut incident, &diagnosis, &summary).await?;
 
         let ctx = Ctx {
             inner,
