@@ -10,8 +10,8 @@ use crate::UsageError;
 
 pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
     let config = load(path)?;
-    print!("{}", describe(&config));
-    print!("{}", learned(&config.storage.url));
+    crate::out::print(&describe(&config));
+    crate::out::print(&learned(&config.storage.url));
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod check;
 mod demo;
 mod diagnose;
 mod eval;
+mod out;
 mod pipeline;
 mod report_to;
 mod run;

@@ -122,7 +122,7 @@ pub(crate) fn show(id: i64, store_url: &str) -> Result<u8, UsageError> {
         let found = load(store.as_ref(), id, store_url).await?;
         let json = serde_json::to_string_pretty(&found)
             .map_err(|e| usage(format!("run {id}: cannot print: {e}")))?;
-        println!("{json}");
+        crate::out::println(&json);
         Ok(0)
     })
 }

@@ -91,6 +91,24 @@ fn check_prints_the_ladder_and_the_policy() {
 }
 
 #[test]
+fn check_into_a_closed_pipe_ends_quietly() {
+    // `medic check | head -1`: the reader goes away before medic writes.
+    let path = config_file("pipe", VALID);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medic"))
+        .args(["check", "--config", path.to_str().expect("utf-8")])
+        .env_remove("MEDIC_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("medic starts");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("medic exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
 fn check_honours_env_overrides() {
     let path = config_file("env", VALID);
     let out = medic(
