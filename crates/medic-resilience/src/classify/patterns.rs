@@ -480,6 +480,70 @@ mod tests {
             ("user 42 not found", "invalid_word"),
             ("400 Bad Request", "invalid_request"),
             ("422 Unprocessable Entity", "invalid_request"),
+            // wordings of particular tools
+            (
+                "curl: (7) Failed to connect to db-1 port 5432 after 3 ms: Couldn't connect to server",
+                "connection_failed",
+            ),
+            (
+                "Connection to node -1 (kafka/10.0.0.4:9092) could not be established. Broker may not be available.",
+                "connection_failed",
+            ),
+            ("fatal: [web-1]: UNREACHABLE! => {}", "connection_failed"),
+            (
+                "Failed to connect to the host via ssh: app@web-1: Permission denied (publickey,password).",
+                "unauthenticated",
+            ),
+            (
+                "smtp: 535 5.7.8 Authentication credentials invalid",
+                "unauthenticated",
+            ),
+            ("remote: Invalid username or password.", "unauthenticated"),
+            (
+                "toomanyrequests: You have reached your pull rate limit",
+                "rate_limited",
+            ),
+            (
+                "java.lang.OutOfMemoryError: Java heap space",
+                "out_of_memory_or_disk",
+            ),
+            (
+                "SQLSTATE[23000]: Integrity constraint violation: 1062 Duplicate entry '7' for key 'PRIMARY'",
+                "database_statement",
+            ),
+            (
+                "ERROR: Job failed: execution took longer than 1h0m0s seconds",
+                "timed_out",
+            ),
+            ("canceling statement due to statement timeout", "timed_out"),
+            ("pool: max_connections=20 idle_timeout=30s", "timeout_word"),
+            ("Job timeout: 1h, set by project", "timeout_word"),
+            (
+                "grpc: code = Unavailable desc = name resolver error",
+                "dependency_unavailable",
+            ),
+            (
+                "circuit breaker 'payments' is OPEN; failing fast",
+                "dependency_unavailable",
+            ),
+            (
+                "yaml: line 3: mapping values are not allowed in this context",
+                "configuration_file",
+            ),
+            (
+                "The task includes an option with an undefined variable.",
+                "configuration_file",
+            ),
+            ("TASK [app : render config] ****", "configuration"),
+            ("Missing sudo password", "forbidden"),
+            (
+                "remote: Permission to acme/shop.git denied to ci-bot.",
+                "forbidden",
+            ),
+            (
+                "json: cannot unmarshal string into Go struct field Order.amount of type int64",
+                "invalid_request",
+            ),
         ];
         for (message, expected) in cases {
             let hit = match_catalog(message).map(|p| p.name);
