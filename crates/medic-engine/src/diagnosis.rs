@@ -1,14 +1,21 @@
 //! Diagnosis by rules: from the failing signal and the last log lines to a
 //! category, a root-cause line with its evidence, and a confidence.
 //!
-//! The root cause is the first log line the pattern catalog recognises (the
-//! first error usually causes the rest), else the signal itself. Confidence
-//! grows with specificity: a signal alone says little (`HTTP 500`), a log line
-//! that names the cause says more, several agreeing lines more still.
+//! The root cause is the line [`logs::choose_root_cause`] picks (the first
+//! line that names its failure precisely and is not routine; an INFO line
+//! that mentions "timeout" does not outrank an ERROR), else the signal
+//! itself. Confidence grows with specificity and agreement (see
+//! [`logs::confidence`]): a signal alone says little (`HTTP 500`), a log line
+//! that names the cause says more, several agreeing lines more still. The
+//! fingerprint is the category and the hash of the root cause's template
+//! ([`logs::template_of`]), so the same failure gets the same fingerprint
+//! whatever ids, numbers or addresses it mentions.
 //! [`Diagnoser`] is the seam where history and a language model join later.
 
 use medic_model::{Category, Diagnosis, DiagnosisSource, Severity, Signal};
-use medic_resilience::classify::{ClassificationRule, ErrorClassifier};
+use medic_resilience::classify::{Basis, ClassificationRule, ErrorClassifier};
+
+use crate::logs;
 
 /// Log lines kept as evidence around the root cause.
 pub const EVIDENCE_LINES: usize = 5;
@@ -30,6 +37,28 @@ pub struct Finding {
     /// `category:hash` of the root cause's template: the same failure gets the
     /// same fingerprint in every run, whatever numbers or ids it mentions.
     pub fingerprint: String,
+    /// The root cause's template ([`logs::template_of`]): its words with
+    /// values masked as `<*>`. For comparing failures by their words.
+    pub template: String,
+}
+
+impl Finding {
+    /// The fingerprint of `category` and the template of `root_cause`.
+    ///
+    /// ```
+    /// use medic_engine::diagnosis::Finding;
+    /// use medic_model::Category;
+    /// let (a, _) = Finding::fingerprint_of(Category::Network, "connect to 10.0.0.1:80 refused");
+    /// let (b, template) = Finding::fingerprint_of(Category::Network, "connect to 10.0.0.9:81 refused");
+    /// assert_eq!(a, b);
+    /// assert!(a.starts_with("network:"));
+    /// assert_eq!(template, "connect to <*> refused");
+    /// ```
+    pub fn fingerprint_of(category: Category, root_cause: &str) -> (String, String) {
+        let template = logs::template_of(root_cause);
+        let fingerprint = format!("{category}:{:016x}", logs::template_hash(&template));
+        (fingerprint, template)
+    }
 }
 
 /// Turns symptoms into a finding.
@@ -88,52 +117,58 @@ impl RulesDiagnoser {
             .collect();
         match self.recognise_lines(&lines) {
             Some(finding) => finding,
-            None => Finding {
-                fingerprint: format!(
-                    "unknown:{}",
-                    medic_resilience::classify::fingerprint(
-                        lines.last().map_or("", |l| l.as_str())
-                    )
-                ),
-                diagnosis: Diagnosis {
-                    category: Category::Unknown,
-                    severity: Severity::Medium,
-                    root_cause: lines
-                        .last()
-                        .map(|l| l.trim().to_string())
-                        .unwrap_or_default(),
-                    evidence: tail(&lines),
-                    confidence: 0.0,
-                    sources: vec![DiagnosisSource::Rules],
-                    rule: None,
-                },
-            },
+            None => {
+                let last = lines.last().map_or("", |l| l.trim());
+                let (fingerprint, template) = Finding::fingerprint_of(Category::Unknown, last);
+                Finding {
+                    fingerprint,
+                    template,
+                    diagnosis: Diagnosis {
+                        category: Category::Unknown,
+                        severity: Severity::Medium,
+                        root_cause: last.to_string(),
+                        evidence: tail(&lines),
+                        confidence: 0.0,
+                        sources: vec![DiagnosisSource::Rules],
+                        rule: None,
+                    },
+                }
+            }
         }
     }
 
-    /// The first recognised line, its neighbours, and how many lines agree.
+    /// The root-cause line (see [`logs::choose_root_cause`]), its
+    /// neighbours as evidence, and the confidence they earn.
     fn recognise_lines(&self, lines: &[String]) -> Option<Finding> {
-        let (index, ctx) = lines.iter().enumerate().find_map(|(i, line)| {
-            let ctx = self.classifier.classify_message(line);
-            (ctx.category != Category::Unknown).then_some((i, ctx))
-        })?;
-        let agreeing = lines
-            .iter()
-            .filter(|l| self.classifier.classify_message(l).category == ctx.category)
-            .count();
+        let facts = logs::read_lines(&self.classifier, lines);
+        let index = logs::choose_root_cause(&facts)?;
+        let root = lines.get(index)?.trim();
+        let recognition = facts.get(index)?.recognition;
+        let (category, severity) = recognition.map_or((Category::Unknown, Severity::Medium), |r| {
+            (r.category, r.severity)
+        });
+        let rule = recognition.map(|r| match r.basis {
+            Basis::Rule(n) => self
+                .classifier
+                .rules()
+                .get(n)
+                .map_or_else(|| r.name(), |rule| format!("rule:{}", rule.name)),
+            _ => r.name(),
+        });
         let start = index.saturating_sub(EVIDENCE_LINES / 2);
         let end = (start + EVIDENCE_LINES).min(lines.len());
+        let (fingerprint, template) = Finding::fingerprint_of(category, root);
         Some(Finding {
-            fingerprint: ctx.fingerprint,
+            fingerprint,
+            template,
             diagnosis: Diagnosis {
-                category: ctx.category,
-                severity: ctx.severity,
-                root_cause: lines[index].trim().to_string(),
+                category,
+                severity,
+                root_cause: root.to_string(),
                 evidence: lines[start..end].to_vec(),
-                // One line is a hint; several agreeing lines are evidence.
-                confidence: (7 + agreeing.saturating_sub(1)).min(9) as f64 / 10.0,
+                confidence: logs::confidence(&facts, index),
                 sources: vec![DiagnosisSource::Rules],
-                rule: None,
+                rule,
             },
         })
     }
@@ -146,7 +181,12 @@ fn tail(lines: &[String]) -> Vec<String> {
 impl Diagnoser for RulesDiagnoser {
     fn diagnose(&self, symptoms: &Symptoms<'_>) -> Finding {
         let signal = symptoms.signal;
-        if let Some(mut finding) = self.recognise_lines(symptoms.log_lines) {
+        // A log line that explains the failure wins; an error line nothing
+        // explains does not outrank what the signal itself says.
+        if let Some(mut finding) = self
+            .recognise_lines(symptoms.log_lines)
+            .filter(|f| f.diagnosis.category != Category::Unknown)
+        {
             finding
                 .diagnosis
                 .evidence
@@ -160,8 +200,10 @@ impl Diagnoser for RulesDiagnoser {
         let exited = matches!(signal.source, medic_model::SignalSource::Exit { .. });
         let mut evidence = signal.evidence.clone();
         evidence.extend(tail(symptoms.log_lines));
+        let (fingerprint, template) = Finding::fingerprint_of(ctx.category, &signal.message);
         Finding {
-            fingerprint: ctx.fingerprint,
+            fingerprint,
+            template,
             diagnosis: Diagnosis {
                 category: ctx.category,
                 severity: ctx.severity,
