@@ -55,9 +55,8 @@ const LEVEL_WORDS: usize = 8;
 /// ```
 pub fn level_of(line: &str) -> Option<Level> {
     let line = line.trim_start();
-    if let Some(level) = structured_level(line) {
-        return Some(level);
-    }
+    // Words first: the common layouts put the level there, and this is the
+    // cheap test; `level=`/`"level":` lines have no level word up front.
     for (position, word) in line.split_whitespace().take(LEVEL_WORDS).enumerate() {
         if let Some(level) = level_word(word, position == 0) {
             return Some(level);
@@ -65,6 +64,9 @@ pub fn level_of(line: &str) -> Option<Level> {
         if is_exception_head(word) {
             return Some(Level::Error);
         }
+    }
+    if let Some(level) = structured_level(line) {
+        return Some(level);
     }
     if line.starts_with("Traceback (most recent call last)")
         || line.starts_with("Exception in thread ")

@@ -89,13 +89,9 @@ impl LogScanner {
         };
         let mut from = 0;
         while let Some(hit) = prefilter.find_at(text, from) {
-            let start = text[..hit.start()]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |newline| newline + 1);
-            let end = text[hit.end()..]
-                .iter()
-                .position(|&b| b == b'\n')
+            let start =
+                memchr::memrchr(b'\n', &text[..hit.start()]).map_or(0, |newline| newline + 1);
+            let end = memchr::memchr(b'\n', &text[hit.end()..])
                 .map_or(text.len(), |offset| hit.end() + offset);
             // A rule with `\s` may match across a line break: read each line.
             for line in text[start..end].split(|&b| b == b'\n') {
@@ -122,7 +118,7 @@ impl LogScanner {
 
 /// Newlines, plus one for a last line without its own.
 fn count_lines(text: &[u8]) -> u64 {
-    let newlines = text.iter().filter(|&&b| b == b'\n').count() as u64;
+    let newlines = memchr::memchr_iter(b'\n', text).count() as u64;
     newlines + u64::from(text.last().is_some_and(|&b| b != b'\n'))
 }
 

@@ -14,18 +14,36 @@ use std::collections::HashMap;
 /// What a masked value is replaced with.
 pub const WILDCARD: &str = "<*>";
 
-/// Characters that end a word (besides whitespace). `:` splits `host:port`
-/// and `key: value`; `=` splits `key=value`.
-fn is_delimiter(c: char) -> bool {
+/// Bytes that end a word (besides whitespace). `:` splits `host:port` and
+/// `key: value`; `=` splits `key=value`. All ASCII, so the text can be cut
+/// at them without splitting a UTF-8 character.
+fn is_delimiter(b: u8) -> bool {
     matches!(
-        c,
-        ',' | ';' | ':' | '=' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | '"' | '\'' | '`'
+        b,
+        b',' | b';'
+            | b':'
+            | b'='
+            | b'('
+            | b')'
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'<'
+            | b'>'
+            | b'"'
+            | b'\''
+            | b'`'
     )
 }
 
-/// Characters that end the value of `key=value` (a quote opens one instead).
-fn ends_value(c: char) -> bool {
-    c.is_whitespace() || matches!(c, ',' | ';' | ')' | ']' | '}' | '&')
+fn is_quote(b: u8) -> bool {
+    matches!(b, b'"' | b'\'' | b'`')
+}
+
+/// Bytes that end the value of `key=value` (a quote opens one instead).
+fn ends_value(b: u8) -> bool {
+    b.is_ascii_whitespace() || matches!(b, b',' | b';' | b')' | b']' | b'}' | b'&')
 }
 
 /// The template of one log line: ASCII-lowercased, whitespace collapsed,
@@ -55,89 +73,110 @@ fn ends_value(c: char) -> bool {
 /// );
 /// ```
 pub fn template_of(line: &str) -> String {
+    let bytes = line.as_bytes();
     let mut out = String::with_capacity(line.len());
     // Where the last `<*>` ends in `out`, to merge `<*>:<*>` into `<*>`.
     let mut last_mask_end: Option<usize> = None;
-    let mut rest = line;
-    while let Some(c) = rest.chars().next() {
-        if c.is_whitespace() {
-            rest = rest.trim_start();
-            if !out.is_empty() && !rest.is_empty() {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii_whitespace() {
+            while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            if !out.is_empty() && i < bytes.len() {
                 out.push(' ');
             }
             continue;
         }
-        if matches!(c, '"' | '\'' | '`')
-            && let Some(after) = quoted_value(rest, &out)
+        if is_quote(b)
+            && let Some(after) = quoted_value(bytes, i, &out)
         {
             push_mask(&mut out, &mut last_mask_end);
-            rest = after;
+            i = after;
             continue;
         }
-        if is_delimiter(c) {
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-            if c == '=' {
-                rest = masked_value(rest, &mut out, &mut last_mask_end);
+        if is_delimiter(b) {
+            out.push(char::from(b));
+            i += 1;
+            if b == b'=' {
+                i = masked_value(bytes, i, &mut out, &mut last_mask_end);
             }
             continue;
         }
-        let end = rest
-            .find(|c: char| c.is_whitespace() || is_delimiter(c))
-            .unwrap_or(rest.len());
-        let (word, after) = rest.split_at(end);
-        if is_variable(word, after) {
+        let end = bytes[i..]
+            .iter()
+            .position(|&c| c.is_ascii_whitespace() || is_delimiter(c))
+            .map_or(bytes.len(), |n| i + n);
+        // Cut at ASCII bytes only, so both ends are character boundaries.
+        let word = line.get(i..end).unwrap_or_default();
+        if is_variable(word.as_bytes(), bytes.get(end..).unwrap_or_default()) {
             push_mask(&mut out, &mut last_mask_end);
         } else {
-            out.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+            out.push_str(word);
         }
-        rest = after;
+        i = end;
     }
+    out.make_ascii_lowercase();
     out
 }
 
-/// The text after a quoted value that should be masked whole: a quote with
-/// no whitespace inside, not a JSON key (a name followed by `:`). A single quote
-/// counts only after a non-word character, so "can't" stays a word.
-fn quoted_value<'a>(rest: &'a str, out: &str) -> Option<&'a str> {
-    let quote = rest.chars().next()?;
-    if quote == '\'' && out.chars().next_back().is_some_and(|c| c.is_alphanumeric()) {
+/// Where the text continues after a quoted value at `at` that should be
+/// masked whole: a quote with no whitespace inside, not a JSON key (a name
+/// followed by `:`). A single quote counts only after a non-word character,
+/// so "can't" stays a word.
+fn quoted_value(bytes: &[u8], at: usize, out: &str) -> Option<usize> {
+    let quote = *bytes.get(at)?;
+    if quote == b'\''
+        && out
+            .bytes()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+    {
         return None;
     }
-    let inner = &rest[1..];
-    let close = inner.find(quote)?;
+    let inner = bytes.get(at + 1..)?;
+    let close = inner.iter().position(|&c| c == quote)?;
     let value = &inner[..close];
-    let after = &inner[close + 1..];
+    let after = at + 1 + close + 1;
     // `"level":` is a JSON key: part of the message's shape, kept.
-    let is_key = after.starts_with(':')
+    let is_key = bytes.get(after) == Some(&b':')
         && !value.is_empty()
         && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    (!value.chars().any(char::is_whitespace) && !is_key).then_some(after)
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
+    let has_space = value.iter().any(u8::is_ascii_whitespace);
+    (!has_space && !is_key).then_some(after)
 }
 
-/// After `key=`: masks the value (a quoted phrase is left to the caller).
-fn masked_value<'a>(rest: &'a str, out: &mut String, last_mask_end: &mut Option<usize>) -> &'a str {
-    if rest.starts_with(['"', '\'', '`']) || rest.is_empty() {
-        return rest;
+/// After `key=`: masks the value (a quoted phrase is left to the caller) and
+/// returns where the text continues.
+fn masked_value(
+    bytes: &[u8],
+    at: usize,
+    out: &mut String,
+    last_mask_end: &mut Option<usize>,
+) -> usize {
+    match bytes.get(at) {
+        None => at,
+        Some(&b) if is_quote(b) || ends_value(b) => at,
+        Some(_) => {
+            push_mask(out, last_mask_end);
+            bytes[at..]
+                .iter()
+                .position(|&c| ends_value(c))
+                .map_or(bytes.len(), |n| at + n)
+        }
     }
-    let end = rest.find(ends_value).unwrap_or(rest.len());
-    if end == 0 {
-        return rest;
-    }
-    push_mask(out, last_mask_end);
-    &rest[end..]
 }
 
 /// Appends `<*>`, or extends the previous one when only joiners
 /// (`:` `.` `-` `/` `@` `_`) separate them.
 fn push_mask(out: &mut String, last_mask_end: &mut Option<usize>) {
     if let Some(end) = *last_mask_end
-        && end <= out.len()
-        && out[end..]
-            .chars()
-            .all(|c| matches!(c, ':' | '.' | '-' | '/' | '@' | '_'))
+        && let Some(between) = out.as_bytes().get(end..)
+        && between
+            .iter()
+            .all(|c| matches!(c, b':' | b'.' | b'-' | b'/' | b'@' | b'_'))
     {
         out.truncate(end);
         return;
@@ -147,25 +186,26 @@ fn push_mask(out: &mut String, last_mask_end: &mut Option<usize>) {
 }
 
 /// Whether a word is a value rather than part of the message.
-fn is_variable(word: &str, after: &str) -> bool {
-    let bytes = word.as_bytes();
-    if word.starts_with('/')
-        || word.starts_with("./")
-        || word.starts_with("../")
-        || word.starts_with("~/")
+fn is_variable(word: &[u8], after: &[u8]) -> bool {
+    if word.starts_with(b"/")
+        || word.starts_with(b"./")
+        || word.starts_with(b"../")
+        || word.starts_with(b"~/")
     {
         // A path; a lone `/` is punctuation.
         return word.len() > 1;
     }
-    if after.starts_with("://") || word.contains('\\') || (word.contains('@') && word.contains('.'))
+    if after.starts_with(b"://")
+        || word.contains(&b'\\')
+        || (word.contains(&b'@') && word.contains(&b'.'))
     {
         // A URL scheme (its rest is a path), a Windows path, an address.
         return true;
     }
-    if bytes.iter().any(u8::is_ascii_digit) {
-        return !is_name_with_number(bytes);
+    if word.iter().any(u8::is_ascii_digit) {
+        return !is_name_with_number(word);
     }
-    bytes.len() >= 12 && bytes.iter().all(u8::is_ascii_hexdigit)
+    word.len() >= 12 && word.iter().all(u8::is_ascii_hexdigit)
 }
 
 /// `http2`, `sha256`, `utf8`, `int64`: letters then a short number, which is
@@ -234,6 +274,9 @@ pub struct TemplateMiner {
     clusters: Vec<Cluster>,
     /// (word count, first word) → clusters in that leaf.
     leaves: HashMap<(usize, String), Vec<usize>>,
+    /// Masked line → the cluster it joined: a repeated line skips the tree
+    /// (logs repeat themselves; Drain3 keeps the same cache).
+    seen: HashMap<String, usize>,
     lines: usize,
 }
 
@@ -257,6 +300,7 @@ impl TemplateMiner {
             similarity,
             clusters: Vec::new(),
             leaves: HashMap::new(),
+            seen: HashMap::new(),
             lines: 0,
         }
     }
@@ -269,9 +313,22 @@ impl TemplateMiner {
     /// Adds a line; returns the index of its cluster in [`clusters`](Self::clusters).
     pub fn add(&mut self, line: &str) -> usize {
         let template = template_of(line);
-        let words: Vec<String> = template.split(' ').map(str::to_string).collect();
         let line_index = self.lines;
         self.lines += 1;
+        if let Some(&index) = self.seen.get(&template)
+            && let Some(cluster) = self.clusters.get_mut(index)
+        {
+            cluster.count += 1;
+            return index;
+        }
+        let index = self.join(&template, line_index);
+        self.seen.insert(template, index);
+        index
+    }
+
+    /// Finds or makes the cluster for a template not seen before.
+    fn join(&mut self, template: &str, line_index: usize) -> usize {
+        let words: Vec<String> = template.split(' ').map(str::to_string).collect();
         let first = words.first().cloned().unwrap_or_default();
         let key = (words.len(), first);
         let leaf = self.leaves.entry(key).or_default();
