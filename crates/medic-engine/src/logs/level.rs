@@ -122,8 +122,9 @@ fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
 }
 
 /// A level written as a word: upper-case anywhere among the first words
-/// (`ERROR`, `[WARN]`, `ERR!`), or lower/title-case opening the line and
-/// followed by `:` or `!` (`error:`, `Error:`, `fatal:`).
+/// (`ERROR`, `[WARN]`, `ERR!`), in brackets in any case (`[error]`, as
+/// nginx writes it), or lower/title-case opening the line and followed by
+/// `:` or `!` (`error:`, `Error:`, `fatal:`).
 fn level_word(word: &str, first: bool) -> Option<Level> {
     let trimmed = word.trim_start_matches(['[', '(', '<', '#']);
     let core = trimmed.trim_end_matches([']', ')', '>', ':', '!', ',', '|']);
@@ -145,7 +146,8 @@ fn level_word(word: &str, first: bool) -> Option<Level> {
         }
         return level_name(core);
     }
-    if first && punctuated {
+    // `error:` opening the line, or `[error]` anywhere up front (nginx).
+    if (first && punctuated) || (word.starts_with('[') && word.ends_with(']')) {
         return level_name(core);
     }
     // `##[error]Process completed …`: a GitHub Actions annotation.
@@ -213,6 +215,10 @@ mod tests {
                 Some(Level::Warn),
             ),
             ("npm ERR! code ECONNRESET", Some(Level::Error)),
+            (
+                "2026/11/26 08:00:00 [crit] 12#0: *5 open() failed",
+                Some(Level::Fatal),
+            ),
             (
                 "E: Failed to fetch http://archive.ubuntu.com/x.deb",
                 Some(Level::Error),
