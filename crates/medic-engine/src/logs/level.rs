@@ -278,6 +278,15 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_gets_a_level_or_none_without_panicking(line in ".{0,160}") {
+            let _ = level_of(&line);
+            let _ = level_of(&format!("level={line}"));
+            let _ = level_of(&format!("{{\"level\":\"{line}"));
+        }
+    }
+
     #[test]
     fn levels_order_from_quiet_to_loud() {
         assert!(Level::Debug.is_routine() && Level::Info.is_routine());

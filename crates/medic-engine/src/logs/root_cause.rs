@@ -284,6 +284,18 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_window_gets_a_root_cause_inside_it(lines in proptest::collection::vec(".{0,120}", 0..12)) {
+            let facts = read_lines(&ErrorClassifier::new(), &lines);
+            if let Some(root) = choose_root_cause(&facts) {
+                proptest::prop_assert!(root < lines.len());
+                let c = confidence(&facts, root);
+                proptest::prop_assert!((0.0..=0.95).contains(&c));
+            }
+        }
+    }
+
     #[test]
     fn confidence_grows_with_specificity_level_and_agreement() {
         let classifier = ErrorClassifier::new().with_rule(
