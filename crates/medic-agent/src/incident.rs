@@ -316,6 +316,7 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
     let Finding {
         diagnosis,
         fingerprint,
+        ..
     } = inner.diagnoser.diagnose(&Symptoms {
         signal: cause,
         log_lines: &target.logs,

@@ -2,13 +2,14 @@
 //!
 //! medic's decisions, with no IO and no clock: what the configuration means
 //! ([`config`]), how healthy a target is ([`health`]), why it failed
-//! ([`diagnosis`]), what may run ([`safety`])
+//! ([`diagnosis`], reading logs with [`logs`]), what may run ([`safety`])
 //! and in which order ([`plan`]). Verification and
 //! learning join here as they are built; the agent does the IO around them.
 
 pub mod config;
 pub mod diagnosis;
 pub mod health;
+pub mod logs;
 pub mod pipeline;
 pub mod plan;
 pub mod safety;

@@ -12,6 +12,8 @@ use crate::UsageError;
 struct Report {
     /// Stable across runs for the same failure.
     fingerprint: String,
+    /// The root cause with its values masked (`<*>`), what the fingerprint hashes.
+    template: String,
     #[serde(flatten)]
     diagnosis: Diagnosis,
 }
@@ -21,6 +23,7 @@ pub(crate) fn run(input: &str) -> Result<(), UsageError> {
     let finding = RulesDiagnoser::default().diagnose_text(&text);
     let report = Report {
         fingerprint: finding.fingerprint,
+        template: finding.template,
         diagnosis: finding.diagnosis,
     };
     let json = serde_json::to_string_pretty(&report)

@@ -11,6 +11,7 @@ use super::context::ErrorContext;
 use super::http::{assess_status, reason_phrase};
 use super::io::assess_io_kind;
 use super::patterns::{match_catalog, retry_hint_in_text, status_in_text};
+use super::recognition::{Basis, Recognition};
 use super::retry_after::parse_retry_after;
 use super::rule::ClassificationRule;
 use crate::ConfigError;
@@ -231,6 +232,53 @@ impl ErrorClassifier {
                 .or_else(|| retry_hint_in_text(body));
         }
         ErrorContext::from_assessment(assessment, message)
+    }
+
+    /// What recognises `text`, in the order [`classify_message`] consults
+    /// its knowledge (user rules, a status code, the catalog), or `None` when
+    /// nothing does (`classify_message` would say `Unknown`). Allocates
+    /// nothing: meant for scanning log lines, where most lines are healthy.
+    ///
+    /// [`classify_message`]: Self::classify_message
+    ///
+    /// ```
+    /// use medic_resilience::classify::{Basis, Category, ErrorClassifier};
+    /// let classifier = ErrorClassifier::new().try_with_rule("ledger sealed", Category::Dependency)?;
+    /// let hit = classifier.recognise("ERROR the ledger sealed at midnight").expect("a rule");
+    /// assert_eq!((hit.category, hit.basis), (Category::Dependency, Basis::Rule(0)));
+    /// let hit = classifier.recognise("HTTP/1.1 429 Too Many Requests").expect("a status");
+    /// assert_eq!(hit.basis, Basis::Status(429));
+    /// assert!(classifier.recognise("GET /healthz 200").is_none());
+    /// # Ok::<(), medic_resilience::ConfigError>(())
+    /// ```
+    pub fn recognise(&self, text: &str) -> Option<Recognition> {
+        let text = text.trim();
+        if let Some(index) = self.rules.iter().position(|rule| rule.matches(text)) {
+            let assessment = self.rules.get(index)?.assessment();
+            return Some(Recognition {
+                category: assessment.category,
+                severity: assessment.severity,
+                basis: Basis::Rule(index),
+            });
+        }
+        if let Some(status) = status_in_text(text) {
+            let assessment = refine_status_with_text(assess_status(status), text);
+            return (assessment.category != Category::Unknown).then_some(Recognition {
+                category: assessment.category,
+                severity: assessment.severity,
+                basis: Basis::Status(status),
+            });
+        }
+        let pattern = match_catalog(text)?;
+        Some(Recognition {
+            category: pattern.assessment.category,
+            severity: pattern.assessment.severity,
+            basis: if pattern.specific {
+                Basis::Pattern(pattern.name)
+            } else {
+                Basis::Word(pattern.name)
+            },
+        })
     }
 
     /// Whether to try the same call again: exactly `ctx.retryable`.

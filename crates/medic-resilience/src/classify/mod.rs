@@ -53,6 +53,7 @@ mod fingerprint;
 mod http;
 mod io;
 mod patterns;
+mod recognition;
 mod retry_after;
 mod rule;
 
@@ -60,5 +61,24 @@ pub use category::{Category, ParseCategoryError, ParseSeverityError, Severity};
 pub use classifier::ErrorClassifier;
 pub use context::ErrorContext;
 pub use fingerprint::{fingerprint, normalize};
+pub use recognition::{Basis, Recognition};
 pub use retry_after::parse_retry_after;
 pub use rule::ClassificationRule;
+
+/// Every regex the built-in text classification uses: the message catalog's
+/// entries in order, then the HTTP status pattern. They are meant to be
+/// compiled case-insensitive and ASCII-only (`(?i-u)`), none spans a line
+/// break, and a text the classifier recognises without user rules matches at
+/// least one. For prefilters that skip lines quickly, and for comparing with
+/// other tools (`rg -i -f`).
+///
+/// ```
+/// let patterns = medic_resilience::classify::builtin_patterns();
+/// assert!(patterns.len() > 10);
+/// assert!(patterns.iter().any(|p| p.contains("connection")));
+/// ```
+pub fn builtin_patterns() -> Vec<&'static str> {
+    patterns::catalog_regexes()
+        .chain(std::iter::once(patterns::STATUS_REGEX))
+        .collect()
+}

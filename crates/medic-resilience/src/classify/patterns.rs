@@ -22,12 +22,16 @@ use super::category::{Category, Severity};
 /// One entry of the catalog.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MessagePattern {
-    /// A short stable name, for tests and `Debug` output.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// A short stable name, for tests, `Debug` output and diagnoses.
     pub(crate) name: &'static str,
     /// ASCII regex, matched case-insensitively anywhere in the text.
     pub(crate) regex: &'static str,
     pub(crate) assessment: Assessment,
+    /// Whether the entry names a failure precisely ("connection refused",
+    /// "no space left on device") rather than matching a broad word that
+    /// also occurs in healthy lines ("config", "invalid", "timeout").
+    /// Diagnosis weighs the two differently; classification does not.
+    pub(crate) specific: bool,
 }
 
 const fn retry(category: Category) -> Assessment {
@@ -38,110 +42,180 @@ const fn stop(category: Category) -> Assessment {
     Assessment::with_retryable(category, false)
 }
 
+/// A catalog entry that names its failure precisely.
+const fn specific(
+    name: &'static str,
+    regex: &'static str,
+    assessment: Assessment,
+) -> MessagePattern {
+    MessagePattern {
+        name,
+        regex,
+        assessment,
+        specific: true,
+    }
+}
+
+/// A catalog entry that matches a broad word: right more often than not,
+/// but weak evidence on its own.
+const fn generic(
+    name: &'static str,
+    regex: &'static str,
+    assessment: Assessment,
+) -> MessagePattern {
+    MessagePattern {
+        name,
+        regex,
+        assessment,
+        specific: false,
+    }
+}
+
 /// The catalog, most specific first.
+///
+/// Where an entry's broad words were split off into a `generic` entry, the
+/// two sit next to each other with the same assessment, so the category of
+/// any text is what the single entry gave.
 pub(crate) const CATALOG: &[MessagePattern] = &[
     // This crate's own rejections (`crate::Error`), which must not be retried
     // into: the same verdicts as `Classify for crate::Error`.
-    MessagePattern {
-        name: "medic_circuit_open",
-        regex: r"circuit breaker open; next trial in",
-        assessment: stop(Category::Dependency),
-    },
-    MessagePattern {
-        name: "medic_bulkhead_full",
-        regex: r"bulkhead full: too many concurrent calls",
-        assessment: stop(Category::Resource).severity(Severity::Medium),
-    },
-    MessagePattern {
-        name: "medic_throttled",
-        regex: r"rejected by client-side adaptive throttling",
-        assessment: stop(Category::RateLimit),
-    },
-    MessagePattern {
-        name: "medic_deadline_exceeded",
-        regex: r"deadline of [0-9.]+(?:ns|µs|ms|s) exceeded",
-        assessment: stop(Category::Timeout),
-    },
-    MessagePattern {
-        name: "out_of_memory_or_disk",
-        regex: r"out of memory|\boom\b|oom[ -]?kill|cannot allocate memory|memory allocation (?:of [0-9]+ bytes )?failed|\benomem\b|no space left on device|\benospc\b|disk (?:is )?full|disk quota exceeded|\bedquot\b",
-        assessment: stop(Category::Resource).severity(Severity::Critical),
-    },
-    MessagePattern {
-        name: "rate_limited",
-        regex: r"too many requests|rate[ _-]?limit|quota exceeded|exceeded (?:[a-z]+ ){0,3}quota|throttl|slow ?down",
-        assessment: retry(Category::RateLimit),
-    },
-    MessagePattern {
-        name: "unauthenticated",
-        regex: r"unauthori[sz]ed|unauthenticated|not authenticated|authentication (?:failed|failure|required|error)|invalid (?:api[ _-]?)?(?:token|key|credentials?|password|signature)|(?:token|credentials?|session|signature) (?:has |is )?expired|expired (?:token|credentials?|session)|invalid_grant|invalid_client|bad credentials|login failed|password authentication failed",
-        assessment: stop(Category::Authentication),
-    },
-    MessagePattern {
-        name: "forbidden",
-        regex: r"forbidden|permission denied|access (?:is )?denied|accessdenied|not authori[sz]ed|not permitted|insufficient (?:permissions?|privileges?|scopes?)|\beacces\b|\beperm\b",
-        assessment: stop(Category::Permission),
-    },
-    MessagePattern {
-        name: "certificate",
-        regex: r"certificate|\bx\.?509\b|unknown ?ca\b|unknownissuer|self[ -]signed|hostname mismatch",
-        assessment: stop(Category::Configuration),
-    },
-    MessagePattern {
-        name: "resource_busy",
-        regex: r"too many open files|\bemfile\b|\benfile\b|resource (?:temporarily )?unavailable|resource[ _]exhausted|\beagain\b|device or resource busy|\bebusy\b",
-        assessment: retry(Category::Resource).severity(Severity::Medium),
-    },
-    MessagePattern {
-        name: "database_transient",
-        regex: r"deadlock|could not serialize|serialization failure|database (?:table )?is locked|\bsqlite_(?:busy|locked)\b|lock wait timeout|lock timeout|pool timed out|timed out waiting for (?:a )?(?:connection|pool)|connection pool (?:exhausted|timed? ?out)|too many (?:clients|connections)|sqlstate[ :=]{0,3}(?:40001|40p01|55p03|53300)",
-        assessment: retry(Category::Database).severity(Severity::Medium),
-    },
-    MessagePattern {
-        name: "database_statement",
-        regex: r"relation [ -~]{1,80} does not exist|no such (?:table|column)|column [ -~]{1,80} does not exist|duplicate key|(?:unique|foreign key|check|not-null|exclusion) constraint|syntax error at or near|\bora-[0-9]{5}\b",
-        assessment: stop(Category::Database),
-    },
-    MessagePattern {
-        name: "timed_out",
-        regex: r"timed? ?out|deadline (?:has )?(?:elapsed|exceeded)|deadline_exceeded|\betimedout\b|gateway time-?out",
-        assessment: retry(Category::Timeout),
-    },
-    MessagePattern {
-        name: "connection_failed",
-        regex: r"connection (?:was )?(?:refused|reset|aborted|closed)|\beconn(?:refused|reset|aborted)\b|broken pipe|\bepipe\b|not connected|(?:network|host) (?:is )?(?:unreachable|down)|no route to host|\be(?:host|net)unreach\b|\bdns\b|name resolution|resolve host|failed to lookup address|could not resolve|name or service not known|nodename nor servname|no such host|getaddrinfo|error sending request|error trying to connect|tcp connect error|unexpected eof|unexpected end of file|incomplete message|socket hang ?up|connection error|network error|reset by peer|peer closed|stream (?:closed|reset)|goaway",
-        assessment: retry(Category::Network),
-    },
-    MessagePattern {
-        name: "dependency_unavailable",
-        regex: r"\bunavailable\b|bad gateway|upstream|overloaded|over capacity|server (?:is )?busy|circuit (?:breaker )?(?:is )?open|try again later|maintenance",
-        assessment: retry(Category::Dependency),
-    },
-    MessagePattern {
-        name: "database",
-        regex: r"\bdatabase\b|\bsql\b|sqlstate|\bsqlx\b|postgres|\bmysql\b|mariadb|sqlite|\bdb error\b|mongo",
-        assessment: stop(Category::Database),
-    },
-    MessagePattern {
-        name: "configuration",
-        regex: r"\bconfig|misconfigur|not configured|environment variable|\benv(?:ironment)? var|missing (?:setting|option)|unknown (?:setting|option)",
-        assessment: stop(Category::Configuration),
-    },
-    MessagePattern {
-        name: "not_implemented",
-        regex: r"not implemented|unimplemented",
-        assessment: stop(Category::Api),
-    },
-    MessagePattern {
-        name: "server_error",
-        regex: r"internal server error|internal error|server error|\b5[0-9][0-9] (?:internal|server|error)",
-        assessment: retry(Category::Api),
-    },
-    MessagePattern {
-        name: "invalid_request",
-        regex: r"invalid|validation|malformed|parse error|failed to parse|(?:can ?not|could not|unable to) parse|parsing failed|unexpected (?:token|character|end of input)|expected [ -~]{1,40} (?:found|got|but)|at line [0-9]+ column [0-9]+|bad request|unprocessable|missing (?:required )?(?:field|parameter|argument)|unknown (?:field|variant|parameter)|out of range|not a valid|must be|not found|does not exist|no such file",
-        assessment: stop(Category::Validation),
-    },
+    specific(
+        "medic_circuit_open",
+        r"circuit breaker open; next trial in",
+        stop(Category::Dependency),
+    ),
+    specific(
+        "medic_bulkhead_full",
+        r"bulkhead full: too many concurrent calls",
+        stop(Category::Resource).severity(Severity::Medium),
+    ),
+    specific(
+        "medic_throttled",
+        r"rejected by client-side adaptive throttling",
+        stop(Category::RateLimit),
+    ),
+    specific(
+        "medic_deadline_exceeded",
+        r"deadline of [0-9.]+(?:ns|µs|ms|s) exceeded",
+        stop(Category::Timeout),
+    ),
+    // `OutOfMemoryError` (JVM) and `MemoryError` (Python) are written without
+    // spaces; the kernel's OOM killer says "Out of memory: Killed process".
+    specific(
+        "out_of_memory_or_disk",
+        r"out ?of ?memory|\bmemoryerror\b|\boom\b|oom[ -]?kill|cannot allocate memory|memory allocation (?:of [0-9]+ bytes )?failed|\benomem\b|no space left on device|\benospc\b|disk (?:is )?full|disk quota exceeded|\bedquot\b",
+        stop(Category::Resource).severity(Severity::Critical),
+    ),
+    // Docker Hub answers `toomanyrequests: You have reached your pull rate
+    // limit`; AWS says `ThrottlingException ... Rate exceeded`.
+    specific(
+        "rate_limited",
+        r"too ?many ?requests|rate[ _-]?limit|rate exceeded|quota exceeded|exceeded (?:[a-z]+ ){0,3}quota|throttl|slow ?down",
+        retry(Category::RateLimit),
+    ),
+    // ssh's `Permission denied (publickey,password)` is a rejected login, not
+    // a file mode; SMTP's 535 is a failed AUTH; git and npm have their own words.
+    specific(
+        "unauthenticated",
+        r"unauthori[sz]ed|unauthenticated|not authenticated|authentication (?:failed|failure|required|error)|(?:unable|failed|could not) to authenticate|authentication credentials (?:invalid|were not provided)|invalid (?:api[ _-]?)?(?:token|key|credentials?|password|signature)|invalid username or password|incorrect (?:username|password)|(?:token|credentials?|session|signature) (?:has |is )?expired|expired (?:token|credentials?|session)|invalid_grant|invalid_client|bad credentials|login failed|password authentication failed|permission denied \((?:publickey|password|keyboard-interactive|gssapi)|\b535[ -]5\.7\.[0-9]+",
+        stop(Category::Authentication),
+    ),
+    // `sudo` asking for a password it was not given is a missing privilege;
+    // git says `Permission to org/repo.git denied to user`.
+    specific(
+        "forbidden",
+        r"forbidden|permission denied|permission to [ -~]{1,80} denied|access (?:is )?denied|accessdenied|not authori[sz]ed|not permitted|insufficient (?:permissions?|privileges?|scopes?)|\beacces\b|\beperm\b|missing sudo password|sudo: a (?:terminal|password) is required",
+        stop(Category::Permission),
+    ),
+    specific(
+        "certificate",
+        r"certificate|\bx\.?509\b|unknown ?ca\b|unknownissuer|self[ -]signed|hostname mismatch",
+        stop(Category::Configuration),
+    ),
+    specific(
+        "resource_busy",
+        r"too many open files|\bemfile\b|\benfile\b|resource (?:temporarily )?unavailable|resource[ _]exhausted|\beagain\b|device or resource busy|\bebusy\b",
+        retry(Category::Resource).severity(Severity::Medium),
+    ),
+    specific(
+        "database_transient",
+        r"deadlock|could not serialize|serialization failure|database (?:table )?is locked|\bsqlite_(?:busy|locked)\b|lock wait timeout|lock timeout|pool timed out|timed out waiting for (?:a )?(?:connection|pool)|connection pool (?:exhausted|timed? ?out)|too many (?:clients|connections)|sqlstate[ :=]{0,3}(?:40001|40p01|55p03|53300)",
+        retry(Category::Database).severity(Severity::Medium),
+    ),
+    // MySQL says `Duplicate entry '7' for key 'PRIMARY'` and PDO `Integrity
+    // constraint violation`; migration tools report failed migrations.
+    specific(
+        "database_statement",
+        r"relation [ -~]{1,80} does not exist|no such (?:table|column)|column [ -~]{1,80} does not exist|duplicate key|duplicate entry [ -~]{1,80} for key|integrity constraint violation|(?:unique|foreign key|check|not-null|exclusion) constraint|syntax error at or near|\bora-[0-9]{5}\b|failed migrations?\b|migrations? failed",
+        stop(Category::Database),
+    ),
+    // GitLab: `ERROR: Job failed: execution took longer than 1h0m0s seconds`;
+    // PostgreSQL: `canceling statement due to statement timeout`.
+    specific(
+        "timed_out",
+        r"timed ?out|time ?out (?:exceeded|expired|occurred|error|when|while|after)|(?:exceeded|statement|read|write|connect|connection|request|query|socket|operation) ?time ?out\b|timeout ?(?:exception|error)|deadline (?:has )?(?:elapsed|exceeded)|deadline_exceeded|\betimedout\b|gateway time-?out|execution took longer than",
+        retry(Category::Timeout),
+    ),
+    // The bare noun also names settings (`idle_timeout=30s`, `Job timeout: 1h`).
+    generic("timeout_word", r"time ?out", retry(Category::Timeout)),
+    // curl: `Couldn't connect to server`; Kafka: `Connection to node -1 ...
+    // could not be established`; Ansible marks the host `UNREACHABLE!`.
+    specific(
+        "connection_failed",
+        r"connection (?:was )?(?:refused|reset|aborted|closed|broken)|\beconn(?:refused|reset|aborted)\b|broken pipe|\bepipe\b|not connected|(?:network|host) (?:is )?(?:unreachable|down)|no route to host|\be(?:host|net)unreach\b|\bdns\b|name resolution|resolve host|failed to lookup address|could not resolve|name or service not known|nodename nor servname|no such host|getaddrinfo|error sending request|error trying to connect|tcp connect error|unexpected eof|unexpected end of file|incomplete message|socket hang ?up|connection error|network error|reset by peer|peer closed|stream (?:closed|reset)|goaway|(?:could ?n[o']?t|can ?n[o']?t|unable to|failed to) connect to|could not be established|\bunreachable!",
+        retry(Category::Network),
+    ),
+    specific(
+        "dependency_unavailable",
+        r"service unavailable|(?:status|code) ?[:=] ?unavailable\b|bad gateway|upstream connect error|overloaded|over capacity|server (?:is )?busy|circuit (?:breaker )?(?:[ -~]{1,40} )?(?:is )?open\b|try again later",
+        retry(Category::Dependency),
+    ),
+    generic(
+        "dependency_word",
+        r"\bunavailable\b|upstream|maintenance",
+        retry(Category::Dependency),
+    ),
+    generic(
+        "database",
+        r"\bdatabase\b|\bsql\b|sqlstate|\bsqlx\b|postgres|\bmysql\b|mariadb|sqlite|\bdb error\b|mongo",
+        stop(Category::Database),
+    ),
+    // YAML loaders (`yaml: line 3: mapping values are not allowed`, Ansible's
+    // `Syntax Error while loading YAML`), Ansible's undefined variables,
+    // Cargo's manifest, GitHub Actions' missing inputs.
+    specific(
+        "configuration_file",
+        r"\byaml: line [0-9]+|error while loading yaml|mapping values are not allowed|undefined variable|failed to parse manifest|input required and not supplied|environment variable [ -~]{0,40}(?:not set|not found|missing|is required)",
+        stop(Category::Configuration),
+    ),
+    generic(
+        "configuration",
+        r"\bconfig|misconfigur|not configured|environment variable|\benv(?:ironment)? var|missing (?:setting|option)|unknown (?:setting|option)",
+        stop(Category::Configuration),
+    ),
+    specific(
+        "not_implemented",
+        r"not implemented|unimplemented",
+        stop(Category::Api),
+    ),
+    // A 500 says the server failed, not why; often a consequence.
+    generic(
+        "server_error",
+        r"internal server error|internal error|server error|\b5[0-9][0-9] (?:internal|server|error)",
+        retry(Category::Api),
+    ),
+    // Go's `json: cannot unmarshal`, pydantic's `validation error for`,
+    // clap's `invalid value 'x' for '--flag'`.
+    specific(
+        "invalid_request",
+        r"validation (?:error|failed)|malformed|parse error|failed to parse|(?:can ?not|could not|unable to) parse|parsing failed|cannot unmarshal|unexpected (?:token|character|end of input)|expected [ -~]{1,40} (?:found|got|but)|at line [0-9]+ column [0-9]+|bad request|unprocessable|missing (?:required )?(?:field|parameter|argument|property)|unknown (?:field|variant|parameter)|invalid value|must be one of",
+        stop(Category::Validation),
+    ),
+    generic(
+        "invalid_word",
+        r"invalid|validation|out of range|not a valid|must be|not found|does not exist|no such file",
+        stop(Category::Validation),
+    ),
 ];
 
 /// The whole catalog as one automaton, indices matching [`CATALOG`].
@@ -162,13 +236,11 @@ static CATALOG_SET: LazyLock<RegexSet> = LazyLock::new(|| {
 static STATUS_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     // Constant pattern, covered by `status_codes_are_found_in_text`.
     #[allow(clippy::expect_used)]
-    RegexBuilder::new(
-        r"\b(?:http status (?:client|server) error \(|(?:status(?:[ _]?code)?|http(?:/[0-9.]+)?|response(?: code)?|error(?: code)?|code)[ :=#]{1,3})([45][0-9]{2})\b",
-    )
-    .case_insensitive(true)
-    .unicode(false)
-    .build()
-    .expect("the status code pattern compiles")
+    RegexBuilder::new(STATUS_REGEX)
+        .case_insensitive(true)
+        .unicode(false)
+        .build()
+        .expect("the status code pattern compiles")
 });
 
 /// `retry after 30s`, `Retry-After: 5`, `try again in 1.5s`, `retry in 200ms`.
@@ -184,6 +256,14 @@ static RETRY_HINT_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the retry hint pattern compiles")
 });
 
+/// The regex of every catalog entry, in catalog order.
+pub(crate) fn catalog_regexes() -> impl Iterator<Item = &'static str> {
+    CATALOG.iter().map(|pattern| pattern.regex)
+}
+
+/// The status-code pattern's source, for [`catalog_regexes`]' users.
+pub(crate) const STATUS_REGEX: &str = r"\b(?:http status (?:client|server) error \(|(?:status(?:[ _]?code)?|http(?:/[0-9.]+)?|response(?: code)?|error(?: code)?|code)[ :=#]{1,3})([45][0-9]{2})\b";
+
 /// The first catalog entry matching `text`, if any.
 pub(crate) fn match_catalog(text: &str) -> Option<&'static MessagePattern> {
     let first = CATALOG_SET.matches(text).iter().next()?;
@@ -192,6 +272,11 @@ pub(crate) fn match_catalog(text: &str) -> Option<&'static MessagePattern> {
 
 /// A 4xx/5xx status code mentioned in `text`, if any.
 pub(crate) fn status_in_text(text: &str) -> Option<u16> {
+    // Most texts have no status; a plain match is several times cheaper than
+    // resolving the capture group.
+    if !STATUS_IN_TEXT.is_match(text) {
+        return None;
+    }
     let code = STATUS_IN_TEXT.captures(text)?.get(1)?;
     code.as_str().parse().ok()
 }
@@ -382,7 +467,7 @@ mod tests {
             ("sqlx::Error", "database"),
             // configuration
             ("missing config key `port`", "configuration"),
-            ("environment variable not found", "configuration"),
+            ("environment variable not found", "configuration_file"),
             ("DATABASE_URL env var not set", "configuration"),
             ("smtp host not configured", "configuration"),
             // api
@@ -391,15 +476,79 @@ mod tests {
             ("500 Internal Server Error", "server_error"),
             ("INTERNAL: internal error", "server_error"),
             // validation
-            ("invalid digit found in string", "invalid_request"),
+            ("invalid digit found in string", "invalid_word"),
             ("cannot parse integer from empty string", "invalid_request"),
-            ("string contains no or an invalid date", "invalid_request"),
+            ("string contains no or an invalid date", "invalid_word"),
             ("malformed JSON", "invalid_request"),
             ("expected value at line 1 column 1", "invalid_request"),
             ("missing field `name`", "invalid_request"),
-            ("user 42 not found", "invalid_request"),
+            ("user 42 not found", "invalid_word"),
             ("400 Bad Request", "invalid_request"),
             ("422 Unprocessable Entity", "invalid_request"),
+            // wordings of particular tools
+            (
+                "curl: (7) Failed to connect to db-1 port 5432 after 3 ms: Couldn't connect to server",
+                "connection_failed",
+            ),
+            (
+                "Connection to node -1 (kafka/10.0.0.4:9092) could not be established. Broker may not be available.",
+                "connection_failed",
+            ),
+            ("fatal: [web-1]: UNREACHABLE! => {}", "connection_failed"),
+            (
+                "Failed to connect to the host via ssh: app@web-1: Permission denied (publickey,password).",
+                "unauthenticated",
+            ),
+            (
+                "smtp: 535 5.7.8 Authentication credentials invalid",
+                "unauthenticated",
+            ),
+            ("remote: Invalid username or password.", "unauthenticated"),
+            (
+                "toomanyrequests: You have reached your pull rate limit",
+                "rate_limited",
+            ),
+            (
+                "java.lang.OutOfMemoryError: Java heap space",
+                "out_of_memory_or_disk",
+            ),
+            (
+                "SQLSTATE[23000]: Integrity constraint violation: 1062 Duplicate entry '7' for key 'PRIMARY'",
+                "database_statement",
+            ),
+            (
+                "ERROR: Job failed: execution took longer than 1h0m0s seconds",
+                "timed_out",
+            ),
+            ("canceling statement due to statement timeout", "timed_out"),
+            ("pool: max_connections=20 idle_timeout=30s", "timeout_word"),
+            ("Job timeout: 1h, set by project", "timeout_word"),
+            (
+                "grpc: code = Unavailable desc = name resolver error",
+                "dependency_unavailable",
+            ),
+            (
+                "circuit breaker 'payments' is OPEN; failing fast",
+                "dependency_unavailable",
+            ),
+            (
+                "yaml: line 3: mapping values are not allowed in this context",
+                "configuration_file",
+            ),
+            (
+                "The task includes an option with an undefined variable.",
+                "configuration_file",
+            ),
+            ("TASK [app : render config] ****", "configuration"),
+            ("Missing sudo password", "forbidden"),
+            (
+                "remote: Permission to acme/shop.git denied to ci-bot.",
+                "forbidden",
+            ),
+            (
+                "json: cannot unmarshal string into Go struct field Order.amount of type int64",
+                "invalid_request",
+            ),
         ];
         for (message, expected) in cases {
             let hit = match_catalog(message).map(|p| p.name);

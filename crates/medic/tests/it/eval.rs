@@ -3,9 +3,10 @@
 use super::medic;
 
 /// Rules-alone category accuracy on `eval/corpus.jsonl`, rounded down to a
-/// whole percent: measured 60.7% on 2026-11-26 (318 cases). Raise it when the
-/// rules improve; never lower it to make a regression pass.
-const BASELINE_ACCURACY: &str = "60";
+/// whole percent: measured 99.1% on 2026-11-26 (318 cases; 60.7% before the
+/// root cause was chosen by rank). Raise it when the rules improve; never
+/// lower it to make a regression pass.
+const BASELINE_ACCURACY: &str = "99";
 
 fn repo_file(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))

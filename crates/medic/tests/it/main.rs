@@ -189,6 +189,11 @@ fn diagnose_reads_stdin_and_prints_json() {
             .is_some_and(|f| f.starts_with("network:"))
     );
     assert!(json["confidence"].as_f64().is_some_and(|c| c > 0.6));
+    assert!(
+        json["template"]
+            .as_str()
+            .is_some_and(|t| t.contains("connect to <*> failed"))
+    );
 }
 
 #[test]

@@ -1,0 +1,324 @@
+//! Which line of a failure's window caused it, and how sure to be.
+//!
+//! Every line is read twice: its [`Level`] (what its writer called it) and
+//! its [`Recognition`] (what the catalog or a user rule makes of it). The
+//! root cause is the first line of the best rank:
+//!
+//! 1. a line that names its failure precisely (a user rule, a catalog
+//!    phrase, a meaningful status), unless it is routine (INFO and quieter);
+//!    error-level lines first, then warnings, then lines with no level;
+//! 2. a line at error level recognised only by a broad word (`500 Internal
+//!    Server Error`, `invalid`), or by nothing: the first error decides, and
+//!    when nothing recognises it the failure is unknown; saying so beats
+//!    guessing from a weak word elsewhere;
+//! 3. a warning or unmarked line recognised by a broad word (`TASK [render
+//!    config]`, `Job timeout: 1h`);
+//! 4. a routine line recognised at all (`INFO pool: idle_timeout=30s`
+//!    mentions a timeout, it does not report one).
+//!
+//! Within a rank the earliest line wins: the first failure usually causes the
+//! rest. One refinement mirrors `ErrorClassifier::classify_http`: a 400 or 403
+//! status whose response says it is a rate limit (as GitHub's does) is a rate
+//! limit.
+
+use medic_resilience::classify::{Basis, Category, ErrorClassifier, Recognition};
+
+use super::level::{Level, level_of};
+
+/// What one line of the window says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineFacts {
+    /// The line's level, when it states one.
+    pub level: Option<Level>,
+    /// What recognises the line, if anything does.
+    pub recognition: Option<Recognition>,
+}
+
+impl LineFacts {
+    /// Reads one line.
+    pub fn read(classifier: &ErrorClassifier, line: &str) -> Self {
+        Self {
+            level: level_of(line),
+            recognition: classifier.recognise(line),
+        }
+    }
+
+    /// Whether the line's writer called it routine (INFO or quieter).
+    fn is_routine(&self) -> bool {
+        self.level.is_some_and(Level::is_routine)
+    }
+
+    fn is_error(&self) -> bool {
+        self.level.is_some_and(Level::is_error)
+    }
+
+    /// Error 0, warning 1, no level 2, routine 3.
+    fn loudness(&self) -> u8 {
+        match self.level {
+            Some(level) if level.is_error() => 0,
+            Some(Level::Warn) => 1,
+            None => 2,
+            Some(_) => 3,
+        }
+    }
+
+    /// The line's place in the ranking of the module docs; lower is better.
+    fn rank(&self) -> Option<(u8, u8)> {
+        let loudness = self.loudness();
+        match self.recognition {
+            Some(r) if self.is_routine() => Some((4, u8::from(!r.is_specific()))),
+            Some(r) if r.is_specific() => Some((1, loudness)),
+            _ if self.is_error() => Some((2, 0)),
+            Some(_) => Some((3, loudness)),
+            None => None,
+        }
+    }
+}
+
+/// Reads every line of a window.
+pub fn read_lines<S: AsRef<str>>(classifier: &ErrorClassifier, lines: &[S]) -> Vec<LineFacts> {
+    lines
+        .iter()
+        .map(|line| LineFacts::read(classifier, line.as_ref()))
+        .collect()
+}
+
+/// The index of the root-cause line, or `None` when no line is either
+/// recognised or at error level. The chosen line may be unrecognised (an
+/// error nothing explains): its category is then unknown.
+///
+/// ```
+/// use medic_engine::logs::{choose_root_cause, read_lines};
+/// use medic_resilience::classify::ErrorClassifier;
+/// let lines = [
+///     "INFO  pool: max_connections=20 idle_timeout=30s",
+///     "ERROR inventory: dial tcp 10.0.0.7:8080: connect: connection refused",
+///     "ERROR request 7f3a failed: 500 Internal Server Error",
+/// ];
+/// let facts = read_lines(&ErrorClassifier::new(), &lines);
+/// assert_eq!(choose_root_cause(&facts), Some(1));
+/// ```
+pub fn choose_root_cause(facts: &[LineFacts]) -> Option<usize> {
+    let chosen = facts
+        .iter()
+        .enumerate()
+        .filter_map(|(index, line)| line.rank().map(|rank| (rank, index)))
+        .min()
+        .map(|(_, index)| index)?;
+    Some(rate_limit_behind_status(facts, chosen).unwrap_or(chosen))
+}
+
+/// A 400/403 status line chosen while another line of the response says it
+/// is a rate limit: that line.
+fn rate_limit_behind_status(facts: &[LineFacts], chosen: usize) -> Option<usize> {
+    let status = facts.get(chosen)?.recognition?.basis;
+    if !matches!(status, Basis::Status(400 | 403)) {
+        return None;
+    }
+    facts.iter().position(|line| {
+        !line.is_routine()
+            && line
+                .recognition
+                .is_some_and(|r| r.category == Category::RateLimit)
+    })
+}
+
+/// How sure a diagnosis from `facts[root]` is, in [0, 1].
+///
+/// | evidence | confidence |
+/// |---|---|
+/// | nothing recognises the root cause | 0 |
+/// | a broad word / a specific phrase or status / a user rule | 0.5 / 0.7 / 0.8 |
+/// | … on a line its writer marked as an error | + 0.1 |
+/// | … on a routine (INFO) line | − 0.3 |
+/// | each other non-routine line of the same category | + 0.05, at most + 0.1 |
+///
+/// capped at 0.95: rules never know for certain.
+///
+/// ```
+/// use medic_engine::logs::{confidence, read_lines};
+/// use medic_resilience::classify::ErrorClassifier;
+/// let facts = read_lines(&ErrorClassifier::new(), &[
+///     "ERROR connect: connection refused",
+///     "ERROR connect: connection refused",
+/// ]);
+/// assert_eq!(confidence(&facts, 0), 0.85);
+/// ```
+pub fn confidence(facts: &[LineFacts], root: usize) -> f64 {
+    let Some(line) = facts.get(root) else {
+        return 0.0;
+    };
+    let Some(recognition) = line.recognition else {
+        return 0.0;
+    };
+    let mut hundredths: i32 = match recognition.basis {
+        Basis::Rule(_) => 80,
+        _ if recognition.is_specific() => 70,
+        _ => 50,
+    };
+    if line.is_error() {
+        hundredths += 10;
+    }
+    if line.is_routine() {
+        hundredths -= 30;
+    }
+    let agreeing = facts
+        .iter()
+        .enumerate()
+        .filter(|(index, other)| {
+            *index != root
+                && !other.is_routine()
+                && other
+                    .recognition
+                    .is_some_and(|r| r.category == recognition.category)
+        })
+        .count();
+    hundredths += 5 * i32::try_from(agreeing.min(2)).unwrap_or(2);
+    f64::from(hundredths.clamp(0, 95)) / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medic_resilience::classify::ClassificationRule;
+
+    fn root_of(lines: &[&str]) -> Option<usize> {
+        choose_root_cause(&read_lines(&ErrorClassifier::new(), lines))
+    }
+
+    #[test]
+    fn routine_lines_that_mention_a_failure_word_lose_to_a_real_error() {
+        let lines = [
+            "2026-11-21T19:39:43.216Z INFO  pool: max_connections=20 idle_timeout=30s",
+            "2026-11-21T19:39:47.394Z DEBUG worker-39 picked job a450dd59",
+            "2026-11-21T19:39:48.025Z ERROR inventory: dial tcp 10.8.42.10:9092: connect: connection refused",
+            "2026-11-21T19:39:49.000Z INFO  pool: max_connections=20 idle_timeout=30s",
+        ];
+        assert_eq!(root_of(&lines), Some(2));
+    }
+
+    #[test]
+    fn a_routine_line_is_chosen_only_when_nothing_else_is_there() {
+        assert_eq!(
+            root_of(&["INFO pool: idle_timeout=30s", "INFO ok"]),
+            Some(0)
+        );
+        assert_eq!(root_of(&["INFO ok", "DEBUG fine"]), None);
+    }
+
+    #[test]
+    fn an_unrecognised_error_beats_a_broad_word_elsewhere() {
+        let lines = [
+            "TASK [app : render config] *****",
+            "fatal: [web-1]: FAILED! => {\"changed\": true, \"rc\": 1}",
+        ];
+        assert_eq!(root_of(&lines), Some(1));
+    }
+
+    #[test]
+    fn among_vague_errors_the_first_decides() {
+        let lines = [
+            "ERROR worker-3 exited with status 3",
+            "ERROR request 42 failed: 500 Internal Server Error",
+        ];
+        assert_eq!(root_of(&lines), Some(0));
+        assert_eq!(root_of(&[lines[1], lines[0]]), Some(0));
+    }
+
+    #[test]
+    fn a_precise_warning_beats_a_generic_error_that_follows_it() {
+        let lines = [
+            "WARN  upstream cache-2: read: connection reset by peer",
+            "ERROR request 42 failed: 500 Internal Server Error",
+        ];
+        assert_eq!(root_of(&lines), Some(0));
+    }
+
+    #[test]
+    fn exception_heads_are_errors_and_stack_frames_are_not() {
+        let lines = [
+            "\tat java.base/java.net.Socket.connect(Socket.java:633)",
+            "java.net.SocketTimeoutException: Read timed out",
+            "\tat java.base/sun.nio.ch.NioSocketImpl.timedRead(NioSocketImpl.java:288)",
+        ];
+        let facts = read_lines(&ErrorClassifier::new(), &lines);
+        assert_eq!(facts[1].level, Some(Level::Error));
+        assert_eq!(choose_root_cause(&facts), Some(1));
+        let lines = [
+            "Traceback (most recent call last):",
+            "  File \"x.py\", line 3",
+        ];
+        assert_eq!(root_of(&lines), Some(0));
+    }
+
+    #[test]
+    fn json_logs_are_read_by_their_level_field() {
+        let lines = [
+            r#"{"ts":"2026-11-26T08:00:00Z","level":"info","msg":"request timeout set to 30s"}"#,
+            r#"{"ts":"2026-11-26T08:00:01Z","level":"error","msg":"write /data/x: no space left on device"}"#,
+        ];
+        let facts = read_lines(&ErrorClassifier::new(), &lines);
+        assert_eq!(facts[0].level, Some(Level::Info));
+        assert_eq!(choose_root_cause(&facts), Some(1));
+    }
+
+    #[test]
+    fn the_earliest_line_of_the_best_rank_wins() {
+        let lines = [
+            "ERROR dial tcp 10.0.0.1:5432: connection refused",
+            "ERROR write /x: no space left on device",
+        ];
+        assert_eq!(root_of(&lines), Some(0));
+    }
+
+    #[test]
+    fn a_403_that_says_rate_limit_is_a_rate_limit() {
+        let lines = [
+            "< HTTP/2 403",
+            "{\"message\":\"API rate limit exceeded for 10.0.0.1.\"}",
+        ];
+        assert_eq!(root_of(&lines), Some(1));
+        assert_eq!(
+            root_of(&["< HTTP/2 403", "{\"message\":\"nope\"}"]),
+            Some(0)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_window_gets_a_root_cause_inside_it(lines in proptest::collection::vec(".{0,120}", 0..12)) {
+            let facts = read_lines(&ErrorClassifier::new(), &lines);
+            if let Some(root) = choose_root_cause(&facts) {
+                proptest::prop_assert!(root < lines.len());
+                let c = confidence(&facts, root);
+                proptest::prop_assert!((0.0..=0.95).contains(&c));
+            }
+        }
+    }
+
+    #[test]
+    fn confidence_grows_with_specificity_level_and_agreement() {
+        let classifier = ErrorClassifier::new().with_rule(
+            ClassificationRule::new("r", "ledger sealed", Category::Dependency).expect("valid"),
+        );
+        let one = |line: &str| confidence(&read_lines(&classifier, &[line]), 0);
+        let rule = one("WARN ledger sealed");
+        let specific = one("WARN connection refused");
+        let generic = one("WARN invalid thing");
+        let routine = one("INFO connection refused");
+        let unknown = one("ERROR something odd");
+        assert!(rule > specific && specific > generic && generic > routine && routine > unknown);
+        assert_eq!(unknown, 0.0);
+        assert!(one("ERROR connection refused") > specific);
+        let agreeing = confidence(
+            &read_lines(
+                &classifier,
+                &["WARN connection refused", "ERROR connection reset by peer"],
+            ),
+            0,
+        );
+        assert!(agreeing > specific);
+        let many = vec!["ERROR connection refused"; 10];
+        assert!(confidence(&read_lines(&classifier, &many), 0) <= 0.95);
+    }
+}
