@@ -623,6 +623,7 @@ impl PlanningFacts {
             diagnosis,
             fingerprint,
             history: &self.history,
+            borrowed: Default::default(),
             tried: &self.tried,
             since_last_action_ms: self.since_last_action_ms,
             target_actions_last_hour: self.target_actions_last_hour,

@@ -85,6 +85,7 @@ pub(crate) fn run(
             diagnosis: &finding.diagnosis,
             fingerprint: &finding.fingerprint,
             history: &[],
+            borrowed: Default::default(),
             tried: &[],
             since_last_action_ms: None,
             target_actions_last_hour: 0,
