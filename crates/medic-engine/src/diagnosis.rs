@@ -106,6 +106,7 @@ impl RulesDiagnoser {
                     confidence: 0.0,
                     sources: vec![DiagnosisSource::Rules],
                     rule: None,
+                    similar_to: None,
                 },
             },
         }
@@ -134,6 +135,7 @@ impl RulesDiagnoser {
                 confidence: (7 + agreeing.saturating_sub(1)).min(9) as f64 / 10.0,
                 sources: vec![DiagnosisSource::Rules],
                 rule: None,
+                similar_to: None,
             },
         })
     }
@@ -174,6 +176,7 @@ impl Diagnoser for RulesDiagnoser {
                 },
                 sources: vec![DiagnosisSource::Rules],
                 rule: None,
+                similar_to: None,
             },
         }
     }

@@ -92,7 +92,7 @@ pub struct Situation<'a> {
 /// "#, &Default::default()).unwrap();
 /// let target = &config.targets[0];
 /// let diagnosis = Diagnosis { category: Category::Database, severity: Severity::High, root_cause: String::new(),
-///     evidence: vec![], confidence: 0.9, sources: vec![], rule: None };
+///     evidence: vec![], confidence: 0.9, sources: vec![], rule: None, similar_to: None };
 /// assert!(matches(target, &target.remedies[0], &diagnosis, "database:1234"));
 /// ```
 pub fn matches(target: &Target, remedy: &Remedy, diagnosis: &Diagnosis, fingerprint: &str) -> bool {

@@ -41,10 +41,11 @@ pub const EXPLORE_BAND: f64 = 0.2;
 ///
 /// ```
 /// use medic_engine::plan::Posterior;
+/// // A neutral prior (Beta(2, 2)) and 8 successes of 10: Beta(10, 4).
 /// let p = Posterior::new(0.5, 8, 10);
-/// assert!((p.mean() - 0.75).abs() < 1e-9);
+/// assert!((p.mean() - 10.0 / 14.0).abs() < 1e-9);
 /// let (low, high) = p.interval95();
-/// assert!(low < 0.75 && 0.75 < high && high <= 1.0);
+/// assert!(low < p.mean() && p.mean() < high && high <= 1.0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Posterior {

@@ -40,6 +40,7 @@ fn diagnosis(category: Category, severity: Severity, confidence: f64) -> Diagnos
         confidence,
         sources: vec![DiagnosisSource::Rules],
         rule: None,
+        similar_to: None,
     }
 }
 

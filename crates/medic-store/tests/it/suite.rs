@@ -64,6 +64,7 @@ fn diagnosis(category: Category, severity: Severity) -> Diagnosis {
         confidence: 0.87,
         sources: vec![DiagnosisSource::Rules, DiagnosisSource::History],
         rule: Some("connection-refused".to_string()),
+        similar_to: None,
     }
 }
 
