@@ -105,7 +105,7 @@ pub(crate) async fn borrow(
         })
         .collect();
     let found = most_similar(
-        diagnosis.category,
+        Some(diagnosis.category),
         fingerprint,
         &diagnosis.root_cause,
         &candidates,

@@ -65,12 +65,12 @@ pub fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
     a.intersection(b).count() as f64 / union as f64
 }
 
-/// The candidates of the same category as the new failure, other
-/// fingerprints only, at least [`MIN_SIMILARITY`] alike; most similar
+/// The candidates of the same category as the new failure (any category
+/// with `None`), other fingerprints only, at least [`MIN_SIMILARITY`] alike; most similar
 /// first, at most one per fingerprint (its first in `candidates`, which the
 /// caller passes newest first), at most `limit`.
 pub fn most_similar<'a>(
-    category: Category,
+    category: Option<Category>,
     fingerprint: &str,
     root_cause: &str,
     candidates: &[Candidate<'a>],
@@ -80,7 +80,7 @@ pub fn most_similar<'a>(
     let mut seen = BTreeSet::new();
     let mut found: Vec<Match<'a>> = candidates
         .iter()
-        .filter(|c| c.category == category && c.fingerprint != fingerprint)
+        .filter(|c| category.is_none_or(|k| c.category == k) && c.fingerprint != fingerprint)
         .filter(|c| seen.insert(c.fingerprint))
         .map(|c| Match {
             candidate: *c,
@@ -135,7 +135,7 @@ mod tests {
             },
         ];
         let found = most_similar(
-            Category::Database,
+            Some(Category::Database),
             "database:new",
             "ERROR db: connect to db-7.internal:6432 failed: connection refused by peer",
             &candidates,
@@ -153,7 +153,7 @@ mod tests {
             candidate(1, "database:other", "disk quota exceeded on /var"),
         ];
         let found = most_similar(
-            Category::Database,
+            Some(Category::Database),
             "database:same",
             "ERROR db: connection refused",
             &candidates,
