@@ -180,3 +180,78 @@ action = {{ kind = "http", method = "POST", url = "http://{chaos}/chaos/resolve"
     assert_eq!(exported["remedies"][0]["attempts"], 2);
     assert_eq!(exported["remedies"][0]["successes"], 1);
 }
+
+#[test]
+fn a_new_failure_like_a_resolved_one_says_so_and_borrows_its_fix() {
+    let dir = TempDir::new("learn-similar");
+    let chaos = Chaos::start("learn-similar");
+    let log = dir.0.join("shop.log");
+    std::fs::write(&log, "").expect("log");
+    let config = write_config(
+        &dir.0,
+        "medic",
+        &format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+[policy]
+cooldown = "100ms"
+[[targets]]
+name = "shop"
+probes = [{{ kind = "http", url = "http://{chaos}/health", interval = "300ms", timeout = "250ms", expect_status = [200] }}]
+logs = [{{ path = "{log}", tail_lines = 1 }}]
+health = {{ failure_threshold = 2, success_threshold = 1 }}
+[[targets.remedies]]
+name = "reconnect-db"
+action = {{ kind = "http", method = "POST", url = "http://{chaos}/chaos/resolve" }}
+"#,
+            chaos = chaos.address,
+            log = log.display()
+        ),
+    );
+    let served = Served::start(&config, &[]);
+    let append = |line: &str| {
+        use std::io::Write as _;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .expect("open log");
+        writeln!(file, "{line}").expect("append");
+    };
+    let fail = |line: &str| {
+        append(line);
+        std::thread::sleep(Duration::from_millis(400));
+        let (status, body) = chaos.request("POST", "/chaos/trigger?mode=error");
+        assert_eq!(status, 202, "{body}");
+    };
+    let resolved = |n: usize| {
+        move |json: &Value| {
+            json["incidents"]
+                .as_array()
+                .is_some_and(|all| all.len() == n && all.iter().all(|i| i["status"] == "resolved"))
+        }
+    };
+
+    fail("ERROR orders: connect to 10.0.0.1:5432 failed: connection refused by the primary pool");
+    served.wait_for("/api/v1/incidents", Duration::from_secs(20), resolved(1));
+    fail("ERROR orders: connect to 10.0.0.2:5432 failed: connection refused by the standby pool");
+    let listed = served.wait_for("/api/v1/incidents", Duration::from_secs(20), resolved(2));
+    let (newer, older) = (&listed["incidents"][0], &listed["incidents"][1]);
+    assert_ne!(newer["fingerprint"], older["fingerprint"], "{listed:#}");
+
+    let id = newer["id"].as_i64().expect("id");
+    let detail = served.get_json(&format!("/api/v1/incidents/{id}"));
+    let similar = &detail["diagnosis"]["similar_to"];
+    assert_eq!(similar["incident_id"], older["id"], "{detail:#}");
+    assert!(
+        similar["similarity"].as_f64().is_some_and(|s| s >= 0.5),
+        "{detail:#}"
+    );
+    let timeline = detail["timeline"].as_array().expect("timeline");
+    let wanted = format!("similar to incident #{}", older["id"]);
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e["message"].as_str().is_some_and(|m| m.contains(&wanted))),
+        "{timeline:#?}"
+    );
+}
