@@ -2,7 +2,7 @@
 //!
 //! Each (fingerprint, remedy) has a Beta posterior of its success
 //! probability. Its prior is the configured order (the first remedy starts
-//! at 0.9, the last near 0.5, worth [`PRIOR_STRENGTH`] observations), plus
+//! at 0.9, the last near 0.5, worth `PRIOR_STRENGTH` observations), plus
 //! outcomes lent by similar past incidents, down-weighted and capped at
 //! [`BORROW_CAP`] observations; the fingerprint's own outcomes update it.
 //!
@@ -56,7 +56,7 @@ pub struct Posterior {
 }
 
 impl Posterior {
-    /// `prior` (a success probability) worth [`PRIOR_STRENGTH`] observations,
+    /// `prior` (a success probability) worth two observations,
     /// updated by `successes` of `attempts`.
     pub fn new(prior: f64, successes: u64, attempts: u64) -> Self {
         let failures = attempts.saturating_sub(successes);
