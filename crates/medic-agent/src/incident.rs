@@ -347,7 +347,10 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
     )
     .await?;
     let lent = learning::borrow(inner, &fingerprint, &mut diagnosis).await?;
-    let similar = (diagnosis.similar_to.as_ref()).map_or(String::new(), |s| format!("; {s}"));
+    let similar = diagnosis
+        .similar_to
+        .as_ref()
+        .map_or(String::new(), |s| format!("; {s}"));
     let summary = format!(
         "{} ({:.0}% sure): {}{similar}",
         diagnosis.category,

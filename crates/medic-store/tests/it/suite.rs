@@ -1102,12 +1102,15 @@ pub async fn a_reopened_incident_takes_its_success_back(backend: &Backend) {
 pub async fn resolved_incidents_are_similarity_candidates(backend: &Backend) {
     let store = backend.open().await;
     let diagnosed = open(&*store, "payments", "db:refused", t(0)).await;
+    // A diagnosis that names a similar incident keeps it.
+    let mut named = diagnosis(Category::Database, Severity::High);
+    named.similar_to = Some(medic_model::SimilarIncident {
+        incident_id: 41,
+        similarity: 0.82,
+        fingerprint: "db:timeout".to_string(),
+    });
     store
-        .set_diagnosis(
-            diagnosed.id,
-            &diagnosis(Category::Database, Severity::High),
-            t(1),
-        )
+        .set_diagnosis(diagnosed.id, &named, t(1))
         .await
         .expect("diagnosis");
     store
@@ -1139,9 +1142,10 @@ pub async fn resolved_incidents_are_similarity_candidates(backend: &Backend) {
     assert_eq!(past[0].id, diagnosed.id);
     assert_eq!(past[0].fingerprint, "db:refused");
     assert_eq!(past[0].resolved_by.as_deref(), Some("restart"));
+    assert_eq!(past[0].diagnosis, named);
     assert_eq!(
-        past[0].diagnosis,
-        diagnosis(Category::Database, Severity::High)
+        store.diagnosis(diagnosed.id).await.expect("stored"),
+        Some(named)
     );
     assert!(store.resolved_incidents(0).await.expect("none").is_empty());
 }
