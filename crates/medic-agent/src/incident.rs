@@ -10,7 +10,7 @@ use medic_act::ActionContext;
 use medic_engine::config::{Action, Mode, Target};
 use medic_engine::diagnosis::{Diagnoser, Finding, Symptoms};
 use medic_engine::health::TargetState;
-use medic_engine::plan::{Decision, Situation, plan_explored};
+use medic_engine::plan::{Decision, Situation};
 use medic_model::{
     ActionRecord, ActionState, Diagnosis, Incident, IncidentStatus, RemedyStats, Signal,
     SignalSource, TimelineEntry, TimelineKind,
@@ -390,7 +390,7 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         let next_step = known.next_step;
         let mut situation = known.situation(&diagnosis, &fingerprint);
         situation.borrowed = lent.borrowed();
-        let steps = plan_explored(&target.config, policy, &situation, &mut explorer);
+        let steps = learning::ladder(&target.config, policy, &situation, &mut explorer);
         // A remedy whose breaker is open has failed too often lately: skip it.
         let Some(step) = steps.iter().find(|s| {
             !matches!(s.decision, Decision::Skip { .. })

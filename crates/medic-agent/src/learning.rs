@@ -5,7 +5,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
-use medic_engine::plan::{Borrowed, Explorer};
+use medic_engine::config::{Mode, Policy, Target};
+use medic_engine::plan::{Borrowed, Explorer, Situation, Step, plan, plan_explored};
 use medic_engine::similar::{Candidate, most_similar};
 use medic_model::{
     Diagnosis, DiagnosisSource, Incident, RemedyStats, SimilarIncident, TimelineKind,
@@ -37,6 +38,21 @@ pub(crate) fn explorer() -> Explorer {
         .map_or(0, |d| d.as_nanos() as u64);
     let salt = SEQUENCE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
     Explorer::seeded(nanos ^ salt ^ u64::from(std::process::id()))
+}
+
+/// The plan the agent follows: explored (Thompson) when it acts, greedy in
+/// dry-run, so what a dry run records is the order `medic check` shows.
+pub(crate) fn ladder<'a>(
+    target: &'a Target,
+    policy: &Policy,
+    situation: &Situation<'_>,
+    explorer: &mut Explorer,
+) -> Vec<Step<'a>> {
+    if policy.mode == Mode::DryRun {
+        plan(target, policy, situation)
+    } else {
+        plan_explored(target, policy, situation, explorer)
+    }
 }
 
 /// `incident` was just opened: if its failure came back within the reopen
