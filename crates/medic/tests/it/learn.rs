@@ -209,6 +209,9 @@ action = {{ kind = "http", method = "POST", url = "http://{chaos}/chaos/resolve"
         ),
     );
     let served = Served::start(&config, &[]);
+    // The tail starts at the file's end once the agent watches the target:
+    // give it that moment, or the first line is never read.
+    std::thread::sleep(Duration::from_secs(2));
     let append = |line: &str| {
         use std::io::Write as _;
         let mut file = std::fs::OpenOptions::new()
@@ -219,7 +222,7 @@ action = {{ kind = "http", method = "POST", url = "http://{chaos}/chaos/resolve"
     };
     let fail = |line: &str| {
         append(line);
-        std::thread::sleep(Duration::from_millis(400));
+        std::thread::sleep(Duration::from_millis(600));
         let (status, body) = chaos.request("POST", "/chaos/trigger?mode=error");
         assert_eq!(status, 202, "{body}");
     };
@@ -241,7 +244,11 @@ action = {{ kind = "http", method = "POST", url = "http://{chaos}/chaos/resolve"
     let id = newer["id"].as_i64().expect("id");
     let detail = served.get_json(&format!("/api/v1/incidents/{id}"));
     let similar = &detail["diagnosis"]["similar_to"];
-    assert_eq!(similar["incident_id"], older["id"], "{detail:#}");
+    let first = served.get_json(&format!("/api/v1/incidents/{}", older["id"]));
+    assert_eq!(
+        similar["incident_id"], older["id"],
+        "{detail:#}\nfirst: {first:#}"
+    );
     assert!(
         similar["similarity"].as_f64().is_some_and(|s| s >= 0.5),
         "{detail:#}"
