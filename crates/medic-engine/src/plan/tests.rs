@@ -327,26 +327,29 @@ remedies = [
     }
 
     #[test]
-    fn near_equal_remedies_are_both_explored() {
+    fn near_equal_remedies_are_both_explored_once_there_is_evidence() {
         let c = two_remedies();
         let d = diagnosis(Category::Database, Severity::High, 0.9);
         let mut explorer = Explorer::seeded(5);
-        let b_first = (0..1000)
-            .filter(|_| {
-                let steps = plan_explored(
-                    &c.targets[0],
-                    &c.policy,
-                    &situation(&d, &[], &[]),
-                    &mut explorer,
-                );
-                steps[0].remedy.name == "b"
-            })
-            .count();
-        // With no history the configured order is only a prior: `b` leads sometimes.
-        assert!(
-            (100..500).contains(&b_first),
-            "b first {b_first} times of 1000"
-        );
+        let b_first = |history: &[RemedyStats], explorer: &mut Explorer| {
+            (0..1000)
+                .filter(|_| {
+                    let s = situation(&d, history, &[]);
+                    plan_explored(&c.targets[0], &c.policy, &s, explorer)[0]
+                        .remedy
+                        .name
+                        == "b"
+                })
+                .count()
+        };
+        // No outcomes yet: the configured order, every time.
+        assert_eq!(b_first(&[], &mut explorer), 0);
+        // One success each: close posteriors, both get to lead.
+        let mut history = Vec::new();
+        record(&mut history, "a", true);
+        record(&mut history, "b", true);
+        let led = b_first(&history, &mut explorer);
+        assert!((100..500).contains(&led), "b first {led} times of 1000");
     }
 
     #[test]
