@@ -63,7 +63,11 @@ pub(crate) async fn on_open(inner: &Inner, incident: &Incident) -> Result<(), St
     if window.is_zero() {
         return Ok(());
     }
-    let since = Utc::now() - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    // Validated to at most 24h; an impossible one reaches back to the epoch.
+    let since = chrono::Duration::from_std(window)
+        .ok()
+        .and_then(|window| Utc::now().checked_sub_signed(window))
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH);
     let Some(reopened) = inner.store.revoke_reopened_success(incident, since).await? else {
         return Ok(());
     };
