@@ -10,7 +10,7 @@ use medic_act::ActionContext;
 use medic_engine::config::{Action, Mode, Target};
 use medic_engine::diagnosis::{Diagnoser, Finding, Symptoms};
 use medic_engine::health::TargetState;
-use medic_engine::plan::{Decision, Situation, plan};
+use medic_engine::plan::{Decision, Situation};
 use medic_model::{
     ActionRecord, ActionState, Diagnosis, Incident, IncidentStatus, RemedyStats, Signal,
     SignalSource, TimelineEntry, TimelineKind,
@@ -23,6 +23,7 @@ use medic_resilience::backoff::{Backoff, Jitter};
 
 use crate::agent::Inner;
 use crate::approval::{self, Verdict};
+use crate::learning;
 use crate::live::LiveEvent;
 
 /// Tries of an incident task when the store fails under it.
@@ -314,7 +315,7 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         target.logs.extend(cause.evidence.iter().cloned());
     }
     let Finding {
-        diagnosis,
+        mut diagnosis,
         fingerprint,
         ..
     } = inner.diagnoser.diagnose(&Symptoms {
@@ -335,6 +336,7 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             .metrics
             .incident_opened(&incident.target, diagnosis.category.as_str());
         inner.live.send(LiveEvent::Incident(incident.clone()));
+        learning::on_open(inner, &incident).await?;
     }
     let opened = if created { "opened" } else { "joined" };
     note(
@@ -345,8 +347,13 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         json!(signal),
     )
     .await?;
+    let lent = learning::borrow(inner, &fingerprint, &mut diagnosis).await?;
+    let similar = diagnosis
+        .similar_to
+        .as_ref()
+        .map_or(String::new(), |s| format!("; {s}"));
     let summary = format!(
-        "{} ({:.0}% sure): {}",
+        "{} ({:.0}% sure): {}{similar}",
         diagnosis.category,
         diagnosis.confidence * 100.0,
         diagnosis.root_cause
@@ -361,6 +368,7 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
     }
 
     let policy = &inner.config.policy;
+    let mut explorer = learning::explorer();
     loop {
         // A human may have resolved it through the API meanwhile.
         incident = inner.store.incident(incident.id).await?;
@@ -381,11 +389,9 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         }
         let known = PlanningFacts::read(inner, &incident, &fingerprint).await?;
         let next_step = known.next_step;
-        let steps = plan(
-            &target.config,
-            policy,
-            &known.situation(&diagnosis, &fingerprint),
-        );
+        let mut situation = known.situation(&diagnosis, &fingerprint);
+        situation.borrowed = lent.borrowed();
+        let steps = learning::ladder(&target.config, policy, &situation, &mut explorer);
         // A remedy whose breaker is open has failed too often lately: skip it.
         let Some(step) = steps.iter().find(|s| {
             !matches!(s.decision, Decision::Skip { .. })
@@ -518,7 +524,7 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             let recover_ms = (Utc::now() - incident.opened_at).num_milliseconds().max(0) as u64;
             inner
                 .store
-                .record_outcome(&fingerprint, &remedy.name, true, Some(recover_ms))
+                .record_resolution(incident.id, &fingerprint, &remedy.name, recover_ms)
                 .await?;
             note(
                 inner,
@@ -624,6 +630,7 @@ impl PlanningFacts {
             diagnosis,
             fingerprint,
             history: &self.history,
+            borrowed: Default::default(),
             tried: &self.tried,
             since_last_action_ms: self.since_last_action_ms,
             target_actions_last_hour: self.target_actions_last_hour,
@@ -681,7 +688,7 @@ async fn supervisor_restart(
         let recover_ms = (Utc::now() - incident.opened_at).num_milliseconds().max(0) as u64;
         inner
             .store
-            .record_outcome(fingerprint, "supervisor-restart", true, Some(recover_ms))
+            .record_resolution(incident.id, fingerprint, "supervisor-restart", recover_ms)
             .await?;
         note(
             inner,

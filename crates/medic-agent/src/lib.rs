@@ -21,6 +21,7 @@ mod components;
 mod control;
 mod incident;
 mod intake;
+mod learning;
 mod live;
 mod metrics;
 mod targets;

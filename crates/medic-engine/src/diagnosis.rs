@@ -131,6 +131,7 @@ impl RulesDiagnoser {
                         confidence: 0.0,
                         sources: vec![DiagnosisSource::Rules],
                         rule: None,
+                        similar_to: None,
                     },
                 }
             }
@@ -169,6 +170,7 @@ impl RulesDiagnoser {
                 confidence: logs::confidence(&facts, index),
                 sources: vec![DiagnosisSource::Rules],
                 rule,
+                similar_to: None,
             },
         })
     }
@@ -216,6 +218,7 @@ impl Diagnoser for RulesDiagnoser {
                 },
                 sources: vec![DiagnosisSource::Rules],
                 rule: None,
+                similar_to: None,
             },
         }
     }

@@ -32,6 +32,7 @@ crate::string_enum!(DiagnosisSource, "diagnosis source", {
 ///     confidence: 0.9,
 ///     sources: vec![DiagnosisSource::Rules],
 ///     rule: Some("connection-refused".into()),
+///     similar_to: None,
 /// };
 /// assert!(d.is_confident(0.8));
 /// ```
@@ -51,11 +52,77 @@ pub struct Diagnosis {
     pub sources: Vec<DiagnosisSource>,
     /// The rule that matched, if one did.
     pub rule: Option<String>,
+    /// The most similar past incident, when this fingerprint had no history
+    /// of its own and one was found (absent in older stored diagnoses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similar_to: Option<SimilarIncident>,
+}
+
+/// A past incident whose root cause resembles this one's: its successful
+/// remedies served as a prior for ranking.
+///
+/// ```
+/// let similar = medic_model::SimilarIncident { incident_id: 7, similarity: 0.82, fingerprint: "database:1f".into() };
+/// assert_eq!(similar.to_string(), "similar to incident #7 (0.82)");
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SimilarIncident {
+    /// The past incident.
+    pub incident_id: i64,
+    /// How similar its root cause is, in `[0, 1]`.
+    pub similarity: f64,
+    /// Its fingerprint.
+    pub fingerprint: String,
+}
+
+impl std::fmt::Display for SimilarIncident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "similar to incident #{} ({:.2})",
+            self.incident_id, self.similarity
+        )
+    }
 }
 
 impl Diagnosis {
     /// Whether the confidence reaches `threshold`.
     pub fn is_confident(&self, threshold: f64) -> bool {
         self.confidence >= threshold
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnoses_stored_before_similar_to_existed_still_load() {
+        let old = r#"{"category":"database","severity":"high","root_cause":"x","evidence":[],
+            "confidence":0.9,"sources":["rules"],"rule":null}"#;
+        let diagnosis: Diagnosis = serde_json::from_str(old).expect("old diagnosis");
+        assert_eq!(diagnosis.similar_to, None);
+        // And it is written as it was read: no new key when there is nothing to say.
+        let written = serde_json::to_value(&diagnosis).expect("json");
+        assert!(written.get("similar_to").is_none());
+    }
+
+    #[test]
+    fn a_similar_incident_round_trips() {
+        let mut diagnosis: Diagnosis = serde_json::from_str(
+            r#"{"category":"network","severity":"high","root_cause":"x","evidence":[],
+            "confidence":0.6,"sources":["rules","history"],"rule":null}"#,
+        )
+        .expect("diagnosis");
+        diagnosis.similar_to = Some(SimilarIncident {
+            incident_id: 12,
+            similarity: 0.75,
+            fingerprint: "network:ab".into(),
+        });
+        let text = serde_json::to_string(&diagnosis).expect("json");
+        assert_eq!(
+            serde_json::from_str::<Diagnosis>(&text).expect("back"),
+            diagnosis
+        );
     }
 }

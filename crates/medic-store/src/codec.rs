@@ -549,6 +549,22 @@ pub(crate) fn stats_from_row<R: DbRow>(row: &R) -> Result<RemedyStats, StoreErro
     .into_stats()
 }
 
+/// A resolved incident selected as `id, target, fingerprint, diagnosis, resolved_by`.
+pub(crate) fn past_incident_from_row<R: DbRow>(row: &R) -> Result<crate::PastIncident, StoreError> {
+    let id: i64 = row.value("id")?;
+    let diagnosis = diagnosis_from_row(row, id)?.ok_or_else(|| StoreError::Corrupt {
+        what: "diagnosis",
+        detail: format!("incident {id}: missing"),
+    })?;
+    Ok(crate::PastIncident {
+        id,
+        target: row.value("target")?,
+        fingerprint: row.value("fingerprint")?,
+        diagnosis,
+        resolved_by: row.value("resolved_by")?,
+    })
+}
+
 /// The `diagnosis` column of incident `id`.
 pub(crate) fn diagnosis_from_row<R: BackendRow>(
     row: &R,

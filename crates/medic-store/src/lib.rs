@@ -108,7 +108,7 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-pub use store::{IncidentFilter, NewDelivery, NewIncident, Result, Store};
+pub use store::{IncidentFilter, NewDelivery, NewIncident, PastIncident, Reopened, Result, Store};
 
 /// Opens the store a URL names and applies its migrations.
 ///

@@ -19,15 +19,17 @@ use crate::codec::{
     action_columns, action_from_row, approval_columns, approval_from_row, component_from_row,
     counter_to_db, decode_all, decode_found, decode_optional, diagnosis_from_row,
     diagnosis_to_json, fresh_deliveries, incident_columns, incident_from_row, live,
-    outcome_recover_ms, pipeline_run_columns, pipeline_run_from_row, select_all, select_found,
-    stats_columns, stats_from_row, time_to_recover_ms, timeline_columns, timeline_from_row,
-    truncate_to_micros,
+    outcome_recover_ms, past_incident_from_row, pipeline_run_columns, pipeline_run_from_row,
+    select_all, select_found, stats_columns, stats_from_row, time_to_recover_ms, timeline_columns,
+    timeline_from_row, truncate_to_micros,
 };
 use crate::error::{
     action_refusal, approval_error, component_error, decision_refusal, intent_error,
     pipeline_run_refusal, timeline_error, updated_or_refused,
 };
-use crate::{IncidentFilter, NewDelivery, NewIncident, Result, Store, StoreError};
+use crate::{
+    IncidentFilter, NewDelivery, NewIncident, PastIncident, Reopened, Result, Store, StoreError,
+};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -407,6 +409,102 @@ impl Store for PgStore {
         .bind(i64::from(success))
         .bind(outcome_recover_ms(success, recover_ms));
         stats_from_row(&query.fetch_one(&self.pool).await?)
+    }
+
+    async fn record_resolution(
+        &self,
+        incident: IncidentId,
+        fingerprint: &str,
+        remedy: &str,
+        recover_ms: u64,
+    ) -> Result<RemedyStats> {
+        let mut tx = self.pool.begin().await?;
+        let credited =
+            sqlx::query("UPDATE incidents SET resolved_by = $1, resolved_by_ms = $2 WHERE id = $3")
+                .bind(remedy)
+                .bind(counter_to_db(recover_ms))
+                .bind(incident)
+                .execute(&mut *tx)
+                .await?;
+        if credited.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "incident",
+                id: incident,
+            });
+        }
+        let query = sqlx::query(concat!(
+            "INSERT INTO remedy_stats (fingerprint, remedy, attempts, successes, total_recover_ms) \
+             VALUES ($1, $2, 1, 1, $3) ON CONFLICT (fingerprint, remedy) DO UPDATE SET \
+             attempts = remedy_stats.attempts + 1, successes = remedy_stats.successes + 1, \
+             total_recover_ms = remedy_stats.total_recover_ms + excluded.total_recover_ms \
+             RETURNING ",
+            stats_columns!()
+        ))
+        .bind(fingerprint)
+        .bind(remedy)
+        .bind(counter_to_db(recover_ms));
+        let stats = stats_from_row(&query.fetch_one(&mut *tx).await?)?;
+        tx.commit().await?;
+        Ok(stats)
+    }
+
+    async fn revoke_reopened_success(
+        &self,
+        incident: &Incident,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Reopened>> {
+        let mut tx = self.pool.begin().await?;
+        // Only the pair's previous incident counts, whatever its end.
+        let previous = sqlx::query(
+            "SELECT id, resolved_by, resolved_by_ms FROM incidents WHERE id = (SELECT MAX(id) \
+             FROM incidents WHERE target = $1 AND fingerprint = $2 AND id < $3) \
+             AND status = 'resolved' AND closed_at >= $4 AND resolved_by IS NOT NULL",
+        )
+        .bind(&incident.target)
+        .bind(&incident.fingerprint)
+        .bind(incident.id)
+        .bind(truncate_to_micros(since))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(previous) = previous else {
+            return Ok(None);
+        };
+        let id: i64 = previous.try_get("id")?;
+        let remedy: String = previous.try_get("resolved_by")?;
+        let credited_ms: Option<i64> = previous.try_get("resolved_by_ms")?;
+        sqlx::query("UPDATE incidents SET resolved_by = NULL, resolved_by_ms = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let stats = sqlx::query(concat!(
+            "UPDATE remedy_stats SET successes = successes - 1, \
+             total_recover_ms = GREATEST(total_recover_ms - $1, 0) \
+             WHERE fingerprint = $2 AND remedy = $3 AND successes > 0 RETURNING ",
+            stats_columns!()
+        ))
+        .bind(credited_ms.unwrap_or(0))
+        .bind(&incident.fingerprint)
+        .bind(&remedy)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let stats = decode_optional(stats, stats_from_row)?;
+        tx.commit().await?;
+        Ok(Some(Reopened {
+            previous: id,
+            remedy,
+            stats,
+        }))
+    }
+
+    async fn resolved_incidents(&self, limit: u32) -> Result<Vec<PastIncident>> {
+        let rows = sqlx::query(
+            "SELECT id, target, fingerprint, diagnosis, resolved_by FROM incidents \
+             WHERE status = 'resolved' AND diagnosis IS NOT NULL ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        decode_all(rows, past_incident_from_row)
     }
 
     async fn remedy_stats(&self, fingerprint: &str) -> Result<Vec<RemedyStats>> {

@@ -164,6 +164,35 @@ impl Default for IncidentFilter {
     }
 }
 
+/// A success taken back: the incident's failure came back within the reopen
+/// window, so the remedy credited with resolving it did not really fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reopened {
+    /// The earlier, resolved incident of the same target and fingerprint.
+    pub previous: IncidentId,
+    /// The remedy it credited.
+    pub remedy: String,
+    /// That remedy's stats after the correction (one success fewer, the same
+    /// attempts); `None` if the catalog had no row for it (e.g. replaced by
+    /// an import).
+    pub stats: Option<RemedyStats>,
+}
+
+/// A resolved incident, as similar-incident search reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastIncident {
+    /// Its id.
+    pub id: IncidentId,
+    /// Its target.
+    pub target: String,
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// Its diagnosis.
+    pub diagnosis: Diagnosis,
+    /// The remedy credited with resolving it, if one was.
+    pub resolved_by: Option<String>,
+}
+
 /// medic's durable memory: incidents and their timelines, every action from
 /// intent to outcome, and what each remedy achieved.
 ///
@@ -292,6 +321,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         success: bool,
         recover_ms: Option<u64>,
     ) -> Result<RemedyStats>;
+
+    /// Records a verified success of `remedy` for `fingerprint` (as
+    /// [`Store::record_outcome`] does) and credits it on the incident, in one
+    /// transaction, so a reopening can take the success back.
+    async fn record_resolution(
+        &self,
+        incident: IncidentId,
+        fingerprint: &str,
+        remedy: &str,
+        recover_ms: u64,
+    ) -> Result<RemedyStats>;
+
+    /// Called when `incident` was just opened: if the previous incident of
+    /// its target and fingerprint was resolved at or after `since` and
+    /// credited a remedy, that success becomes a failure (one success and its
+    /// recovery time fewer, attempts unchanged) and the credit is cleared, so
+    /// it is counted once whoever asks. Atomic; `None` when nothing applies.
+    async fn revoke_reopened_success(
+        &self,
+        incident: &Incident,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Reopened>>;
+
+    /// The newest resolved incidents that have a diagnosis, newest first; at
+    /// most `limit`: the candidates of similar-incident search.
+    async fn resolved_incidents(&self, limit: u32) -> Result<Vec<PastIncident>>;
 
     /// What each remedy achieved for `fingerprint`, by remedy name.
     async fn remedy_stats(&self, fingerprint: &str) -> Result<Vec<RemedyStats>>;

@@ -98,6 +98,11 @@ fn describe(config: &Config) -> String {
     );
     let _ = writeln!(
         out,
+        "  a fix whose failure returns within {} counts as a failure (reopen window)",
+        p.reopen_window
+    );
+    let _ = writeln!(
+        out,
         "server: {}   storage: {}",
         config.server.listen, config.storage.url
     );

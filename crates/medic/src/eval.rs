@@ -2,7 +2,8 @@
 //!
 //! Each case is diagnosed with the rules alone, then planned against the
 //! config's first target with no history; the first remedy the plan would
-//! run is compared with the expected one.
+//! run is compared with the expected one. A second pass, "rules + history"
+//! (`history.rs`), replays the corpus learning each case's verified outcome.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,6 +14,8 @@ use medic_engine::plan::{Decision, Situation, plan};
 use medic_model::Category;
 
 use crate::UsageError;
+
+mod history;
 
 /// One line of the corpus.
 #[derive(serde::Deserialize)]
@@ -52,6 +55,8 @@ struct Report {
     misclassified: Vec<String>,
     /// `id: expected -> got` remedy.
     wrong_remedy: Vec<String>,
+    /// The same corpus, replayed with history (see `history.rs`).
+    with_history: Option<history::HistoryReport>,
 }
 
 /// Returns whether category accuracy reached `min_accuracy` percent.
@@ -76,6 +81,7 @@ pub(crate) fn run(
         confusion: BTreeMap::new(),
         misclassified: Vec::new(),
         wrong_remedy: Vec::new(),
+        with_history: None,
     };
     let (mut right, mut right_remedy) = (0usize, 0usize);
     for case in &cases {
@@ -85,6 +91,7 @@ pub(crate) fn run(
             diagnosis: &finding.diagnosis,
             fingerprint: &finding.fingerprint,
             history: &[],
+            borrowed: Default::default(),
             tried: &[],
             since_last_action_ms: None,
             target_actions_last_hour: 0,
@@ -123,6 +130,7 @@ pub(crate) fn run(
     }
     report.category_accuracy = percent(right, cases.len());
     report.remedy_accuracy = percent(right_remedy, cases.len());
+    report.with_history = Some(history::replay(&cases, &diagnoser, target, &config.policy));
     if json {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| UsageError(vec![format!("cannot encode the report: {e}")]))?;
@@ -219,6 +227,30 @@ fn describe(report: &Report) -> String {
     let _ = writeln!(out, "\nwrong remedy ({}):", report.wrong_remedy.len());
     for miss in &report.wrong_remedy {
         let _ = writeln!(out, "  {miss}");
+    }
+    if let Some(history) = &report.with_history {
+        out.push_str("\nrules + history (seeded shuffle; each case scored on what the cases before it taught):\n");
+        let _ = writeln!(
+            out,
+            "  category accuracy: {:.1}% (rules alone {:.1}%)",
+            history.category_accuracy, report.category_accuracy
+        );
+        let _ = writeln!(
+            out,
+            "  remedy accuracy:   {:.1}% (rules alone {:.1}%)",
+            history.remedy_accuracy, report.remedy_accuracy
+        );
+        let _ = writeln!(
+            out,
+            "  unknown to the rules, recalled: {} by fingerprint, {} by a similar root cause",
+            history.recalled_exact, history.recalled_similar
+        );
+        let _ = writeln!(
+            out,
+            "  recalled categories right: {} of {}",
+            history.recalled_right,
+            history.recalled_exact + history.recalled_similar
+        );
     }
     out
 }

@@ -9,6 +9,7 @@ mod check;
 mod demo;
 mod diagnose;
 mod eval;
+mod learn;
 mod out;
 mod pipeline;
 mod report_to;
@@ -107,6 +108,36 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// The fix catalog (what each remedy achieved per fingerprint) as JSON,
+    /// to move between installations.
+    Learn {
+        #[command(subcommand)]
+        command: LearnCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LearnCommand {
+    /// Print the catalog of the store in the config's `[storage]` as JSON:
+    /// `{"version": 1, "remedies": [...]}`.
+    Export {
+        /// The configuration file (for its `[storage] url`).
+        #[arg(long, short, default_value = "medic.toml", env = "MEDIC_CONFIG")]
+        config: PathBuf,
+    },
+    /// Import a catalog file `medic learn export` wrote: every entry is
+    /// checked first (exit 2 naming the first bad one); then entries replace
+    /// the store's rows with the same fingerprint and remedy.
+    Import {
+        /// The JSON file.
+        file: PathBuf,
+        /// The configuration file (for its `[storage] url`).
+        #[arg(long, short, default_value = "medic.toml", env = "MEDIC_CONFIG")]
+        config: PathBuf,
+        /// Add the file's counts to the store's instead of replacing them.
+        #[arg(long)]
+        add: bool,
     },
 }
 
@@ -248,6 +279,10 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Command::Learn { command } => match command {
+            LearnCommand::Export { config } => learn::export(&config),
+            LearnCommand::Import { file, config, add } => learn::import(&file, &config, add),
+        },
         Command::Check { config } => check::run(&config),
         Command::Serve { config } => serve::run(&config),
         Command::Demo => demo::run(),

@@ -369,6 +369,7 @@ impl Verdict {
             confidence,
             sources: vec![DiagnosisSource::Rules],
             rule: self.entry.as_ref().map(|e| format!("pipeline:{e}")),
+            similar_to: None,
         }
     }
 }

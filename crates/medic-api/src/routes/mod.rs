@@ -135,7 +135,7 @@ route_table! {
     GET "/api/v1/monitoring/status", READ, None, "whether probing runs" => operations::monitoring_status;
     POST "/api/v1/events", KeyOrSignature, Some("AppEvent"), "an application reports an error or a success" => events::report;
     GET "/api/v1/events/stream", READ, None, "server-sent events of every change, live" => events::stream;
-    GET "/api/v1/learning", READ, None, "the fix catalog: per fingerprint and remedy, attempts, successes, mean time" => recovery::learning;
+    GET "/api/v1/learning", READ, None, "the fix catalog: per fingerprint and remedy, attempts, successes, mean time, posterior of success (mean, 95 % interval)" => recovery::learning;
     POST "/webhooks/alertmanager", Webhook("alertmanager"), Some("AlertmanagerNotification"), "Alertmanager's webhook (payload version 4): firing alerts open or join incidents, resolved ones verify and close" => webhooks::alertmanager::receive;
     POST "/webhooks/generic", Webhook("generic"), Some("GenericReport"), "any tool reports a failure; answers {status, incident_id, diagnosis, plan, execution}" => webhooks::generic::receive;
     POST "/webhooks/pipeline", Webhook("pipeline"), Some("PipelineFailure"), "a failed pipeline step, classified by the pipeline failure catalog; medic run --report-to posts here" => webhooks::pipeline::receive;

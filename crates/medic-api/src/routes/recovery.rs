@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use axum::Json as Reply;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use medic_engine::plan::Posterior;
 use medic_model::{ActionRecord, ActionState};
 use medic_resilience::recovery::{RecoveryLog, RecoveryRecord};
 use serde_json::json;
@@ -97,6 +98,9 @@ pub(super) async fn recent(
     Ok(Reply(json!({ "recoveries": recoveries })))
 }
 
+/// The catalog with, per row, the Beta posterior of success under a neutral
+/// prior (Beta(2, 2)): the configured order the agent also uses as prior is
+/// per target, and a row is per fingerprint.
 pub(super) async fn learning(State(state): State<ApiState>) -> ApiResult<impl IntoResponse> {
     let remedies: Vec<serde_json::Value> = state
         .store
@@ -104,13 +108,22 @@ pub(super) async fn learning(State(state): State<ApiState>) -> ApiResult<impl In
         .await?
         .iter()
         .map(|s| {
+            let posterior = Posterior::new(0.5, s.successes, s.attempts);
+            let (low, high) = posterior.interval95();
             json!({
                 "fingerprint": s.fingerprint,
                 "remedy": s.remedy,
                 "attempts": s.attempts,
                 "successes": s.successes,
+                "total_recover_ms": s.total_recover_ms,
                 "success_rate": s.success_rate(),
                 "mean_recover_ms": s.mean_recover_ms(),
+                "posterior": {
+                    "alpha": posterior.alpha,
+                    "beta": posterior.beta,
+                    "mean": posterior.mean(),
+                    "interval95": [low, high],
+                },
             })
         })
         .collect();

@@ -247,6 +247,20 @@ async fn an_approved_action_runs_and_is_decided_once() {
         learning["remedies"][0]["successes"], 0,
         "verification failed: {learning}"
     );
+    // The posterior under a neutral prior: Beta(2, 2 + failures).
+    let row = &learning["remedies"][0];
+    let attempts = row["attempts"].as_f64().expect("attempts");
+    let mean = row["posterior"]["mean"].as_f64().expect("posterior mean");
+    assert!((mean - 2.0 / (4.0 + attempts)).abs() < 1e-9, "{row}");
+    let interval = &row["posterior"]["interval95"];
+    let (low, high) = (
+        interval[0].as_f64().expect("low"),
+        interval[1].as_f64().expect("high"),
+    );
+    assert!(
+        0.0 <= low && low < mean && mean < high && high <= 1.0,
+        "{row}"
+    );
 }
 
 #[tokio::test]

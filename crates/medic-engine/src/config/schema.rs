@@ -342,6 +342,11 @@ pub struct Policy {
     pub cooldown: HumanDuration,
     /// An approval nobody answers expires after this, and the incident escalates (default 15m).
     pub approval_timeout: HumanDuration,
+    /// A resolved incident whose failure (same target and fingerprint) comes
+    /// back within this window was not fixed: the remedy credited with it
+    /// gets that success counted as a failure (default 10m; `0s` turns it
+    /// off; at most 24h).
+    pub reopen_window: HumanDuration,
 }
 
 impl Default for Policy {
@@ -353,6 +358,7 @@ impl Default for Policy {
             max_actions_per_hour_per_target: 10,
             cooldown: secs(30),
             approval_timeout: secs(900),
+            reopen_window: secs(600),
         }
     }
 }

@@ -97,6 +97,13 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         );
     }
 
+    if policy.reopen_window.get() > std::time::Duration::from_secs(24 * 3600) {
+        push(
+            "policy.reopen_window".into(),
+            "must be at most 24h (a failure a day later is a new one)".into(),
+        );
+    }
+
     validate_ci_webhooks(config, &mut push);
 
     for (i, rule) in config.diagnosis.rules.iter().enumerate() {
@@ -399,6 +406,21 @@ name = "page"
 action = { kind = "escalate", webhook = "http://127.0.0.1:9000/page" }
 "#;
         assert_eq!(errors(text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_reopen_window_is_bounded() {
+        let found = errors("[policy]\nreopen_window = \"48h\"\n");
+        assert!(
+            has(&found, ("policy.reopen_window", "at most 24h")),
+            "{found:?}"
+        );
+        assert_eq!(
+            errors("[policy]\nreopen_window = \"0s\"\n"),
+            Vec::<String>::new()
+        );
+        let config = parse("", &BTreeMap::new()).expect("defaults");
+        assert_eq!(config.policy.reopen_window.get().as_secs(), 600);
     }
 
     #[test]

@@ -6,14 +6,21 @@
 //! gets a [`Decision`]: run, record only (dry-run), wait for approval, wait for
 //! the cooldown, or skip. Escalations stay at the end of the ladder: a human is
 //! the last resort, not a remedy to learn away.
+//!
+//! [`plan`] is greedy (by posterior mean: what `medic check`, dry runs and
+//! webhook answers show); [`plan_explored`] lets Thompson sampling reorder
+//! the near-best remedies (what the agent runs). Either way the configured
+//! order is the prior, and every step still passes the policy.
 
+mod explore;
 mod rank;
 
 use medic_model::{Diagnosis, RemedyStats};
 
 use crate::config::{Action, Mode, Policy, Remedy, Risk, Target};
 
-pub use rank::posterior_mean;
+pub use explore::Explorer;
+pub use rank::{BORROW_CAP, Borrowed, EXPLORE_BAND, Posterior, posterior_mean};
 
 /// What the policy allows for one remedy now.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +67,8 @@ pub struct Situation<'a> {
     pub fingerprint: &'a str,
     /// Learned outcomes for this fingerprint.
     pub history: &'a [RemedyStats],
+    /// Outcomes lent by similar past incidents (a down-weighted prior).
+    pub borrowed: Borrowed<'a>,
     /// Remedies already tried for this incident.
     pub tried: &'a [String],
     /// Milliseconds since the last action on this target, if any.
@@ -83,7 +92,7 @@ pub struct Situation<'a> {
 /// "#, &Default::default()).unwrap();
 /// let target = &config.targets[0];
 /// let diagnosis = Diagnosis { category: Category::Database, severity: Severity::High, root_cause: String::new(),
-///     evidence: vec![], confidence: 0.9, sources: vec![], rule: None };
+///     evidence: vec![], confidence: 0.9, sources: vec![], rule: None, similar_to: None };
 /// assert!(matches(target, &target.remedies[0], &diagnosis, "database:1234"));
 /// ```
 pub fn matches(target: &Target, remedy: &Remedy, diagnosis: &Diagnosis, fingerprint: &str) -> bool {
@@ -100,14 +109,36 @@ pub fn matches(target: &Target, remedy: &Remedy, diagnosis: &Diagnosis, fingerpr
         })
 }
 
-/// The ordered plan for `target` in `situation` under `policy`.
+/// The ordered plan for `target` in `situation` under `policy`, greedy:
+/// by posterior mean, the same every time.
 pub fn plan<'a>(target: &'a Target, policy: &Policy, situation: &Situation<'_>) -> Vec<Step<'a>> {
+    plan_with(target, policy, situation, None)
+}
+
+/// Like [`plan`], but the near-best remedies are ordered by a Thompson draw
+/// from `explorer` (see the `rank` module): what the agent runs, so a
+/// remedy the configured order ranks second still gets its chance.
+pub fn plan_explored<'a>(
+    target: &'a Target,
+    policy: &Policy,
+    situation: &Situation<'_>,
+    explorer: &mut Explorer,
+) -> Vec<Step<'a>> {
+    plan_with(target, policy, situation, Some(explorer))
+}
+
+fn plan_with<'a>(
+    target: &'a Target,
+    policy: &Policy,
+    situation: &Situation<'_>,
+    explorer: Option<&mut Explorer>,
+) -> Vec<Step<'a>> {
     let matching: Vec<&Remedy> = target
         .remedies
         .iter()
         .filter(|r| matches(target, r, situation.diagnosis, situation.fingerprint))
         .collect();
-    let mut ranked = rank::rank(&matching, situation.history);
+    let mut ranked = rank::rank(&matching, situation.history, situation.borrowed, explorer);
     // Escalations last, in their configured order.
     ranked.sort_by_key(|(remedy, _)| matches!(remedy.action, Action::Escalate(_)));
     ranked

@@ -50,6 +50,8 @@ conformance_suite!(
     budgets_count_real_actions_since,
     learning_accumulates_outcomes,
     import_replaces_matching_stats,
+    a_reopened_incident_takes_its_success_back,
+    resolved_incidents_are_similarity_candidates,
     a_restart_keeps_everything,
     corrupt_values_are_reported_not_panicked_on,
     approvals_are_decided_once,

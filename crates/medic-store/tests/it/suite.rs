@@ -64,6 +64,7 @@ fn diagnosis(category: Category, severity: Severity) -> Diagnosis {
         confidence: 0.87,
         sources: vec![DiagnosisSource::Rules, DiagnosisSource::History],
         rule: Some("connection-refused".to_string()),
+        similar_to: None,
     }
 }
 
@@ -1004,6 +1005,149 @@ pub async fn import_replaces_matching_stats(backend: &Backend) {
         .await
         .expect("outcome");
     assert_eq!(after, stats("db:refused", "restart", 11, 10, 10_000));
+}
+
+pub async fn a_reopened_incident_takes_its_success_back(backend: &Backend) {
+    let store = backend.open().await;
+    let first = open(&*store, "payments", "db:refused", t(0)).await;
+    store
+        .record_outcome("db:refused", "reconnect", false, None)
+        .await
+        .expect("a failed rung");
+    let after = store
+        .record_resolution(first.id, "db:refused", "restart", 2_000)
+        .await
+        .expect("resolution");
+    assert_eq!(after, stats("db:refused", "restart", 1, 1, 2_000));
+    store
+        .set_status(first.id, IncidentStatus::Resolved, t(2))
+        .await
+        .expect("resolve");
+
+    // Another target or fingerprint is not a reopening.
+    let other = open(&*store, "billing", "db:refused", t(3)).await;
+    assert_eq!(
+        store
+            .revoke_reopened_success(&other, t(0))
+            .await
+            .expect("other"),
+        None
+    );
+
+    // The same failure again, within the window: the success was not one.
+    let again = open(&*store, "payments", "db:refused", t(60)).await;
+    // A window that started after the resolution does not reach it.
+    assert_eq!(
+        store
+            .revoke_reopened_success(&again, t(3))
+            .await
+            .expect("outside"),
+        None
+    );
+    let reopened = store
+        .revoke_reopened_success(&again, t(1))
+        .await
+        .expect("revoke")
+        .expect("a success to take back");
+    assert_eq!(reopened.previous, first.id);
+    assert_eq!(reopened.remedy, "restart");
+    assert_eq!(
+        reopened.stats,
+        Some(stats("db:refused", "restart", 1, 0, 0))
+    );
+    // Counted once, however often it is asked.
+    assert_eq!(
+        store
+            .revoke_reopened_success(&again, t(1))
+            .await
+            .expect("again"),
+        None
+    );
+    assert_eq!(
+        store.remedy_stats("db:refused").await.expect("stats"),
+        [
+            stats("db:refused", "reconnect", 1, 0, 0),
+            stats("db:refused", "restart", 1, 0, 0),
+        ]
+    );
+
+    // Only the pair's previous incident counts: one resolved without a
+    // credited remedy shields the older ones.
+    store
+        .set_status(again.id, IncidentStatus::Resolved, t(61))
+        .await
+        .expect("resolve by itself");
+    let third = open(&*store, "payments", "db:refused", t(62)).await;
+    assert_eq!(
+        store
+            .revoke_reopened_success(&third, t(0))
+            .await
+            .expect("third"),
+        None
+    );
+
+    // Crediting an unknown incident is refused and counts nothing.
+    assert!(matches!(
+        store
+            .record_resolution(9_999, "db:refused", "restart", 1)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        store.remedy_stats("db:refused").await.expect("stats")[1],
+        stats("db:refused", "restart", 1, 0, 0)
+    );
+}
+
+pub async fn resolved_incidents_are_similarity_candidates(backend: &Backend) {
+    let store = backend.open().await;
+    let diagnosed = open(&*store, "payments", "db:refused", t(0)).await;
+    // A diagnosis that names a similar incident keeps it.
+    let mut named = diagnosis(Category::Database, Severity::High);
+    named.similar_to = Some(medic_model::SimilarIncident {
+        incident_id: 41,
+        similarity: 0.82,
+        fingerprint: "db:timeout".to_string(),
+    });
+    store
+        .set_diagnosis(diagnosed.id, &named, t(1))
+        .await
+        .expect("diagnosis");
+    store
+        .record_resolution(diagnosed.id, "db:refused", "restart", 1_000)
+        .await
+        .expect("resolution");
+    store
+        .set_status(diagnosed.id, IncidentStatus::Resolved, t(2))
+        .await
+        .expect("resolve");
+    // Undiagnosed, or still live: not candidates.
+    let bare = open(&*store, "payments", "http:500", t(3)).await;
+    store
+        .set_status(bare.id, IncidentStatus::Resolved, t(4))
+        .await
+        .expect("resolve");
+    let live = open(&*store, "billing", "db:refused", t(5)).await;
+    store
+        .set_diagnosis(
+            live.id,
+            &diagnosis(Category::Database, Severity::High),
+            t(6),
+        )
+        .await
+        .expect("diagnosis");
+
+    let past = store.resolved_incidents(500).await.expect("candidates");
+    assert_eq!(past.len(), 1);
+    assert_eq!(past[0].id, diagnosed.id);
+    assert_eq!(past[0].fingerprint, "db:refused");
+    assert_eq!(past[0].resolved_by.as_deref(), Some("restart"));
+    assert_eq!(past[0].diagnosis, named);
+    assert_eq!(
+        store.diagnosis(diagnosed.id).await.expect("stored"),
+        Some(named)
+    );
+    assert!(store.resolved_incidents(0).await.expect("none").is_empty());
 }
 
 pub async fn a_restart_keeps_everything(backend: &Backend) {

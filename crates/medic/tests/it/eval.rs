@@ -36,6 +36,14 @@ fn rules_alone_hold_the_recorded_baseline_on_the_corpus() {
     );
     assert!(stdout.contains("confusion matrix"), "{stdout}");
     assert!(stdout.contains("remedy accuracy"), "{stdout}");
+    // History only fills in where the rules say `unknown`: never worse.
+    let with_history = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("rules + history"))
+        .find_map(|l| l.trim().strip_prefix("category accuracy: "))
+        .and_then(|rest| rest.split('%').next()?.parse::<f64>().ok())
+        .expect("a rules + history section");
+    assert!(with_history >= 60.7, "{stdout}");
 }
 
 #[test]

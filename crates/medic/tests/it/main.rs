@@ -6,6 +6,7 @@ mod chaos;
 mod dashboard;
 mod demo;
 mod eval;
+mod learn;
 mod pipeline;
 mod prometheus;
 mod run;
