@@ -77,6 +77,23 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     if config.llm.provider != LlmProvider::None && config.llm.model.is_empty() {
         push("llm.model".into(), "a provider needs a model name".into());
     }
+    if config.llm.provider != LlmProvider::None {
+        if !(config.llm.url.starts_with("http://") || config.llm.url.starts_with("https://")) {
+            push(
+                "llm.url".into(),
+                format!("{:?} is not an http:// URL", config.llm.url),
+            );
+        }
+        if config.llm.timeout.get().is_zero() {
+            push("llm.timeout".into(), "must be greater than 0".into());
+        }
+        if !(1..=500).contains(&config.llm.max_log_lines) {
+            push(
+                "llm.max_log_lines".into(),
+                format!("{} is outside 1..=500", config.llm.max_log_lines),
+            );
+        }
+    }
     let policy = &config.policy;
     if !(0.0..=1.0).contains(&policy.min_confidence) {
         push(
