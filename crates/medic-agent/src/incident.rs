@@ -313,13 +313,15 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
     if matches!(cause.source, SignalSource::Alert { .. }) {
         target.logs.extend(cause.evidence.iter().cloned());
     }
+    let symptoms = Symptoms {
+        signal: cause,
+        log_lines: &target.logs,
+    };
+    let rules = inner.diagnoser.diagnose(&symptoms);
     let Finding {
         diagnosis,
         fingerprint,
-    } = inner.diagnoser.diagnose(&Symptoms {
-        signal: cause,
-        log_lines: &target.logs,
-    });
+    } = rules.clone();
     let mut new = NewIncident::new(
         &signal.target,
         &fingerprint,
@@ -344,6 +346,14 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         json!(signal),
     )
     .await?;
+    let remedies: Vec<String> = target
+        .config
+        .remedies
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let (Finding { diagnosis, .. }, preferred) =
+        crate::llm::consult(inner, &incident, rules, &symptoms, &remedies).await?;
     let summary = format!(
         "{} ({:.0}% sure): {}",
         diagnosis.category,
@@ -380,11 +390,12 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         }
         let known = PlanningFacts::read(inner, &incident, &fingerprint).await?;
         let next_step = known.next_step;
-        let steps = plan(
+        let mut steps = plan(
             &target.config,
             policy,
             &known.situation(&diagnosis, &fingerprint),
         );
+        crate::llm::reorder(&mut steps, preferred.as_deref(), &known.history);
         // A remedy whose breaker is open has failed too often lately: skip it.
         let Some(step) = steps.iter().find(|s| {
             !matches!(s.decision, Decision::Skip { .. })

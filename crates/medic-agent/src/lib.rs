@@ -22,6 +22,7 @@ mod control;
 mod incident;
 mod intake;
 mod live;
+mod llm;
 mod metrics;
 mod targets;
 mod triage;

@@ -153,6 +153,20 @@ pub enum Verdict {
     Skipped,
 }
 
+impl Verdict {
+    /// The name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Agreed => "agreed",
+            Verdict::Refined => "refined",
+            Verdict::Disagreed => "disagreed",
+            Verdict::Ignored => "ignored",
+            Verdict::Failed => "failed",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
 /// What the model said, and what medic made of it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Opinion {
