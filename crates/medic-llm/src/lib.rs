@@ -503,21 +503,19 @@ pub fn prefer_remedy(steps: &mut Vec<Step<'_>>, preferred: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medic_model::{Diagnosis, Severity};
+    use medic_model::Severity;
 
+    /// A rules finding with the given category and confidence (built by the
+    /// rules, so this does not depend on every field of `Diagnosis`).
     fn rules(category: Category, confidence: f64) -> Finding {
-        Finding {
-            diagnosis: Diagnosis {
-                category,
-                severity: Severity::High,
-                root_cause: "ERROR db: connection refused".into(),
-                evidence: vec![],
-                confidence,
-                sources: vec![DiagnosisSource::Rules],
-                rule: None,
-            },
-            fingerprint: "database:1".into(),
-        }
+        let mut finding = medic_engine::diagnosis::RulesDiagnoser::default()
+            .diagnose_text("ERROR db: connection refused");
+        finding.diagnosis.category = category;
+        finding.diagnosis.severity = Severity::High;
+        finding.diagnosis.confidence = confidence;
+        finding.diagnosis.sources = vec![DiagnosisSource::Rules];
+        finding.fingerprint = "database:1".into();
+        finding
     }
 
     fn answer(category: Option<Category>, remedy: Option<&str>, confidence: f64) -> Answer {
