@@ -346,14 +346,6 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         json!(signal),
     )
     .await?;
-    let remedies: Vec<String> = target
-        .config
-        .remedies
-        .iter()
-        .map(|r| r.name.clone())
-        .collect();
-    let (Finding { diagnosis, .. }, preferred) =
-        crate::llm::consult(inner, &incident, rules, &symptoms, &remedies).await?;
     let summary = format!(
         "{} ({:.0}% sure): {}",
         diagnosis.category,
@@ -361,6 +353,14 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         diagnosis.root_cause
     );
     record_diagnosis(inner, &mut incident, &diagnosis, &summary).await?;
+    let remedies: Vec<String> = target
+        .config
+        .remedies
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let (diagnosis, preferred) =
+        crate::llm::consult(inner, &mut incident, rules, &symptoms, &remedies).await?;
 
     if target.exit.is_some() {
         let restarted = supervisor_restart(inner, &mut incident, &mut target, &fingerprint).await?;

@@ -1,19 +1,20 @@
 //! The optional second opinion: when `[llm]` names a provider, an incident's
 //! rules diagnosis is shown to the model with the target's remedy names as
-//! the only choices (see `medic-llm`). The combined diagnosis is what gets
-//! stored and planned with; the model's opinion, accepted or not, goes on
-//! the timeline. The model can only move a remedy the plan already holds to
+//! the only choices (see `medic-llm`). The rules' diagnosis is recorded
+//! first (a webhook's sender sees it without waiting for the model); the
+//! combined one replaces it when the model changed it, and is what gets
+//! planned with. The model's opinion, accepted or not, goes on the timeline. The model can only move a remedy the plan already holds to
 //! the front, and only while the fingerprint has no history of its own.
 
 use medic_engine::config::Llm;
 use medic_engine::diagnosis::{Finding, Symptoms};
 use medic_engine::plan::Step;
 use medic_llm::{LlmDiagnoser, Settings};
-use medic_model::{Incident, RemedyStats, TimelineKind};
+use medic_model::{Diagnosis, Incident, RemedyStats, TimelineKind};
 use medic_store::StoreError;
 
 use crate::agent::Inner;
-use crate::incident::note;
+use crate::incident::{note, record_diagnosis};
 
 /// The diagnoser for `[llm]`, or none (no provider, or settings that cannot work).
 pub(crate) fn build(config: &Llm) -> Option<LlmDiagnoser> {
@@ -27,17 +28,18 @@ pub(crate) fn build(config: &Llm) -> Option<LlmDiagnoser> {
     }
 }
 
-/// The rules' `finding`, refined by the model when one is configured, and
-/// the remedy it prefers. The opinion is noted on the incident's timeline.
+/// The rules' `finding` (already recorded), refined by the model when one
+/// is configured, and the remedy it prefers. The opinion is noted on the
+/// incident's timeline; a changed diagnosis is recorded again.
 pub(crate) async fn consult(
     inner: &Inner,
-    incident: &Incident,
+    incident: &mut Incident,
     finding: Finding,
     symptoms: &Symptoms<'_>,
     remedies: &[String],
-) -> Result<(Finding, Option<String>), StoreError> {
+) -> Result<(Diagnosis, Option<String>), StoreError> {
     let Some(llm) = &inner.llm else {
-        return Ok((finding, None));
+        return Ok((finding.diagnosis, None));
     };
     let consultation = llm
         .consult(&finding, symptoms, remedies, &incident.target)
@@ -59,7 +61,19 @@ pub(crate) async fn consult(
         serde_json::json!({ "llm": opinion }),
     )
     .await?;
-    Ok((consultation.finding, opinion.preferred_remedy.clone()))
+    let combined = consultation.finding.diagnosis;
+    if combined != finding.diagnosis {
+        let sources: Vec<&str> = combined.sources.iter().map(|s| s.as_str()).collect();
+        let summary = format!(
+            "{} ({:.0}% sure, from {}): {}",
+            combined.category,
+            combined.confidence * 100.0,
+            sources.join(" + "),
+            combined.root_cause
+        );
+        record_diagnosis(inner, incident, &combined, &summary).await?;
+    }
+    Ok((combined, opinion.preferred_remedy.clone()))
 }
 
 /// Puts the model's remedy first when the fingerprint has no history yet

@@ -8,8 +8,8 @@
 //! (the first target's remedy names as the choices) and the combined
 //! diagnosis is what gets scored; the report adds a `rules + llm` section:
 //! the rules' own accuracy on the same cases, how the model's opinions
-//! counted, and its latency. `--limit N` scores the first N cases only, so a
-//! slow local model can be measured in minutes.
+//! counted, and its latency. `--limit N` scores N cases spread evenly over
+//! the corpus, so a slow local model can be measured in minutes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -101,8 +101,13 @@ pub(crate) fn run(
         .first()
         .ok_or_else(|| UsageError(vec!["the config has no target to plan remedies for".into()]))?;
     let mut cases = load(corpus)?;
-    if let Some(limit) = limit {
-        cases.truncate(limit);
+    if let Some(limit) = limit.filter(|&n| n < cases.len()) {
+        // Spread evenly over the corpus (it is grouped by category).
+        let total = cases.len();
+        let mut all: Vec<Option<Case>> = cases.into_iter().map(Some).collect();
+        cases = (0..limit)
+            .filter_map(|i| all[i * total / limit].take())
+            .collect();
     }
     let diagnoser = RulesDiagnoser::from_config(&config.diagnosis);
     let llm = if with_llm {

@@ -117,7 +117,7 @@ enum Command {
         /// combined diagnosis (adds a "rules + llm" section).
         #[arg(long)]
         llm: bool,
-        /// Score only the first N cases.
+        /// Score only N cases, spread evenly over the corpus.
         #[arg(long)]
         limit: Option<usize>,
     },
