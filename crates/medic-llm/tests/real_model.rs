@@ -21,8 +21,9 @@ use medic_llm::{Consultation, LlmDiagnoser, ProviderKind, Settings, Verdict};
 use medic_model::{Category, Signal, SignalSource};
 use serde_json::{Value, json};
 
-/// The longest one answer may take on a busy 2-core CI machine.
-const LATENCY_BOUND: Duration = Duration::from_secs(60);
+/// The longest one answer may take on a busy 2-core CI machine (whole
+/// test suites run beside it; idle, an answer takes 3 to 10 s).
+const LATENCY_BOUND: Duration = Duration::from_secs(90);
 
 /// The server binary and the model, or why not.
 fn artifacts() -> Option<(PathBuf, PathBuf)> {

@@ -81,7 +81,7 @@ url = "sqlite://{db}"
 provider = "openai"
 url = "{url}"
 model = "smollm2-135m"
-timeout = "45s"
+timeout = "90s"
 [policy]
 mode = "dry-run"
 [[targets]]
@@ -123,7 +123,7 @@ action = {{ kind = "exec", command = ["touch", "{marker}"] }}
     // The opinion lands on the timeline once the model answered (or not).
     let detail = served.wait_for(
         &format!("/api/v1/incidents/{id}"),
-        Duration::from_secs(60),
+        Duration::from_secs(120),
         |json| {
             json["timeline"]
                 .as_array()
