@@ -335,3 +335,72 @@ fn an_allowed_remedy_from_the_model_goes_first_and_an_injected_one_never_runs() 
         "{detail:#}"
     );
 }
+
+#[test]
+fn diagnose_with_a_config_whose_model_is_down_prints_the_rules_and_why() {
+    let dir = TempDir::new("llm-diagnose-down");
+    let config = dir.0.join("medic.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[storage]
+url = "sqlite://{db}"
+[llm]
+provider = "ollama"
+url = "http://127.0.0.1:{port}"
+model = "gemma3:1b"
+timeout = "2s"
+[[targets]]
+name = "shop"
+[[targets.remedies]]
+name = "reconnect-db"
+action = {{ kind = "wait", duration = "1s" }}
+"#,
+            db = dir.0.join("none-yet.db").display(),
+            port = closed_port(),
+        ),
+    )
+    .expect("config");
+    let run = |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_medic"));
+        command
+            .args(["diagnose", "--config"])
+            .arg(&config)
+            .args(extra)
+            .arg("-")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("medic diagnose");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"ERROR db: connect to 127.0.0.1:5432 failed: Connection refused\n")
+            .expect("stdin");
+        child.wait_with_output().expect("exits")
+    };
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(printed["category"], "network", "{printed:#}");
+    assert_eq!(
+        printed["sources"],
+        serde_json::json!(["rules"]),
+        "{printed:#}"
+    );
+    assert_eq!(printed["llm"]["verdict"], "failed", "{printed:#}");
+    assert_eq!(printed["llm"]["provider"], "ollama", "{printed:#}");
+    // The store is never created by diagnose.
+    assert!(!dir.0.join("none-yet.db").exists());
+
+    let out = run(&["--target", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}
