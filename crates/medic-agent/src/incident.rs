@@ -353,14 +353,6 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         diagnosis.root_cause
     );
     record_diagnosis(inner, &mut incident, &diagnosis, &summary).await?;
-    let remedies: Vec<String> = target
-        .config
-        .remedies
-        .iter()
-        .map(|r| r.name.clone())
-        .collect();
-    let (diagnosis, preferred) =
-        crate::llm::consult(inner, &mut incident, rules, &symptoms, &remedies).await?;
 
     if target.exit.is_some() {
         let restarted = supervisor_restart(inner, &mut incident, &mut target, &fingerprint).await?;
@@ -368,6 +360,20 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             return Ok(());
         }
     }
+    // A second opinion only when remedies are to be chosen (not before a
+    // crashed process's restart): it can take up to `llm.timeout`.
+    let remedies: Vec<String> = target
+        .config
+        .remedies
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let symptoms = Symptoms {
+        signal: target.exit.as_ref().unwrap_or(signal),
+        log_lines: &target.logs,
+    };
+    let (diagnosis, preferred) =
+        crate::llm::consult(inner, &mut incident, rules, &symptoms, &remedies).await?;
 
     let policy = &inner.config.policy;
     loop {
