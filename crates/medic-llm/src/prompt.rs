@@ -76,8 +76,8 @@ pub fn answer_schema(allowed: &[String]) -> Value {
             "category": { "type": "string", "enum": category_names() },
             "remedy": { "type": "string", "enum": remedy_choices(allowed) },
             "confidence": { "type": "number", "minimum": 0, "maximum": 1 },
-            "root_cause": { "type": "string", "maxLength": 120 },
-            "rationale": { "type": "string", "maxLength": 160 }
+            "root_cause": { "type": "string", "maxLength": 100 },
+            "rationale": { "type": "string", "maxLength": 100 }
         },
         "required": ["category", "remedy", "confidence", "root_cause", "rationale"],
         "additionalProperties": false
