@@ -84,5 +84,7 @@ echo "MEDIC_LLM_MODEL=$model"
 
 if [[ "${1:-}" == serve ]]; then
   port="${2:-8089}"
-  exec "$server" -m "$model" --host 127.0.0.1 --port "$port" -c 2048 -t "$(nproc)" --no-webui
+  # One slot with the whole context: with several, each gets a share and a
+  # prompt with many log lines may not fit.
+  exec "$server" -m "$model" --host 127.0.0.1 --port "$port" -c 4096 -np 1 -t "$(nproc)" --no-webui
 fi
