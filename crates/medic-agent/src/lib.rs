@@ -23,6 +23,7 @@ mod incident;
 mod intake;
 mod learning;
 mod live;
+mod llm;
 mod metrics;
 mod targets;
 mod triage;

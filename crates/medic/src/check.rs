@@ -106,6 +106,24 @@ fn describe(config: &Config) -> String {
         "server: {}   storage: {}",
         config.server.listen, config.storage.url
     );
+    let llm = &config.llm;
+    let provider = match llm.provider {
+        medic_engine::config::LlmProvider::None => None,
+        medic_engine::config::LlmProvider::Ollama => Some("ollama"),
+        medic_engine::config::LlmProvider::Openai => Some("openai"),
+    };
+    match provider {
+        None => {
+            let _ = writeln!(out, "llm: none (rules and history decide)");
+        }
+        Some(provider) => {
+            let _ = writeln!(
+                out,
+                "llm: {provider} model {:?} at {}, timeout {}, last {} log lines (redacted); a second opinion that may only pick among a target's remedies",
+                llm.model, llm.url, llm.timeout, llm.max_log_lines
+            );
+        }
+    }
     if config.targets.is_empty() {
         let _ = writeln!(
             out,

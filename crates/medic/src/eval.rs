@@ -4,14 +4,22 @@
 //! config's first target with no history; the first remedy the plan would
 //! run is compared with the expected one. A second pass, "rules + history"
 //! (`history.rs`), replays the corpus learning each case's verified outcome.
+//!
+//! With `--llm`, the config's `[llm]` model is consulted on each case too
+//! (the first target's remedy names as the choices) and the combined
+//! diagnosis is what gets scored; the report adds a `rules + llm` section:
+//! the rules' own accuracy on the same cases, how the model's opinions
+//! counted, and its latency. `--limit N` scores N cases spread evenly over
+//! the corpus, so a slow local model can be measured in minutes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use medic_engine::diagnosis::RulesDiagnoser;
+use medic_engine::diagnosis::{RulesDiagnoser, Symptoms};
 use medic_engine::plan::{Decision, Situation, plan};
-use medic_model::Category;
+use medic_llm::{LlmDiagnoser, Settings, Verdict};
+use medic_model::{Category, Signal, SignalSource};
 
 use crate::UsageError;
 
@@ -57,6 +65,30 @@ struct Report {
     wrong_remedy: Vec<String>,
     /// The same corpus, replayed with history (see `history.rs`).
     with_history: Option<history::HistoryReport>,
+    /// With `--llm`: the rules alone on the same cases, and the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    llm: Option<LlmFigures>,
+}
+
+/// How the model did, with `--llm`.
+#[derive(serde::Serialize, Default)]
+struct LlmFigures {
+    provider: String,
+    model: String,
+    /// The rules alone on the same cases, for comparison.
+    rules_category_accuracy: f64,
+    rules_remedy_accuracy: f64,
+    /// Verdict → cases (agreed, refined, disagreed, ignored, failed, skipped).
+    verdicts: BTreeMap<String, usize>,
+    /// Cases where the model's own category (valid or not) was the expected one.
+    model_category_accuracy: f64,
+    /// Cases where the model named an allowed remedy, and where it was the expected one.
+    valid_remedy: usize,
+    right_remedy: usize,
+    /// Consultation latency in milliseconds (answers from the cache excluded).
+    latency_p50_ms: u64,
+    latency_p95_ms: u64,
+    latency_max_ms: u64,
 }
 
 /// Returns whether category accuracy reached `min_accuracy` percent.
@@ -65,14 +97,39 @@ pub(crate) fn run(
     config: &Path,
     min_accuracy: f64,
     json: bool,
+    with_llm: bool,
+    limit: Option<usize>,
 ) -> Result<bool, UsageError> {
     let config = crate::check::load(config)?;
     let target = config
         .targets
         .first()
         .ok_or_else(|| UsageError(vec!["the config has no target to plan remedies for".into()]))?;
-    let cases = load(corpus)?;
+    let mut cases = load(corpus)?;
+    if let Some(limit) = limit.filter(|&n| n < cases.len()) {
+        // Spread evenly over the corpus (it is grouped by category).
+        let total = cases.len();
+        let mut all: Vec<Option<Case>> = cases.into_iter().map(Some).collect();
+        cases = (0..limit)
+            .filter_map(|i| all[i * total / limit].take())
+            .collect();
+    }
     let diagnoser = RulesDiagnoser::from_config(&config.diagnosis);
+    let llm = if with_llm {
+        let settings = Settings::from_config(&config.llm).ok_or_else(|| {
+            UsageError(vec![
+                "--llm: the config's [llm] has no provider (or set MEDIC_LLM_PROVIDER, MEDIC_LLM_URL, MEDIC_LLM_MODEL)".into(),
+            ])
+        })?;
+        let llm = LlmDiagnoser::new(settings).map_err(|e| UsageError(vec![format!("llm: {e}")]))?;
+        Some((llm, crate::runtime()?))
+    } else {
+        None
+    };
+    let remedies: Vec<String> = target.remedies.iter().map(|r| r.name.clone()).collect();
+    let mut figures = LlmFigures::default();
+    let (mut rules_right, mut rules_right_remedy, mut model_right) = (0usize, 0usize, 0usize);
+    let mut latencies = Vec::new();
     let mut report = Report {
         cases: cases.len(),
         category_accuracy: 0.0,
@@ -82,11 +139,9 @@ pub(crate) fn run(
         misclassified: Vec::new(),
         wrong_remedy: Vec::new(),
         with_history: None,
+        llm: None,
     };
-    let (mut right, mut right_remedy) = (0usize, 0usize);
-    for case in &cases {
-        let finding = diagnoser.diagnose_text(&case.text);
-        let got = finding.diagnosis.category;
+    let first_remedy = |finding: &medic_engine::diagnosis::Finding, preferred: Option<&str>| {
         let situation = Situation {
             diagnosis: &finding.diagnosis,
             fingerprint: &finding.fingerprint,
@@ -97,10 +152,55 @@ pub(crate) fn run(
             target_actions_last_hour: 0,
             all_actions_last_hour: 0,
         };
-        let remedy = plan(target, &config.policy, &situation)
+        let mut steps = plan(target, &config.policy, &situation);
+        if let Some(preferred) = preferred {
+            medic_llm::prefer_remedy(&mut steps, preferred);
+        }
+        steps
             .into_iter()
             .find(|s| !matches!(s.decision, Decision::Skip { .. } | Decision::Defer { .. }))
-            .map_or("(none)".to_string(), |s| s.remedy.name.clone());
+            .map_or("(none)".to_string(), |s| s.remedy.name.clone())
+    };
+    let (mut right, mut right_remedy) = (0usize, 0usize);
+    for case in &cases {
+        let mut finding = diagnoser.diagnose_text(&case.text);
+        let mut remedy = first_remedy(&finding, None);
+        if let Some((llm, runtime)) = &llm {
+            rules_right += usize::from(finding.diagnosis.category == case.category);
+            rules_right_remedy += usize::from(remedy == case.remedy);
+            let lines: Vec<String> = case.text.lines().map(str::to_string).collect();
+            let signal = Signal::unhealthy(
+                &target.name,
+                SignalSource::Log {
+                    path: case.id.clone(),
+                },
+                &finding.diagnosis.root_cause,
+            );
+            let symptoms = Symptoms {
+                signal: &signal,
+                log_lines: &lines,
+            };
+            let consultation =
+                runtime.block_on(llm.consult(&finding, &symptoms, &remedies, &target.name));
+            let opinion = consultation.opinion;
+            *figures
+                .verdicts
+                .entry(opinion.verdict.as_str().to_string())
+                .or_default() += 1;
+            if !opinion.cached && !matches!(opinion.verdict, Verdict::Skipped) {
+                latencies.push(opinion.latency_ms);
+            }
+            if let Some(answer) = &opinion.answer {
+                model_right += usize::from(answer.category == Some(case.category));
+                if let Some(named) = &answer.remedy {
+                    figures.valid_remedy += 1;
+                    figures.right_remedy += usize::from(*named == case.remedy);
+                }
+            }
+            finding = consultation.finding;
+            remedy = first_remedy(&finding, opinion.preferred_remedy.as_deref());
+        }
+        let got = finding.diagnosis.category;
         let row = report
             .per_category
             .entry(case.category.to_string())
@@ -131,12 +231,30 @@ pub(crate) fn run(
     report.category_accuracy = percent(right, cases.len());
     report.remedy_accuracy = percent(right_remedy, cases.len());
     report.with_history = Some(history::replay(&cases, &diagnoser, target, &config.policy));
+    if let Some((llm, _)) = &llm {
+        latencies.sort_unstable();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        figures.provider = llm.settings().provider.as_str().to_string();
+        figures.model = llm.settings().model.clone();
+        figures.rules_category_accuracy = percent(rules_right, cases.len());
+        figures.rules_remedy_accuracy = percent(rules_right_remedy, cases.len());
+        figures.model_category_accuracy = percent(model_right, cases.len());
+        figures.latency_p50_ms = at(0.5);
+        figures.latency_p95_ms = at(0.95);
+        figures.latency_max_ms = latencies.last().copied().unwrap_or(0);
+        report.llm = Some(figures);
+    }
     if json {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| UsageError(vec![format!("cannot encode the report: {e}")]))?;
-        println!("{text}");
+        crate::out::println(&text);
     } else {
-        print!("{}", describe(&report));
+        crate::out::print(&describe(&report));
     }
     let passed = report.category_accuracy >= min_accuracy;
     if !passed {
@@ -250,6 +368,35 @@ fn describe(report: &Report) -> String {
             "  recalled categories right: {} of {}",
             history.recalled_right,
             history.recalled_exact + history.recalled_similar
+        );
+    }
+    if let Some(llm) = &report.llm {
+        let _ = writeln!(out, "\nrules + llm ({} {}):", llm.provider, llm.model);
+        let _ = writeln!(
+            out,
+            "  category accuracy: rules alone {:.1}%, rules + llm {:.1}%, the model's own answer {:.1}%",
+            llm.rules_category_accuracy, report.category_accuracy, llm.model_category_accuracy
+        );
+        let _ = writeln!(
+            out,
+            "  remedy accuracy:   rules alone {:.1}%, rules + llm {:.1}%",
+            llm.rules_remedy_accuracy, report.remedy_accuracy
+        );
+        let verdicts: Vec<String> = llm
+            .verdicts
+            .iter()
+            .map(|(v, n)| format!("{v} {n}"))
+            .collect();
+        let _ = writeln!(out, "  opinions: {}", verdicts.join(", "));
+        let _ = writeln!(
+            out,
+            "  allowed remedy named: {} (the expected one: {})",
+            llm.valid_remedy, llm.right_remedy
+        );
+        let _ = writeln!(
+            out,
+            "  latency: p50 {} ms, p95 {} ms, max {} ms",
+            llm.latency_p50_ms, llm.latency_p95_ms, llm.latency_max_ms
         );
     }
     out

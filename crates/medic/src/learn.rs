@@ -66,7 +66,7 @@ pub(crate) fn export(config: &Path) -> Result<(), UsageError> {
             remedies: &stats,
         })
         .map_err(|e| UsageError(vec![format!("writing JSON: {e}")]))?;
-        println!("{json}");
+        crate::out::println(&json);
         Ok(())
     })
 }

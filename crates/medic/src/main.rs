@@ -91,6 +91,13 @@ enum Command {
         /// A file, or `-` for standard input.
         #[arg(default_value = "-")]
         input: String,
+        /// A config: its diagnosis rules, its store's history, and its
+        /// `[llm]` (when a provider is set) join the built-in rules.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The target whose remedies the model may choose from (default: the first).
+        #[arg(long, requires = "config")]
+        target: Option<String>,
     },
     /// Measure the rules on a labelled corpus: accuracy per category, a
     /// confusion matrix, the share of cases given the expected remedy.
@@ -108,6 +115,13 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Consult the config's `[llm]` model on each case and score the
+        /// combined diagnosis (adds a "rules + llm" section).
+        #[arg(long)]
+        llm: bool,
+        /// Score only N cases, spread evenly over the corpus.
+        #[arg(long)]
+        limit: Option<usize>,
     },
     /// The fix catalog (what each remedy achieved per fingerprint) as JSON,
     /// to move between installations.
@@ -247,8 +261,10 @@ fn main() -> ExitCode {
             config,
             min_accuracy,
             json,
+            llm,
+            limit,
         } => {
-            return match eval::run(&corpus, &config, min_accuracy, json) {
+            return match eval::run(&corpus, &config, min_accuracy, json, llm, limit) {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::from(1),
                 Err(UsageError(lines)) => {
@@ -286,7 +302,11 @@ fn main() -> ExitCode {
         Command::Check { config } => check::run(&config),
         Command::Serve { config } => serve::run(&config),
         Command::Demo => demo::run(),
-        Command::Diagnose { input } => diagnose::run(&input),
+        Command::Diagnose {
+            input,
+            config,
+            target,
+        } => diagnose::run(&input, config.as_deref(), target.as_deref()),
         Command::Chaos { listen, log_file } => chaos::run(&listen, log_file.as_ref()),
     };
     match result {

@@ -300,6 +300,11 @@ pub struct Llm {
     pub model: String,
     /// How long to wait before rules decide alone.
     pub timeout: HumanDuration,
+    /// An environment variable holding an API key, sent as
+    /// `Authorization: Bearer …` (hosted OpenAI-compatible servers).
+    pub api_key_env: Option<String>,
+    /// How many of the target's last log lines the prompt carries (redacted).
+    pub max_log_lines: usize,
 }
 
 impl Default for Llm {
@@ -309,6 +314,8 @@ impl Default for Llm {
             url: "http://127.0.0.1:11434".into(),
             model: String::new(),
             timeout: secs(5),
+            api_key_env: None,
+            max_log_lines: 30,
         }
     }
 }

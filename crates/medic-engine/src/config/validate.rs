@@ -77,6 +77,26 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     if config.llm.provider != LlmProvider::None && config.llm.model.is_empty() {
         push("llm.model".into(), "a provider needs a model name".into());
     }
+    if config.llm.provider != LlmProvider::None {
+        if !config.llm.url.starts_with("http://") {
+            push(
+                "llm.url".into(),
+                format!(
+                    "{:?} is not an http:// URL (no outbound TLS yet)",
+                    config.llm.url
+                ),
+            );
+        }
+        if config.llm.timeout.get().is_zero() {
+            push("llm.timeout".into(), "must be greater than 0".into());
+        }
+        if !(1..=500).contains(&config.llm.max_log_lines) {
+            push(
+                "llm.max_log_lines".into(),
+                format!("{} is outside 1..=500", config.llm.max_log_lines),
+            );
+        }
+    }
     let policy = &config.policy;
     if !(0.0..=1.0).contains(&policy.min_confidence) {
         push(
@@ -365,6 +385,23 @@ mod tests {
         errors
             .iter()
             .any(|e| e.starts_with(&format!("{path}: ")) && e.contains(words))
+    }
+
+    #[test]
+    fn llm_settings_are_checked_when_a_provider_is_set() {
+        let found = errors(
+            "[llm]\nprovider = \"openai\"\nmodel = \"m\"\nurl = \"https://api.example.com\"\nmax_log_lines = 0\n",
+        );
+        assert!(found.iter().any(|e| e.starts_with("llm.url")), "{found:?}");
+        assert!(
+            found.iter().any(|e| e.starts_with("llm.max_log_lines")),
+            "{found:?}"
+        );
+        // Without a provider the section is inert.
+        assert!(errors("[llm]\nurl = \"nonsense\"\n").is_empty());
+        assert!(
+            errors("[llm]\nprovider = \"ollama\"\nmodel = \"m\"\napi_key_env = \"K\"\n").is_empty()
+        );
     }
 
     #[test]

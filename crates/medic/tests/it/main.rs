@@ -7,6 +7,7 @@ mod dashboard;
 mod demo;
 mod eval;
 mod learn;
+mod llm;
 mod pipeline;
 mod prometheus;
 mod run;

@@ -1,0 +1,87 @@
+//! The optional second opinion: when `[llm]` names a provider, an incident's
+//! rules diagnosis is shown to the model with the target's remedy names as
+//! the only choices (see `medic-llm`). The rules' diagnosis is recorded
+//! first (a webhook's sender sees it without waiting for the model); the
+//! combined one replaces it when the model changed it, and is what gets
+//! planned with. The model's opinion, accepted or not, goes on the timeline. The model can only move a remedy the plan already holds to
+//! the front, and only while the fingerprint has no history of its own.
+
+use medic_engine::config::Llm;
+use medic_engine::diagnosis::{Finding, Symptoms};
+use medic_engine::plan::Step;
+use medic_llm::{LlmDiagnoser, Settings};
+use medic_model::{Diagnosis, Incident, RemedyStats, TimelineKind};
+use medic_store::StoreError;
+
+use crate::agent::Inner;
+use crate::incident::{note, record_diagnosis};
+
+/// The diagnoser for `[llm]`, or none (no provider, or settings that cannot work).
+pub(crate) fn build(config: &Llm) -> Option<LlmDiagnoser> {
+    let settings = Settings::from_config(config)?;
+    match LlmDiagnoser::new(settings) {
+        Ok(llm) => Some(llm),
+        Err(error) => {
+            tracing::warn!(%error, "[llm] is configured but unusable; rules decide alone");
+            None
+        }
+    }
+}
+
+/// The rules' `finding` (already recorded), refined by the model when one
+/// is configured, and the remedy it prefers. The opinion is noted on the
+/// incident's timeline; a changed diagnosis is recorded again.
+pub(crate) async fn consult(
+    inner: &Inner,
+    incident: &mut Incident,
+    finding: Finding,
+    symptoms: &Symptoms<'_>,
+    remedies: &[String],
+) -> Result<(Diagnosis, Option<String>), StoreError> {
+    let Some(llm) = &inner.llm else {
+        return Ok((finding.diagnosis, None));
+    };
+    let consultation = llm
+        .consult(&finding, symptoms, remedies, &incident.target)
+        .await;
+    let opinion = &consultation.opinion;
+    let message = format!(
+        "llm ({}, {} ms{}): {}, {}",
+        opinion.model,
+        opinion.latency_ms,
+        if opinion.cached { ", cached" } else { "" },
+        opinion.verdict.as_str(),
+        opinion.reason
+    );
+    note(
+        inner,
+        incident,
+        TimelineKind::Diagnosis,
+        &message,
+        serde_json::json!({ "llm": opinion }),
+    )
+    .await?;
+    let combined = consultation.finding.diagnosis;
+    if combined != finding.diagnosis {
+        let sources: Vec<&str> = combined.sources.iter().map(|s| s.as_str()).collect();
+        let summary = format!(
+            "{} ({:.0}% sure, from {}): {}",
+            combined.category,
+            combined.confidence * 100.0,
+            sources.join(" + "),
+            combined.root_cause
+        );
+        record_diagnosis(inner, incident, &combined, &summary).await?;
+    }
+    Ok((combined, opinion.preferred_remedy.clone()))
+}
+
+/// Puts the model's remedy first when the fingerprint has no history yet
+/// (what worked before outranks an opinion); nothing else changes.
+pub(crate) fn reorder(steps: &mut Vec<Step<'_>>, preferred: Option<&str>, history: &[RemedyStats]) {
+    if let Some(preferred) = preferred
+        && history.iter().all(|h| h.attempts == 0)
+    {
+        medic_llm::prefer_remedy(steps, preferred);
+    }
+}

@@ -1,0 +1,184 @@
+//! Secrets out of log lines before they reach a model.
+//!
+//! Logs carry credentials more often than anyone intends: a bearer token in a
+//! logged request, `password=` in a connection error, a key in a URL's query.
+//! Each pattern below replaces the secret part with `[REDACTED]` and keeps the
+//! rest of the line, since the rest is what explains the failure.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// What a secret is replaced with.
+pub const REDACTED: &str = "[REDACTED]";
+
+struct Pattern {
+    re: Regex,
+    /// The replacement, in `Regex::replace_all` syntax.
+    with: &'static str,
+}
+
+static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
+    let table: &[(&str, &str)] = &[
+        // PEM private keys, whole.
+        (
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)",
+            "[REDACTED]",
+        ),
+        // Credentials in a URL: scheme://user:password@host.
+        (
+            r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s@/]+@",
+            "${1}:[REDACTED]@",
+        ),
+        // Authorization headers and bearer tokens.
+        (
+            r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}",
+            "${1} [REDACTED]",
+        ),
+        (
+            r"(?i)\b(token)\s+[A-Za-z0-9._~+/=-]{16,}",
+            "${1} [REDACTED]",
+        ),
+        // key=value and key: value for names that hold secrets (also in query strings and JSON).
+        (
+            r#"(?i)\b([a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential)[a-z0-9_.-]*)("?\s*[=:]\s*"?)[^\s"'&,;}]+"#,
+            "${1}${2}[REDACTED]",
+        ),
+        // Well-known key formats, wherever they appear.
+        (r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", "[REDACTED]"),
+        (r"\bgh[pousr]_[A-Za-z0-9]{30,}\b", "[REDACTED]"),
+        (r"\bglpat-[A-Za-z0-9_-]{20,}\b", "[REDACTED]"),
+        (r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b", "[REDACTED]"),
+        (r"\bsk-[A-Za-z0-9_-]{20,}\b", "[REDACTED]"),
+        // JSON web tokens.
+        (
+            r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+            "[REDACTED]",
+        ),
+    ];
+    table
+        .iter()
+        .filter_map(|(pattern, with)| {
+            // The patterns are constants covered by tests; one that failed to
+            // compile would be skipped rather than take the agent down.
+            Regex::new(pattern).ok().map(|re| Pattern { re, with })
+        })
+        .collect()
+});
+
+/// `line` with every recognised secret replaced by `[REDACTED]`.
+///
+/// ```
+/// use medic_llm::redact::redact;
+/// assert_eq!(
+///     redact("connect postgres://app:hunter2@db:5432/shop failed"),
+///     "connect postgres://app:[REDACTED]@db:5432/shop failed",
+/// );
+/// assert_eq!(redact("Authorization: Bearer abcdef0123456789"), "Authorization: Bearer [REDACTED]");
+/// ```
+pub fn redact(line: &str) -> String {
+    let mut text = line.to_string();
+    for pattern in PATTERNS.iter() {
+        if pattern.re.is_match(&text) {
+            text = pattern.re.replace_all(&text, pattern.with).into_owned();
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_hidden(line: &str, secret: &str) -> String {
+        let out = redact(line);
+        assert!(!out.contains(secret), "{secret:?} survived in {out:?}");
+        assert!(out.contains(REDACTED), "{out:?}");
+        out
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        let out = assert_hidden(
+            "GET /api -> 401 (Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlX2hlcmU)",
+            "eyJhbGciOiJIUzI1NiJ9",
+        );
+        assert!(out.starts_with("GET /api -> 401"), "{out}");
+        assert_hidden(
+            "token ghp_0123456789abcdefABCDEF0123456789abcd rejected",
+            "ghp_0123",
+        );
+    }
+
+    #[test]
+    fn passwords_and_secrets_in_key_value_form() {
+        assert_hidden("login failed: user=admin password=hunter2", "hunter2");
+        assert_hidden("DB_PASSWORD: s3cr3t!", "s3cr3t");
+        assert_hidden(r#"{"client_secret": "abc123xyz"}"#, "abc123xyz");
+        let out = assert_hidden("retrying with pwd=letmein;", "letmein");
+        assert!(out.contains("user") || out.contains("retrying"), "{out}");
+        // The user name is not a secret and stays.
+        assert!(redact("user=admin password=x").contains("user=admin"));
+    }
+
+    #[test]
+    fn aws_like_keys() {
+        assert_hidden(
+            "InvalidClientTokenId: AKIAIOSFODNN7EXAMPLE is not valid",
+            "AKIAIOSFODNN7EXAMPLE",
+        );
+        assert_hidden(
+            "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "wJalrXUtnFEMI",
+        );
+    }
+
+    #[test]
+    fn connection_strings() {
+        let out = assert_hidden(
+            "FATAL: could not connect to postgres://payments:pa55w0rd@10.0.0.5:5432/pay",
+            "pa55w0rd",
+        );
+        assert!(
+            out.contains("postgres://payments:[REDACTED]@10.0.0.5:5432/pay"),
+            "{out}"
+        );
+        assert_hidden("redis://:topsecret@cache:6379 refused", "topsecret");
+        assert_hidden("amqp://guest:guest@rabbit:5672/ closed", "guest@");
+    }
+
+    #[test]
+    fn api_keys_in_urls() {
+        let out = assert_hidden(
+            "GET https://api.example.com/v1/rates?api_key=9f8e7d6c5b4a&currency=EUR -> 403",
+            "9f8e7d6c5b4a",
+        );
+        assert!(out.contains("currency=EUR"), "{out}");
+        assert_hidden("POST /hook?access_token=zzzzzz111 -> 500", "zzzzzz111");
+        assert_hidden("using key sk-proj0123456789abcdefghij", "sk-proj0123");
+        assert_hidden(
+            "slack: xoxb-1234567890-abcdefghij invalid_auth",
+            "xoxb-1234567890",
+        );
+    }
+
+    #[test]
+    fn private_keys() {
+        assert_hidden(
+            "loaded -----BEGIN RSA PRIVATE KEY-----MIIEow...-----END RSA PRIVATE KEY----- from env",
+            "MIIEow",
+        );
+    }
+
+    #[test]
+    fn ordinary_lines_are_untouched() {
+        for line in [
+            "ERROR db: connect to 127.0.0.1:5432 failed: Connection refused (os error 111)",
+            "HTTP 503 from http://127.0.0.1:8000/health in 12ms",
+            "java.lang.OutOfMemoryError: Java heap space",
+            "authentication failed for user bob",
+        ] {
+            assert_eq!(redact(line), line);
+        }
+    }
+}
