@@ -347,16 +347,24 @@ fn describe(report: &Report) -> String {
         let _ = writeln!(out, "  {miss}");
     }
     if let Some(history) = &report.with_history {
+        // With `--llm` the headline figures are the combined ones; the
+        // replay uses the rules, so it is compared with the rules alone.
+        let (rules_category, rules_remedy) = report
+            .llm
+            .as_ref()
+            .map_or((report.category_accuracy, report.remedy_accuracy), |llm| {
+                (llm.rules_category_accuracy, llm.rules_remedy_accuracy)
+            });
         out.push_str("\nrules + history (seeded shuffle; each case scored on what the cases before it taught):\n");
         let _ = writeln!(
             out,
-            "  category accuracy: {:.1}% (rules alone {:.1}%)",
-            history.category_accuracy, report.category_accuracy
+            "  category accuracy: {:.1}% (rules alone {rules_category:.1}%)",
+            history.category_accuracy
         );
         let _ = writeln!(
             out,
-            "  remedy accuracy:   {:.1}% (rules alone {:.1}%)",
-            history.remedy_accuracy, report.remedy_accuracy
+            "  remedy accuracy:   {:.1}% (rules alone {rules_remedy:.1}%)",
+            history.remedy_accuracy
         );
         let _ = writeln!(
             out,
