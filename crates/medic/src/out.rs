@@ -20,7 +20,7 @@ pub(crate) fn print(text: &str) {
     }
 }
 
-/// [`print`] with a newline.
+/// [`print()`] with a newline.
 pub(crate) fn println(text: &str) {
     print(&format!("{text}\n"));
 }
