@@ -6,15 +6,15 @@
 #   scripts/llm-server.sh          # build/fetch if missing, print the two paths
 #   scripts/llm-server.sh serve 8089   # ... then run the server on 127.0.0.1:8089
 #
-# Cache: $MEDIC_LLM_CACHE (default ~/.cache/medic-llm). Prints
-# `LLAMA_SERVER=…` and `MEDIC_LLM_MODEL=…` lines for the caller to eval.
+# Cache: $LLM_SERVER_CACHE (default ~/.cache/medic-llm). Prints
+# `LLAMA_SERVER=…` and `LLAMA_MODEL=…` lines for the caller to eval.
 set -euo pipefail
 
 LLAMA_VERSION=11434.0.0
 MODEL_VERSION=0.1.2
 # Bumped whenever the build flags change, so a cached binary built the old way is rebuilt.
 BUILD=2
-cache="${MEDIC_LLM_CACHE:-$HOME/.cache/medic-llm}"
+cache="${LLM_SERVER_CACHE:-$HOME/.cache/medic-llm}"
 server="$cache/llama-server-$LLAMA_VERSION-b$BUILD"
 model="$cache/SmolLM2-135M-Instruct.Q4_1.gguf"
 mkdir -p "$cache"
@@ -80,7 +80,7 @@ PY
 fi
 
 echo "LLAMA_SERVER=$server"
-echo "MEDIC_LLM_MODEL=$model"
+echo "LLAMA_MODEL=$model"
 
 if [[ "${1:-}" == serve ]]; then
   port="${2:-8089}"

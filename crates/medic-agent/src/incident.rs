@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use medic_act::ActionContext;
 use medic_engine::config::{Action, Mode, Target};
-use medic_engine::diagnosis::{Diagnoser, Finding, Symptoms};
+use medic_engine::diagnosis::{Diagnoser, Symptoms};
 use medic_engine::health::TargetState;
 use medic_engine::plan::{Decision, Situation};
 use medic_model::{
@@ -314,29 +314,24 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
     if matches!(cause.source, SignalSource::Alert { .. }) {
         target.logs.extend(cause.evidence.iter().cloned());
     }
-    let symptoms = Symptoms {
+    let mut finding = inner.diagnoser.diagnose(&Symptoms {
         signal: cause,
         log_lines: &target.logs,
-    };
-    let rules = inner.diagnoser.diagnose(&symptoms);
-    let Finding {
-        mut diagnosis,
-        fingerprint,
-        ..
-    } = rules.clone();
+    });
+    let fingerprint = finding.fingerprint.clone();
     let mut new = NewIncident::new(
         &signal.target,
         &fingerprint,
         &format!("{}: {}", signal.target, signal.message),
         Utc::now(),
     );
-    new.category = Some(diagnosis.category);
-    new.severity = Some(diagnosis.severity);
+    new.category = Some(finding.diagnosis.category);
+    new.severity = Some(finding.diagnosis.severity);
     let (mut incident, created) = inner.store.open_or_join_incident(&new).await?;
     if created {
         inner
             .metrics
-            .incident_opened(&incident.target, diagnosis.category.as_str());
+            .incident_opened(&incident.target, finding.diagnosis.category.as_str());
         inner.live.send(LiveEvent::Incident(incident.clone()));
         learning::on_open(inner, &incident).await?;
     }
@@ -349,18 +344,19 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         json!(signal),
     )
     .await?;
-    let lent = learning::borrow(inner, &fingerprint, &mut diagnosis).await?;
-    let similar = diagnosis
+    let lent = learning::borrow(inner, &fingerprint, &mut finding.diagnosis).await?;
+    let similar = finding
+        .diagnosis
         .similar_to
         .as_ref()
         .map_or(String::new(), |s| format!("; {s}"));
     let summary = format!(
         "{} ({:.0}% sure): {}{similar}",
-        diagnosis.category,
-        diagnosis.confidence * 100.0,
-        diagnosis.root_cause
+        finding.diagnosis.category,
+        finding.diagnosis.confidence * 100.0,
+        finding.diagnosis.root_cause
     );
-    record_diagnosis(inner, &mut incident, &diagnosis, &summary).await?;
+    record_diagnosis(inner, &mut incident, &finding.diagnosis, &summary).await?;
 
     if target.exit.is_some() {
         let restarted = supervisor_restart(inner, &mut incident, &mut target, &fingerprint).await?;
@@ -376,14 +372,30 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         .iter()
         .map(|r| r.name.clone())
         .collect();
-    let symptoms = Symptoms {
-        signal: target.exit.as_ref().unwrap_or(signal),
-        log_lines: &target.logs,
+    // The policy weighs what the rules and history are sure of: a model that
+    // agrees raises the confidence shown, never the one that decides whether
+    // a remedy runs without a human (and a category the model supplied where
+    // the rules had none keeps the rules' low confidence).
+    let deciding_confidence = finding.diagnosis.confidence;
+    let (combined, preferred) = crate::llm::consult(
+        inner,
+        &mut incident,
+        finding,
+        &Symptoms {
+            signal: target.exit.as_ref().unwrap_or(signal),
+            log_lines: &target.logs,
+        },
+        &remedies,
+    )
+    .await?;
+    let diagnosis = Diagnosis {
+        confidence: combined.confidence.min(deciding_confidence),
+        ..combined
     };
-    // The model sees the rules' finding with what history added to it.
-    let rules = Finding { diagnosis, ..rules };
-    let (diagnosis, preferred) =
-        crate::llm::consult(inner, &mut incident, rules, &symptoms, &remedies).await?;
+    // What worked before, here or on similar incidents, outranks an opinion;
+    // a dry run shows the plain ranked order.
+    let preferred = preferred
+        .filter(|_| inner.config.policy.mode != Mode::DryRun && lent.borrowed().stats.is_empty());
 
     let policy = &inner.config.policy;
     let mut explorer = learning::explorer();

@@ -2,9 +2,12 @@
 //! rules diagnosis is shown to the model with the target's remedy names as
 //! the only choices (see `medic-llm`). The rules' diagnosis is recorded
 //! first (a webhook's sender sees it without waiting for the model); the
-//! combined one replaces it when the model changed it, and is what gets
-//! planned with. The model's opinion, accepted or not, goes on the timeline. The model can only move a remedy the plan already holds to
-//! the front, and only while the fingerprint has no history of its own.
+//! combined one replaces it when the model changed it. Planning uses the
+//! combined category with the rules' (and history's) confidence, so the
+//! model's agreement never lifts a step past `min_confidence`. The model's
+//! opinion, accepted or not, goes on the timeline. It can only move a
+//! remedy the plan already holds to the front, and only while the
+//! fingerprint has no history (its own or lent by similar incidents).
 
 use medic_engine::config::Llm;
 use medic_engine::diagnosis::{Finding, Symptoms};
@@ -64,8 +67,12 @@ pub(crate) async fn consult(
     let combined = consultation.finding.diagnosis;
     if combined != finding.diagnosis {
         let sources: Vec<&str> = combined.sources.iter().map(|s| s.as_str()).collect();
+        let similar = combined
+            .similar_to
+            .as_ref()
+            .map_or(String::new(), |s| format!("; {s}"));
         let summary = format!(
-            "{} ({:.0}% sure, from {}): {}",
+            "{} ({:.0}% sure, from {}): {}{similar}",
             combined.category,
             combined.confidence * 100.0,
             sources.join(" + "),

@@ -2,11 +2,10 @@
 //! incidents whose root cause reads most alike, so their remedies can serve
 //! as a prior.
 //!
-//! Similarity is Jaccard over the tokens of each root cause's *template*:
-//! the line with its variable parts (numbers, hex, ids, addresses) masked,
-//! so `connect to 10.0.0.7:5432 failed` and `connect to 10.0.0.9:6432
-//! failed` are the same failure. [`template_tokens`] is the one seam: a
-//! template miner (Drain-like) can replace it without touching the rest.
+//! Similarity is Jaccard over the tokens of each root cause's *template*
+//! ([`crate::logs::template_of`]): the line with its variable parts
+//! (numbers, hex, ids, addresses) masked, so `connect to 10.0.0.7:5432
+//! failed` and `connect to 10.0.0.9:6432 failed` are the same failure.
 
 use std::collections::BTreeSet;
 

@@ -1,6 +1,6 @@
 //! A real local model: SmolLM2-135M served by llama.cpp's `llama-server`
 //! (built and fetched by `scripts/llm-server.sh`, paths from `LLAMA_SERVER`
-//! and `MEDIC_LLM_MODEL` or the script's default cache). The model is tiny,
+//! and `LLAMA_MODEL` or the script's default cache). The model is tiny,
 //! so this checks the contract, not the quality: an answer comes as JSON
 //! within the latency bound, only allowed values survive validation, and
 //! the rules decide when the model cannot answer in time. The Ollama
@@ -27,14 +27,14 @@ const LATENCY_BOUND: Duration = Duration::from_secs(90);
 
 /// The server binary and the model, or why not.
 fn artifacts() -> Option<(PathBuf, PathBuf)> {
-    let cache = std::env::var_os("MEDIC_LLM_CACHE")
+    let cache = std::env::var_os("LLM_SERVER_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/medic-llm")))
         .unwrap_or_default();
     let server = std::env::var_os("LLAMA_SERVER")
         .map(PathBuf::from)
         .unwrap_or_else(|| cache.join("llama-server-11434.0.0-b2"));
-    let model = std::env::var_os("MEDIC_LLM_MODEL")
+    let model = std::env::var_os("LLAMA_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| cache.join("SmolLM2-135M-Instruct.Q4_1.gguf"));
     if server.exists() && model.exists() {

@@ -472,10 +472,18 @@ impl Store for PgStore {
         let id: i64 = previous.try_get("id")?;
         let remedy: String = previous.try_get("resolved_by")?;
         let credited_ms: Option<i64> = previous.try_get("resolved_by_ms")?;
-        sqlx::query("UPDATE incidents SET resolved_by = NULL, resolved_by_ms = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        // The claim: of two agents revoking the same credit at once, the
+        // second waits on the row lock, then finds it taken and stops.
+        let claimed = sqlx::query(
+            "UPDATE incidents SET resolved_by = NULL, resolved_by_ms = NULL \
+             WHERE id = $1 AND resolved_by IS NOT NULL",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            return Ok(None);
+        }
         let stats = sqlx::query(concat!(
             "UPDATE remedy_stats SET successes = successes - 1, \
              total_recover_ms = GREATEST(total_recover_ms - $1, 0) \

@@ -14,6 +14,9 @@ use medic_model::RemedyStats;
 
 use crate::UsageError;
 
+/// The largest count an imported entry may hold (2^53).
+const MAX_COUNT: u64 = 1 << 53;
+
 /// The export format's version.
 const VERSION: u64 = 1;
 
@@ -136,8 +139,12 @@ fn parse(text: &str) -> Result<Vec<RemedyStats>, String> {
             if entry.fingerprint.is_empty() || entry.remedy.is_empty() {
                 return Err(format!("{name}: fingerprint and remedy must not be empty"));
             }
-            let count = |what: &str, value: i64| {
-                u64::try_from(value).map_err(|_| format!("{name}: {what} is negative ({value})"))
+            // Counts past 2^53 are not real histories, and lose precision
+            // as the f64s the ranking computes with.
+            let count = |what: &str, value: i64| match u64::try_from(value) {
+                Err(_) => Err(format!("{name}: {what} is negative ({value})")),
+                Ok(n) if n > MAX_COUNT => Err(format!("{name}: {what} is too large ({n})")),
+                Ok(n) => Ok(n),
             };
             let attempts = count("attempts", entry.attempts)?;
             let successes = count("successes", entry.successes)?;

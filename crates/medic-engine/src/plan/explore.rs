@@ -70,8 +70,14 @@ impl Explorer {
     }
 
     /// A draw from Beta(`alpha`, `beta`), as `X / (X + Y)` with
-    /// `X ~ Gamma(alpha)`, `Y ~ Gamma(beta)`. Both parameters must be > 0.
+    /// `X ~ Gamma(alpha)`, `Y ~ Gamma(beta)`. Parameters that are not
+    /// finite and positive (never from a posterior) give 0.5: the sampler's
+    /// loop would otherwise never end on NaN.
     pub fn beta(&mut self, alpha: f64, beta: f64) -> f64 {
+        let usable = |p: f64| p.is_finite() && p > 0.0;
+        if !(usable(alpha) && usable(beta)) {
+            return 0.5;
+        }
         let x = self.gamma(alpha);
         let y = self.gamma(beta);
         if x + y > 0.0 { x / (x + y) } else { 0.5 }
@@ -81,6 +87,19 @@ impl Explorer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unusable_parameters_give_a_neutral_draw_instead_of_looping() {
+        let mut explorer = Explorer::seeded(7);
+        for (alpha, beta) in [
+            (f64::NAN, 1.0),
+            (1.0, f64::INFINITY),
+            (0.0, 2.0),
+            (-1.0, -1.0),
+        ] {
+            assert_eq!(explorer.beta(alpha, beta), 0.5);
+        }
+    }
 
     #[test]
     fn beta_draws_have_the_right_mean_and_spread() {

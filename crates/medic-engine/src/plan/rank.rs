@@ -147,8 +147,11 @@ fn posteriors(
                 .stats
                 .iter()
                 .filter(|s| s.remedy == remedy.name)
-                .fold((0, 0), |(s, a), stats| {
-                    (s + stats.successes, a + stats.attempts)
+                .fold((0u64, 0u64), |(s, a), stats| {
+                    (
+                        s.saturating_add(stats.successes),
+                        a.saturating_add(stats.attempts),
+                    )
                 });
             Posterior::new(
                 configured_prior(position, remedies.len()),

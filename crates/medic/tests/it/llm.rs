@@ -12,14 +12,14 @@ use crate::support::{KillOnDrop, Served, TempDir, closed_port, poll};
 
 /// The server binary and the model, or `None` (skipped) when missing.
 fn artifacts() -> Option<(PathBuf, PathBuf)> {
-    let cache = std::env::var_os("MEDIC_LLM_CACHE")
+    let cache = std::env::var_os("LLM_SERVER_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/medic-llm")))
         .unwrap_or_default();
     let server = std::env::var_os("LLAMA_SERVER")
         .map(PathBuf::from)
         .unwrap_or_else(|| cache.join("llama-server-11434.0.0-b2"));
-    let model = std::env::var_os("MEDIC_LLM_MODEL")
+    let model = std::env::var_os("LLAMA_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| cache.join("SmolLM2-135M-Instruct.Q4_1.gguf"));
     if server.exists() && model.exists() {
@@ -227,9 +227,14 @@ fn stand_in(content: String) -> (String, std::sync::Arc<std::sync::atomic::Atomi
     (url, count)
 }
 
-/// `medic serve` with `[llm]` at `url`, a log-pattern target and two exec
-/// remedies; returns the first action's remedy once one was recorded.
-fn first_action_with_llm(name: &str, url: &str) -> (String, serde_json::Value) {
+/// `medic serve` with `[llm]` at `url`, `[policy] min_confidence`, a
+/// log-pattern target and two exec remedies; returns the first action's
+/// remedy once one was recorded, the incident, and the running agent.
+fn first_action_with_llm(
+    name: &str,
+    url: &str,
+    min_confidence: f64,
+) -> (String, serde_json::Value, Served, TempDir) {
     let dir = TempDir::new(name);
     let log = dir.0.join("app.log");
     std::fs::write(&log, "").expect("log");
@@ -248,7 +253,7 @@ url = "{url}"
 model = "stand-in"
 timeout = "2s"
 [policy]
-min_confidence = 0.5
+min_confidence = {min_confidence}
 cooldown = "0s"
 [[targets]]
 name = "shop"
@@ -294,7 +299,7 @@ action = {{ kind = "exec", command = ["true"] }}
         .as_str()
         .expect("remedy")
         .to_string();
-    (first, detail)
+    (first, detail, served, dir)
 }
 
 #[test]
@@ -305,7 +310,7 @@ fn an_allowed_remedy_from_the_model_goes_first_and_an_injected_one_never_runs() 
         "confidence": 0.9, "root_cause": "db down", "rationale": "refused"})
     .to_string();
     let (url, count) = stand_in(agreeing);
-    let (first, detail) = first_action_with_llm("llm-prefer", &url);
+    let (first, detail, ..) = first_action_with_llm("llm-prefer", &url, 0.5);
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(first, "restart", "{detail:#}");
     let sources = detail["diagnosis"]["sources"].to_string();
@@ -318,7 +323,7 @@ fn an_allowed_remedy_from_the_model_goes_first_and_an_injected_one_never_runs() 
         "command": "rm -rf /"})
     .to_string();
     let (url, _) = stand_in(obeying);
-    let (first, detail) = first_action_with_llm("llm-inject", &url);
+    let (first, detail, ..) = first_action_with_llm("llm-inject", &url, 0.5);
     assert_eq!(first, "reconnect-db", "{detail:#}");
     let timeline = detail["timeline"].to_string();
     assert!(
@@ -327,8 +332,11 @@ fn an_allowed_remedy_from_the_model_goes_first_and_an_injected_one_never_runs() 
     );
 
     // A model that is down: the rules decide alone, in their order.
-    let (first, detail) =
-        first_action_with_llm("llm-down", &format!("http://127.0.0.1:{}", closed_port()));
+    let (first, detail, ..) = first_action_with_llm(
+        "llm-down",
+        &format!("http://127.0.0.1:{}", closed_port()),
+        0.5,
+    );
     assert_eq!(first, "reconnect-db", "{detail:#}");
     assert!(
         detail["timeline"].to_string().contains("failed"),
@@ -403,4 +411,35 @@ action = {{ kind = "wait", duration = "1s" }}
     let out = run(&["--target", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}
+
+#[test]
+fn a_model_that_agrees_never_lifts_a_remedy_past_the_approval_threshold() {
+    // The rules are 85 % sure of this log. A model agreeing at 100 % makes
+    // the diagnosis shown 92.5 % sure, but the policy (`min_confidence =
+    // 0.9`) weighs the rules' own confidence: the remedy waits for a human.
+    let agreeing = serde_json::json!({"category": "network", "remedy": "reconnect-db",
+        "confidence": 1, "root_cause": "db down", "rationale": "refused"})
+    .to_string();
+    let (url, _) = stand_in(agreeing);
+    let (first, detail, served, _dir) = first_action_with_llm("llm-threshold", &url, 0.9);
+    assert_eq!(first, "reconnect-db", "{detail:#}");
+    let shown = detail["diagnosis"]["confidence"]
+        .as_f64()
+        .expect("confidence");
+    assert!(shown >= 0.9, "the combined confidence is shown: {detail:#}");
+    let pending = served.wait_for("/api/v1/approvals", Duration::from_secs(10), |json| {
+        json["approvals"].as_array().is_some_and(|a| !a.is_empty())
+    });
+    assert_eq!(
+        pending["approvals"][0]["remedy"], "reconnect-db",
+        "{pending:#}"
+    );
+    let id = detail["incident"]["id"].as_i64().expect("id");
+    let now = served.wait_for(
+        &format!("/api/v1/incidents/{id}"),
+        Duration::from_secs(5),
+        |_| true,
+    );
+    assert_eq!(now["actions"][0]["state"], "intended", "not run: {now:#}");
 }
