@@ -129,14 +129,26 @@ pub fn messages(input: &PromptInput<'_>) -> Vec<Message> {
     ]
 }
 
-/// The last `max` non-empty lines, redacted, cleaned and cut.
+/// The last `max` non-empty lines, redacted, cleaned and cut. A private
+/// key logged over several lines is one `[REDACTED]` line: the per-line
+/// patterns cannot see its body, so the block is tracked across lines
+/// (before the window is cut, so a body whose BEGIN line fell outside the
+/// window is hidden too).
 fn quoted_lines(lines: &[String], max: usize) -> String {
-    let kept: Vec<&String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
-    kept[kept.len().saturating_sub(max)..]
-        .iter()
-        .map(|line| clean(&redact(line), MAX_LINE_CHARS))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut in_key = false;
+    let mut kept: Vec<String> = Vec::new();
+    for line in lines.iter().filter(|l| !l.trim().is_empty()) {
+        let begins = line.contains("-----BEGIN") && line.contains("PRIVATE KEY");
+        if in_key || begins {
+            if !in_key || kept.last().is_none_or(|l| l != "[REDACTED]") {
+                kept.push("[REDACTED]".to_string());
+            }
+            in_key = !line.contains("-----END");
+            continue;
+        }
+        kept.push(clean(&redact(line), MAX_LINE_CHARS));
+    }
+    kept[kept.len().saturating_sub(max)..].join("\n")
 }
 
 /// One line of untrusted text: control characters out (a line cannot end
@@ -176,6 +188,25 @@ mod tests {
             max_lines: 3,
             allowed_remedies: allowed,
         }
+    }
+
+    #[test]
+    fn a_private_key_over_several_lines_is_one_redacted_line() {
+        let lines: Vec<String> = [
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+            "QyNTUxOQAAACBbodyBodyBodyBodyBodyBodyBody",
+            "-----END OPENSSH PRIVATE KEY-----",
+            "ERROR ssh: handshake failed",
+        ]
+        .map(String::from)
+        .to_vec();
+        // A window of 3 that starts inside the key still hides its body.
+        let quoted = quoted_lines(&lines, 3);
+        assert_eq!(
+            quoted, "[REDACTED]\nERROR ssh: handshake failed",
+            "{quoted}"
+        );
     }
 
     #[test]

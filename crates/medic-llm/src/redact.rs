@@ -27,7 +27,8 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         ),
         // Credentials in a URL: scheme://user:password@host.
         (
-            r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s@/]+@",
+            // Greedy to the URL's last `@`: a password may hold `/` or `@`.
+            r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s]+@",
             "${1}:[REDACTED]@",
         ),
         // Authorization headers and bearer tokens.
@@ -145,6 +146,9 @@ mod tests {
         );
         assert_hidden("redis://:topsecret@cache:6379 refused", "topsecret");
         assert_hidden("amqp://guest:guest@rabbit:5672/ closed", "guest@");
+        assert_hidden("mysql://app:pa/ss@db:3306/shop refused", "pa/ss");
+        let out = assert_hidden("https://bot:p@ssw0rd@git.example/repo.git denied", "ssw0rd");
+        assert!(out.contains("@git.example/repo.git"), "{out}");
     }
 
     #[test]
