@@ -8,6 +8,12 @@ use super::medic;
 /// lower it to make a regression pass.
 const BASELINE_ACCURACY: &str = "99";
 
+/// Rules-alone category accuracy on `eval/holdout.jsonl`, rounded down:
+/// 80 cases written blind (without reading the catalog or the tuning
+/// corpus) after the rules were tuned; measured 70.0% on 2026-11-26. It is
+/// the honest figure for unseen wordings; do not tune the rules on it.
+const HOLDOUT_BASELINE: &str = "70";
+
 fn repo_file(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -53,6 +59,30 @@ fn rules_alone_hold_the_recorded_baseline_on_the_corpus() {
     };
     assert!(rules_alone > 0.0, "{stdout}");
     assert!(with_history >= rules_alone, "{stdout}");
+}
+
+#[test]
+fn rules_alone_hold_the_recorded_baseline_on_the_blind_holdout() {
+    let out = medic(
+        &[
+            "eval",
+            "--corpus",
+            &repo_file("eval/holdout.jsonl"),
+            "--config",
+            &repo_file("eval/medic.toml"),
+            "--min-accuracy",
+            HOLDOUT_BASELINE,
+        ],
+        &[],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("cases: 80"), "{stdout}");
 }
 
 #[test]
