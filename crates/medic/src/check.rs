@@ -15,14 +15,21 @@ pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
     Ok(())
 }
 
-/// What the store has learned about each remedy, if there is a store yet.
-/// `check` never creates one: a missing SQLite file means no history.
-fn learned(url: &str) -> String {
+/// Whether the store at `url` may hold history: a SQLite file that does not
+/// exist yet holds none, and read-only commands must not create it by
+/// connecting.
+pub(crate) fn store_exists(url: &str) -> bool {
     let sqlite_file = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .filter(|path| !path.starts_with(':'));
-    if sqlite_file.is_some_and(|file| !Path::new(file).exists()) {
+    sqlite_file.is_none_or(|file| Path::new(file).exists())
+}
+
+/// What the store has learned about each remedy, if there is a store yet.
+/// `check` never creates one: a missing SQLite file means no history.
+fn learned(url: &str) -> String {
+    if !store_exists(url) {
         return "\nlearned: no history yet\n".into();
     }
     let stats = crate::runtime()

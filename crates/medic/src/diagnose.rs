@@ -144,11 +144,7 @@ fn with_config(
 /// What the store learned about `fingerprint`; nothing when there is no
 /// store yet (a missing SQLite file is not created) or it cannot be read.
 async fn history(url: &str, fingerprint: &str) -> Vec<RemedyStats> {
-    let sqlite_file = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .filter(|path| !path.starts_with(':'));
-    if sqlite_file.is_some_and(|file| !Path::new(file).exists()) {
+    if !crate::check::store_exists(url) {
         return Vec::new();
     }
     let Ok(store) = medic_store::connect(url).await else {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{KillOnDrop, Served, TempDir, closed_port, poll};
+use crate::support::{KillOnDrop, Served, TempDir, closed_port, poll, read_request_body};
 
 /// The server binary and the model, or `None` (skipped) when missing.
 fn artifacts() -> Option<(PathBuf, PathBuf)> {
@@ -191,7 +191,7 @@ action = {{ kind = "exec", command = ["touch", "{marker}"] }}
 /// A stand-in OpenAI-compatible server that answers every chat with
 /// `content`; returns its base URL and a count of requests.
 fn stand_in(content: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::io::Write as _;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -199,19 +199,7 @@ fn stand_in(content: String) -> (String, std::sync::Arc<std::sync::atomic::Atomi
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let mut reader = BufReader::new(&stream);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
+            read_request_body(&stream);
             let reply = serde_json::json!({
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]
             })

@@ -168,7 +168,8 @@ impl Webhook {
     }
 }
 
-fn read_request_body(stream: &TcpStream) -> String {
+/// The body of one HTTP/1.1 request read from `stream` (by Content-Length).
+pub fn read_request_body(stream: &TcpStream) -> String {
     let mut reader = BufReader::new(stream);
     let mut length = 0usize;
     loop {
