@@ -7,7 +7,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use medic_engine::config::{ExecAction, HumanDuration};
-use medic_engine::safety::{Values, check_command, render_argv};
+use medic_engine::safety::{Refusal, Values, check_command, check_command_template, render_argv};
 use nix::sys::signal::Signal;
 use tokio::process::{Child, Command};
 
@@ -23,15 +23,24 @@ const OUTPUT_GRACE: Duration = Duration::from_millis(100);
 /// destructive-command guard asked about the *rendered* argv, stdout and
 /// stderr captured together. Exit 0 is success. On timeout the command's
 /// whole process group is killed, and the command reaped, before this returns.
-pub(crate) async fn run(action: &ExecAction, values: &Values) -> ActionOutcome {
+pub(crate) async fn run(action: &ExecAction, values: &Values, approved: bool) -> ActionOutcome {
+    let allowed = |result: Result<(), Refusal>| match result {
+        Err(refusal) if !(approved && refusal.unreadable) => Err(refusal.to_string()),
+        _ => Ok(()),
+    };
+    // `medic check` judged the template; a config loaded another way (the
+    // API) is judged again here, before outside text is filled in.
+    if let Err(refusal) = allowed(check_command_template(&action.command)) {
+        return ActionOutcome::failed(refusal);
+    }
     let argv = match render_argv(&action.command, values) {
         Ok(argv) => argv,
         Err(error) => return ActionOutcome::failed(format!("cannot fill the command: {error}")),
     };
-    // The guard ran at `medic check` on the template; values could still make
-    // the rendered command destructive (`rm -rf {{…}}` with a value of `/`).
-    if let Err(refusal) = check_command(&argv) {
-        return ActionOutcome::failed(refusal.to_string());
+    // Values could still make the rendered command destructive (`rm -rf
+    // {{…}}` with a value of `/`).
+    if let Err(refusal) = allowed(check_command(&argv)) {
+        return ActionOutcome::failed(refusal);
     }
     let Some((program, args)) = argv.split_first().filter(|(p, _)| !p.is_empty()) else {
         return ActionOutcome::failed("the command is empty");

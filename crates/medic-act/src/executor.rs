@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use medic_engine::config::{Action, HumanDuration, Target};
+use medic_engine::config::{Action, HumanDuration, Risk, Target};
 use medic_resilience::ConfigError;
 use medic_resilience::breaker::BreakerSnapshot;
 use medic_resilience::retry::Retry;
@@ -217,7 +217,15 @@ impl Executor {
     ) -> ActionOutcome {
         match action {
             Action::Http(http) => http::run(&self.inner.client, http, &ctx.values()).await,
-            Action::Exec(exec) => exec::run(exec, &ctx.values()).await,
+            Action::Exec(exec) => {
+                // A high-risk remedy ran only after a human approved it: then
+                // a command the guard cannot read may run (never a destructive one).
+                let approved = target
+                    .remedies
+                    .iter()
+                    .any(|r| r.name == ctx.remedy && r.risk == Risk::High);
+                exec::run(exec, &ctx.values(), approved).await
+            }
             Action::Restart(_) => self.restart(target).await,
             Action::Failover(_) => self.inner.endpoints.advance(target),
             Action::Escalate(escalation) => {

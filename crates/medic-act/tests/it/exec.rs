@@ -58,7 +58,7 @@ async fn the_guard_refuses_a_rendered_rm_rf_root_at_run_time() {
     assert!(!outcome.success);
     let error = outcome.error.expect("error");
     assert!(
-        error.starts_with("refused by the destructive-command guard (rm-root)"),
+        error.starts_with("refused by the destructive-command guard (delete-system)"),
         "{error}"
     );
 }

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use regex::Regex;
 
 use super::load::ConfigError;
-use super::schema::{Action, Config, LlmProvider, Probe, Target};
-use crate::safety::{check_command, validate_template};
+use super::schema::{Action, Config, LlmProvider, Probe, Risk, Target};
+use crate::safety::{check_command_template, validate_template};
 
 /// Every semantic problem in `config`, in file order.
 pub fn validate(config: &Config) -> Vec<ConfigError> {
@@ -224,6 +224,7 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
         check_argv(
             &supervise.command,
             &format!("{path}.supervise.command"),
+            false,
             push,
         );
     }
@@ -243,9 +244,12 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
         }
         let action_path = format!("{path}.action");
         match &remedy.action {
-            Action::Exec(exec) => {
-                check_argv(&exec.command, &format!("{action_path}.command"), push)
-            }
+            Action::Exec(exec) => check_argv(
+                &exec.command,
+                &format!("{action_path}.command"),
+                remedy.risk == Risk::High,
+                push,
+            ),
             Action::Http(http) => {
                 check_url(&http.url, &format!("{action_path}.url"), push);
                 for (name, value) in &http.headers {
@@ -316,7 +320,7 @@ fn validate_probe(probe: &Probe, path: &str, push: &mut impl FnMut(String, Strin
                 );
             }
         }
-        Probe::Exec(exec) => check_argv(&exec.command, &format!("{path}.command"), push),
+        Probe::Exec(exec) => check_argv(&exec.command, &format!("{path}.command"), false, push),
         Probe::Process(process) => {
             if process.pidfile.is_empty() {
                 push(format!("{path}.pidfile"), "must not be empty".into());
@@ -325,7 +329,15 @@ fn validate_probe(probe: &Probe, path: &str, push: &mut impl FnMut(String, Strin
     }
 }
 
-fn check_argv(argv: &[String], path: &str, push: &mut impl FnMut(String, String)) {
+/// An argv from the configuration: placeholders filled as data only, and the
+/// guard's verdict. A command the guard cannot read passes only on a remedy
+/// with `risk = "high"` (`approvable`), which runs after a human approves.
+fn check_argv(
+    argv: &[String],
+    path: &str,
+    approvable: bool,
+    push: &mut impl FnMut(String, String),
+) {
     if argv.first().is_none_or(|program| program.is_empty()) {
         push(
             path.into(),
@@ -336,8 +348,11 @@ fn check_argv(argv: &[String], path: &str, push: &mut impl FnMut(String, String)
     for (k, element) in argv.iter().enumerate() {
         check_template(element, &format!("{path}[{k}]"), push);
     }
-    if let Err(refusal) = check_command(argv) {
-        push(path.into(), refusal.to_string());
+    match check_command_template(argv) {
+        Err(refusal) if !(approvable && refusal.unreadable) => {
+            push(path.into(), refusal.to_string())
+        }
+        _ => {}
     }
 }
 

@@ -3,7 +3,7 @@
 mod guard;
 mod template;
 
-pub use guard::{Refusal, check_command};
+pub use guard::{Refusal, check_command, check_command_template};
 pub use template::{
     Escape, PLACEHOLDERS, TemplateError, Values, render, render_argv, validate_template,
 };

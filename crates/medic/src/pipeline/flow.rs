@@ -552,7 +552,7 @@ fn build_command(
             ));
         }
     }
-    medic_engine::safety::check_command(&argv)
+    medic_engine::safety::check_command_template(&argv)
         .map_err(|refusal| FlowError::new(key, refusal.to_string()))?;
     Ok(CommandStep {
         argv,
