@@ -64,6 +64,43 @@ async fn the_guard_refuses_a_rendered_rm_rf_root_at_run_time() {
 }
 
 #[tokio::test]
+async fn an_unreadable_command_runs_only_for_an_approved_high_risk_remedy() {
+    // The program is chosen at run time: the guard cannot read it.
+    let command = r#"{ kind = "exec", command = ["sh", "-c", "$(echo echo) ran"] }"#;
+    let remedy = action(command);
+    let plain = target(&format!(
+        "name = \"db\"\nremedies = [{{ name = \"fix\", action = {command} }}]"
+    ));
+    let outcome = executor().run(&plain, &remedy, &context("db")).await;
+    assert!(!outcome.success);
+    let error = outcome.error.expect("error");
+    assert!(
+        error.contains("cannot read this command (run-time-command)"),
+        "{error}"
+    );
+
+    let high = target(&format!(
+        "name = \"db\"\nremedies = [{{ name = \"fix\", risk = \"high\", action = {command} }}]"
+    ));
+    let outcome = executor().run(&high, &remedy, &context("db")).await;
+    assert!(outcome.success, "{outcome:?}");
+    assert_eq!(outcome.output.as_deref().map(str::trim), Some("ran"));
+}
+
+#[tokio::test]
+async fn approval_never_lets_a_destructive_command_through() {
+    let command = r#"{ kind = "exec", command = ["rm", "-rf", "{{target.name}}"], cwd = "/nonexistent/medic-act-test" }"#;
+    let remedy = action(command);
+    let high = target(&format!(
+        "name = \"db\"\nremedies = [{{ name = \"fix\", risk = \"high\", action = {command} }}]"
+    ));
+    let outcome = executor().run(&high, &remedy, &context("/usr/")).await;
+    assert!(!outcome.success);
+    let error = outcome.error.expect("error");
+    assert!(error.contains("guard (delete-system)"), "{error}");
+}
+
+#[tokio::test]
 async fn a_timeout_kills_the_whole_process_group() {
     let remedy = action(
         r#"{ kind = "exec", command = ["sh", "-c", "echo pid $$; sleep 30 & echo pid $!; sleep 30 & echo pid $!; wait"], timeout = "500ms" }"#,

@@ -6,6 +6,7 @@ mod chaos;
 mod dashboard;
 mod demo;
 mod eval;
+mod guard;
 mod learn;
 mod llm;
 mod pipeline;
