@@ -49,9 +49,10 @@ enum Command {
     },
     /// Start a chaos service and the agent, break things, watch them heal.
     Demo,
-    /// Validate the config; print each target's probes and remedy ladder and
-    /// the policy; open the store read-only for its schema version and history
-    /// (never creating, migrating or writing it).
+    /// Validate the config; print each target's probes and remedy ladder and the policy.
+    ///
+    /// Then open the store read-only for its schema version and history:
+    /// never creating, migrating or writing it (`--offline` skips the store).
     Check {
         /// The configuration file.
         #[arg(long, short, default_value = "medic.toml", env = "MEDIC_CONFIG")]
