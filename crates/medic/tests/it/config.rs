@@ -303,52 +303,99 @@ fn an_unreachable_store_fails_check_with_its_cause_in_one_line() {
     );
 }
 
-#[test]
-fn log_format_json_writes_one_object_a_line_without_colour() {
+/// Lines `medic serve` writes to stderr, read on a thread until `wanted`
+/// matches one (or 60 s pass); serve is then killed.
+fn serve_log_until(config: &Path, flags: &[&str], wanted: impl Fn(&str) -> bool) -> Vec<String> {
     use std::io::BufRead as _;
-    let dir = TempDir::new("log-json");
-    let config = dir.0.join("medic.toml");
-    // A target that is down from the start, so the agent logs at once.
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"sqlite://{}\"\n[log]\nformat = \"json\"\n\
-             [[targets]]\nname = \"down\"\nprobes = [{{ kind = \"tcp\", address = \"127.0.0.1:{}\", interval = \"200ms\" }}]\n",
-            dir.0.join("medic.db").display(),
-            closed_port()
-        ),
-    )
-    .expect("config");
-    for args in [vec!["serve"], vec!["--log-format", "text", "serve"]] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_medic"))
-            .args(&args)
-            .arg("--config")
-            .arg(&config)
-            .env("MEDIC_LOG", "info")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("serve starts");
-        let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-        let mut line = String::new();
-        stderr.read_line(&mut line).expect("a log line");
-        let _ = child.kill();
-        let _ = child.wait();
-        assert!(!line.contains('\u{1b}'), "colour written to a pipe: {line}");
-        let json: Option<serde_json::Value> = serde_json::from_str(&line).ok();
-        if args.len() == 1 {
-            let json = json.unwrap_or_else(|| panic!("not JSON: {line}"));
-            assert_eq!(json["level"], "INFO", "{line}");
-            assert_eq!(json["fields"]["target"], "down", "{line}");
-        } else {
-            assert!(
-                json.is_none(),
-                "--log-format text wins over the file: {line}"
-            );
-            assert!(
-                line.contains("target=\"down\"") || line.contains("target=down"),
-                "{line}"
-            );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medic"))
+        .args(flags)
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .env("MEDIC_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut lines = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        let Ok(line) = receive.recv_timeout(left) else {
+            break;
+        };
+        let done = wanted(&line);
+        lines.push(line);
+        if done {
+            break;
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+#[test]
+fn log_format_json_writes_one_object_a_line_with_the_incident_and_no_colour() {
+    let dir = TempDir::new("log-json");
+    let port = closed_port();
+    // A target that is down from the start, with a remedy, so the agent
+    // logs an incident's action at once; a fresh store for each run.
+    let config_with = |name: &str| {
+        let config = dir.0.join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"sqlite://{}\"\n[log]\nformat = \"json\"\n\
+                 [[targets]]\nname = \"down\"\nprobes = [{{ kind = \"tcp\", address = \"127.0.0.1:{port}\", interval = \"200ms\" }}]\n\
+                 remedies = [{{ name = \"pause\", action = {{ kind = \"wait\", duration = \"100ms\" }} }}]\n",
+                dir.0.join(format!("{name}.db")).display(),
+            ),
+        )
+        .expect("config");
+        config
+    };
+    let config = config_with("json");
+
+    let lines = serve_log_until(&config, &[], |line| line.contains("action finished"));
+    let all = lines.join("\n");
+    assert!(!all.contains('\u{1b}'), "colour written to a pipe: {all}");
+    let objects: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(objects.iter().all(|o| o["level"].is_string()), "{all}");
+    let action = objects
+        .iter()
+        .find(|o| o["fields"]["message"] == "action finished")
+        .unwrap_or_else(|| panic!("no action logged: {all}"));
+    assert_eq!(action["span"]["target"], "down", "{action}");
+    assert!(action["span"]["incident"].as_i64().is_some(), "{action}");
+
+    // The flag wins over the file.
+    let lines = serve_log_until(&config_with("text"), &["--log-format", "text"], |line| {
+        line.contains("action finished")
+    });
+    let all = lines.join("\n");
+    assert!(!all.contains('\u{1b}'), "colour written to a pipe: {all}");
+    let action = lines
+        .iter()
+        .find(|l| l.contains("action finished"))
+        .unwrap_or_else(|| panic!("no action logged: {all}"));
+    assert!(
+        action.contains("incident{target=down incident="),
+        "{action}"
+    );
+    assert!(serde_json::from_str::<serde_json::Value>(action).is_err());
 }
