@@ -80,6 +80,22 @@ fn storage(url: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// A URL with its password, if any, shown as `***`: check's output is
+/// pasted into tickets and CI logs.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Reads, parses and validates a config file, errors as `file: key.path: reason`.
 pub(crate) fn load(path: &Path) -> Result<Config, UsageError> {
     let text = std::fs::read_to_string(path)
@@ -127,7 +143,8 @@ fn describe(config: &Config) -> String {
     let _ = writeln!(
         out,
         "server: {}   storage: {}",
-        config.server.listen, config.storage.url
+        config.server.listen,
+        without_password(&config.storage.url)
     );
     let llm = &config.llm;
     let provider = match llm.provider {
@@ -263,5 +280,24 @@ fn gate(remedy: &Remedy, mode: Mode) -> &'static str {
         (Mode::DryRun, _) => "  [dry-run: recorded only]",
         (Mode::Approve, _) | (_, medic_engine::config::Risk::High) => "  [needs approval]",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_in_storage_urls_are_hidden() {
+        assert_eq!(
+            super::without_password("postgres://medic:hunter2@db:5432/medic?sslmode=require"),
+            "postgres://medic:***@db:5432/medic?sslmode=require"
+        );
+        assert_eq!(
+            super::without_password("postgres://medic@db/medic"),
+            "postgres://medic@db/medic"
+        );
+        assert_eq!(
+            super::without_password("sqlite://medic.db"),
+            "sqlite://medic.db"
+        );
     }
 }

@@ -297,6 +297,11 @@ fn an_unreachable_store_fails_check_with_its_cause_in_one_line() {
     );
     assert!(!stderr.contains("hunter2"), "{stderr}");
     assert!(
+        !text(&out.stdout).contains("hunter2"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
         started.elapsed() < Duration::from_secs(10),
         "took {:?}",
         started.elapsed()
