@@ -181,6 +181,9 @@ enum Command {
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Only incidents older than this id (the next page).
+        #[arg(long, value_name = "ID")]
+        before: Option<i64>,
         #[command(flatten)]
         api: client::ApiArgs,
     },
@@ -370,12 +373,14 @@ fn main() -> ExitCode {
             status,
             target,
             limit,
+            before,
             api,
         } => {
             let request = client::Request::Incidents {
                 status,
                 target,
                 limit,
+                before,
             };
             return client::run(request, &api);
         }

@@ -36,6 +36,7 @@ pub(crate) enum Request {
         status: Option<String>,
         target: Option<String>,
         limit: u32,
+        before: Option<i64>,
     },
     /// One incident with its diagnosis, actions and timeline.
     Incident(i64),
@@ -100,8 +101,12 @@ fn execute(api: &Api, request: &Request, json: bool) -> Result<String, ClientErr
             status,
             target,
             limit,
+            before,
         } => {
             let mut query = vec![format!("limit={limit}")];
+            if let Some(before) = before {
+                query.push(format!("cursor={before}"));
+            }
             if let Some(status) = status {
                 query.push(format!("status={}", encode(status)));
             }

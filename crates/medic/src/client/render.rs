@@ -145,10 +145,7 @@ pub(super) fn incidents(page: &Value) -> String {
         &rows,
     );
     if let Some(cursor) = page["next_cursor"].as_str() {
-        let _ = writeln!(
-            out,
-            "(more before incident {cursor}: use --json and ?cursor= for paging)"
-        );
+        let _ = writeln!(out, "(more: medic incidents --before {cursor})");
     }
     out
 }

@@ -174,6 +174,26 @@ fn an_operator_rejects_one_fix_approves_another_and_reads_the_history() {
             .iter()
             .all(|i| i["target"] == "orders")
     );
+    // Paging: one at a time, newest first, the table saying how to go on.
+    let first = json_of(&url, &["incidents", "--limit", "1"]);
+    let newest = first["incidents"][0]["id"].as_i64().expect("newest");
+    let page = stdout(&cli(&url, Some(OPS_KEY), &["incidents", "--limit", "1"]));
+    assert!(
+        page.contains(&format!("(more: medic incidents --before {newest})")),
+        "{page}"
+    );
+    let next = json_of(&url, &["incidents", "--before", &newest.to_string()]);
+    let older: Vec<i64> = next["incidents"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .filter_map(|i| i["id"].as_i64())
+        .collect();
+    assert!(
+        !older.is_empty() && older.iter().all(|id| *id < newest),
+        "{next}"
+    );
+
     let table = stdout(&cli(&url, Some(OPS_KEY), &["incidents"]));
     assert!(table.starts_with("ID"), "{table}");
     assert!(
