@@ -118,6 +118,10 @@ pub enum StoreError {
     #[error("bad storage URL: {0}")]
     BadUrl(String),
 
+    /// Another agent already works on this SQLite file.
+    #[error("{0}")]
+    InUse(String),
+
     /// A value in the database does not parse (unknown enum text, bad JSON,
     /// a negative counter): written by another version, or by hand.
     #[error("corrupt {what} in the store: {detail}")]

@@ -97,6 +97,7 @@
 //! # }
 //! ```
 
+mod agent_lock;
 mod codec;
 mod error;
 mod postgres;
@@ -105,6 +106,7 @@ mod store;
 
 use std::sync::Arc;
 
+pub use agent_lock::{AgentLock, lock_single_agent};
 pub use error::{StoreError, explain};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -12,6 +12,9 @@ pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
     let config = crate::check::load(path)?;
     let runtime = crate::runtime()?;
     runtime.block_on(async move {
+        // Held until serve returns: a second agent on the same SQLite file stops here.
+        let _single_agent = medic_store::lock_single_agent(&config.storage.url)
+            .map_err(|e| UsageError(vec![format!("storage.url: {e}")]))?;
         let store = medic_store::connect(&config.storage.url)
             .await
             .map_err(|e| UsageError(vec![format!("storage.url: {e}")]))?;

@@ -307,3 +307,28 @@ action = {{ kind = "escalate", webhook = "{url}" }}
     let title = listed["incidents"][0]["title"].as_str().expect("title");
     assert!(title.contains("error rate"), "{title}");
 }
+
+#[test]
+fn a_second_agent_on_the_same_sqlite_file_stops_with_the_first_ones_pid() {
+    let dir = TempDir::new("single-agent");
+    let config = write_config(&dir, "");
+    let first = Served::start(&config, &[]);
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_medic"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("MEDIC_LOG", "error")
+        .output()
+        .expect("second medic runs");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("another medic agent (pid {})", first.child.id()))
+            && stderr.contains("SQLite is single-node"),
+        "{stderr}"
+    );
+    // The lock goes with the process, even on kill -9: a restart is never blocked.
+    first.kill_hard();
+    let again = Served::start(&config, &[]);
+    let (status, _) = crate::support::request(&again.address, "GET", "/health", "");
+    assert_eq!(status, 200);
+}
