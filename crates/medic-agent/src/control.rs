@@ -297,7 +297,7 @@ impl Agent {
             .store
             .decide_approval(id, to, Some(by), Utc::now())
             .await?;
-        tracing::info!(approval = id, remedy = %decided.remedy, by = %by, decision = %to, "approval decided");
+        tracing::info!(approval = id, incident = decided.incident_id, target = %decided.target, remedy = %decided.remedy, by = %by, decision = %to, "approval decided");
         if let Some(waiter) = self.inner.waiting().remove(&id) {
             let _ = waiter.send(decided.clone());
         }

@@ -91,8 +91,11 @@ async fn handle_one(inner: &Arc<Inner>, signal: &Signal) {
     )
     .ok()
     .map(|backoff| backoff.delays());
+    // Every log line of the incident's work carries its target and, once
+    // known, its id (`run` records it), also the executors' lines.
+    let span = tracing::info_span!("incident", target = %target, incident = tracing::field::Empty);
     for attempt in 1..=STORE_ATTEMPTS {
-        match run(inner, signal).await {
+        match tracing::Instrument::instrument(run(inner, signal), span.clone()).await {
             Ok(()) => break,
             // Someone resolved it by hand while an action ran: nothing is wrong.
             Err(StoreError::InvalidTransition(e)) => {
@@ -328,6 +331,7 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
     new.category = Some(finding.diagnosis.category);
     new.severity = Some(finding.diagnosis.severity);
     let (mut incident, created) = inner.store.open_or_join_incident(&new).await?;
+    tracing::Span::current().record("incident", incident.id);
     if created {
         inner
             .metrics

@@ -93,9 +93,22 @@ pub enum StoreError {
     #[error("{0}; nothing was written, try again")]
     Contention(String),
 
-    /// The database failed or could not be reached.
-    #[error("database error")]
+    /// The database failed or could not be reached; the message says why
+    /// in one line (refused, DNS, authentication, TLS, timeout).
+    #[error("database error: {}", explain(.0))]
     Database(#[source] sqlx::Error),
+
+    /// The store's schema is older than this medic (or missing): `medic
+    /// migrate` brings it up to date; `medic serve` does so at start.
+    #[error(
+        "the schema is at version {applied} of {latest}; run `medic migrate` (or start `medic serve`, which migrates)"
+    )]
+    SchemaBehind {
+        /// The newest migration applied (0: none).
+        applied: i64,
+        /// The newest migration this medic knows.
+        latest: i64,
+    },
 
     /// The schema migrations could not be applied.
     #[error("could not apply the store's schema migrations")]
@@ -123,6 +136,45 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         StoreError::Database(error)
+    }
+}
+
+/// Why a database call failed, in one line for the person reading the log:
+/// the cause sqlx reports is often several layers down, or just a code.
+pub fn explain(error: &sqlx::Error) -> String {
+    use std::io::ErrorKind as Io;
+    match error {
+        sqlx::Error::Io(io) => match io.kind() {
+            Io::ConnectionRefused => {
+                "connection refused: nothing listens at that host and port (is the server running?)"
+                    .into()
+            }
+            Io::TimedOut => "connection timed out: the host does not answer (firewall?)".into(),
+            Io::PermissionDenied => format!("permission denied: {io}"),
+            Io::NotFound => format!("not found: {io}"),
+            _ if io.to_string().contains("lookup") => {
+                format!("DNS: cannot resolve the host ({io})")
+            }
+            _ => format!("cannot connect: {io}"),
+        },
+        sqlx::Error::Tls(tls) => format!("TLS: {tls}"),
+        sqlx::Error::PoolTimedOut => {
+            "no connection within the connect timeout: the server did not answer in time".into()
+        }
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default().to_string();
+            let why = match code.as_str() {
+                "28P01" | "28000" => "authentication failed",
+                "3D000" => "no such database",
+                "3F000" => "no such schema",
+                "42501" => "permission denied",
+                "25006" => "the connection is read-only",
+                _ => "the server refused",
+            };
+            format!("{why}: {} (code {code})", db.message())
+        }
+        sqlx::Error::Configuration(config) => format!("bad connection settings: {config}"),
+        other => other.to_string(),
     }
 }
 

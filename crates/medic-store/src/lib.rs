@@ -107,7 +107,7 @@ mod store;
 use std::sync::Arc;
 
 pub use agent_lock::{AgentLock, lock_single_agent};
-pub use error::StoreError;
+pub use error::{StoreError, explain};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::{IncidentFilter, NewDelivery, NewIncident, PastIncident, Reopened, Result, Store};
@@ -144,4 +144,61 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
             "unsupported storage URL scheme {other:?}; expected sqlite://PATH or postgres://…"
         ))),
     }
+}
+
+/// Which migrations a store's schema has, against the newest this medic knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersion {
+    /// The newest migration applied; `None` when the schema was never created.
+    pub applied: Option<i64>,
+    /// The newest migration this build carries.
+    pub latest: i64,
+}
+
+impl SchemaVersion {
+    fn new(applied: Option<i64>, migrator: &sqlx::migrate::Migrator) -> Self {
+        let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        Self { applied, latest }
+    }
+
+    /// Whether every migration this build knows is applied.
+    pub fn is_current(&self) -> bool {
+        self.applied.is_some_and(|applied| applied >= self.latest)
+    }
+}
+
+/// Opens the store a URL names for reading only: no file is created, no
+/// migration runs, PostgreSQL sessions are read-only. Returns the store and
+/// its schema version; a schema behind this build is
+/// [`StoreError::SchemaBehind`], since the queries would not match it.
+pub async fn connect_read_only(url: &str) -> Result<(Arc<dyn Store>, SchemaVersion)> {
+    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+    let (store, schema): (Arc<dyn Store>, SchemaVersion) = match scheme.as_deref() {
+        Some("sqlite") => {
+            let (store, schema) = SqliteStore::open_read_only(url).await?;
+            (Arc::new(store), schema)
+        }
+        Some("postgres" | "postgresql") => {
+            let (store, schema) = PgStore::connect_read_only(url).await?;
+            (Arc::new(store), schema)
+        }
+        Some(other) => {
+            return Err(StoreError::BadUrl(format!(
+                "unsupported storage URL scheme {other:?}; expected sqlite://PATH or postgres://…"
+            )));
+        }
+        None => {
+            return Err(StoreError::BadUrl(
+                "the storage URL has no scheme; expected sqlite://PATH or postgres://…".into(),
+            ));
+        }
+    };
+    if !schema.is_current() {
+        store.close().await;
+        return Err(StoreError::SchemaBehind {
+            applied: schema.applied.unwrap_or(0),
+            latest: schema.latest,
+        });
+    }
+    Ok((store, schema))
 }

@@ -36,6 +36,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 /// Connections per store; the agent's writes are small and short.
 const POOL_SIZE: u32 = 8;
 
+/// How long connecting may take before the cause is reported.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The store in a PostgreSQL database.
 ///
 /// Tables live in the first schema of the connection's `search_path`, so
@@ -69,8 +72,10 @@ impl PgStore {
 
     /// Connects with explicit options and migrates the schema.
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self> {
+        first_contact(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
+            .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
@@ -78,10 +83,54 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// Connects in a read-only session (`default_transaction_read_only`),
+    /// never migrating (`medic check`), and reads which migrations the
+    /// schema has.
+    pub async fn connect_read_only(url: &str) -> Result<(Self, crate::SchemaVersion)> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| StoreError::BadUrl(format!("invalid PostgreSQL URL: {error}")))?
+            .options([("default_transaction_read_only", "on")]);
+        first_contact(&options).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        let has_table: bool =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                .fetch_one(&pool)
+                .await?;
+        let applied: Option<i64> = if has_table {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await?
+        } else {
+            None
+        };
+        let schema = crate::SchemaVersion::new(applied, &MIGRATOR);
+        Ok((Self { pool }, schema))
+    }
+
     /// The connection pool, for tools and tests. Writes through it bypass the
     /// store's checks.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+}
+
+/// One connection attempt, so a wrong host, port, role or password is
+/// reported with its cause within [`CONNECT_TIMEOUT`]: the pool retries a
+/// refused connection until its own timeout and then says only that it
+/// timed out.
+async fn first_contact(options: &PgConnectOptions) -> Result<()> {
+    use sqlx::Connection as _;
+    match tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(options)).await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            Ok(())
+        }
+        Ok(Err(error)) => Err(StoreError::Database(error)),
+        Err(_) => Err(StoreError::Database(sqlx::Error::PoolTimedOut)),
     }
 }
 

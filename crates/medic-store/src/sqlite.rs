@@ -92,6 +92,34 @@ impl SqliteStore {
         Self::connect_with(options, false).await
     }
 
+    /// Opens an existing database file without creating, migrating or
+    /// writing it (`medic check`), and reads which migrations it has.
+    pub async fn open_read_only(url: &str) -> Result<(Self, crate::SchemaVersion)> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|error| StoreError::BadUrl(format!("invalid SQLite URL: {error}")))?
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        let has_table: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        let applied: Option<i64> = if has_table == 0 {
+            None
+        } else {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await?
+        };
+        let schema = crate::SchemaVersion::new(applied, &MIGRATOR);
+        Ok((Self { pool }, schema))
+    }
+
     /// A fresh private in-memory database, gone when the store is dropped.
     pub async fn in_memory() -> Result<Self> {
         Self::connect("sqlite::memory:").await

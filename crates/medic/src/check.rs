@@ -8,10 +8,16 @@ use medic_engine::config::{Action, Config, Mode, Probe, Remedy, Target, parse};
 
 use crate::UsageError;
 
-pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
+pub(crate) fn run(path: &Path, offline: bool) -> Result<(), UsageError> {
     let config = load(path)?;
     crate::out::print(&describe(&config));
-    crate::out::print(&learned(&config.storage.url));
+    if offline {
+        crate::out::print("\nstorage: not contacted (--offline)\n");
+        return Ok(());
+    }
+    let storage = storage(&config.storage.url)
+        .map_err(|e| UsageError(vec![format!("{}: storage.url: {e}", path.display())]))?;
+    crate::out::print(&storage);
     Ok(())
 }
 
@@ -26,42 +32,68 @@ pub(crate) fn store_exists(url: &str) -> bool {
     sqlite_file.is_none_or(|file| Path::new(file).exists())
 }
 
-/// What the store has learned about each remedy, if there is a store yet.
-/// `check` never creates one: a missing SQLite file means no history.
-fn learned(url: &str) -> String {
+/// The store's reachability, schema version and what it has learned about
+/// each remedy. Read-only: `check` never creates a store, migrates it or
+/// writes to it (`medic migrate` and `medic serve` do). An unreachable store
+/// is an error, as it would stop `medic serve`; a schema behind is not,
+/// since serve migrates it.
+fn storage(url: &str) -> Result<String, String> {
     if !store_exists(url) {
-        return "\nlearned: no history yet\n".into();
+        return Ok("\nstorage: no database yet (medic serve or medic migrate creates it)\nlearned: no history yet\n".into());
     }
-    let stats = crate::runtime()
-        .map_err(|e| e.0.join("; "))
-        .and_then(|runtime| {
-            runtime.block_on(async {
-                let store = medic_store::connect(url).await.map_err(|e| e.to_string())?;
-                let stats = store.all_remedy_stats().await.map_err(|e| e.to_string());
-                store.close().await;
-                stats
-            })
-        });
-    let mut out = String::from("\nlearned (per failure fingerprint and remedy):\n");
-    match stats {
-        Err(e) => {
-            let _ = writeln!(out, "  history unavailable: {e}");
+    let runtime = crate::runtime().map_err(|e| e.0.join("; "))?;
+    let opened = runtime.block_on(async {
+        let (store, schema) = medic_store::connect_read_only(url).await?;
+        let stats = store.all_remedy_stats().await;
+        store.close().await;
+        stats.map(|stats| (schema, stats))
+    });
+    let (schema, stats) = match opened {
+        Ok(opened) => opened,
+        Err(medic_store::StoreError::SchemaBehind { applied, latest }) => {
+            return Ok(format!(
+                "\nstorage: reachable; schema at version {applied} of {latest} \
+                 (medic serve migrates it at start, or run medic migrate)\n\
+                 learned: not readable until then\n"
+            ));
         }
-        Ok(stats) if stats.is_empty() => out.push_str("  nothing yet\n"),
-        Ok(stats) => {
-            for s in stats {
-                let mean = s
-                    .mean_recover_ms()
-                    .map_or("—".to_string(), |ms| format!("{ms:.0} ms"));
-                let _ = writeln!(
-                    out,
-                    "  {:<28} {:<16} {}/{} succeeded, mean time to recover {mean}",
-                    s.fingerprint, s.remedy, s.successes, s.attempts
-                );
-            }
-        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut out = format!(
+        "\nstorage: reachable, schema version {} (current), opened read-only\n",
+        schema.latest
+    );
+    out.push_str("\nlearned (per failure fingerprint and remedy):\n");
+    if stats.is_empty() {
+        out.push_str("  nothing yet\n");
     }
-    out
+    for s in stats {
+        let mean = s
+            .mean_recover_ms()
+            .map_or("—".to_string(), |ms| format!("{ms:.0} ms"));
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<16} {}/{} succeeded, mean time to recover {mean}",
+            s.fingerprint, s.remedy, s.successes, s.attempts
+        );
+    }
+    Ok(out)
+}
+
+/// A URL with its password, if any, shown as `***`: check's output is
+/// pasted into tickets and CI logs.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// Reads, parses and validates a config file, errors as `file: key.path: reason`.
@@ -111,7 +143,8 @@ fn describe(config: &Config) -> String {
     let _ = writeln!(
         out,
         "server: {}   storage: {}",
-        config.server.listen, config.storage.url
+        config.server.listen,
+        without_password(&config.storage.url)
     );
     let llm = &config.llm;
     let provider = match llm.provider {
@@ -247,5 +280,24 @@ fn gate(remedy: &Remedy, mode: Mode) -> &'static str {
         (Mode::DryRun, _) => "  [dry-run: recorded only]",
         (Mode::Approve, _) | (_, medic_engine::config::Risk::High) => "  [needs approval]",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_in_storage_urls_are_hidden() {
+        assert_eq!(
+            super::without_password("postgres://medic:hunter2@db:5432/medic?sslmode=require"),
+            "postgres://medic:***@db:5432/medic?sslmode=require"
+        );
+        assert_eq!(
+            super::without_password("postgres://medic@db/medic"),
+            "postgres://medic@db/medic"
+        );
+        assert_eq!(
+            super::without_password("sqlite://medic.db"),
+            "sqlite://medic.db"
+        );
     }
 }

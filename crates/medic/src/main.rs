@@ -1,15 +1,20 @@
 //! The `medic` binary: one command per job (see `medic --help`).
 //!
-//! Exit codes: 0 success, 1 the thing checked or run failed, 2 usage or
-//! configuration error. Errors go to stderr, one line each, saying what and where.
+//! Exit codes: 0 success, 1 the thing checked or run failed (for the API
+//! clients: the agent refused), 2 usage or configuration error, 3 the agent
+//! could not be reached. Errors go to stderr, one line each, saying what and
+//! where. `docs/cli.md` is the reference.
 
 mod ansible;
 mod chaos;
 mod check;
+mod client;
 mod demo;
 mod diagnose;
 mod eval;
+mod init;
 mod learn;
+mod migrate;
 mod out;
 mod pipeline;
 mod report_to;
@@ -20,11 +25,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use medic_engine::config::LogFormat;
 
 /// Watches services and pipelines, diagnoses failures, heals them safely.
 #[derive(Debug, Parser)]
 #[command(name = "medic", version, about)]
 struct Cli {
+    /// Log lines as `text` (coloured only on a terminal) or `json` (one
+    /// object a line); default: the config's `[log] format`, else text.
+    #[arg(long, global = true, value_parser = ["text", "json"])]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,8 +50,39 @@ enum Command {
     /// Start a chaos service and the agent, break things, watch them heal.
     Demo,
     /// Validate the config; print each target's probes and remedy ladder and the policy.
+    ///
+    /// Then open the store read-only for its schema version and history:
+    /// never creating, migrating or writing it (`--offline` skips the store).
     Check {
         /// The configuration file.
+        #[arg(long, short, default_value = "medic.toml", env = "MEDIC_CONFIG")]
+        config: PathBuf,
+        /// Do not contact the store (e.g. building an image, rendering manifests).
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Write a commented starter config that `medic check` accepts.
+    Init {
+        /// Where to write it.
+        #[arg(long, short, default_value = "medic.toml")]
+        config: PathBuf,
+        /// The service's health URL, probed every 2s (default http://127.0.0.1:8080/health).
+        #[arg(long)]
+        url: Option<String>,
+        /// A command for medic to start, keep running and restart as the
+        /// remedy, e.g. "./server --port 8080" (split at spaces).
+        #[arg(long, value_name = "CMD")]
+        supervise: Option<String>,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the configuration reference (docs/configuration.md), generated
+    /// from the schema's doc comments.
+    ConfigReference,
+    /// Create or update the store's schema (`medic serve` also does at start).
+    Migrate {
+        /// The configuration file (for its `[storage] url`).
         #[arg(long, short, default_value = "medic.toml", env = "MEDIC_CONFIG")]
         config: PathBuf,
     },
@@ -123,6 +164,80 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Ask a running agent: system health, every target's state, pending approvals.
+    Status {
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Ask a running agent for its incidents, newest first.
+    Incidents {
+        /// Only this status: open, diagnosing, remediating, verifying,
+        /// resolved, escalated, failed.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this target.
+        #[arg(long)]
+        target: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only incidents older than this id (the next page).
+        #[arg(long, value_name = "ID")]
+        before: Option<i64>,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Ask a running agent for one incident: diagnosis, actions, timeline.
+    Incident {
+        /// The incident's id.
+        id: i64,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Acknowledge an incident: a human is on it (needs a write key).
+    Ack {
+        /// The incident's id.
+        id: i64,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Resolve an incident by hand (needs a write key).
+    Resolve {
+        /// The incident's id.
+        id: i64,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// List the actions waiting for a human (with `--all`, every decision too).
+    Approvals {
+        /// Include approved, rejected and expired ones.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Approve a pending action: it runs at once (needs an admin key).
+    Approve {
+        /// The approval's id (`medic approvals` or `medic status` lists them).
+        id: i64,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Reject a pending action: the ladder moves on (needs an admin key).
+    Reject {
+        /// The approval's id.
+        id: i64,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Ask a running agent for recovery statistics, overall, by remedy and by target.
+    Stats {
+        /// Only this target.
+        #[arg(long)]
+        target: Option<String>,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
     /// The fix catalog (what each remedy achieved per fingerprint) as JSON,
     /// to move between installations.
     Learn {
@@ -203,18 +318,44 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
 }
 
 /// Logs to stderr, filtered by `MEDIC_LOG` (e.g. `info`, `medic_agent=debug`);
-/// the agent says what it does at `info`, the other commands only speak up on errors.
-fn init_logging(command: &Command) {
+/// the agent says what it does at `info`, the other commands only speak up on
+/// errors. Text carries colour only when stderr is a terminal, so files and
+/// journald get plain lines; `json` is one object a line for log shippers.
+fn init_logging(command: &Command, flag: Option<&str>) {
     let default = match command {
         Command::Serve { .. } => "info",
         _ => "error",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MEDIC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let format = match flag {
+        Some("json") => LogFormat::Json,
+        Some(_) => LogFormat::Text,
+        None => configured_log_format(command),
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Text => {
+            use std::io::IsTerminal as _;
+            builder.with_ansi(std::io::stderr().is_terminal()).init();
+        }
+    }
+}
+
+/// `[log] format` of the config `medic serve` will load; text when it cannot
+/// be read (serve then reports why, in the format it has).
+fn configured_log_format(command: &Command) -> LogFormat {
+    let Command::Serve { config } = command else {
+        return LogFormat::Text;
+    };
+    let env = std::env::vars().collect();
+    std::fs::read_to_string(config)
+        .ok()
+        .and_then(|text| medic_engine::config::parse(&text, &env).ok())
+        .map_or(LogFormat::Text, |config| config.log.format)
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -225,8 +366,35 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.command);
+    init_logging(&cli.command, cli.log_format.as_deref());
     let result = match cli.command {
+        Command::Status { api } => return client::run(client::Request::Status, &api),
+        Command::Incidents {
+            status,
+            target,
+            limit,
+            before,
+            api,
+        } => {
+            let request = client::Request::Incidents {
+                status,
+                target,
+                limit,
+                before,
+            };
+            return client::run(request, &api);
+        }
+        Command::Incident { id, api } => return client::run(client::Request::Incident(id), &api),
+        Command::Ack { id, api } => return client::run(client::Request::Ack(id), &api),
+        Command::Resolve { id, api } => return client::run(client::Request::Resolve(id), &api),
+        Command::Approvals { all, api } => {
+            return client::run(client::Request::Approvals { all }, &api);
+        }
+        Command::Approve { id, api } => return client::run(client::Request::Approve(id), &api),
+        Command::Reject { id, api } => return client::run(client::Request::Reject(id), &api),
+        Command::Stats { target, api } => {
+            return client::run(client::Request::Stats { target }, &api);
+        }
         Command::Run {
             max_attempts,
             catalog,
@@ -299,7 +467,24 @@ fn main() -> ExitCode {
             LearnCommand::Export { config } => learn::export(&config),
             LearnCommand::Import { file, config, add } => learn::import(&file, &config, add),
         },
-        Command::Check { config } => check::run(&config),
+        Command::Check { config, offline } => check::run(&config, offline),
+        Command::Migrate { config } => migrate::run(&config),
+        Command::Init {
+            config,
+            url,
+            supervise,
+            force,
+        } => {
+            let options = init::InitOptions {
+                url: url.as_deref(),
+                supervise: supervise.as_deref(),
+            };
+            init::run(&config, &options, force)
+        }
+        Command::ConfigReference => {
+            out::print(&medic_engine::config::reference_markdown());
+            Ok(())
+        }
         Command::Serve { config } => serve::run(&config),
         Command::Demo => demo::run(),
         Command::Diagnose {

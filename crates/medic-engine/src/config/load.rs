@@ -54,7 +54,7 @@ impl std::error::Error for ConfigErrors {}
 
 /// Sections whose scalar keys `MEDIC_<SECTION>_<KEY>` may override. Other
 /// `MEDIC_*` variables are left alone: they are often secrets named by `*_env`.
-const OVERRIDABLE: &[&str] = &["server", "storage", "policy", "llm"];
+const OVERRIDABLE: &[&str] = &["server", "storage", "policy", "llm", "log"];
 
 /// Parses and validates a configuration.
 ///
@@ -80,6 +80,7 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Result<Config, Confi
         )])
     })?;
     apply_overrides(&mut table, env).map_err(ConfigErrors)?;
+    adapt_probe_timeouts(&mut table);
     let config: Config =
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let located = located(&e);
@@ -94,6 +95,35 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Result<Config, Confi
         Ok(config)
     } else {
         Err(ConfigErrors(problems))
+    }
+}
+
+/// A probe without `timeout` gets `min(5s, interval)`: a 1 s probe then times
+/// out after 1 s instead of failing validation over a default nobody wrote.
+/// Done on the raw table so an explicit `timeout` is still checked as written.
+fn adapt_probe_timeouts(table: &mut toml::Table) {
+    let Some(toml::Value::Array(targets)) = table.get_mut("targets") else {
+        return;
+    };
+    for target in targets.iter_mut() {
+        let Some(toml::Value::Array(probes)) = target.get_mut("probes") else {
+            continue;
+        };
+        for probe in probes.iter_mut().filter_map(toml::Value::as_table_mut) {
+            if probe.contains_key("timeout") {
+                continue;
+            }
+            let Some(toml::Value::String(interval)) = probe.get("interval") else {
+                continue;
+            };
+            let shorter = interval
+                .parse::<super::HumanDuration>()
+                .is_ok_and(|d| d.get() < super::schema::DEFAULT_PROBE_TIMEOUT);
+            if shorter {
+                let interval = interval.clone();
+                probe.insert("timeout".into(), toml::Value::String(interval));
+            }
+        }
     }
 }
 
@@ -197,6 +227,36 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_probe_timeout_defaults_to_the_interval_when_that_is_under_5s() {
+        let text = r#"
+[[targets]]
+name = "web"
+probes = [
+  { kind = "tcp", address = "127.0.0.1:80", interval = "1s" },
+  { kind = "tcp", address = "127.0.0.1:80", interval = "30s" },
+  { kind = "tcp", address = "127.0.0.1:80" },
+]
+"#;
+        let config = parse(text, &BTreeMap::new()).expect("valid");
+        let timeouts: Vec<String> = config.targets[0]
+            .probes
+            .iter()
+            .map(|p| p.timeout().to_string())
+            .collect();
+        assert_eq!(timeouts, ["1s", "5s", "5s"]);
+
+        let explicit = text.replace(
+            "interval = \"1s\" }",
+            "interval = \"1s\", timeout = \"2s\" }",
+        );
+        let errors = parse(&explicit, &BTreeMap::new()).expect_err("timeout over interval");
+        assert_eq!(
+            errors.to_string(),
+            "targets[0].probes[0].timeout: 2s is more than the interval 1s; a check must end before the next starts"
+        );
     }
 
     #[test]

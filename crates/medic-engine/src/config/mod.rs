@@ -3,11 +3,13 @@
 
 mod duration;
 mod load;
+mod reference;
 mod schema;
 mod validate;
 
 pub use duration::{DurationError, HumanDuration};
 pub use load::{ConfigError, ConfigErrors, parse};
+pub use reference::reference_markdown;
 pub use schema::{
     Action, AlertmanagerWebhook, ApiKey, Auth, CiWebhook, Config, DEFAULT_MAX_RERUNS,
     DiagnosisRule, DiagnosisRules, EscalateAction, EscalationFormat, ExecAction, ExecProbe,
@@ -15,4 +17,5 @@ pub use schema::{
     ProcessProbe, Remedy, RestartAction, Risk, Scope, Server, Storage, Supervise, Target, TcpProbe,
     Tls, WaitAction, WebhookSecret, Webhooks, When,
 };
+pub use schema::{DEFAULT_PROBE_TIMEOUT, Log, LogFormat};
 pub use validate::validate;

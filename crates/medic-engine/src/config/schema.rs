@@ -64,8 +64,30 @@ pub struct Config {
     pub policy: Policy,
     /// Extra diagnosis rules, checked before the built-in catalog.
     pub diagnosis: DiagnosisRules,
+    /// How `medic serve` logs.
+    pub log: Log,
     /// What medic watches and heals.
     pub targets: Vec<Target>,
+}
+
+/// `[log]`: lines go to stderr; `MEDIC_LOG` sets the level (`info`, `medic_agent=debug`).
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// `text` (default; coloured only on a terminal) or `json` (one object a
+    /// line, for log shippers); `--log-format` overrides it.
+    pub format: LogFormat,
+}
+
+/// A log line's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people.
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 /// `[diagnosis]`: patterns of your own, checked in order before the built-in ones.
@@ -412,7 +434,8 @@ pub struct Target {
 }
 
 /// A probe: how to tell whether a target is healthy. Every kind also takes
-/// `interval` (default 10s) and `timeout` (default 5s).
+/// `interval` (default 10s) and `timeout` (default 5s, or the interval when
+/// that is shorter).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Probe {
@@ -454,7 +477,7 @@ pub struct HttpProbe {
     /// How often.
     #[serde(default = "default_interval")]
     pub interval: HumanDuration,
-    /// How long one check may take.
+    /// How long one check may take (default 5s, or the interval when shorter).
     #[serde(default = "default_timeout")]
     pub timeout: HumanDuration,
 }
@@ -468,7 +491,7 @@ pub struct TcpProbe {
     /// How often.
     #[serde(default = "default_interval")]
     pub interval: HumanDuration,
-    /// How long one check may take.
+    /// How long one check may take (default 5s, or the interval when shorter).
     #[serde(default = "default_timeout")]
     pub timeout: HumanDuration,
 }
@@ -482,7 +505,7 @@ pub struct ExecProbe {
     /// How often.
     #[serde(default = "default_interval")]
     pub interval: HumanDuration,
-    /// How long one check may take.
+    /// How long one check may take (default 5s, or the interval when shorter).
     #[serde(default = "default_timeout")]
     pub timeout: HumanDuration,
 }
@@ -496,7 +519,7 @@ pub struct ProcessProbe {
     /// How often.
     #[serde(default = "default_interval")]
     pub interval: HumanDuration,
-    /// How long one check may take.
+    /// How long one check may take (default 5s, or the interval when shorter).
     #[serde(default = "default_timeout")]
     pub timeout: HumanDuration,
 }
@@ -505,8 +528,11 @@ fn default_interval() -> HumanDuration {
     secs(10)
 }
 
+/// A probe's timeout when none is written and the interval is longer.
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn default_timeout() -> HumanDuration {
-    secs(5)
+    HumanDuration::new(DEFAULT_PROBE_TIMEOUT)
 }
 
 impl Probe {

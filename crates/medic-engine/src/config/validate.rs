@@ -283,10 +283,19 @@ fn validate_probe(probe: &Probe, path: &str, push: &mut impl FnMut(String, Strin
             "must be greater than zero".into(),
         );
     }
-    if probe.timeout().get().is_zero() || probe.timeout() > probe.interval() {
+    if probe.timeout().get().is_zero() {
         push(
             format!("{path}.timeout"),
-            "must be greater than zero and at most the interval".into(),
+            "must be greater than zero".into(),
+        );
+    } else if probe.timeout() > probe.interval() {
+        push(
+            format!("{path}.timeout"),
+            format!(
+                "{} is more than the interval {}; a check must end before the next starts",
+                probe.timeout(),
+                probe.interval()
+            ),
         );
     }
     match probe {
@@ -517,7 +526,10 @@ name = "web"
         let found = errors(text);
         for expected in [
             ("server.listen", "configure [auth] keys"),
-            ("targets[0].probes[0].timeout", "at most the interval"),
+            (
+                "targets[0].probes[0].timeout",
+                "2s is more than the interval 1s",
+            ),
             ("targets[0].probes[0].address", "not host:port"),
             ("targets[0].remedies[0].action", "supervised"),
             ("targets[0].remedies[1].name", "used by an earlier remedy"),

@@ -3,12 +3,14 @@
 mod alertmanager;
 mod ansible;
 mod chaos;
+mod config;
 mod dashboard;
 mod demo;
 mod eval;
 mod guard;
 mod learn;
 mod llm;
+mod operator;
 mod pipeline;
 mod prometheus;
 mod run;
