@@ -224,7 +224,7 @@ impl Executor {
                     .remedies
                     .iter()
                     .any(|r| r.name == ctx.remedy && r.risk == Risk::High);
-                exec::run(exec, &ctx.values(), approved).await
+                exec::run(exec, &ctx.values(), &ctx.facts(), approved).await
             }
             Action::Restart(_) => self.restart(target).await,
             Action::Failover(_) => self.inner.endpoints.advance(target),

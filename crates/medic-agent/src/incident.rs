@@ -176,6 +176,7 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreEr
             root_cause: message.clone(),
             evidence: vec![signal.message.clone()],
             remedy: remedy.name.clone(),
+            alert: Default::default(),
         })
         .collect();
     send_escalations(inner, &incident, &target.config, contexts).await?;
@@ -497,6 +498,7 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             root_cause: diagnosis.root_cause.clone(),
             evidence: diagnosis.evidence.clone(),
             remedy: remedy.name.clone(),
+            alert: signal.labels.clone(),
         };
         let outcome = inner
             .executor
@@ -870,6 +872,7 @@ async fn escalate_unanswered(
         root_cause: format!("an approval expired: {}", diagnosis.root_cause),
         evidence: diagnosis.evidence.clone(),
         remedy: remedy.to_string(),
+        alert: Default::default(),
     };
     let contexts: Vec<ActionContext> = target
         .config

@@ -4,6 +4,7 @@
 mod duration;
 mod load;
 mod schema;
+mod secrets;
 mod validate;
 
 pub use duration::{DurationError, HumanDuration};
