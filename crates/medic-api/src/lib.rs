@@ -17,6 +17,7 @@ mod error;
 mod extract;
 mod limit;
 mod openapi;
+mod redact;
 mod routes;
 mod serve;
 mod signature;

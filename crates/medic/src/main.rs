@@ -12,6 +12,7 @@ mod eval;
 mod learn;
 mod out;
 mod pipeline;
+mod redacted_log;
 mod report_to;
 mod run;
 mod serve;
@@ -213,7 +214,7 @@ fn init_logging(command: &Command) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(redacted_log::stderr)
         .init();
 }
 
