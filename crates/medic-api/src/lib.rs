@@ -16,6 +16,7 @@ mod dashboard;
 mod error;
 mod extract;
 mod limit;
+mod normalise;
 mod openapi;
 mod redact;
 mod routes;

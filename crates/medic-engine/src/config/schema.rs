@@ -490,7 +490,7 @@ pub struct ExecProbe {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// Names of the agent's own variables passed to the command.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pass_env: Vec<String>,
 }
 
@@ -626,7 +626,7 @@ pub struct Supervise {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// Names of the agent's own variables passed to the process.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pass_env: Vec<String>,
     /// Starts allowed within `start_window` before escalating (default 5).
     #[serde(default = "default_start_limit")]
@@ -762,7 +762,7 @@ pub struct ExecAction {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// Names of the agent's own variables passed to the command.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pass_env: Vec<String>,
     /// Working directory.
     pub cwd: Option<String>,

@@ -48,10 +48,13 @@ fn authenticate(
         .inspect_err(|_| state.agent.metrics().intake(source, "rejected"))
 }
 
-/// Parses a delivery's JSON: syntax errors are `invalid_json`, shape errors
-/// `invalid_body`, each naming where it went wrong.
+/// Parses a delivery's JSON, normalised first (`crate::normalise`): syntax
+/// errors are `invalid_json`, shape errors `invalid_body`, each naming where
+/// it went wrong.
 fn parse<T: DeserializeOwned>(state: &ApiState, source: &str, body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
+    let text = crate::normalise::json_text(body)
+        .inspect_err(|_| state.agent.metrics().intake(source, "rejected"))?;
+    serde_json::from_str(&text).map_err(|e| {
         state.agent.metrics().intake(source, "rejected");
         let code = if e.is_data() {
             "invalid_body"
@@ -128,7 +131,7 @@ async fn act(
     target: String,
     notice: AlertNotice,
 ) -> Result<Value, ApiError> {
-    let text = String::from_utf8_lossy(body).into_owned();
+    let text = crate::normalise::json_text(body)?.into_owned();
     let payload =
         RawValue::from_string(text).map_err(|e| ApiError::new("invalid_json", e.to_string()))?;
     let since = chrono::Utc::now() - chrono::Duration::milliseconds(1);
