@@ -3,12 +3,14 @@
 mod alertmanager;
 mod ansible;
 mod chaos;
+mod child_env;
 mod dashboard;
 mod demo;
 mod eval;
 mod learn;
 mod llm;
 mod pipeline;
+mod planted;
 mod prometheus;
 mod run;
 mod serve;
