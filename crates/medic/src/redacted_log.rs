@@ -3,18 +3,28 @@
 
 use std::io::{self, Write};
 
-/// Makes one [`RedactedLine`] per event.
-pub(crate) fn stderr() -> RedactedLine {
-    RedactedLine { buffer: Vec::new() }
+/// Makes one [`RedactedLine`] per event, writing to stderr.
+pub(crate) fn stderr() -> RedactedLine<io::Stderr> {
+    RedactedLine::new(io::stderr())
 }
 
 /// One event's text, gathered whole (so a secret split across writes is
 /// still seen) and written redacted when the event is done.
-pub(crate) struct RedactedLine {
+pub(crate) struct RedactedLine<W: Write> {
     buffer: Vec<u8>,
+    out: W,
 }
 
-impl Write for RedactedLine {
+impl<W: Write> RedactedLine<W> {
+    fn new(out: W) -> Self {
+        Self {
+            buffer: Vec::new(),
+            out,
+        }
+    }
+}
+
+impl<W: Write> Write for RedactedLine<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         self.buffer.extend_from_slice(bytes);
         Ok(bytes.len())
@@ -26,14 +36,38 @@ impl Write for RedactedLine {
         }
         let text = String::from_utf8_lossy(&self.buffer);
         let line = medic_engine::redact::redacted(&text);
-        let result = io::stderr().lock().write_all(line.as_bytes());
+        let result = self
+            .out
+            .write_all(line.as_bytes())
+            .and_then(|()| self.out.flush());
         self.buffer.clear();
         result
     }
 }
 
-impl Drop for RedactedLine {
+impl<W: Write> Drop for RedactedLine<W> {
     fn drop(&mut self) {
         let _ = self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_written_in_pieces_is_redacted_whole() {
+        let mut out = Vec::new();
+        {
+            let mut line = RedactedLine::new(&mut out);
+            line.write_all(b"ERROR cannot connect to postgres://app:S3c")
+                .expect("write");
+            line.write_all(b"retPw9@db/shop\n").expect("write");
+        }
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert_eq!(
+            text,
+            "ERROR cannot connect to postgres://app:[REDACTED]@db/shop\n"
+        );
     }
 }

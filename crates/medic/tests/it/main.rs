@@ -12,6 +12,7 @@ mod llm;
 mod pipeline;
 mod planted;
 mod prometheus;
+mod redaction;
 mod run;
 mod serve;
 mod supervise;

@@ -74,6 +74,7 @@ async fn store(
 ) -> Result<Vec<bool>, ApiError> {
     for delivery in &mut deliveries {
         delivery.key = storable_key(std::mem::take(&mut delivery.key));
+        redact_payload(&mut delivery.payload);
     }
     let fresh = state
         .agent
@@ -92,6 +93,24 @@ async fn store(
         metrics.intake(source, if *new { "accepted" } else { "duplicate" });
     }
     Ok(fresh)
+}
+
+/// What is kept of a delivery holds no secret a sender quoted (a DSN in an
+/// annotation, a token in a log line); most hold none and are kept as sent.
+fn redact_payload(payload: &mut Box<RawValue>) {
+    if matches!(
+        medic_engine::redact::redacted(payload.get()),
+        std::borrow::Cow::Borrowed(_)
+    ) {
+        return;
+    }
+    let Ok(mut value) = serde_json::from_str::<Value>(payload.get()) else {
+        return;
+    };
+    medic_engine::redact::redact_json(&mut value);
+    if let Ok(clean) = serde_json::value::to_raw_value(&value) {
+        *payload = clean;
+    }
 }
 
 /// Keys are the senders' own text: one too long for an index, or holding a
