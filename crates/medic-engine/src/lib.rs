@@ -15,3 +15,4 @@ pub mod plan;
 pub mod redact;
 pub mod safety;
 pub mod similar;
+pub mod text;

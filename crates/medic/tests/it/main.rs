@@ -2,6 +2,7 @@
 
 mod alertmanager;
 mod ansible;
+mod boundary;
 mod chaos;
 mod child_env;
 mod dashboard;
