@@ -115,11 +115,10 @@ fn escape(text: &str) -> (&str, bool) {
     match bytes.get(1) {
         Some(b'b' | b'f' | b'r') => (&text[..2], true),
         Some(b'u') => match hex4(text, 2) {
-            Some(code @ 0xD800..=0xDBFF)
+            Some(0xD800..=0xDBFF)
                 if text.get(6..8) == Some("\\u")
                     && hex4(text, 8).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) =>
             {
-                let _ = code;
                 (&text[..12], false)
             }
             Some(code) => (
