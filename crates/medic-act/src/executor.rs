@@ -196,7 +196,14 @@ impl Executor {
         if let Some(permit) = permit {
             permit.record(!outcome.success);
         }
-        let outcome = outcome.with_duration(started.elapsed());
+        let mut outcome = outcome.with_duration(started.elapsed());
+        // What a command printed or a server answered is kept and shown.
+        if let Some(output) = &mut outcome.output {
+            medic_engine::redact::redact_in_place(output);
+        }
+        if let Some(error) = &mut outcome.error {
+            medic_engine::redact::redact_in_place(error);
+        }
         tracing::info!(
             target_name = target.name,
             remedy = ctx.remedy,
@@ -224,7 +231,7 @@ impl Executor {
                     .remedies
                     .iter()
                     .any(|r| r.name == ctx.remedy && r.risk == Risk::High);
-                exec::run(exec, &ctx.values(), approved).await
+                exec::run(exec, &ctx.values(), &ctx.facts(), approved).await
             }
             Action::Restart(_) => self.restart(target).await,
             Action::Failover(_) => self.inner.endpoints.advance(target),

@@ -11,6 +11,7 @@ use medic_engine::config::{Action, Mode, Target};
 use medic_engine::diagnosis::{Diagnoser, Symptoms};
 use medic_engine::health::TargetState;
 use medic_engine::plan::{Decision, Situation};
+use medic_engine::redact::{redact_in_place, redact_json, redact_lines, redacted};
 use medic_model::{
     ActionRecord, ActionState, Diagnosis, Incident, IncidentStatus, RemedyStats, Signal,
     SignalSource, TimelineEntry, TimelineKind,
@@ -179,6 +180,7 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreEr
             root_cause: message.clone(),
             evidence: vec![signal.message.clone()],
             remedy: remedy.name.clone(),
+            alert: Default::default(),
         })
         .collect();
     send_escalations(inner, &incident, &target.config, contexts).await?;
@@ -271,9 +273,11 @@ pub(crate) async fn note(
     incident: &Incident,
     kind: TimelineKind,
     message: &str,
-    data: serde_json::Value,
+    mut data: serde_json::Value,
 ) -> Result<(), StoreError> {
-    let entry = TimelineEntry::new(incident.id, kind, message).with_data(data);
+    // Everything on the timeline is kept and shown: secrets out.
+    redact_json(&mut data);
+    let entry = TimelineEntry::new(incident.id, kind, &redacted(message)).with_data(data);
     let written = inner.store.append_timeline(&entry).await?;
     inner.live.send(LiveEvent::Timeline(written));
     Ok(())
@@ -392,10 +396,12 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         &remedies,
     )
     .await?;
-    let diagnosis = Diagnosis {
+    let mut diagnosis = Diagnosis {
         confidence: combined.confidence.min(deciding_confidence),
         ..combined
     };
+    // The model's words reach actions (placeholders, MEDIC_ROOT_CAUSE) too.
+    redact_in_place(&mut diagnosis.root_cause);
     // What worked before, here or on similar incidents, outranks an opinion;
     // a dry run shows the plain ranked order.
     let preferred = preferred
@@ -501,6 +507,7 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             root_cause: diagnosis.root_cause.clone(),
             evidence: diagnosis.evidence.clone(),
             remedy: remedy.name.clone(),
+            alert: signal.labels.clone(),
         };
         let outcome = inner
             .executor
@@ -603,6 +610,12 @@ pub(crate) async fn record_diagnosis(
     if incident.status == IncidentStatus::Open {
         set_status(inner, incident, IncidentStatus::Diagnosing).await?;
     }
+    // Root cause and evidence quote what was seen: secrets out before they
+    // are kept (the signals and logs were redacted; a model's answer was not).
+    let mut diagnosis = diagnosis.clone();
+    redact_in_place(&mut diagnosis.root_cause);
+    diagnosis.evidence = redact_lines(std::mem::take(&mut diagnosis.evidence));
+    let diagnosis = &diagnosis;
     *incident = inner
         .store
         .set_diagnosis(incident.id, diagnosis, Utc::now())
@@ -874,6 +887,7 @@ async fn escalate_unanswered(
         root_cause: format!("an approval expired: {}", diagnosis.root_cause),
         evidence: diagnosis.evidence.clone(),
         remedy: remedy.to_string(),
+        alert: Default::default(),
     };
     let contexts: Vec<ActionContext> = target
         .config

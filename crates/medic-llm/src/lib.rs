@@ -35,7 +35,8 @@ pub mod answer;
 mod cache;
 pub mod prompt;
 pub mod provider;
-pub mod redact;
+/// The redactor, shared with every other surface (see `medic_engine::redact`).
+pub use medic_engine::redact;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -101,7 +101,7 @@ pub(crate) fn load(path: &Path) -> Result<Config, UsageError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(vec![format!("{}: cannot read: {e}", path.display())]))?;
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    parse(&text, &env).map_err(|errors| {
+    let config = parse(&text, &env).map_err(|errors| {
         UsageError(
             errors
                 .0
@@ -109,7 +109,16 @@ pub(crate) fn load(path: &Path) -> Result<Config, UsageError> {
                 .map(|e| format!("{}: {e}", path.display()))
                 .collect(),
         )
-    })
+    })?;
+    // The configured secrets' own values are hidden wherever text is kept,
+    // shown, sent or logged, whatever shape they have.
+    medic_engine::redact::register_secrets(
+        config
+            .secret_variables()
+            .iter()
+            .filter_map(|name| env.get(name).cloned()),
+    );
+    Ok(config)
 }
 
 /// The human summary `medic check` prints.

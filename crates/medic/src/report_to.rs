@@ -20,6 +20,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const MESSAGE_LINES: usize = 60;
 const MESSAGE_BYTES: usize = 60 * 1024;
 
+/// medic's own credentials for `--report-to`: the step it runs never sees them.
+pub(crate) const SECRET_VARIABLES: &[&str] = &["MEDIC_WEBHOOK_SECRET", "MEDIC_API_KEY"];
+
 /// The first of `names` set (and not empty) in the environment.
 fn first_env(names: &[&str]) -> Option<String> {
     names

@@ -97,7 +97,8 @@ fn check_event(event: &AppEvent) -> Result<(), ApiError> {
 
 /// JSON text → an event: syntax errors are `invalid_json`, shape errors `invalid_body`.
 pub(crate) fn parse_event(body: &[u8]) -> Result<AppEvent, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
+    let text = crate::normalise::json_text(body)?;
+    serde_json::from_str(&text).map_err(|e| {
         let code = if e.is_data() {
             "invalid_body"
         } else {

@@ -5,6 +5,7 @@ mod duration;
 mod load;
 mod reference;
 mod schema;
+mod secrets;
 mod validate;
 
 pub use duration::{DurationError, HumanDuration};

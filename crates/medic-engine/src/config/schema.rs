@@ -508,6 +508,13 @@ pub struct ExecProbe {
     /// How long one check may take (default 5s, or the interval when shorter).
     #[serde(default = "default_timeout")]
     pub timeout: HumanDuration,
+    /// Variables set for the command. It starts from an empty environment
+    /// plus `PATH`, `HOME`, `LANG`, `LC_*`, `TZ` and `USER`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Names of the agent's own variables passed to the command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
 }
 
 /// A process by pidfile; a zombie counts as dead.
@@ -639,9 +646,14 @@ pub struct Supervise {
     pub command: Vec<String>,
     /// Working directory.
     pub cwd: Option<String>,
-    /// Extra environment.
+    /// Variables set for the process. It starts from an empty environment
+    /// plus `PATH`, `HOME`, `LANG`, `LC_*`, `TZ` and `USER`: a service that
+    /// needs more of the agent's environment names it in `pass_env`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Names of the agent's own variables passed to the process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
     /// Starts allowed within `start_window` before escalating (default 5).
     #[serde(default = "default_start_limit")]
     pub start_limit: u32,
@@ -770,9 +782,14 @@ pub struct ExecAction {
     /// How long it may run (default 10s).
     #[serde(default = "default_action_timeout")]
     pub timeout: HumanDuration,
-    /// Extra environment.
+    /// Variables set for the command. It starts from an empty environment
+    /// plus `PATH`, `HOME`, `LANG`, `LC_*`, `TZ` and `USER`, and the
+    /// incident's facts (`MEDIC_TARGET`, `MEDIC_ROOT_CAUSE`, …).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Names of the agent's own variables passed to the command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
     /// Working directory.
     pub cwd: Option<String>,
 }

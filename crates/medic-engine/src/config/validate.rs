@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::load::ConfigError;
 use super::schema::{Action, Config, LlmProvider, Probe, Risk, Target};
-use crate::safety::{check_command_template, validate_template};
+use crate::safety::{check_command_template, child_env, validate_template};
 
 /// Every semantic problem in `config`, in file order.
 pub fn validate(config: &Config) -> Vec<ConfigError> {
@@ -227,6 +227,12 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
             false,
             push,
         );
+        check_env(
+            &supervise.env,
+            &supervise.pass_env,
+            &format!("{path}.supervise"),
+            push,
+        );
     }
     let mut remedies = BTreeSet::new();
     for (j, remedy) in target.remedies.iter().enumerate() {
@@ -244,12 +250,15 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
         }
         let action_path = format!("{path}.action");
         match &remedy.action {
-            Action::Exec(exec) => check_argv(
-                &exec.command,
-                &format!("{action_path}.command"),
-                remedy.risk == Risk::High,
-                push,
-            ),
+            Action::Exec(exec) => {
+                check_argv(
+                    &exec.command,
+                    &format!("{action_path}.command"),
+                    remedy.risk == Risk::High,
+                    push,
+                );
+                check_env(&exec.env, &exec.pass_env, &action_path, push);
+            }
             Action::Http(http) => {
                 check_url(&http.url, &format!("{action_path}.url"), push);
                 for (name, value) in &http.headers {
@@ -329,11 +338,46 @@ fn validate_probe(probe: &Probe, path: &str, push: &mut impl FnMut(String, Strin
                 );
             }
         }
-        Probe::Exec(exec) => check_argv(&exec.command, &format!("{path}.command"), false, push),
+        Probe::Exec(exec) => {
+            check_argv(&exec.command, &format!("{path}.command"), false, push);
+            check_env(&exec.env, &exec.pass_env, path, push);
+        }
         Probe::Process(process) => {
             if process.pidfile.is_empty() {
                 push(format!("{path}.pidfile"), "must not be empty".into());
             }
+        }
+    }
+}
+
+/// `env` and `pass_env`: names a shell would accept; `MEDIC_*` is kept for
+/// the incident's facts an action receives.
+fn check_env(
+    env: &std::collections::BTreeMap<String, String>,
+    pass_env: &[String],
+    path: &str,
+    push: &mut impl FnMut(String, String),
+) {
+    let names = env
+        .keys()
+        .map(|name| (format!("{path}.env.{name}"), name))
+        .chain(
+            pass_env
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (format!("{path}.pass_env[{i}]"), name)),
+        );
+    for (at, name) in names {
+        if !child_env::is_valid_name(name) {
+            push(
+                at,
+                format!("{name:?} is not a variable name (a letter or _, then letters, digits, _)"),
+            );
+        } else if name.starts_with("MEDIC_") && at.contains(".env.") {
+            push(
+                at,
+                "MEDIC_* variables are the incident's facts medic sets itself".into(),
+            );
         }
     }
 }
@@ -543,6 +587,33 @@ name = "web"
         ] {
             assert!(has(&found, expected), "missing {expected:?} in {found:#?}");
         }
+    }
+
+    #[test]
+    fn environment_names_are_checked() {
+        let errors = errors(
+            r#"
+[[targets]]
+name = "web"
+supervise = { command = ["web"], env = { "A-B" = "1" }, pass_env = ["OK_NAME", "1BAD"] }
+probes = [{ kind = "exec", command = ["true"], env = { MEDIC_TARGET = "x" } }]
+[[targets.remedies]]
+name = "fix"
+action = { kind = "exec", command = ["true"], pass_env = ["DB_URL", "X=Y"] }
+"#,
+        );
+        for expected in [
+            ("targets[0].supervise.env.A-B", "not a variable name"),
+            ("targets[0].supervise.pass_env[1]", "not a variable name"),
+            ("targets[0].probes[0].env.MEDIC_TARGET", "incident's facts"),
+            (
+                "targets[0].remedies[0].action.pass_env[1]",
+                "not a variable name",
+            ),
+        ] {
+            assert!(has(&errors, expected), "{expected:?} in {errors:#?}");
+        }
+        assert_eq!(errors.len(), 4, "{errors:#?}");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 mod alertmanager;
 mod ansible;
+mod boundary;
 mod chaos;
+mod child_env;
 mod config;
 mod dashboard;
 mod demo;
@@ -12,7 +14,9 @@ mod learn;
 mod llm;
 mod operator;
 mod pipeline;
+mod planted;
 mod prometheus;
+mod redaction;
 mod run;
 mod serve;
 mod supervise;

@@ -87,6 +87,7 @@ impl Alert {
             fingerprint: self.fingerprint.clone(),
             firing: self.status == Status::Firing,
             labels: self.labels.clone(),
+            annotations: self.annotations.clone(),
             summary: ["summary", "description", "message"]
                 .iter()
                 .find_map(|name| self.annotations.get(*name))

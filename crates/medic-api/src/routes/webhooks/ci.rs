@@ -81,11 +81,10 @@ fn ignored(state: &ApiState, source: &str, why: &str) -> Response {
     (StatusCode::OK, Reply(json!({"ignored": why}))).into_response()
 }
 
-/// The body as stored: the sender's JSON text, as received.
+/// The body as stored: the sender's JSON text, normalised.
 fn raw(body: &[u8]) -> Result<Box<RawValue>, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::new("invalid_json", "the body is not UTF-8"))?;
-    RawValue::from_string(text.to_string())
+    let text = crate::normalise::json_text(body)?;
+    RawValue::from_string(text.into_owned())
         .map_err(|e| ApiError::new("invalid_json", e.to_string()))
 }
 

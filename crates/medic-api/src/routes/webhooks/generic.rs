@@ -88,6 +88,7 @@ pub(in crate::routes) async fn receive(
         fingerprint,
         firing: data.status == Status::Firing,
         labels,
+        annotations: BTreeMap::new(),
         summary: Some(data.message),
         evidence: tail(data.logs),
         resolvable: report.id.is_some(),

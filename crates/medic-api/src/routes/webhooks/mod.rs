@@ -48,10 +48,13 @@ fn authenticate(
         .inspect_err(|_| state.agent.metrics().intake(source, "rejected"))
 }
 
-/// Parses a delivery's JSON: syntax errors are `invalid_json`, shape errors
-/// `invalid_body`, each naming where it went wrong.
+/// Parses a delivery's JSON, normalised first (`crate::normalise`): syntax
+/// errors are `invalid_json`, shape errors `invalid_body`, each naming where
+/// it went wrong.
 fn parse<T: DeserializeOwned>(state: &ApiState, source: &str, body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
+    let text = crate::normalise::json_text(body)
+        .inspect_err(|_| state.agent.metrics().intake(source, "rejected"))?;
+    serde_json::from_str(&text).map_err(|e| {
         state.agent.metrics().intake(source, "rejected");
         let code = if e.is_data() {
             "invalid_body"
@@ -71,6 +74,7 @@ async fn store(
 ) -> Result<Vec<bool>, ApiError> {
     for delivery in &mut deliveries {
         delivery.key = storable_key(std::mem::take(&mut delivery.key));
+        redact_payload(&mut delivery.payload);
     }
     let fresh = state
         .agent
@@ -89,6 +93,24 @@ async fn store(
         metrics.intake(source, if *new { "accepted" } else { "duplicate" });
     }
     Ok(fresh)
+}
+
+/// What is kept of a delivery holds no secret a sender quoted (a DSN in an
+/// annotation, a token in a log line); most hold none and are kept as sent.
+fn redact_payload(payload: &mut Box<RawValue>) {
+    if matches!(
+        medic_engine::redact::redacted(payload.get()),
+        std::borrow::Cow::Borrowed(_)
+    ) {
+        return;
+    }
+    let Ok(mut value) = serde_json::from_str::<Value>(payload.get()) else {
+        return;
+    };
+    medic_engine::redact::redact_json(&mut value);
+    if let Ok(clean) = serde_json::value::to_raw_value(&value) {
+        *payload = clean;
+    }
 }
 
 /// Keys are the senders' own text: one too long for an index, or holding a
@@ -128,7 +150,7 @@ async fn act(
     target: String,
     notice: AlertNotice,
 ) -> Result<Value, ApiError> {
-    let text = String::from_utf8_lossy(body).into_owned();
+    let text = crate::normalise::json_text(body)?.into_owned();
     let payload =
         RawValue::from_string(text).map_err(|e| ApiError::new("invalid_json", e.to_string()))?;
     let since = chrono::Utc::now() - chrono::Duration::milliseconds(1);

@@ -97,6 +97,7 @@ pub(in crate::routes) async fn receive(
         fingerprint: key.clone(),
         firing: true,
         labels,
+        annotations: std::collections::BTreeMap::new(),
         summary: Some(format!("{step} failed ({kind}): {first_line}")),
         evidence: failure.error_message.lines().map(str::to_string).collect(),
         // A failed step is never resolved by a later message: its incident
