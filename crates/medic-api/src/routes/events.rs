@@ -39,10 +39,10 @@ pub(super) async fn report(
                 "signed events need [webhooks] generic.secret_env; send an API key instead",
             ));
         };
-        if let Err(error) = verifier.verify(header, &body, chrono::Utc::now().timestamp()) {
-            metrics.intake("events", "rejected");
-            return Err(error);
-        }
+        let claim = verifier
+            .verify(header, &body, chrono::Utc::now().timestamp())
+            .inspect_err(|_| metrics.intake("events", "rejected"))?;
+        crate::replay::claim(&state, "events", &claim).await?;
     }
     let is_json = headers
         .get(axum::http::header::CONTENT_TYPE)

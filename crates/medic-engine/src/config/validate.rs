@@ -42,6 +42,20 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
             "must be longer than 0s".into(),
         );
     }
+    for (key, timeout) in [
+        ("server.header_timeout", &server.header_timeout),
+        ("server.idle_timeout", &server.idle_timeout),
+    ] {
+        if timeout.get().is_zero() {
+            push(key.into(), "must be longer than 0s".into());
+        }
+    }
+    if server.max_connections.is_some_and(|cap| cap < 2) {
+        push(
+            "server.max_connections".into(),
+            "must be at least 2 (one to evict, one to serve)".into(),
+        );
+    }
     let url = &config.storage.url;
     if !(url.starts_with("sqlite:")
         || url.starts_with("postgres://")

@@ -86,7 +86,7 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    super::authenticate(&state, SOURCE, &headers, &body)?;
+    super::authenticate(&state, SOURCE, &headers, &body).await?;
     // Only a body that is not JSON at all is refused (GitLab never sends one).
     let value: serde_json::Value = super::parse(&state, SOURCE, &body)?;
     let reading = match serde_json::from_value::<Event>(value) {

@@ -43,7 +43,7 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    super::authenticate(&state, SOURCE, &headers, &body)?;
+    super::authenticate(&state, SOURCE, &headers, &body).await?;
     let notification: Notification = super::parse(&state, SOURCE, &body)?;
     let reading =
         read(notification).inspect_err(|_| state.agent.metrics().intake(SOURCE, "rejected"))?;

@@ -23,29 +23,34 @@ use crate::error::ApiError;
 
 /// A delivery to `source`, authenticated, parsed as `T` and checked by
 /// `validate` (what serde cannot say); every refusal is counted.
-fn accept<T: DeserializeOwned, R>(
+async fn accept<T: DeserializeOwned, R>(
     state: &ApiState,
     source: &str,
     headers: &HeaderMap,
     body: &[u8],
     validate: impl FnOnce(T) -> Result<R, ApiError>,
 ) -> Result<R, ApiError> {
-    authenticate(state, source, headers, body)?;
+    authenticate(state, source, headers, body).await?;
     let parsed = parse(state, source, body)?;
     validate(parsed).inspect_err(|_| state.agent.metrics().intake(source, "rejected"))
 }
 
-/// Authenticates a delivery to `source`, counting refusals.
-fn authenticate(
+/// Authenticates a delivery to `source` (a signature is claimed once, in
+/// the store), counting refusals.
+async fn authenticate(
     state: &ApiState,
     source: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<String, ApiError> {
-    state
+) -> Result<(), ApiError> {
+    let claim = state
         .webhooks
         .check(source, headers, body, &state.keys)
-        .inspect_err(|_| state.agent.metrics().intake(source, "rejected"))
+        .inspect_err(|_| state.agent.metrics().intake(source, "rejected"))?;
+    match claim {
+        Some(key) => crate::replay::claim(state, source, &key).await,
+        None => Ok(()),
+    }
 }
 
 /// Parses a delivery's JSON: syntax errors are `invalid_json`, shape errors
