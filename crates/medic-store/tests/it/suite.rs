@@ -1694,17 +1694,15 @@ pub async fn pipeline_checkpoints_survive_a_restart(backend: &Backend) {
     assert_eq!(found.flow_digest, "ab".repeat(32));
 }
 
+async fn claim(store: &dyn Store, key: &str, at: i64) -> bool {
+    store
+        .claim_replay(key, t(at), t(at) - Duration::seconds(600))
+        .await
+        .expect("claim")
+}
+
 pub async fn replay_claims_are_kept_and_pruned(backend: &Backend) {
     let store = backend.open().await;
-    let claim = |store: &dyn Store, key: &'static str, at: i64| {
-        let store_at = t(at);
-        async move {
-            store
-                .claim_replay(key, store_at, store_at - Duration::seconds(600))
-                .await
-                .expect("claim")
-        }
-    };
     assert!(claim(store.as_ref(), "sig:a", 0).await, "first claim");
     assert!(!claim(store.as_ref(), "sig:a", 1).await, "a replay");
     assert!(claim(store.as_ref(), "sig:b", 2).await, "another key");

@@ -37,6 +37,11 @@ pub struct Served {
 
 impl Served {
     pub fn start(config: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn(Self::command(config, env))
+    }
+
+    /// The `medic serve` command [`Served::start`] runs, to adjust first.
+    pub fn command(config: &Path, env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_medic"));
         command
             .env("MEDIC_LOG", "error")
@@ -47,6 +52,11 @@ impl Served {
         for (k, v) in env {
             command.env(k, v);
         }
+        command
+    }
+
+    /// Runs `command` (a `medic serve`) and reads the address it prints.
+    pub fn spawn(mut command: Command) -> Self {
         let mut child = command.spawn().expect("medic serve starts");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))
