@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::process::CommandExt as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -63,13 +62,16 @@ fn two_thousand_idle_connections_do_not_starve_the_listener() {
         ),
     )
     .expect("config");
-    let mut command = Served::command(&config, &[]);
-    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
-    unsafe {
-        command.pre_exec(|| {
-            setrlimit(Resource::RLIMIT_NOFILE, FILE_LIMIT, FILE_LIMIT).map_err(std::io::Error::from)
-        });
-    }
+    // prlimit(1) sets the limit, then runs medic in its own place (same pid).
+    let mut command = std::process::Command::new("prlimit");
+    command
+        .arg(format!("--nofile={FILE_LIMIT}:{FILE_LIMIT}"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_medic"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("MEDIC_LOG", "error")
+        .stdout(std::process::Stdio::piped());
     let served = Served::spawn(command);
     let address = served.address.clone();
 

@@ -37,11 +37,6 @@ pub struct Served {
 
 impl Served {
     pub fn start(config: &Path, env: &[(&str, &str)]) -> Self {
-        Self::spawn(Self::command(config, env))
-    }
-
-    /// The `medic serve` command [`Served::start`] runs, to adjust first.
-    pub fn command(config: &Path, env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_medic"));
         command
             .env("MEDIC_LOG", "error")
@@ -52,7 +47,7 @@ impl Served {
         for (k, v) in env {
             command.env(k, v);
         }
-        command
+        Self::spawn(command)
     }
 
     /// Runs `command` (a `medic serve`) and reads the address it prints.
