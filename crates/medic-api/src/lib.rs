@@ -12,6 +12,7 @@
 
 mod auth;
 mod cache;
+mod content_type;
 mod dashboard;
 mod error;
 mod extract;

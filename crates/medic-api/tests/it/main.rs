@@ -7,5 +7,6 @@ mod corpus;
 mod endpoints;
 mod harness;
 mod routes;
+mod shapes;
 mod tls;
 mod webhooks;

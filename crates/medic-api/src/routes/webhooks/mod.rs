@@ -35,21 +35,34 @@ async fn accept<T: DeserializeOwned, R>(
     validate(parsed).inspect_err(|_| state.agent.metrics().intake(source, "rejected"))
 }
 
-/// Authenticates a delivery to `source` (a signature is claimed once, in
-/// the store), counting refusals.
+/// Authenticates a delivery to `source`, checks that it is declared JSON,
+/// then claims its signature (if it has one that must be used once) in the
+/// store; counts refusals.
 async fn authenticate(
     state: &ApiState,
     source: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), ApiError> {
+    let rejected = |_: &ApiError| state.agent.metrics().intake(source, "rejected");
     let claim = state
         .webhooks
         .check(source, headers, body, &state.keys)
-        .inspect_err(|_| state.agent.metrics().intake(source, "rejected"))?;
+        .inspect_err(rejected)?;
+    crate::content_type::require_json(headers, content_type_hint(source)).inspect_err(rejected)?;
     match claim {
         Some(key) => crate::replay::claim(state, source, &key).await,
         None => Ok(()),
+    }
+}
+
+/// How a sender is told to send JSON, where it has a setting for it.
+fn content_type_hint(source: &str) -> &'static str {
+    match source {
+        "github" => {
+            "; in the repository's webhook settings, set Content type to application/json"
+        }
+        _ => "",
     }
 }
 
