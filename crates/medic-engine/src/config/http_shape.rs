@@ -34,7 +34,10 @@ pub(super) fn header_name_problem(name: &str) -> Option<String> {
 
 /// Why `value` cannot be a header value, if it cannot.
 pub(super) fn header_value_problem(value: &str) -> Option<String> {
-    if value.bytes().any(|b| (b.is_ascii_control() && b != b'\t') || b == 0x7f) {
+    if value
+        .bytes()
+        .any(|b| (b.is_ascii_control() && b != b'\t') || b == 0x7f)
+    {
         return Some("must not contain CR, LF or other control characters".into());
     }
     None

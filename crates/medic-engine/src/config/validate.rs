@@ -541,7 +541,10 @@ remedies = [
             ("targets[0].probes[0].method", "not an HTTP method"),
             ("targets[0].remedies[0].action.method", "not an HTTP method"),
             ("targets[0].remedies[0].action.headers.X-Ok", "CR, LF"),
-            ("targets[0].remedies[0].action.headers.Bad Name", "not a header name"),
+            (
+                "targets[0].remedies[0].action.headers.Bad Name",
+                "not a header name",
+            ),
         ] {
             assert!(has(&found, expected), "missing {expected:?} in {found:#?}");
         }

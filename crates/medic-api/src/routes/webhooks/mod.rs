@@ -59,9 +59,7 @@ async fn authenticate(
 /// How a sender is told to send JSON, where it has a setting for it.
 fn content_type_hint(source: &str) -> &'static str {
     match source {
-        "github" => {
-            "; in the repository's webhook settings, set Content type to application/json"
-        }
+        "github" => "; in the repository's webhook settings, set Content type to application/json",
         _ => "",
     }
 }
