@@ -50,12 +50,10 @@ pub async fn serve(
         .as_ref()
         .map(crate::tls::acceptor)
         .transpose()?;
-    let listener = tokio::net::TcpListener::bind(wanted)
-        .await
-        .map_err(|source| ServeError::Listen {
-            address: address.to_string(),
-            source,
-        })?;
+    let listener = crate::listen::bind(wanted).map_err(|source| ServeError::Listen {
+        address: address.to_string(),
+        source,
+    })?;
     let bound = listener.local_addr().map_err(|source| ServeError::Listen {
         address: address.to_string(),
         source,

@@ -8,6 +8,7 @@ mod connection;
 pub(crate) mod limits;
 mod tracker;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -15,6 +16,25 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 pub(crate) use tracker::Timeouts;
+
+/// Connections the kernel may queue before we accept them (it caps this at
+/// `net.core.somaxconn`, 4096 on current kernels). A burst of connections
+/// that fills the queue makes the kernel drop the next SYN, and a real
+/// client then waits a whole second for its retransmission.
+const BACKLOG: u32 = 4096;
+
+/// Binds `address` with a deep accept queue.
+pub(crate) fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std's bind does: a restart may bind while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(BACKLOG)
+}
 
 /// Accepts connections until the process ends.
 pub(crate) async fn accept_loop(
