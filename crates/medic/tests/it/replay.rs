@@ -153,6 +153,27 @@ fn replays_act_on_nothing_even_after_a_restart(store_url: &str, name: &str) {
     let (status, reply) = signed_report(&served.address, &signature, report);
     assert_eq!(status, 401, "{reply}");
     assert_eq!(reply["error"]["code"], "replayed_signature", "{reply}");
+    // A captured success is no more use to a replayer than a failure.
+    let passed = failed
+        .replace("\"id\":7001", "\"id\":7002")
+        .replace("\"failure\"", "\"success\"");
+    assert_ne!(passed, failed);
+    let (status, reply) = github_delivery(&served.address, "delivery-3", &passed);
+    assert_eq!(
+        (status, reply["passed"].as_u64()),
+        (200, Some(1)),
+        "{reply}"
+    );
+    let (status, reply) = github_delivery(&served.address, "delivery-forged-3", &passed);
+    assert_eq!(
+        (
+            status,
+            reply["passed"].as_u64(),
+            reply["duplicates"].as_u64()
+        ),
+        (200, Some(0), Some(1)),
+        "{reply}"
+    );
     // The next attempt of the job is a new event, and is acted on.
     let retried = failed.replace("\"run_attempt\":1", "\"run_attempt\":2");
     assert_ne!(retried, failed);

@@ -142,6 +142,7 @@ fn job_reading(event: WorkflowJobEvent) -> Result<Reading, ApiError> {
     };
     let repo = event.repository.full_name;
     let attempt = job.run_attempt.unwrap_or(1);
+    // One attempt of a job has one conclusion: it is part of the identity.
     let key = format!("{repo}/jobs/{}/{attempt}", job.id);
     let ci_job = CiJob {
         platform: CiPlatform::Github,
@@ -159,7 +160,7 @@ fn job_reading(event: WorkflowJobEvent) -> Result<Reading, ApiError> {
     Ok(if failed {
         Reading::Failed(vec![(key, ci_job)])
     } else {
-        Reading::Passed(vec![ci_job])
+        Reading::Passed(vec![(key, ci_job)])
     })
 }
 
@@ -190,6 +191,6 @@ fn run_reading(event: WorkflowRunEvent) -> Result<Reading, ApiError> {
     Ok(if failed {
         Reading::Failed(vec![(key, ci_job)])
     } else {
-        Reading::Passed(vec![ci_job])
+        Reading::Passed(vec![(key, ci_job)])
     })
 }
