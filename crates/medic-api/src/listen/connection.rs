@@ -1,5 +1,8 @@
-//! One client connection: HTTP/1.1 over plain TCP or TLS, with hyper's
-//! header-read timeout, our idle timeout, and eviction by the accept loop.
+//! One client connection: HTTP/1.1 over plain TCP or TLS, closed when its
+//! first request's headers take longer than `header_timeout`, when it sits
+//! idle between requests longer than `idle_timeout`, or when the accept
+//! loop evicts it. (A later request's headers, trickled in slowly, count as
+//! idle time: such a connection is also the first evicted at the cap.)
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -9,7 +12,7 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
@@ -75,9 +78,10 @@ async fn serve<I>(
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(timeouts.header);
+    // hyper's own header-read timer also runs while a kept-alive connection
+    // waits for its next request, which would cut `idle_timeout` down to
+    // `header_timeout`: the deadlines below enforce both instead.
+    builder.header_read_timeout(None);
     let served = builder
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();

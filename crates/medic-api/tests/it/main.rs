@@ -6,6 +6,7 @@ mod ci;
 mod corpus;
 mod endpoints;
 mod harness;
+mod listen;
 mod routes;
 mod shapes;
 mod tls;

@@ -106,9 +106,10 @@ pub struct Server {
     /// Longest time a request may take before it is answered 503 (default 30s;
     /// the event stream is exempt).
     pub request_timeout: HumanDuration,
-    /// Longest time a client may take to send a request's headers, from the
-    /// moment its connection opens (or the TLS handshake) until the last
-    /// header line (default 10s); slower connections are closed.
+    /// Longest time a new connection may take to send its first request's
+    /// headers, TLS handshake included (default 10s); slower connections
+    /// are closed. Later requests on a kept-alive connection fall under
+    /// `idle_timeout`.
     pub header_timeout: HumanDuration,
     /// Longest time a kept-alive connection may sit with no request in
     /// flight before it is closed (default 60s). The event stream is a
