@@ -4,28 +4,23 @@
 
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON body (`Content-Type: application/json`), normalised before it is
-/// parsed (`crate::normalise`: controls replaced, strings bounded, not
-/// UTF-8 refused).
+/// A JSON body (`Content-Type: application/json`, strictly: `content_type.rs`),
+/// normalised before it is parsed (`crate::normalise`: controls replaced,
+/// strings bounded, not UTF-8 refused).
 pub struct Json<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(request.headers()) {
-            return Err(ApiError::new(
-                "unsupported_media_type",
-                "send the body with Content-Type: application/json",
-            ));
-        }
+        // axum alone would also take `application/*+json`.
+        crate::content_type::require_json(request.headers(), "")?;
         let Body(bytes) = Body::from_request(request, state).await?;
         let text = crate::normalise::json_text(&bytes)?;
         serde_json::from_str(&text).map(Json).map_err(|e| {
@@ -37,23 +32,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             ApiError::new(code, e.to_string())
         })
     }
-}
-
-/// `application/json` or a `+json` type, as axum's own extractor accepts.
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || essence
-            .strip_prefix("application/")
-            .is_some_and(|subtype| subtype.ends_with("+json"))
 }
 
 /// The raw body, within the size limit.

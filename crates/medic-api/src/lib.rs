@@ -12,13 +12,16 @@
 
 mod auth;
 mod cache;
+mod content_type;
 mod dashboard;
 mod error;
 mod extract;
 mod limit;
+mod listen;
 mod normalise;
 mod openapi;
 mod redact;
+mod replay;
 mod routes;
 mod serve;
 mod signature;

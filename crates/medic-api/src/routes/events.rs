@@ -39,22 +39,13 @@ pub(super) async fn report(
                 "signed events need [webhooks] generic.secret_env; send an API key instead",
             ));
         };
-        if let Err(error) = verifier.verify(header, &body, chrono::Utc::now().timestamp()) {
-            metrics.intake("events", "rejected");
-            return Err(error);
-        }
+        let claim = verifier
+            .verify(header, &body, chrono::Utc::now().timestamp())
+            .inspect_err(|_| metrics.intake("events", "rejected"))?;
+        crate::replay::claim(&state, "events", &claim).await?;
     }
-    let is_json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !is_json {
-        metrics.intake("events", "rejected");
-        return Err(ApiError::new(
-            "unsupported_media_type",
-            "send the body with Content-Type: application/json",
-        ));
-    }
+    crate::content_type::require_json(&headers, "")
+        .inspect_err(|_| metrics.intake("events", "rejected"))?;
     let event = parse_event(&body)
         .and_then(|event| check_event(&event).map(|()| event))
         .inspect_err(|_| metrics.intake("events", "rejected"))?;

@@ -438,6 +438,15 @@ async fn github_transient_failures_are_rerun_within_the_budget_and_replays_are_n
     assert_eq!(code, 202, "{reply}");
     assert_eq!(reply["accepted"], 0, "{reply}");
     assert_eq!(reply["duplicates"], 1, "{reply}");
+    // A captured delivery replayed with a fresh X-GitHub-Delivery, which the
+    // signature does not cover: the signed body names the same job attempt.
+    let (code, reply, _) = api
+        .call(github("workflow_job", "d-forged", &failed, GITHUB_SECRET))
+        .await;
+    assert_eq!(code, 202, "{reply}");
+    assert_eq!(reply["accepted"], 0, "{reply}");
+    assert_eq!(reply["duplicates"], 1, "{reply}");
+    assert_eq!(stand_in.posts(rerun_101), 1, "no second re-run");
 
     let one = incident(&api, "octo-repo", |i| status(i) == "verifying").await;
     assert!(one.to_string().contains("Could not resolve host"), "{one}");

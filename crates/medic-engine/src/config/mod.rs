@@ -2,6 +2,7 @@
 //! ([`parse`]), and validation with errors located by key path.
 
 mod duration;
+mod http_shape;
 mod load;
 mod reference;
 mod schema;

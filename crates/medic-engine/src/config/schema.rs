@@ -128,6 +128,21 @@ pub struct Server {
     /// Longest time a request may take before it is answered 503 (default 30s;
     /// the event stream is exempt).
     pub request_timeout: HumanDuration,
+    /// Longest time a new connection may take to send its first request's
+    /// headers, TLS handshake included (default 10s); slower connections
+    /// are closed. Later requests on a kept-alive connection fall under
+    /// `idle_timeout`.
+    pub header_timeout: HumanDuration,
+    /// Longest time a kept-alive connection may sit with no request in
+    /// flight before it is closed (default 60s). The event stream is a
+    /// request in flight for as long as it is open, so it is exempt.
+    pub idle_timeout: HumanDuration,
+    /// Most client connections served at once (default: 4096, or the file
+    /// limit minus a reserve of 256 for the store, logs and probes when that
+    /// is lower). At the cap, the oldest connection that is idle or still
+    /// waiting for its headers is closed to make room, so a flood of idle
+    /// connections cannot lock out real clients.
+    pub max_connections: Option<u32>,
     /// Serve HTTPS with these PEM files instead of plain HTTP.
     pub tls: Option<Tls>,
 }
@@ -150,6 +165,9 @@ impl Default for Server {
             rate_limit: 200,
             rate_burst: 400,
             request_timeout: HumanDuration::new(std::time::Duration::from_secs(30)),
+            header_timeout: HumanDuration::new(std::time::Duration::from_secs(10)),
+            idle_timeout: HumanDuration::new(std::time::Duration::from_secs(60)),
+            max_connections: None,
             tls: None,
         }
     }

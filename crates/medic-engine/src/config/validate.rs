@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use regex::Regex;
 
+use super::http_shape::{header_name_problem, header_value_problem, method_problem};
 use super::load::ConfigError;
 use super::schema::{Action, Config, LlmProvider, Probe, Risk, Target};
 use crate::safety::{check_command_template, child_env, validate_template};
@@ -40,6 +41,20 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         push(
             "server.request_timeout".into(),
             "must be longer than 0s".into(),
+        );
+    }
+    for (key, timeout) in [
+        ("server.header_timeout", &server.header_timeout),
+        ("server.idle_timeout", &server.idle_timeout),
+    ] {
+        if timeout.get().is_zero() {
+            push(key.into(), "must be longer than 0s".into());
+        }
+    }
+    if server.max_connections.is_some_and(|cap| cap < 2) {
+        push(
+            "server.max_connections".into(),
+            "must be at least 2 (one to evict, one to serve)".into(),
         );
     }
     let url = &config.storage.url;
@@ -261,8 +276,18 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
             }
             Action::Http(http) => {
                 check_url(&http.url, &format!("{action_path}.url"), push);
+                if let Some(why) = method_problem(&http.method) {
+                    push(format!("{action_path}.method"), why);
+                }
                 for (name, value) in &http.headers {
-                    check_template(value, &format!("{action_path}.headers.{name}"), push);
+                    let header_path = format!("{action_path}.headers.{}", name.escape_debug());
+                    if let Some(why) = header_name_problem(name) {
+                        push(header_path.clone(), why);
+                    }
+                    if let Some(why) = header_value_problem(value) {
+                        push(header_path.clone(), why);
+                    }
+                    check_template(value, &header_path, push);
                 }
                 if let Some(body) = &http.body {
                     check_template(body, &format!("{action_path}.body"), push);
@@ -310,6 +335,9 @@ fn validate_probe(probe: &Probe, path: &str, push: &mut impl FnMut(String, Strin
     match probe {
         Probe::Http(http) => {
             check_url(&http.url, &format!("{path}.url"), push);
+            if let Some(why) = method_problem(&http.method) {
+                push(format!("{path}.method"), why);
+            }
             if let Some(pattern) = &http.body_regex
                 && let Err(e) = Regex::new(pattern)
             {
@@ -547,6 +575,35 @@ action = { kind = "exec", command = ["sudo", "rm", "-rf", "/"] }
                 )
             ),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn http_methods_and_headers_must_keep_their_shape() {
+        let text = r#"
+[[targets]]
+name = "web"
+probes = [{ kind = "http", url = "http://127.0.0.1:9/health", method = "GET /admin" }]
+remedies = [
+  { name = "notify", action = { kind = "http", method = "PO\r\nST", url = "http://127.0.0.1:9/", headers = { "X-Ok" = "a\r\nX-Injected: 1", "Bad Name" = "v" } } },
+  { name = "fine", action = { kind = "http", method = "PURGE", url = "http://127.0.0.1:9/", headers = { "X-Id" = "{{incident.id}}" } } },
+]
+"#;
+        let found = errors(text);
+        for expected in [
+            ("targets[0].probes[0].method", "not an HTTP method"),
+            ("targets[0].remedies[0].action.method", "not an HTTP method"),
+            ("targets[0].remedies[0].action.headers.X-Ok", "CR, LF"),
+            (
+                "targets[0].remedies[0].action.headers.Bad Name",
+                "not a header name",
+            ),
+        ] {
+            assert!(has(&found, expected), "missing {expected:?} in {found:#?}");
+        }
+        assert!(
+            !found.iter().any(|e| e.contains("remedies[1]")),
+            "{found:#?}"
         );
     }
 

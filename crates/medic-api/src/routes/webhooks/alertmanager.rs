@@ -106,7 +106,8 @@ pub(in crate::routes) async fn receive(
     let (notification, alerts) =
         super::accept(&state, SOURCE, &headers, &body, |n: Notification| {
             read(&n).map(|alerts| (n, alerts))
-        })?;
+        })
+        .await?;
     if notification.truncated_alerts > 0 {
         tracing::warn!(
             receiver = %notification.receiver,

@@ -23,29 +23,45 @@ use crate::error::ApiError;
 
 /// A delivery to `source`, authenticated, parsed as `T` and checked by
 /// `validate` (what serde cannot say); every refusal is counted.
-fn accept<T: DeserializeOwned, R>(
+async fn accept<T: DeserializeOwned, R>(
     state: &ApiState,
     source: &str,
     headers: &HeaderMap,
     body: &[u8],
     validate: impl FnOnce(T) -> Result<R, ApiError>,
 ) -> Result<R, ApiError> {
-    authenticate(state, source, headers, body)?;
+    authenticate(state, source, headers, body).await?;
     let parsed = parse(state, source, body)?;
     validate(parsed).inspect_err(|_| state.agent.metrics().intake(source, "rejected"))
 }
 
-/// Authenticates a delivery to `source`, counting refusals.
-fn authenticate(
+/// Authenticates a delivery to `source`, checks that it is declared JSON,
+/// then claims its signature (if it has one that must be used once) in the
+/// store; counts refusals.
+async fn authenticate(
     state: &ApiState,
     source: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<String, ApiError> {
-    state
+) -> Result<(), ApiError> {
+    let rejected = |_: &ApiError| state.agent.metrics().intake(source, "rejected");
+    let claim = state
         .webhooks
         .check(source, headers, body, &state.keys)
-        .inspect_err(|_| state.agent.metrics().intake(source, "rejected"))
+        .inspect_err(rejected)?;
+    crate::content_type::require_json(headers, content_type_hint(source)).inspect_err(rejected)?;
+    match claim {
+        Some(key) => crate::replay::claim(state, source, &key).await,
+        None => Ok(()),
+    }
+}
+
+/// How a sender is told to send JSON, where it has a setting for it.
+fn content_type_hint(source: &str) -> &'static str {
+    match source {
+        "github" => "; in the repository's webhook settings, set Content type to application/json",
+        _ => "",
+    }
 }
 
 /// Parses a delivery's JSON, normalised first (`crate::normalise`): syntax

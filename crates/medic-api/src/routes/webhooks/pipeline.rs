@@ -61,7 +61,7 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<impl IntoResponse> {
-    let failure: StepFailure = super::accept(&state, SOURCE, &headers, &body, check)?;
+    let failure: StepFailure = super::accept(&state, SOURCE, &headers, &body, check).await?;
     let class = catalog().classify(None, &failure.error_message);
     let kind = class.kind.map_or("unknown", |k| k.as_str());
     let step = format!(
