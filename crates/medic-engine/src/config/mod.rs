@@ -2,17 +2,19 @@
 //! ([`parse`]), and validation with errors located by key path.
 
 mod duration;
+mod json_path;
 mod load;
 mod schema;
 mod validate;
 
 pub use duration::{DurationError, HumanDuration};
+pub use json_path::{JsonPath, json_equals};
 pub use load::{ConfigError, ConfigErrors, parse};
 pub use schema::{
-    Action, AlertmanagerWebhook, ApiKey, Auth, CiWebhook, Config, DEFAULT_MAX_RERUNS,
+    Action, AlertmanagerWebhook, ApiKey, Auth, CiWebhook, ClientTls, Config, DEFAULT_MAX_RERUNS,
     DiagnosisRule, DiagnosisRules, EscalateAction, EscalationFormat, ExecAction, ExecProbe,
-    FailoverAction, Health, HttpAction, HttpProbe, Llm, LlmProvider, LogWatch, Mode, Policy, Probe,
+    FailoverAction, Health, HttpAction, HttpProbe, JsonCondition, Llm, LlmProvider, LogWatch, Mode, Policy, Probe,
     ProcessProbe, Remedy, RestartAction, Risk, Scope, Server, Storage, Supervise, Target, TcpProbe,
-    Tls, WaitAction, WebhookSecret, Webhooks, When,
+    Tls, WaitAction, WebhookSecret, Webhooks, When, effective_tls,
 };
 pub use validate::validate;
