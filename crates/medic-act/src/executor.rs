@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use medic_client::{ClientTls, Clients};
 use medic_engine::config::{Action, HumanDuration, Risk, Target};
 use medic_resilience::ConfigError;
 use medic_resilience::breaker::BreakerSnapshot;
 use medic_resilience::retry::Retry;
-use reqwest::Client;
 use tokio::time::Instant;
 
 use crate::breakers::{ActionBreakers, BreakerSettings};
@@ -41,7 +41,7 @@ pub struct Executor {
 
 #[derive(Debug)]
 struct Inner {
-    client: Client,
+    clients: Clients,
     supervisor: Option<Supervisor>,
     endpoints: ActiveEndpoints,
     breakers: ActionBreakers,
@@ -58,6 +58,9 @@ pub enum ExecutorBuildError {
     /// The HTTP client could not be created.
     #[error("cannot create the HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
+    /// The outbound `[tls]` settings cannot be used.
+    #[error("{0}")]
+    Client(#[from] medic_client::ClientError),
 }
 
 /// Builds an [`Executor`]; [`ExecutorBuilder::build`] validates every setting.
@@ -69,6 +72,7 @@ pub struct ExecutorBuilder {
     escalation_initial_backoff: Duration,
     escalation_timeout: Duration,
     restart_settle: Duration,
+    tls: ClientTls,
 }
 
 impl Default for ExecutorBuilder {
@@ -80,8 +84,14 @@ impl Default for ExecutorBuilder {
             escalation_initial_backoff: Duration::from_millis(200),
             escalation_timeout: Duration::from_secs(10),
             restart_settle: Duration::from_millis(200),
+            tls: ClientTls::default(),
         }
     }
+}
+
+/// Every action client: medic's user agent; redirects as reqwest's default.
+fn configure(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder.user_agent(concat!("medic/", env!("CARGO_PKG_VERSION")))
 }
 
 impl ExecutorBuilder {
@@ -120,6 +130,13 @@ impl ExecutorBuilder {
         self
     }
 
+    /// The outbound `[tls]` section; each http action's and escalation's own
+    /// `tls = { … }` goes over it (default: the system's roots).
+    pub fn tls(mut self, global: ClientTls) -> Self {
+        self.tls = global;
+        self
+    }
+
     /// Validates the settings and builds the executor.
     pub fn build(self) -> Result<Executor, ExecutorBuildError> {
         let escalation_retry = Retry::builder()
@@ -128,13 +145,13 @@ impl ExecutorBuilder {
             .max_delay(self.escalation_initial_backoff.saturating_mul(16))
             .attempt_timeout(self.escalation_timeout)
             .build()?;
-        let client = Client::builder()
-            .user_agent(concat!("medic/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ExecutorBuildError::HttpClient)?;
+        let clients = Clients::new(self.tls, configure);
+        // The shared client is built now, so a broken `[tls]` is an error
+        // at start rather than at the first remedy.
+        clients.get(None)?;
         Ok(Executor {
             inner: Arc::new(Inner {
-                client,
+                clients,
                 supervisor: self.supervisor,
                 endpoints: ActiveEndpoints::default(),
                 breakers: ActionBreakers::new(self.breakers)?,
@@ -155,9 +172,9 @@ impl Executor {
     ///
     /// # Panics
     ///
-    /// When the HTTP client cannot be created, like `reqwest::Client::new`
-    /// (without TLS, only when the system is out of resources); use
-    /// [`Executor::builder`] to get that as an error.
+    /// When the HTTP client cannot be created (the system's TLS roots
+    /// unusable, or out of resources); use [`Executor::builder`] to get that
+    /// as an error.
     pub fn new(supervisor: Supervisor) -> Self {
         match Self::builder().supervisor(supervisor).build() {
             Ok(executor) => executor,
@@ -216,7 +233,10 @@ impl Executor {
         ctx: &ActionContext,
     ) -> ActionOutcome {
         match action {
-            Action::Http(http) => http::run(&self.inner.client, http, &ctx.values()).await,
+            Action::Http(http) => match self.inner.clients.get(http.tls.as_ref()) {
+                Ok(client) => http::run(&client, http, &ctx.values()).await,
+                Err(error) => ActionOutcome::failed(error.to_string()),
+            },
             Action::Exec(exec) => {
                 // A high-risk remedy ran only after a human approved it: then
                 // a command the guard cannot read may run (never a destructive one).
@@ -228,15 +248,12 @@ impl Executor {
             }
             Action::Restart(_) => self.restart(target).await,
             Action::Failover(_) => self.inner.endpoints.advance(target),
-            Action::Escalate(escalation) => {
-                escalate::run(
-                    &self.inner.client,
-                    &self.inner.escalation_retry,
-                    escalation,
-                    ctx,
-                )
-                .await
-            }
+            Action::Escalate(escalation) => match self.inner.clients.get(escalation.tls.as_ref()) {
+                Ok(client) => {
+                    escalate::run(&client, &self.inner.escalation_retry, escalation, ctx).await
+                }
+                Err(error) => ActionOutcome::failed(error.to_string()),
+            },
             Action::Wait(wait) => {
                 tokio::time::sleep(wait.duration.get()).await;
                 ActionOutcome::succeeded().with_output(format!("waited {}", wait.duration))

@@ -63,7 +63,10 @@ fn native_roots() -> &'static [CertificateDer<'static>] {
     })
 }
 
-fn read_certificates(key: &'static str, path: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+fn read_certificates(
+    key: &'static str,
+    path: &str,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let file_error = |reason: String| TlsError::File {
         key,
         path: path.to_string(),
@@ -115,8 +118,8 @@ pub fn rustls_config(tls: &ClientTls) -> Result<ClientConfig, TlsError> {
     let verifier: Arc<dyn ServerCertVerifier> = if tls.insecure {
         Arc::new(AcceptAnyCertificate { algorithms })
     } else if let Some(name) = &tls.server_name {
-        let name = ServerName::try_from(name.clone())
-            .map_err(|_| TlsError::ServerName(name.clone()))?;
+        let name =
+            ServerName::try_from(name.clone()).map_err(|_| TlsError::ServerName(name.clone()))?;
         Arc::new(FixedServerName {
             inner: webpki,
             name,

@@ -13,8 +13,8 @@ pub use load::{ConfigError, ConfigErrors, parse};
 pub use schema::{
     Action, AlertmanagerWebhook, ApiKey, Auth, CiWebhook, ClientTls, Config, DEFAULT_MAX_RERUNS,
     DiagnosisRule, DiagnosisRules, EscalateAction, EscalationFormat, ExecAction, ExecProbe,
-    FailoverAction, Health, HttpAction, HttpProbe, JsonCondition, Llm, LlmProvider, LogWatch, Mode, Policy, Probe,
-    ProcessProbe, Remedy, RestartAction, Risk, Scope, Server, Storage, Supervise, Target, TcpProbe,
-    Tls, WaitAction, WebhookSecret, Webhooks, When, effective_tls,
+    FailoverAction, Health, HttpAction, HttpProbe, JsonCondition, Llm, LlmProvider, LogWatch, Mode,
+    Policy, Probe, ProcessProbe, Remedy, RestartAction, Risk, Scope, Server, Storage, Supervise,
+    Target, TcpProbe, Tls, WaitAction, WebhookSecret, Webhooks, When, effective_tls,
 };
 pub use validate::validate;

@@ -153,9 +153,18 @@ impl ClientTls {
     pub fn over(&self, global: &ClientTls) -> ClientTls {
         ClientTls {
             ca_file: self.ca_file.clone().or_else(|| global.ca_file.clone()),
-            client_cert: self.client_cert.clone().or_else(|| global.client_cert.clone()),
-            client_key: self.client_key.clone().or_else(|| global.client_key.clone()),
-            server_name: self.server_name.clone().or_else(|| global.server_name.clone()),
+            client_cert: self
+                .client_cert
+                .clone()
+                .or_else(|| global.client_cert.clone()),
+            client_key: self
+                .client_key
+                .clone()
+                .or_else(|| global.client_key.clone()),
+            server_name: self
+                .server_name
+                .clone()
+                .or_else(|| global.server_name.clone()),
             insecure: self.insecure || global.insecure,
             cert: None,
             key: None,

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 
 use regex::Regex;
 
-use super::load::ConfigError;
 use super::json_path::JsonPath;
+use super::load::ConfigError;
 use super::schema::{Action, ClientTls, Config, LlmProvider, Probe, Risk, Target};
 use crate::safety::{check_command_template, validate_template};
 
@@ -580,17 +580,24 @@ remedies = [
             ("tls.server_name", "names one server"),
             ("tls", "client_cert and client_key"),
             ("targets[0].probes[0].json[1].path", "must start with $"),
-            ("targets[0].probes[1].cert_expires_within", "needs an https://"),
+            (
+                "targets[0].probes[1].cert_expires_within",
+                "needs an https://",
+            ),
             ("targets[0].remedies[0].action.tls.key", "client_key"),
         ] {
             assert!(has(&found, expected), "missing {expected:?} in {found:#?}");
         }
         assert!(
-            !found.iter().any(|e| e.starts_with("targets[0].probes[0].tls")),
+            !found
+                .iter()
+                .any(|e| e.starts_with("targets[0].probes[0].tls")),
             "{found:#?}"
         );
         assert_eq!(
-            errors("[llm]\nprovider = \"openai\"\nmodel = \"m\"\nurl = \"https://api.example.com\"\n"),
+            errors(
+                "[llm]\nprovider = \"openai\"\nmodel = \"m\"\nurl = \"https://api.example.com\"\n"
+            ),
             Vec::<String>::new()
         );
     }
