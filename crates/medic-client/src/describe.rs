@@ -11,16 +11,18 @@ use rustls::{AlertDescription, CertificateError};
 pub fn describe_tls_error(error: &(dyn Error + 'static)) -> Option<String> {
     let mut current = Some(error);
     while let Some(error) = current {
-        let found = error.downcast_ref::<rustls::Error>().or_else(|| {
-            error
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(tls) = found {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
             return Some(format!("TLS: {}", words(tls)));
         }
-        current = error.source();
+        // An io::Error's `source()` skips the error it wraps (hyper and
+        // tokio-rustls wrap rustls's in one, sometimes two): look inside.
+        current = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn Error + 'static))
+                .or_else(|| error.source()),
+            None => error.source(),
+        };
     }
     None
 }
