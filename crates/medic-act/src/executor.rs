@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use medic_client::{ClientTls, Clients};
-use medic_engine::config::{Action, HumanDuration, Risk, Target};
+use medic_engine::config::{Action, EscalateAction, HumanDuration, Risk, Target};
 use medic_resilience::ConfigError;
 use medic_resilience::breaker::BreakerSnapshot;
 use medic_resilience::retry::Retry;
@@ -47,6 +47,7 @@ struct Inner {
     breakers: ActionBreakers,
     escalation_retry: Retry,
     restart_settle: Duration,
+    public_url: Option<String>,
 }
 
 /// The executor could not be built.
@@ -73,6 +74,7 @@ pub struct ExecutorBuilder {
     escalation_timeout: Duration,
     restart_settle: Duration,
     tls: ClientTls,
+    public_url: Option<String>,
 }
 
 impl Default for ExecutorBuilder {
@@ -85,6 +87,7 @@ impl Default for ExecutorBuilder {
             escalation_timeout: Duration::from_secs(10),
             restart_settle: Duration::from_millis(200),
             tls: ClientTls::default(),
+            public_url: None,
         }
     }
 }
@@ -137,6 +140,12 @@ impl ExecutorBuilder {
         self
     }
 
+    /// `[server] public_url`: escalations link to the incident on the dashboard there.
+    pub fn public_url(mut self, public_url: Option<String>) -> Self {
+        self.public_url = public_url;
+        self
+    }
+
     /// Validates the settings and builds the executor.
     pub fn build(self) -> Result<Executor, ExecutorBuildError> {
         let escalation_retry = Retry::builder()
@@ -157,6 +166,7 @@ impl ExecutorBuilder {
                 breakers: ActionBreakers::new(self.breakers)?,
                 escalation_retry,
                 restart_settle: self.restart_settle,
+                public_url: self.public_url,
             }),
         })
     }
@@ -250,7 +260,13 @@ impl Executor {
             Action::Failover(_) => self.inner.endpoints.advance(target),
             Action::Escalate(escalation) => match self.inner.clients.get(escalation.tls.as_ref()) {
                 Ok(client) => {
-                    escalate::run(&client, &self.inner.escalation_retry, escalation, ctx).await
+                    let link = self
+                        .inner
+                        .public_url
+                        .as_deref()
+                        .map(|url| escalate::incident_link(url, ctx.incident_id));
+                    let retry = &self.inner.escalation_retry;
+                    escalate::run(&client, retry, escalation, ctx, link.as_deref()).await
                 }
                 Err(error) => ActionOutcome::failed(error.to_string()),
             },
@@ -286,6 +302,22 @@ impl Executor {
                 HumanDuration::new(self.inner.restart_settle)
             ))
         }
+    }
+
+    /// Takes back a page when its incident resolved: for a PagerDuty
+    /// escalation, an Events v2 `resolve` with the trigger's `dedup_key`,
+    /// retried like the trigger; `None` for formats with nothing to take back.
+    /// Not behind the remedy's breaker: closing an alert must not be skipped.
+    pub async fn resolve_page(
+        &self,
+        escalation: &EscalateAction,
+        ctx: &ActionContext,
+    ) -> Option<ActionOutcome> {
+        let client = match self.inner.clients.get(escalation.tls.as_ref()) {
+            Ok(client) => client,
+            Err(error) => return Some(ActionOutcome::failed(error.to_string())),
+        };
+        escalate::resolve(&client, &self.inner.escalation_retry, escalation, ctx).await
     }
 
     /// The target's active endpoint (the first until a failover moves it);

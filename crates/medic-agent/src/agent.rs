@@ -128,6 +128,7 @@ impl Agent {
         let executor = Executor::builder()
             .supervisor(supervisor.clone())
             .tls(config.tls.clone())
+            .public_url(config.server.public_url.clone())
             .build()
             .map_err(|e| AgentError::Target {
                 target: "*".into(),
