@@ -15,7 +15,7 @@ use medic_model::{
     ActionRecord, ActionState, Diagnosis, Incident, IncidentStatus, RemedyStats, Signal,
     SignalSource, TimelineEntry, TimelineKind,
 };
-use medic_store::{NewIncident, StoreError};
+use medic_store::{IncidentFilter, NewIncident, StoreError};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -185,6 +185,9 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreEr
 /// Resolves the target's open incidents that no task is working on: they were
 /// left by an earlier run of the agent, and the target has recovered.
 pub(crate) async fn close_recovered(inner: Arc<Inner>, target: String) {
+    if let Err(e) = resolve_escalated_pages(&inner, &target).await {
+        tracing::error!(%target, error = %e, "cannot resolve the pages of escalated incidents");
+    }
     let open = match inner.store.open_incidents().await {
         Ok(open) => open,
         Err(e) => {
@@ -308,6 +311,26 @@ pub(crate) async fn set_status(
     Ok(())
 }
 
+/// An escalated incident has ended for medic, but its page is still open:
+/// when the target is healthy again, the problem a human was paged for is
+/// gone, so the PagerDuty alerts of its recent escalated incidents are
+/// resolved (once each: a delivered `resolve` is on the timeline).
+async fn resolve_escalated_pages(inner: &Inner, target: &str) -> Result<(), StoreError> {
+    let escalated = inner
+        .store
+        .list_incidents(&IncidentFilter {
+            status: Some(IncidentStatus::Escalated),
+            target: Some(target.to_string()),
+            limit: 20,
+            before_id: None,
+        })
+        .await?;
+    for incident in escalated {
+        resolve_pages(inner, &incident).await?;
+    }
+    Ok(())
+}
+
 /// A resolved incident takes back the PagerDuty alerts it opened: every
 /// PagerDuty escalation that was delivered for it (a ladder rung that
 /// succeeded, or a page noted as delivered) gets a `resolve` with the same
@@ -330,6 +353,7 @@ async fn resolve_pages(inner: &Inner, incident: &Incident) -> Result<(), StoreEr
     if pagerduty.is_empty() {
         return Ok(());
     }
+    let timeline = inner.store.timeline(incident.id).await?;
     let mut delivered: Vec<String> = inner
         .store
         .actions(incident.id)
@@ -339,16 +363,18 @@ async fn resolve_pages(inner: &Inner, incident: &Incident) -> Result<(), StoreEr
         .map(|action| action.remedy)
         .collect();
     delivered.extend(
-        inner
-            .store
-            .timeline(incident.id)
-            .await?
-            .into_iter()
+        timeline
+            .iter()
             .filter(|entry| entry.data["delivered"] == json!(true))
             .filter_map(|entry| entry.data["escalation"].as_str().map(str::to_string)),
     );
+    let resolved: Vec<&str> = timeline
+        .iter()
+        .filter(|entry| entry.data["resolved"] == json!(true))
+        .filter_map(|entry| entry.data["escalation"].as_str())
+        .collect();
     for (remedy, page) in pagerduty {
-        if !delivered.iter().any(|name| name == remedy) {
+        if !delivered.iter().any(|name| name == remedy) || resolved.contains(&remedy) {
             continue;
         }
         let context = ActionContext {
