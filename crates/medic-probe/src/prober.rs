@@ -98,6 +98,9 @@ pub fn default_probe_name(probe: &Probe) -> String {
 }
 
 /// A built probe of any kind.
+// Built once per probe and kept by the scheduler: an http check's size is
+// not copied where checks run.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ProbeCheck {
     /// An http probe.

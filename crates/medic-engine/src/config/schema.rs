@@ -499,6 +499,9 @@ pub struct Target {
 
 /// A probe: how to tell whether a target is healthy. Every kind also takes
 /// `interval` (default 10s) and `timeout` (default 5s).
+// Configuration is read once and kept; an http probe's size (its TLS and
+// JSON settings) costs nothing where probes run.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Probe {
@@ -796,6 +799,8 @@ pub enum Risk {
 }
 
 /// What a remedy does.
+// Read once from the configuration, like `Probe`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Action {

@@ -14,9 +14,9 @@ use serde_json::Value;
 use crate::support::{Served, TempDir, poll};
 
 #[path = "../../../medic-client/tests/support/tls.rs"]
-mod tls;
+mod pki;
 
-use tls::{TestCa, https_server, server_config};
+use pki::{TestCa, https_server, server_config};
 
 #[test]
 fn an_https_probe_remedy_and_pages_work_end_to_end() {
