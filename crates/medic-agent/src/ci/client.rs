@@ -165,7 +165,10 @@ impl ApiClient {
 }
 
 /// An error with its causes, on one line.
-fn chain(error: &dyn std::error::Error) -> String {
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(tls) = medic_client::describe_tls_error(error) {
+        return tls;
+    }
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
