@@ -124,16 +124,22 @@ impl Agent {
             signals.clone(),
         );
         let supervisor = Supervisor::new(signals.clone());
-        let prober = Prober::new().map_err(|e| AgentError::Target {
-            target: "*".into(),
-            message: e.to_string(),
-        })?;
+        let prober = Prober::with_tls(config.tls.clone());
+        let executor = Executor::builder()
+            .supervisor(supervisor.clone())
+            .tls(config.tls.clone())
+            .public_url(config.server.public_url.clone())
+            .build()
+            .map_err(|e| AgentError::Target {
+                target: "*".into(),
+                message: format!("tls: {e}"),
+            })?;
 
         let inner = Arc::new(Inner {
-            executor: Executor::new(supervisor.clone()),
+            executor,
             intake: IntakeWriter::start(store.clone()),
             diagnoser: RulesDiagnoser::from_config(&config.diagnosis),
-            llm: crate::llm::build(&config.llm),
+            llm: crate::llm::build(&config.llm, &config.tls),
             targets: Mutex::new(BTreeMap::new()),
             scheduler,
             supervisor,

@@ -105,8 +105,8 @@ impl ApiState {
             .unwrap_or_default()
             .target_labels
             .into();
-        let ci =
-            medic_agent::CiPlatforms::load(&config.webhooks, env).map_err(ServeError::Config)?;
+        let ci = medic_agent::CiPlatforms::load(&config.webhooks, &config.tls, env)
+            .map_err(ServeError::Config)?;
         Ok(ApiState(Arc::new(Shared {
             ci: Arc::new(ci),
             webhooks: Arc::new(webhooks),

@@ -23,6 +23,8 @@ mod run;
 mod serve;
 mod supervise;
 mod support;
+mod tls;
+mod verdict;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
