@@ -125,6 +125,36 @@ impl ApiState {
     }
 }
 
+/// The secrets `medic serve` needs before it binds (API keys, webhook
+/// credentials, CI API tokens), checked without starting anything, so that
+/// `medic check` reaches the verdict `serve` would: one error per problem.
+pub fn check_secrets(config: &Config, env: &BTreeMap<String, String>) -> Vec<String> {
+    let mut errors = Vec::new();
+    if let Err(e) = Keys::load(&config.auth, env) {
+        errors.push(e.to_string());
+    }
+    let generic = config.webhooks.generic.as_ref();
+    let signature = match generic.and_then(|w| w.secret_env.as_ref()) {
+        None => None,
+        Some(var) => match env.get(var).filter(|s| !s.is_empty()) {
+            Some(secret) => Some(Arc::new(Verifier::new(secret.as_bytes()))),
+            None => {
+                errors.push(format!(
+                    "webhooks.generic.secret_env: environment variable {var} is not set"
+                ));
+                None
+            }
+        },
+    };
+    if let Err(e) = webhook_auth::WebhookAuth::load(&config.webhooks, env, signature) {
+        errors.push(e.to_string());
+    }
+    if let Err(e) = medic_agent::CiPlatforms::load(&config.webhooks, &config.tls, env) {
+        errors.push(e);
+    }
+    errors
+}
+
 /// The whole HTTP surface: API, webhooks' auth, metrics, dashboard.
 pub fn router(state: ApiState, max_body_bytes: usize) -> axum::Router {
     routes::router(state, max_body_bytes)

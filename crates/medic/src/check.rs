@@ -10,9 +10,22 @@ use crate::UsageError;
 
 pub(crate) fn run(path: &Path, offline: bool) -> Result<(), UsageError> {
     let config = load(path)?;
+    if !offline {
+        // What serve reads from the environment before it binds.
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let missing = medic_api::check_secrets(&config, &env);
+        if !missing.is_empty() {
+            return Err(UsageError(
+                missing
+                    .iter()
+                    .map(|e| format!("{}: {e}", path.display()))
+                    .collect(),
+            ));
+        }
+    }
     crate::out::print(&describe(&config));
     if offline {
-        crate::out::print("\nstorage: not contacted (--offline)\n");
+        crate::out::print("\nstorage and secrets: not checked (--offline)\n");
         return Ok(());
     }
     let storage = storage(&config.storage.url)

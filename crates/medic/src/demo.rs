@@ -138,7 +138,10 @@ pub(crate) fn run() -> Result<(), UsageError> {
             "  shop healthy after {} ms\n",
             started.elapsed().as_millis()
         );
-        let client = reqwest::Client::new();
+        let client = medic_client::builder(&Default::default())
+            .map_err(|e| e.to_string())
+            .and_then(|b| b.build().map_err(|e| e.to_string()))
+            .map_err(|e| UsageError(vec![format!("cannot build an HTTP client: {e}")]))?;
         let mut rows = Vec::new();
         for (scenario, mode) in [
             ("database outage", "error"),

@@ -52,13 +52,15 @@ enum Command {
     Demo,
     /// Validate the config; print each target's probes and remedy ladder and the policy.
     ///
-    /// Then open the store read-only for its schema version and history:
-    /// never creating, migrating or writing it (`--offline` skips the store).
+    /// Checks the secrets `serve` reads from the environment (API keys, webhook
+    /// credentials), then opens the store read-only for its schema version and
+    /// history: never creating, migrating or writing it.
     Check {
         /// The configuration file.
         #[arg(long, short, default_value = "medic.toml", env = "MEDIC_CONFIG")]
         config: PathBuf,
-        /// Do not contact the store (e.g. building an image, rendering manifests).
+        /// Read only the file: no store, no environment secrets (e.g. building
+        /// an image, rendering manifests).
         #[arg(long)]
         offline: bool,
     },
@@ -327,8 +329,11 @@ fn init_logging(command: &Command, flag: Option<&str>) {
         Command::Serve { .. } => "info",
         _ => "error",
     };
+    // The guard's shell parser traces every token at debug: noise, and the
+    // commands it parses are logged where they run.
     let filter = tracing_subscriber::EnvFilter::try_from_env("MEDIC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        .add_directive("brush_parser=warn".parse().expect("a valid directive"));
     let format = match flag {
         Some("json") => LogFormat::Json,
         Some(_) => LogFormat::Text,

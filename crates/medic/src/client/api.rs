@@ -67,7 +67,9 @@ impl Api {
                 "--url {url:?}: expected http://HOST:PORT"
             )));
         }
-        let client = reqwest::Client::builder()
+        // The system's roots, rustls with ring: the one TLS stack of the build.
+        let client = medic_client::builder(&Default::default())
+            .map_err(|e| ClientError::Usage(format!("cannot build an HTTP client: {e}")))?
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .build()

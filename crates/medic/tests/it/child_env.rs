@@ -62,7 +62,7 @@ generic = {{ secret_env = "MEDIC_HOOK_SECRET" }}
 [[targets]]
 name = "payments"
 supervise = {{ command = ["sh", "-c", "env > {d}/supervised.env; exec sleep 600"], env = {{ SERVICE_MODE = "on" }}, pass_env = ["PASSED_ON"] }}
-probes = [{{ kind = "exec", command = ["sh", "-c", "env > {d}/probe.env"], interval = "1s", timeout = "1s", env = {{ PROBE_VAR = "probe-value" }} }}]
+probes = [{{ kind = "exec", command = ["sh", "-c", "env > {d}/probe.env; test ! -e {d}/down"], interval = "1s", timeout = "1s", env = {{ PROBE_VAR = "probe-value" }} }}]
 [[targets.remedies]]
 name = "show-env"
 action = {{ kind = "exec", command = ["sh", "-c", "env > {d}/remedy.env"], env = {{ REMEDY_VAR = "remedy-value" }} }}
@@ -74,6 +74,9 @@ action = {{ kind = "exec", command = ["sh", "-c", "env > {d}/remedy.env"], env =
     env.push(("PASSED_ON", "passed-on-value"));
     let agent = Agent::start(&config, &env);
 
+    // The probe agrees with the alert from now on, so the incident is not
+    // closed as "recovered by itself" before its remedy runs.
+    std::fs::write(dir.0.join("down"), "").expect("mark down");
     let body = alert(
         json!({"alertname": "PaymentsDown", "service": "payments", "app.kubernetes.io/name": "pay"}),
         json!({"summary": "payments: connect to db:5432: connection refused"}),
