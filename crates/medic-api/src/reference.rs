@@ -8,7 +8,8 @@ use crate::error::ERROR_CODES;
 use crate::routes::{Access, ROUTES};
 
 /// Where the generated part of `docs/api.md` begins.
-pub const BEGIN_MARKER: &str = "<!-- generated from crates/medic-api/src/routes/mod.rs and error.rs: begin -->";
+pub const BEGIN_MARKER: &str =
+    "<!-- generated from crates/medic-api/src/routes/mod.rs and error.rs: begin -->";
 /// Where it ends.
 pub const END_MARKER: &str = "<!-- generated: end -->";
 
@@ -16,7 +17,9 @@ pub const END_MARKER: &str = "<!-- generated: end -->";
 pub fn reference_markdown() -> String {
     let mut out = String::new();
     out.push_str(BEGIN_MARKER);
-    out.push_str("\n\n## Routes\n\n| method | path | who may call it | what it does |\n|---|---|---|---|\n");
+    out.push_str(
+        "\n\n## Routes\n\n| method | path | who may call it | what it does |\n|---|---|---|---|\n",
+    );
     for route in ROUTES {
         let who = match route.access {
             Access::Public => "anyone".to_string(),
@@ -35,7 +38,11 @@ pub fn reference_markdown() -> String {
     }
     out.push_str("\n## Error codes\n\n| code | status | when |\n|---|---|---|\n");
     for (code, status, meaning) in ERROR_CODES {
-        let _ = writeln!(out, "| `{code}` | {status} | {} |", meaning.replace('|', "\\|"));
+        let _ = writeln!(
+            out,
+            "| `{code}` | {status} | {} |",
+            meaning.replace('|', "\\|")
+        );
     }
     out.push('\n');
     out.push_str(END_MARKER);
@@ -52,8 +59,14 @@ mod tests {
     #[test]
     fn docs_api_md_matches_the_route_and_error_tables() {
         let page = include_str!("../../../docs/api.md");
-        let begin = page.find(BEGIN_MARKER).expect("docs/api.md has the begin marker");
-        let end = page.find(END_MARKER).expect("docs/api.md has the end marker") + END_MARKER.len() + 1;
+        let begin = page
+            .find(BEGIN_MARKER)
+            .expect("docs/api.md has the begin marker");
+        let end = page
+            .find(END_MARKER)
+            .expect("docs/api.md has the end marker")
+            + END_MARKER.len()
+            + 1;
         let generated = reference_markdown();
         assert!(
             page.get(begin..end) == Some(generated.as_str()),
