@@ -10,11 +10,13 @@
 #   GET  /health                 the no-op ceiling
 # Then checks that the database holds exactly as many deliveries as were
 # acknowledged. Prints a Markdown table.
-# Usage: scripts/intake-load.sh [seconds per run, default 10] [connections, default 64]
+# Usage: scripts/intake-load.sh [seconds per run, default 10] [connections, default 64] [--check]
+# With --check it exits 1 unless the goal holds: intake >= 20 000/s, p99 <= 20 ms, no errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-64}"
+check="${3:-}"
 command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 cargo build --release --locked -q -p medic
@@ -105,3 +107,14 @@ echo
 echo "deliveries acknowledged (2xx): $acknowledged; rows in the deliveries table: $stored"
 echo "the disk takes $fsyncs synchronous writes/s: one commit per request could not pass that"
 [ "$stored" -ge "$acknowledged" ] || { echo "intake-load: acknowledged deliveries are missing from the store" >&2; exit 1; }
+if [ "$check" = "--check" ]; then
+  IFS='|' read -r _ rps _ p99 errors _ <<<"$intake"
+  python3 - "$rps" "$p99" "$errors" <<'PY' || { echo "intake-load: the goal (>= 20 000/s, p99 <= 20 ms, 0 errors) was missed" >&2; exit 1; }
+import re, sys
+rps, p99, errors = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", p99).groups()
+p99_ms = float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+sys.exit(0 if rps >= 20_000 and p99_ms <= 20 and errors == 0 else 1)
+PY
+  echo "intake-load: goal met"
+fi

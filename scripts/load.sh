@@ -6,10 +6,13 @@
 #                            request a miss (SQLite read each time)
 #   POST /api/v1/events      an application event, authenticated by key
 # Prints a Markdown table (requests/s, p50, p99, errors, ratio to the ceiling).
-# Usage: scripts/load.sh [seconds per run, default 10]
+# Usage: scripts/load.sh [seconds per run, default 10] [--check]
+# With --check it exits 1 unless GET /api/v1/incidents (cached) reaches
+# 0.5 x the no-op ceiling with no errors (issue 4's goal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
+check="${2:-}"
 command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 cargo build --release --locked -q -p medic
 
@@ -100,3 +103,9 @@ for row in "$ceiling" "$incidents" "$misses" "$events"; do
   ratio="$(python3 -c "print(f'{$rps / $base:.2f}')")"
   echo "| $name | $rps | $p50 | $p99 | $errors | $ratio |"
 done
+if [ "$check" = "--check" ]; then
+  IFS='|' read -r _ rps _ _ errors <<<"$incidents"
+  python3 -c "import sys; sys.exit(0 if $rps >= 0.5 * $base and $errors == 0 else 1)" \
+    || { echo "load: GET /api/v1/incidents below 0.5 x the ceiling, or errors" >&2; exit 1; }
+  echo "load: goal met"
+fi

@@ -1,6 +1,9 @@
 //! What an action knows about the incident it answers.
 
+use std::collections::BTreeMap;
+
 use medic_engine::safety::Values;
+use medic_engine::safety::child_env::{alert_variable, env_value};
 
 /// The incident, diagnosis and remedy an action runs for: the values of its
 /// `{{placeholders}}` and the content of escalations.
@@ -32,6 +35,10 @@ pub struct ActionContext {
     pub evidence: Vec<String>,
     /// The remedy being run.
     pub remedy: String,
+    /// The labels and annotations of the alert that opened the incident
+    /// (empty for other signals).
+    #[serde(default)]
+    pub alert: BTreeMap<String, String>,
 }
 
 impl ActionContext {
@@ -48,6 +55,43 @@ impl ActionContext {
         values.insert("diagnosis.root_cause", self.root_cause.clone());
         values.insert("remedy.name", self.remedy.clone());
         values
+    }
+
+    /// The facts every action child receives as environment variables, so
+    /// a script reads `"$MEDIC_ROOT_CAUSE"` as data: `MEDIC_TARGET`,
+    /// `MEDIC_INCIDENT_ID`, `MEDIC_FINGERPRINT`, `MEDIC_TITLE`,
+    /// `MEDIC_CATEGORY`, `MEDIC_SEVERITY`, `MEDIC_ROOT_CAUSE`,
+    /// `MEDIC_EVIDENCE` (one line each), `MEDIC_REMEDY`, and `MEDIC_ALERT_*`
+    /// for each alert label and annotation.
+    ///
+    /// ```
+    /// use medic_act::ActionContext;
+    /// let mut ctx = ActionContext { target: "web".into(), ..Default::default() };
+    /// ctx.alert.insert("alertname".into(), "HighLatency".into());
+    /// let facts = ctx.facts();
+    /// assert_eq!(facts["MEDIC_TARGET"], "web");
+    /// assert_eq!(facts["MEDIC_ALERT_ALERTNAME"], "HighLatency");
+    /// ```
+    pub fn facts(&self) -> BTreeMap<String, String> {
+        let mut facts = BTreeMap::new();
+        // Labels first: a label may not overwrite one of the fixed facts.
+        for (name, value) in &self.alert {
+            facts.insert(alert_variable(name), env_value(value));
+        }
+        for (name, value) in [
+            ("MEDIC_TARGET", &self.target),
+            ("MEDIC_INCIDENT_ID", &self.incident_id.to_string()),
+            ("MEDIC_FINGERPRINT", &self.fingerprint),
+            ("MEDIC_TITLE", &self.title),
+            ("MEDIC_CATEGORY", &self.category),
+            ("MEDIC_SEVERITY", &self.severity),
+            ("MEDIC_ROOT_CAUSE", &self.root_cause),
+            ("MEDIC_EVIDENCE", &self.evidence.join("\n")),
+            ("MEDIC_REMEDY", &self.remedy),
+        ] {
+            facts.insert(name.to_string(), env_value(value));
+        }
+        facts
     }
 }
 

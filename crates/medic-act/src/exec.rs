@@ -1,12 +1,14 @@
 //! The `exec` action: an argv (never a shell string) in its own process
 //! group, bounded by its timeout.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use medic_engine::config::{ExecAction, HumanDuration};
+use medic_engine::safety::child_env;
 use medic_engine::safety::{Refusal, Values, check_command, check_command_template, render_argv};
 use nix::sys::signal::Signal;
 use tokio::process::{Child, Command};
@@ -23,7 +25,12 @@ const OUTPUT_GRACE: Duration = Duration::from_millis(100);
 /// destructive-command guard asked about the *rendered* argv, stdout and
 /// stderr captured together. Exit 0 is success. On timeout the command's
 /// whole process group is killed, and the command reaped, before this returns.
-pub(crate) async fn run(action: &ExecAction, values: &Values, approved: bool) -> ActionOutcome {
+pub(crate) async fn run(
+    action: &ExecAction,
+    values: &Values,
+    facts: &BTreeMap<String, String>,
+    approved: bool,
+) -> ActionOutcome {
     let allowed = |result: Result<(), Refusal>| match result {
         Err(refusal) if !(approved && refusal.unreadable) => Err(refusal.to_string()),
         _ => Ok(()),
@@ -50,10 +57,13 @@ pub(crate) async fn run(action: &ExecAction, values: &Values, approved: bool) ->
         return ActionOutcome::failed("the timeout must be greater than zero");
     }
 
+    // A clean environment: the agent's secrets stay with the agent.
     let mut command = Command::new(program);
     command
         .args(args)
-        .envs(&action.env)
+        .env_clear()
+        .envs(child_env::from_agent(&action.pass_env, &action.env))
+        .envs(facts)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

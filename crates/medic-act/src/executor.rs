@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use medic_engine::config::{Action, HumanDuration, Risk, Target};
+use medic_client::{ClientTls, Clients};
+use medic_engine::config::{Action, EscalateAction, HumanDuration, Risk, Target};
 use medic_resilience::ConfigError;
 use medic_resilience::breaker::BreakerSnapshot;
 use medic_resilience::retry::Retry;
-use reqwest::Client;
 use tokio::time::Instant;
 
 use crate::breakers::{ActionBreakers, BreakerSettings};
@@ -41,12 +41,13 @@ pub struct Executor {
 
 #[derive(Debug)]
 struct Inner {
-    client: Client,
+    clients: Clients,
     supervisor: Option<Supervisor>,
     endpoints: ActiveEndpoints,
     breakers: ActionBreakers,
     escalation_retry: Retry,
     restart_settle: Duration,
+    public_url: Option<String>,
 }
 
 /// The executor could not be built.
@@ -58,6 +59,9 @@ pub enum ExecutorBuildError {
     /// The HTTP client could not be created.
     #[error("cannot create the HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
+    /// The outbound `[tls]` settings cannot be used.
+    #[error("{0}")]
+    Client(#[from] medic_client::ClientError),
 }
 
 /// Builds an [`Executor`]; [`ExecutorBuilder::build`] validates every setting.
@@ -69,6 +73,8 @@ pub struct ExecutorBuilder {
     escalation_initial_backoff: Duration,
     escalation_timeout: Duration,
     restart_settle: Duration,
+    tls: ClientTls,
+    public_url: Option<String>,
 }
 
 impl Default for ExecutorBuilder {
@@ -80,8 +86,15 @@ impl Default for ExecutorBuilder {
             escalation_initial_backoff: Duration::from_millis(200),
             escalation_timeout: Duration::from_secs(10),
             restart_settle: Duration::from_millis(200),
+            tls: ClientTls::default(),
+            public_url: None,
         }
     }
+}
+
+/// Every action client: medic's user agent; redirects as reqwest's default.
+fn configure(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder.user_agent(concat!("medic/", env!("CARGO_PKG_VERSION")))
 }
 
 impl ExecutorBuilder {
@@ -120,6 +133,19 @@ impl ExecutorBuilder {
         self
     }
 
+    /// The outbound `[tls]` section; each http action's and escalation's own
+    /// `tls = { … }` goes over it (default: the system's roots).
+    pub fn tls(mut self, global: ClientTls) -> Self {
+        self.tls = global;
+        self
+    }
+
+    /// `[server] public_url`: escalations link to the incident on the dashboard there.
+    pub fn public_url(mut self, public_url: Option<String>) -> Self {
+        self.public_url = public_url;
+        self
+    }
+
     /// Validates the settings and builds the executor.
     pub fn build(self) -> Result<Executor, ExecutorBuildError> {
         let escalation_retry = Retry::builder()
@@ -128,18 +154,19 @@ impl ExecutorBuilder {
             .max_delay(self.escalation_initial_backoff.saturating_mul(16))
             .attempt_timeout(self.escalation_timeout)
             .build()?;
-        let client = Client::builder()
-            .user_agent(concat!("medic/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ExecutorBuildError::HttpClient)?;
+        let clients = Clients::new(self.tls, configure);
+        // The shared client is built now, so a broken `[tls]` is an error
+        // at start rather than at the first remedy.
+        clients.get(None)?;
         Ok(Executor {
             inner: Arc::new(Inner {
-                client,
+                clients,
                 supervisor: self.supervisor,
                 endpoints: ActiveEndpoints::default(),
                 breakers: ActionBreakers::new(self.breakers)?,
                 escalation_retry,
                 restart_settle: self.restart_settle,
+                public_url: self.public_url,
             }),
         })
     }
@@ -155,9 +182,9 @@ impl Executor {
     ///
     /// # Panics
     ///
-    /// When the HTTP client cannot be created, like `reqwest::Client::new`
-    /// (without TLS, only when the system is out of resources); use
-    /// [`Executor::builder`] to get that as an error.
+    /// When the HTTP client cannot be created (the system's TLS roots
+    /// unusable, or out of resources); use [`Executor::builder`] to get that
+    /// as an error.
     pub fn new(supervisor: Supervisor) -> Self {
         match Self::builder().supervisor(supervisor).build() {
             Ok(executor) => executor,
@@ -196,7 +223,14 @@ impl Executor {
         if let Some(permit) = permit {
             permit.record(!outcome.success);
         }
-        let outcome = outcome.with_duration(started.elapsed());
+        let mut outcome = outcome.with_duration(started.elapsed());
+        // What a command printed or a server answered is kept and shown.
+        if let Some(output) = &mut outcome.output {
+            medic_engine::redact::redact_in_place(output);
+        }
+        if let Some(error) = &mut outcome.error {
+            medic_engine::redact::redact_in_place(error);
+        }
         tracing::info!(
             target_name = target.name,
             remedy = ctx.remedy,
@@ -216,7 +250,10 @@ impl Executor {
         ctx: &ActionContext,
     ) -> ActionOutcome {
         match action {
-            Action::Http(http) => http::run(&self.inner.client, http, &ctx.values()).await,
+            Action::Http(http) => match self.inner.clients.get(http.tls.as_ref()) {
+                Ok(client) => http::run(&client, http, &ctx.values()).await,
+                Err(error) => ActionOutcome::failed(error.to_string()),
+            },
             Action::Exec(exec) => {
                 // A high-risk remedy ran only after a human approved it: then
                 // a command the guard cannot read may run (never a destructive one).
@@ -224,19 +261,22 @@ impl Executor {
                     .remedies
                     .iter()
                     .any(|r| r.name == ctx.remedy && r.risk == Risk::High);
-                exec::run(exec, &ctx.values(), approved).await
+                exec::run(exec, &ctx.values(), &ctx.facts(), approved).await
             }
             Action::Restart(_) => self.restart(target).await,
             Action::Failover(_) => self.inner.endpoints.advance(target),
-            Action::Escalate(escalation) => {
-                escalate::run(
-                    &self.inner.client,
-                    &self.inner.escalation_retry,
-                    escalation,
-                    ctx,
-                )
-                .await
-            }
+            Action::Escalate(escalation) => match self.inner.clients.get(escalation.tls.as_ref()) {
+                Ok(client) => {
+                    let link = self
+                        .inner
+                        .public_url
+                        .as_deref()
+                        .map(|url| escalate::incident_link(url, ctx.incident_id));
+                    let retry = &self.inner.escalation_retry;
+                    escalate::run(&client, retry, escalation, ctx, link.as_deref()).await
+                }
+                Err(error) => ActionOutcome::failed(error.to_string()),
+            },
             Action::Wait(wait) => {
                 tokio::time::sleep(wait.duration.get()).await;
                 ActionOutcome::succeeded().with_output(format!("waited {}", wait.duration))
@@ -269,6 +309,22 @@ impl Executor {
                 HumanDuration::new(self.inner.restart_settle)
             ))
         }
+    }
+
+    /// Takes back a page when its incident resolved: for a PagerDuty
+    /// escalation, an Events v2 `resolve` with the trigger's `dedup_key`,
+    /// retried like the trigger; `None` for formats with nothing to take back.
+    /// Not behind the remedy's breaker: closing an alert must not be skipped.
+    pub async fn resolve_page(
+        &self,
+        escalation: &EscalateAction,
+        ctx: &ActionContext,
+    ) -> Option<ActionOutcome> {
+        let client = match self.inner.clients.get(escalation.tls.as_ref()) {
+            Ok(client) => client,
+            Err(error) => return Some(ActionOutcome::failed(error.to_string())),
+        };
+        escalate::resolve(&client, &self.inner.escalation_retry, escalation, ctx).await
     }
 
     /// The target's active endpoint (the first until a failover moves it);

@@ -88,14 +88,11 @@ fn build_request(client: &Client, action: &HttpAction, values: &Values) -> Resul
         .map_err(|error| error_chain(&error))
 }
 
-/// A plain `http://` URL: medic is built without TLS for now.
+/// An `http://` or `https://` URL.
 pub(crate) fn parse_http_url(url: &str) -> Result<Url, String> {
     let parsed = Url::parse(url).map_err(|error| format!("invalid URL {url:?}: {error}"))?;
     match parsed.scheme() {
-        "http" => Ok(parsed),
-        "https" => Err(format!(
-            "{url}: https is not supported yet (medic is built without TLS)"
-        )),
+        "http" | "https" => Ok(parsed),
         other => Err(format!("{url}: unsupported scheme {other:?}")),
     }
 }
@@ -156,9 +153,9 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_http_urls() {
+    fn http_and_https_urls_only() {
         assert!(parse_http_url("http://127.0.0.1:1/x").is_ok());
-        assert!(parse_http_url("https://example.invalid/").is_err());
+        assert!(parse_http_url("https://example.invalid/").is_ok());
         assert!(parse_http_url("ftp://x/").is_err());
         assert!(parse_http_url("not a url").is_err());
     }

@@ -46,7 +46,7 @@ mod supervise;
 
 pub use breakers::BreakerSettings;
 pub use context::ActionContext;
-pub use escalate::escalation_payload;
+pub use escalate::{escalation_payload, incident_link};
 pub use executor::{Executor, ExecutorBuildError, ExecutorBuilder};
 pub use outcome::{ActionOutcome, MAX_ERROR_CHARS, MAX_OUTPUT_BYTES};
 pub use supervise::{SuperviseError, Supervisor, SupervisorBuilder};

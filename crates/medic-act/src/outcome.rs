@@ -111,8 +111,12 @@ pub(crate) fn one_line(text: &str) -> String {
 
 /// An error and its sources, `outer: inner: innermost`: reqwest's own
 /// message ("error sending request") hides the useful part (connection
-/// refused) in its sources.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+/// refused) in its sources. A TLS failure is said in words first
+/// (`TLS: certificate expired`).
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(tls) = medic_client::describe_tls_error(error) {
+        return tls;
+    }
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {

@@ -124,16 +124,22 @@ impl Agent {
             signals.clone(),
         );
         let supervisor = Supervisor::new(signals.clone());
-        let prober = Prober::new().map_err(|e| AgentError::Target {
-            target: "*".into(),
-            message: e.to_string(),
-        })?;
+        let prober = Prober::with_tls(config.tls.clone());
+        let executor = Executor::builder()
+            .supervisor(supervisor.clone())
+            .tls(config.tls.clone())
+            .public_url(config.server.public_url.clone())
+            .build()
+            .map_err(|e| AgentError::Target {
+                target: "*".into(),
+                message: format!("tls: {e}"),
+            })?;
 
         let inner = Arc::new(Inner {
-            executor: Executor::new(supervisor.clone()),
+            executor,
             intake: IntakeWriter::start(store.clone()),
             diagnoser: RulesDiagnoser::from_config(&config.diagnosis),
-            llm: crate::llm::build(&config.llm),
+            llm: crate::llm::build(&config.llm, &config.tls),
             targets: Mutex::new(BTreeMap::new()),
             scheduler,
             supervisor,
@@ -291,7 +297,10 @@ impl Agent {
     }
 
     /// One probe result, supervisor event or log match.
-    pub(crate) fn observe(&self, signal: Signal) {
+    pub(crate) fn observe(&self, mut signal: Signal) {
+        // What a signal says is kept (timeline, titles), shown and may fill a
+        // placeholder: control characters and secrets out first.
+        clean_signal(&mut signal);
         let now_ms = self.inner.now_ms();
         let mut targets = self.inner.targets();
         let Some(runtime) = targets.get_mut(&signal.target) else {
@@ -509,3 +518,20 @@ async fn settle_actions_in_doubt(store: &dyn Store) -> Result<(), AgentError> {
 /// How far back a component's error rate looks, and how many results it keeps.
 const ERROR_WINDOW: Duration = Duration::from_secs(60);
 const ERROR_SAMPLES: usize = 200;
+
+/// A signal's text without control characters and with secrets hidden:
+/// its message, evidence and labels.
+fn clean_signal(signal: &mut Signal) {
+    use medic_engine::redact::{redact_in_place, redact_lines};
+    use medic_engine::text::remove_controls;
+    remove_controls(&mut signal.message);
+    redact_in_place(&mut signal.message);
+    signal.evidence.iter_mut().for_each(remove_controls);
+    if !signal.evidence.is_empty() {
+        signal.evidence = redact_lines(std::mem::take(&mut signal.evidence));
+    }
+    for value in signal.labels.values_mut() {
+        remove_controls(value);
+        redact_in_place(value);
+    }
+}

@@ -34,6 +34,8 @@ pub struct AlertNotice {
     pub labels: BTreeMap<String, String>,
     /// The `summary` or `description` annotation, if any.
     pub summary: Option<String>,
+    /// All its annotations.
+    pub annotations: BTreeMap<String, String>,
     /// Log lines the sender attached: diagnosis reads them like the
     /// target's own logs.
     pub evidence: Vec<String>,
@@ -117,7 +119,12 @@ impl Agent {
         };
         let message = notice.message();
         let signal = if notice.firing {
-            Signal::unhealthy(target, source, &message).with_evidence(notice.evidence.clone())
+            // Annotations first: a label of the same name wins.
+            let mut labels = notice.annotations.clone();
+            labels.extend(notice.labels.clone());
+            Signal::unhealthy(target, source, &message)
+                .with_evidence(notice.evidence.clone())
+                .with_labels(labels)
         } else {
             Signal {
                 message,

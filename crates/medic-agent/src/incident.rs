@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use chrono::Utc;
 use medic_act::ActionContext;
-use medic_engine::config::{Action, Mode, Target};
+use medic_engine::config::{Action, EscalateAction, EscalationFormat, Mode, Target};
 use medic_engine::diagnosis::{Diagnoser, Symptoms};
 use medic_engine::health::TargetState;
 use medic_engine::plan::{Decision, Situation};
+use medic_engine::redact::{redact_in_place, redact_json, redact_lines, redacted};
 use medic_model::{
     ActionRecord, ActionState, Diagnosis, Incident, IncidentStatus, RemedyStats, Signal,
     SignalSource, TimelineEntry, TimelineKind,
 };
-use medic_store::{NewIncident, StoreError};
+use medic_store::{IncidentFilter, NewIncident, StoreError};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -179,6 +180,7 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreEr
             root_cause: message.clone(),
             evidence: vec![signal.message.clone()],
             remedy: remedy.name.clone(),
+            alert: Default::default(),
         })
         .collect();
     send_escalations(inner, &incident, &target.config, contexts).await?;
@@ -188,6 +190,9 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreEr
 /// Resolves the target's open incidents that no task is working on: they were
 /// left by an earlier run of the agent, and the target has recovered.
 pub(crate) async fn close_recovered(inner: Arc<Inner>, target: String) {
+    if let Err(e) = resolve_escalated_pages(&inner, &target).await {
+        tracing::error!(%target, error = %e, "cannot resolve the pages of escalated incidents");
+    }
     let open = match inner.store.open_incidents().await {
         Ok(open) => open,
         Err(e) => {
@@ -271,9 +276,11 @@ pub(crate) async fn note(
     incident: &Incident,
     kind: TimelineKind,
     message: &str,
-    data: serde_json::Value,
+    mut data: serde_json::Value,
 ) -> Result<(), StoreError> {
-    let entry = TimelineEntry::new(incident.id, kind, message).with_data(data);
+    // Everything on the timeline is kept and shown: secrets out.
+    redact_json(&mut data);
+    let entry = TimelineEntry::new(incident.id, kind, &redacted(message)).with_data(data);
     let written = inner.store.append_timeline(&entry).await?;
     inner.live.send(LiveEvent::Timeline(written));
     Ok(())
@@ -304,7 +311,104 @@ pub(crate) async fn set_status(
         &message,
         json!({"from": from, "to": to}),
     )
-    .await
+    .await?;
+    if to == IncidentStatus::Resolved {
+        resolve_pages(inner, incident).await?;
+    }
+    Ok(())
+}
+
+/// An escalated incident has ended for medic, but its page is still open:
+/// when the target is healthy again, the problem a human was paged for is
+/// gone, so the PagerDuty alerts of its recent escalated incidents are
+/// resolved (once each: a delivered `resolve` is on the timeline).
+async fn resolve_escalated_pages(inner: &Inner, target: &str) -> Result<(), StoreError> {
+    let escalated = inner
+        .store
+        .list_incidents(&IncidentFilter {
+            status: Some(IncidentStatus::Escalated),
+            target: Some(target.to_string()),
+            limit: 20,
+            before_id: None,
+        })
+        .await?;
+    for incident in escalated {
+        resolve_pages(inner, &incident).await?;
+    }
+    Ok(())
+}
+
+/// A resolved incident takes back the PagerDuty alerts it opened: every
+/// PagerDuty escalation that was delivered for it (a ladder rung that
+/// succeeded, or a page noted as delivered) gets a `resolve` with the same
+/// `dedup_key`. Each delivery is noted on the timeline.
+async fn resolve_pages(inner: &Inner, incident: &Incident) -> Result<(), StoreError> {
+    let Some(target) = snapshot(inner, &incident.target) else {
+        return Ok(());
+    };
+    let pagerduty: Vec<(&str, &EscalateAction)> = target
+        .config
+        .remedies
+        .iter()
+        .filter_map(|remedy| match &remedy.action {
+            Action::Escalate(page) if page.format == EscalationFormat::Pagerduty => {
+                Some((remedy.name.as_str(), page))
+            }
+            _ => None,
+        })
+        .collect();
+    if pagerduty.is_empty() {
+        return Ok(());
+    }
+    let timeline = inner.store.timeline(incident.id).await?;
+    let mut delivered: Vec<String> = inner
+        .store
+        .actions(incident.id)
+        .await?
+        .into_iter()
+        .filter(|action| action.state == ActionState::Succeeded)
+        .map(|action| action.remedy)
+        .collect();
+    delivered.extend(
+        timeline
+            .iter()
+            .filter(|entry| entry.data["delivered"] == json!(true))
+            .filter_map(|entry| entry.data["escalation"].as_str().map(str::to_string)),
+    );
+    let resolved: Vec<&str> = timeline
+        .iter()
+        .filter(|entry| entry.data["resolved"] == json!(true))
+        .filter_map(|entry| entry.data["escalation"].as_str())
+        .collect();
+    for (remedy, page) in pagerduty {
+        if !delivered.iter().any(|name| name == remedy) || resolved.contains(&remedy) {
+            continue;
+        }
+        let context = ActionContext {
+            target: incident.target.clone(),
+            incident_id: incident.id,
+            fingerprint: incident.fingerprint.clone(),
+            title: incident.title.clone(),
+            remedy: remedy.to_string(),
+            ..ActionContext::default()
+        };
+        let Some(outcome) = inner.executor.resolve_page(page, &context).await else {
+            continue;
+        };
+        let result = match &outcome.error {
+            None => format!("{remedy}: PagerDuty alert resolved"),
+            Some(error) => format!("{remedy}: resolving the PagerDuty alert failed: {error}"),
+        };
+        note(
+            inner,
+            incident,
+            TimelineKind::Action,
+            &result,
+            json!({"escalation": remedy, "event_action": "resolve", "delivered": false, "resolved": outcome.success}),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
@@ -392,10 +496,12 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
         &remedies,
     )
     .await?;
-    let diagnosis = Diagnosis {
+    let mut diagnosis = Diagnosis {
         confidence: combined.confidence.min(deciding_confidence),
         ..combined
     };
+    // The model's words reach actions (placeholders, MEDIC_ROOT_CAUSE) too.
+    redact_in_place(&mut diagnosis.root_cause);
     // What worked before, here or on similar incidents, outranks an opinion;
     // a dry run shows the plain ranked order.
     let preferred = preferred
@@ -501,6 +607,7 @@ async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
             root_cause: diagnosis.root_cause.clone(),
             evidence: diagnosis.evidence.clone(),
             remedy: remedy.name.clone(),
+            alert: signal.labels.clone(),
         };
         let outcome = inner
             .executor
@@ -603,6 +710,12 @@ pub(crate) async fn record_diagnosis(
     if incident.status == IncidentStatus::Open {
         set_status(inner, incident, IncidentStatus::Diagnosing).await?;
     }
+    // Root cause and evidence quote what was seen: secrets out before they
+    // are kept (the signals and logs were redacted; a model's answer was not).
+    let mut diagnosis = diagnosis.clone();
+    redact_in_place(&mut diagnosis.root_cause);
+    diagnosis.evidence = redact_lines(std::mem::take(&mut diagnosis.evidence));
+    let diagnosis = &diagnosis;
     *incident = inner
         .store
         .set_diagnosis(incident.id, diagnosis, Utc::now())
@@ -874,6 +987,7 @@ async fn escalate_unanswered(
         root_cause: format!("an approval expired: {}", diagnosis.root_cause),
         evidence: diagnosis.evidence.clone(),
         remedy: remedy.to_string(),
+        alert: Default::default(),
     };
     let contexts: Vec<ActionContext> = target
         .config
@@ -898,13 +1012,17 @@ pub(crate) async fn send_escalations(
             continue;
         };
         let outcome = inner.executor.run(config, &remedy.action, &context).await;
-        let result = outcome.error.unwrap_or_else(|| "sent".into());
+        let delivered = outcome.success;
+        let result = match outcome.error {
+            None => outcome.output.unwrap_or_else(|| "sent".into()),
+            Some(error) => error,
+        };
         note(
             inner,
             incident,
             TimelineKind::Action,
             &format!("{}: {result}", remedy.name),
-            json!({}),
+            json!({"escalation": remedy.name, "delivered": delivered}),
         )
         .await?;
     }

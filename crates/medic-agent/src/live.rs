@@ -58,10 +58,13 @@ impl LiveEvent {
 
     /// The event's payload as JSON: the SSE `data:` field.
     pub fn data(&self) -> serde_json::Value {
-        match serde_json::to_value(self) {
+        let mut data = match serde_json::to_value(self) {
             Ok(serde_json::Value::Object(mut fields)) => fields.remove("data").unwrap_or_default(),
             _ => serde_json::Value::Null,
-        }
+        };
+        // Shown on dashboards as it happens: secrets out.
+        medic_engine::redact::redact_json(&mut data);
+        data
     }
 }
 

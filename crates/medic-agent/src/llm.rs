@@ -9,7 +9,7 @@
 //! remedy the plan already holds to the front, and only while the
 //! fingerprint has no history (its own or lent by similar incidents).
 
-use medic_engine::config::Llm;
+use medic_engine::config::{ClientTls, Llm, effective_tls};
 use medic_engine::diagnosis::{Finding, Symptoms};
 use medic_engine::plan::Step;
 use medic_llm::{LlmDiagnoser, Settings};
@@ -20,8 +20,9 @@ use crate::agent::Inner;
 use crate::incident::{note, record_diagnosis};
 
 /// The diagnoser for `[llm]`, or none (no provider, or settings that cannot work).
-pub(crate) fn build(config: &Llm) -> Option<LlmDiagnoser> {
-    let settings = Settings::from_config(config)?;
+pub(crate) fn build(config: &Llm, global_tls: &ClientTls) -> Option<LlmDiagnoser> {
+    let mut settings = Settings::from_config(config)?;
+    settings.tls = effective_tls(config.tls.as_ref(), global_tls);
     match LlmDiagnoser::new(settings) {
         Ok(llm) => Some(llm),
         Err(error) => {

@@ -178,10 +178,12 @@ impl TargetRuntime {
                 tracing::debug!(path = %tail.path().display(), error = %e, "log poll failed");
             }
         }
-        self.logs
-            .iter()
-            .zip(&self.log_marks)
-            .flat_map(|(tail, mark)| tail.recent_since(*mark))
-            .collect()
+        // Log lines become evidence, timeline entries and escalations.
+        medic_engine::redact::redact_lines(
+            self.logs
+                .iter()
+                .zip(&self.log_marks)
+                .flat_map(|(tail, mark)| tail.recent_since(*mark)),
+        )
     }
 }

@@ -2,7 +2,7 @@
 //! wrong types, unknown fields and bad path or query values all answer
 //! `{"error":{"code","message"}}` with a 4xx, never axum's plain text.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -10,30 +10,27 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON body (`Content-Type: application/json`).
+/// A JSON body (`Content-Type: application/json`, strictly: `content_type.rs`),
+/// normalised before it is parsed (`crate::normalise`: controls replaced,
+/// strings bounded, not UTF-8 refused).
 pub struct Json<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
-    }
-}
-
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::JsonDataError(e) => ApiError::new("invalid_body", e.body_text()),
-        JsonRejection::JsonSyntaxError(e) => ApiError::new("invalid_json", e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            "unsupported_media_type",
-            "send the body with Content-Type: application/json",
-        ),
-        JsonRejection::BytesRejection(e) => bytes_rejection(e),
-        other => ApiError::new("invalid_json", other.body_text()),
+        // axum alone would also take `application/*+json`.
+        crate::content_type::require_json(request.headers(), "")?;
+        let Body(bytes) = Body::from_request(request, state).await?;
+        let text = crate::normalise::json_text(&bytes)?;
+        serde_json::from_str(&text).map(Json).map_err(|e| {
+            let code = if e.is_data() {
+                "invalid_body"
+            } else {
+                "invalid_json"
+            };
+            ApiError::new(code, e.to_string())
+        })
     }
 }
 

@@ -12,12 +12,17 @@
 
 mod auth;
 mod cache;
+mod content_type;
 mod dashboard;
 mod error;
 mod extract;
 mod limit;
+mod listen;
+mod normalise;
 mod openapi;
+mod redact;
 mod reference;
+mod replay;
 mod routes;
 mod serve;
 mod signature;
@@ -102,8 +107,8 @@ impl ApiState {
             .unwrap_or_default()
             .target_labels
             .into();
-        let ci =
-            medic_agent::CiPlatforms::load(&config.webhooks, env).map_err(ServeError::Config)?;
+        let ci = medic_agent::CiPlatforms::load(&config.webhooks, &config.tls, env)
+            .map_err(ServeError::Config)?;
         Ok(ApiState(Arc::new(Shared {
             ci: Arc::new(ci),
             webhooks: Arc::new(webhooks),

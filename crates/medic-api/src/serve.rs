@@ -50,30 +50,30 @@ pub async fn serve(
         .as_ref()
         .map(crate::tls::acceptor)
         .transpose()?;
-    let listener = tokio::net::TcpListener::bind(wanted)
-        .await
-        .map_err(|source| ServeError::Listen {
-            address: address.to_string(),
-            source,
-        })?;
+    let listener = crate::listen::bind(wanted).map_err(|source| ServeError::Listen {
+        address: address.to_string(),
+        source,
+    })?;
     let bound = listener.local_addr().map_err(|source| ServeError::Listen {
         address: address.to_string(),
         source,
     })?;
     let max_body = usize::try_from(config.server.max_body_bytes).unwrap_or(usize::MAX);
     let router = crate::router(state, max_body);
-    match acceptor {
-        Some(acceptor) => {
-            tokio::spawn(crate::tls::serve(listener, acceptor, router));
-        }
-        None => {
-            let app = router.into_make_service_with_connect_info::<SocketAddr>();
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
-                    tracing::error!(error = %e, "the API server stopped");
-                }
-            });
-        }
-    }
+    let file_limit = crate::listen::limits::raise_file_limit();
+    let max_connections =
+        crate::listen::limits::max_connections(config.server.max_connections, file_limit);
+    let timeouts = crate::listen::Timeouts {
+        header: config.server.header_timeout.get(),
+        idle: config.server.idle_timeout.get(),
+    };
+    tracing::info!(%bound, max_connections, file_limit, "the API is listening");
+    tokio::spawn(crate::listen::accept_loop(
+        listener,
+        acceptor,
+        router,
+        max_connections,
+        timeouts,
+    ));
     Ok(bound)
 }

@@ -1,10 +1,8 @@
 //! The generic signed-webhook scheme: `X-Medic-Signature: t=UNIX,v1=HEX`,
-//! where HEX is HMAC-SHA256(secret, "t.body"). A signature is accepted once,
-//! within 5 minutes of its timestamp; replays inside that window are refused
-//! (older ones are already stale).
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! where HEX is HMAC-SHA256(secret, "t.body"). A signature is accepted
+//! within 5 minutes of its timestamp (older ones are stale), and once: the
+//! caller claims it in the store (`replay.rs`), so a replay inside that
+//! window is refused even after a restart or by another replica.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -67,11 +65,9 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// Checks signatures and remembers the ones it accepted.
+/// Checks signatures; the replay check is the store's (`replay.rs`).
 pub struct Verifier {
     secret: Vec<u8>,
-    /// Accepted signatures → their timestamp, pruned as they go stale.
-    seen: Mutex<HashMap<Vec<u8>, i64>>,
 }
 
 impl Verifier {
@@ -79,12 +75,12 @@ impl Verifier {
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
         Self {
             secret: secret.into(),
-            seen: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Accepts `header` for `body` at `now` (unix seconds), once.
-    pub fn verify(&self, header: &str, body: &[u8], now: i64) -> Result<(), ApiError> {
+    /// Checks `header` for `body` at `now` (unix seconds); returns the key
+    /// the caller claims so the signature is accepted only once.
+    pub fn verify(&self, header: &str, body: &[u8], now: i64) -> Result<String, ApiError> {
         let parsed = parse_header(header)?;
         let skew = now.abs_diff(parsed.timestamp);
         if skew > TOLERANCE_SECS {
@@ -105,15 +101,7 @@ impl Verifier {
                 "the signature does not match the body",
             ));
         }
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.retain(|_, t| now.abs_diff(*t) <= TOLERANCE_SECS);
-        if seen.insert(expected, parsed.timestamp).is_some() {
-            return Err(ApiError::new(
-                "replayed_signature",
-                "this signature was already accepted once",
-            ));
-        }
-        Ok(())
+        Ok(format!("medic-signature:{}", crate::auth::hex(&expected)))
     }
 }
 
@@ -129,13 +117,19 @@ mod tests {
     }
 
     #[test]
-    fn a_good_signature_is_accepted_once() {
+    fn a_good_signature_gives_one_claim_key_per_signature() {
         let verifier = Verifier::new("s3cret");
         let body = br#"{"component":"pay","outcome":"error"}"#;
         let h = header(b"s3cret", NOW, body);
-        verifier.verify(&h, body, NOW + 10).expect("fresh");
-        let replay = verifier.verify(&h, body, NOW + 11).expect_err("replay");
-        assert_eq!(replay.code(), "replayed_signature");
+        let first = verifier.verify(&h, body, NOW + 10).expect("fresh");
+        let again = verifier
+            .verify(&h, body, NOW + 11)
+            .expect("the store refuses it");
+        assert_eq!(first, again, "a replay claims the same key");
+        let other = verifier
+            .verify(&header(b"s3cret", NOW + 1, body), body, NOW + 11)
+            .expect("fresh");
+        assert_ne!(first, other);
     }
 
     #[test]

@@ -128,16 +128,16 @@ impl WebhookAuth {
         headers: &HeaderMap,
         body: &[u8],
         keys: &Keys,
-    ) -> Result<String, ApiError> {
+    ) -> Result<Option<String>, ApiError> {
         let Some(credentials) = self.by_source.get(source) else {
             let principal = keys.authenticate(headers)?;
             require(&principal, Scope::Write)?;
-            return Ok(principal.name);
+            return Ok(None);
         };
         let mut last_error = None;
         for credential in credentials {
             match credential.check(headers, body) {
-                Ok(()) => return Ok(source.to_string()),
+                Ok(claim) => return Ok(claim),
                 Err(error) => last_error = Some(error),
             }
         }
@@ -146,7 +146,9 @@ impl WebhookAuth {
 }
 
 impl Credential {
-    fn check(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    /// Checks the credential; for a signature that must be accepted only
+    /// once, returns the key to claim in the store.
+    fn check(&self, headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, ApiError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let unauthorized = |why: &str| ApiError::new("unauthorized", why.to_string());
         match self {
@@ -154,30 +156,34 @@ impl Credential {
                 let presented = header("authorization")
                     .and_then(|v| v.strip_prefix("Bearer ").or(v.strip_prefix("bearer ")))
                     .ok_or_else(|| unauthorized("send Authorization: Bearer TOKEN"))?;
-                same_hash(expected, presented.trim())
+                same_hash(expected, presented.trim()).map(|()| None)
             }
             Credential::Basic(expected) => {
                 let presented = header("authorization")
                     .filter(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "))
                     .ok_or_else(|| unauthorized("send Authorization: Basic credentials"))?;
-                same_hash(expected, &format!("Basic {}", presented[6..].trim()))
+                same_hash(expected, &format!("Basic {}", presented[6..].trim())).map(|()| None)
             }
             Credential::GitlabToken(expected) => {
                 let presented =
                     header("x-gitlab-token").ok_or_else(|| unauthorized("send X-Gitlab-Token"))?;
-                same_hash(expected, presented)
+                same_hash(expected, presented).map(|()| None)
             }
             Credential::HubSignature(secret) => {
                 let presented = header("x-hub-signature-256").ok_or_else(|| {
                     ApiError::new("invalid_signature", "send X-Hub-Signature-256")
                 })?;
-                verify_hub_signature(secret, presented, body)
+                // GitHub's signature has no timestamp: a replay is recognised
+                // by the event's identity inside the signed body instead.
+                verify_hub_signature(secret, presented, body).map(|()| None)
             }
-            Credential::MedicSignature(verifier) => verifier.verify(
-                header("x-medic-signature").unwrap_or_default(),
-                body,
-                chrono::Utc::now().timestamp(),
-            ),
+            Credential::MedicSignature(verifier) => verifier
+                .verify(
+                    header("x-medic-signature").unwrap_or_default(),
+                    body,
+                    chrono::Utc::now().timestamp(),
+                )
+                .map(Some),
         }
     }
 }

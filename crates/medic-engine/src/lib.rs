@@ -12,5 +12,7 @@ pub mod health;
 pub mod logs;
 pub mod pipeline;
 pub mod plan;
+pub mod redact;
 pub mod safety;
 pub mod similar;
+pub mod text;

@@ -35,7 +35,8 @@ pub mod answer;
 mod cache;
 pub mod prompt;
 pub mod provider;
-pub mod redact;
+/// The redactor, shared with every other surface (see `medic_engine::redact`).
+pub use medic_engine::redact;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -82,6 +83,8 @@ pub struct Settings {
     pub cache_capacity: usize,
     /// How long a cached answer stays valid.
     pub cache_ttl: Duration,
+    /// Outbound TLS for an `https://` server (already over `[tls]`).
+    pub tls: medic_client::ClientTls,
 }
 
 impl Settings {
@@ -100,6 +103,7 @@ impl Settings {
             breaker_open: Duration::from_secs(30),
             cache_capacity: 256,
             cache_ttl: Duration::from_secs(3600),
+            tls: medic_client::ClientTls::default(),
         }
     }
 
@@ -234,7 +238,8 @@ impl LlmDiagnoser {
             .consecutive_failures(settings.breaker_failures)
             .open_duration(settings.breaker_open)
             .build()?;
-        let client = reqwest::Client::builder()
+        let client = medic_client::builder(&settings.tls)
+            .map_err(|e| LlmError::Client(format!("llm.tls: {e}")))?
             // A backstop: the Timeout policy normally ends the call first.
             .timeout(settings.timeout + Duration::from_secs(1))
             .connect_timeout(settings.timeout)

@@ -1,5 +1,7 @@
 //! What medic observed.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 /// Where a signal came from.
@@ -59,6 +61,10 @@ pub struct Signal {
     pub evidence: Vec<String>,
     /// When it was observed.
     pub at: DateTime<Utc>,
+    /// An alert's labels and annotations (empty for other signals): what
+    /// an action receives as `MEDIC_ALERT_*` variables.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Signal {
@@ -81,12 +87,19 @@ impl Signal {
             message: message.to_string(),
             evidence: Vec::new(),
             at: Utc::now(),
+            labels: BTreeMap::new(),
         }
     }
 
     /// The same signal with a latency.
     pub fn with_latency_ms(mut self, latency_ms: f64) -> Self {
         self.latency_ms = Some(latency_ms);
+        self
+    }
+
+    /// The same signal with an alert's labels and annotations.
+    pub fn with_labels(mut self, labels: BTreeMap<String, String>) -> Self {
+        self.labels = labels;
         self
     }
 

@@ -13,8 +13,8 @@ pub enum ProbeBuildError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The URL's scheme is not `http` (https probes are not supported yet).
-    #[error("probe url {url:?}: scheme {scheme:?} is not supported (only http:// for now)")]
+    /// The URL's scheme is neither `http` nor `https`.
+    #[error("probe url {url:?}: scheme {scheme:?} is not supported (http:// or https://)")]
     UnsupportedScheme {
         /// The URL as written.
         url: String,
@@ -42,4 +42,10 @@ pub enum ProbeBuildError {
     /// The shared HTTP client could not be created.
     #[error("cannot create the http client")]
     HttpClient(#[source] reqwest::Error),
+    /// The probe's TLS settings cannot be used (a file, a name, a key).
+    #[error("{0}")]
+    Client(#[from] medic_client::ClientError),
+    /// A `json` condition's path does not parse.
+    #[error("json path: {0}")]
+    JsonPath(String),
 }

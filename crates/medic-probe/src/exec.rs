@@ -1,12 +1,13 @@
 //! The exec probe: run an argv (never a shell string); exit 0 is healthy.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use medic_engine::config::ExecProbe;
-use medic_engine::safety::check_command;
+use medic_engine::safety::{check_command, child_env};
 use medic_model::{Signal, SignalSource};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
@@ -31,6 +32,8 @@ pub struct ExecCheck {
     name: String,
     command: Vec<String>,
     timeout: Duration,
+    env: BTreeMap<String, String>,
+    pass_env: Vec<String>,
 }
 
 impl ExecCheck {
@@ -43,6 +46,8 @@ impl ExecCheck {
             name: name.into(),
             command: probe.command.clone(),
             timeout: probe.timeout.get(),
+            env: probe.env.clone(),
+            pass_env: probe.pass_env.clone(),
         })
     }
 
@@ -61,6 +66,9 @@ impl ExecCheck {
         let started = Instant::now();
         let mut child = match Command::new(program)
             .args(args)
+            // A clean environment: the agent's secrets stay with the agent.
+            .env_clear()
+            .envs(child_env::from_agent(&self.pass_env, &self.env))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

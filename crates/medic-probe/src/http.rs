@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use medic_engine::config::HttpProbe;
+use chrono::{DateTime, Utc};
+use medic_engine::config::{HttpProbe, JsonPath, json_equals};
 use medic_model::{Signal, SignalSource};
 use regex::Regex;
 use reqwest::{Client, Method, Url};
@@ -30,6 +31,8 @@ pub struct HttpCheck {
     body_contains: Option<String>,
     body_regex: Option<Regex>,
     max_latency: Option<Duration>,
+    cert_expires_within: Option<Duration>,
+    json: Vec<(JsonPath, Option<toml::Value>)>,
     timeout: Duration,
 }
 
@@ -37,6 +40,8 @@ pub struct HttpCheck {
 struct Answer {
     status: u16,
     body: String,
+    /// When the server's certificate expires (https only).
+    certificate_expiry: Option<DateTime<Utc>>,
 }
 
 impl HttpCheck {
@@ -52,7 +57,7 @@ impl HttpCheck {
             url: probe.url.clone(),
             reason: error.to_string(),
         })?;
-        if url.scheme() != "http" {
+        if !matches!(url.scheme(), "http" | "https") {
             return Err(ProbeBuildError::UnsupportedScheme {
                 url: probe.url.clone(),
                 scheme: url.scheme().to_string(),
@@ -74,6 +79,15 @@ impl HttpCheck {
                 })
             })
             .transpose()?;
+        let json = probe
+            .json
+            .iter()
+            .map(|condition| {
+                JsonPath::parse(&condition.path)
+                    .map(|path| (path, condition.equals.clone()))
+                    .map_err(ProbeBuildError::JsonPath)
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             name: name.into(),
             client,
@@ -83,6 +97,8 @@ impl HttpCheck {
             body_contains: probe.body_contains.clone(),
             body_regex,
             max_latency: probe.max_latency.map(|d| d.get()),
+            cert_expires_within: probe.cert_expires_within.map(|d| d.get()),
+            json,
             timeout: probe.timeout.get(),
         })
     }
@@ -117,6 +133,7 @@ impl HttpCheck {
             .send()
             .await?;
         let status = response.status().as_u16();
+        let certificate_expiry = medic_client::peer_certificate_expiry(&response);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await? {
             let room = MAX_BODY_BYTES - body.len();
@@ -131,6 +148,7 @@ impl HttpCheck {
         Ok(Answer {
             status,
             body: String::from_utf8_lossy(&body).into_owned(),
+            certificate_expiry,
         })
     }
 
@@ -141,6 +159,18 @@ impl HttpCheck {
         answer: &Answer,
         latency: Duration,
     ) -> Signal {
+        // An expiring certificate is reported whatever the page says: it
+        // is the failure that is coming, and the one to act on first.
+        if let Some(problem) = self.certificate_problem(answer.certificate_expiry) {
+            return Signal::unhealthy(target, source, &problem).with_evidence(vec![format!(
+                "{} {}: the server's certificate expires {}",
+                self.method,
+                self.url,
+                answer
+                    .certificate_expiry
+                    .map_or("(unknown)".to_string(), |at| at.to_rfc3339())
+            )]);
+        }
         let failure = if self.status_is_expected(answer.status) {
             self.body_problem(&answer.body)
         } else {
@@ -160,6 +190,27 @@ impl HttpCheck {
         }
     }
 
+    /// Whether the certificate expires within `cert_expires_within`. The
+    /// message names the date (not the days left) so that it, and the
+    /// incident's fingerprint, stay the same from one check to the next.
+    fn certificate_problem(&self, expiry: Option<DateTime<Utc>>) -> Option<String> {
+        let within = self.cert_expires_within?;
+        let Some(expiry) = expiry else {
+            return Some(
+                "certificate expiry unknown: the server sent no readable certificate".into(),
+            );
+        };
+        let left = expiry.signed_duration_since(Utc::now());
+        let limit = chrono::Duration::from_std(within).unwrap_or(chrono::Duration::MAX);
+        (left <= limit).then(|| {
+            format!(
+                "certificate expires {} (within {})",
+                expiry.format("%Y-%m-%d %H:%M UTC"),
+                duration_text(within)
+            )
+        })
+    }
+
     /// What is wrong with the body, if anything.
     fn body_problem(&self, body: &str) -> Option<String> {
         if let Some(needle) = &self.body_contains
@@ -171,6 +222,25 @@ impl HttpCheck {
             && !regex.is_match(body)
         {
             return Some(format!("body does not match /{}/", regex.as_str()));
+        }
+        if self.json.is_empty() {
+            return None;
+        }
+        let Ok(document) = serde_json::from_str::<serde_json::Value>(body) else {
+            return Some("body is not JSON".to_string());
+        };
+        for (path, expected) in &self.json {
+            match (path.find(&document), expected) {
+                (None, _) => return Some(format!("{} is missing from the body", path.as_str())),
+                (Some(actual), Some(expected)) if !json_equals(expected, actual) => {
+                    return Some(format!(
+                        "{} is {actual}, expected {}",
+                        path.as_str(),
+                        toml_text(expected)
+                    ));
+                }
+                _ => {}
+            }
         }
         None
     }
@@ -184,9 +254,20 @@ impl HttpCheck {
     }
 }
 
+/// An expected value as its JSON reader would see it (`"ok"`, `1`, `true`).
+fn toml_text(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(text) => format!("{text:?}"),
+        other => other.to_string(),
+    }
+}
+
 /// A short, stable message for a failed request: `connection refused`
 /// rather than reqwest's nested wording, so that fingerprints stay stable.
 fn describe_request_error(error: &reqwest::Error) -> String {
+    if let Some(tls) = medic_client::describe_tls_error(error) {
+        return tls;
+    }
     if error.is_connect() {
         return match find_io_error(error) {
             Some(io_error) => describe_io_error(io_error),

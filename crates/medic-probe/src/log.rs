@@ -278,7 +278,9 @@ impl LogTail {
 
     fn accept_line(&mut self, raw: &[u8], matches: &mut Vec<LogMatch>) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let line = String::from_utf8_lossy(raw).into_owned();
+        // Control characters (NUL, escapes) never leave the file: a line is
+        // kept, stored and may fill a placeholder.
+        let line = medic_engine::text::without_controls(&String::from_utf8_lossy(raw)).into_owned();
         if self.patterns.is_match(&line) {
             let skip = self.recent.len().saturating_sub(CONTEXT_LINES);
             matches.push(LogMatch {

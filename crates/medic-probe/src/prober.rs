@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use medic_client::{ClientTls, Clients};
 use medic_engine::config::Probe;
 use medic_model::Signal;
 
@@ -18,26 +19,40 @@ use crate::tcp::TcpCheck;
 /// sensible probe interval, so a probe every few seconds reuses its connection.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// Builds checks from the config. Holds the one `reqwest::Client` every http
-/// probe it builds shares, so repeated probes of a host reuse pooled
+/// Builds checks from the config. Http probes with the same TLS settings
+/// share one `reqwest::Client`, so repeated probes of a host reuse pooled
 /// keep-alive connections instead of opening one per check. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Prober {
-    http_client: reqwest::Client,
+    clients: Clients,
+}
+
+/// Every probe client: proxies from the environment are ignored (a health
+/// probe must reach the target itself); redirects are followed (up to 10,
+/// reqwest's default) and the final answer judged.
+fn configure(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder
+        .no_proxy()
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .user_agent(concat!("medic-probe/", env!("CARGO_PKG_VERSION")))
 }
 
 impl Prober {
-    /// A prober with a fresh connection pool. Proxies from the environment
-    /// are ignored: a health probe must reach the target itself. Redirects
-    /// are followed (up to 10, reqwest's default) and the final answer judged.
+    /// A prober trusting the system's roots alone (no `[tls]` section).
     pub fn new() -> Result<Self, ProbeBuildError> {
-        let http_client = reqwest::Client::builder()
-            .no_proxy()
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .user_agent(concat!("medic-probe/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ProbeBuildError::HttpClient)?;
-        Ok(Self { http_client })
+        let prober = Self::with_tls(ClientTls::default());
+        // Build the default client now: an unusable TLS stack is an error
+        // here, not at the first probe.
+        prober.clients.get(None)?;
+        Ok(prober)
+    }
+
+    /// A prober under the outbound `[tls]` section `global`; each probe's own
+    /// `tls = { … }` goes over it.
+    pub fn with_tls(global: ClientTls) -> Self {
+        Self {
+            clients: Clients::new(global, configure),
+        }
     }
 
     /// Builds one probe; `name` becomes `SignalSource::Probe { probe }` on its
@@ -49,7 +64,8 @@ impl Prober {
     ) -> Result<ProbeCheck, ProbeBuildError> {
         Ok(match probe {
             Probe::Http(http) => {
-                ProbeCheck::Http(HttpCheck::new(http, self.http_client.clone(), name)?)
+                let client = self.clients.get(http.tls.as_ref())?;
+                ProbeCheck::Http(HttpCheck::new(http, client, name)?)
             }
             Probe::Tcp(tcp) => ProbeCheck::Tcp(TcpCheck::new(tcp, name)),
             Probe::Exec(exec) => ProbeCheck::Exec(ExecCheck::new(exec, name)?),
@@ -82,6 +98,9 @@ pub fn default_probe_name(probe: &Probe) -> String {
 }
 
 /// A built probe of any kind.
+// Built once per probe and kept by the scheduler: an http check's size is
+// not copied where checks run.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ProbeCheck {
     /// An http probe.
@@ -157,13 +176,20 @@ mod tests {
     }
 
     #[test]
-    fn https_and_bad_regexes_are_refused_at_build_time() {
+    fn other_schemes_and_bad_regexes_are_refused_at_build_time() {
         let prober = Prober::new().expect("client builds");
         let https = probe(r#"probe = { kind = "http", url = "https://example.invalid/" }"#);
+        assert!(prober.build(&https, "http").is_ok());
+        let ftp = probe(r#"probe = { kind = "http", url = "ftp://example.invalid/" }"#);
         assert!(matches!(
-            prober.build(&https, "http"),
+            prober.build(&ftp, "http"),
             Err(ProbeBuildError::UnsupportedScheme { .. })
         ));
+        let missing_ca = probe(
+            r#"probe = { kind = "http", url = "https://example.invalid/", tls = { ca_file = "/nonexistent/ca.pem" } }"#,
+        );
+        let error = prober.build(&missing_ca, "http").expect_err("no such file");
+        assert!(error.to_string().contains("ca_file"), "{error}");
         let bad_regex =
             probe(r#"probe = { kind = "http", url = "http://127.0.0.1/", body_regex = "(" }"#);
         assert!(matches!(

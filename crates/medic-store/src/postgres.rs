@@ -754,6 +754,26 @@ impl Store for PgStore {
         fresh_deliveries(deliveries, &inserted)
     }
 
+    async fn claim_replay(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool> {
+        sqlx::query("DELETE FROM replay_claims WHERE claimed_at < $1")
+            .bind(forget_before)
+            .execute(&self.pool)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO replay_claims (key, claimed_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

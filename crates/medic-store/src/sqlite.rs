@@ -784,6 +784,26 @@ impl Store for SqliteStore {
         fresh_deliveries(deliveries, &inserted)
     }
 
+    async fn claim_replay(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool> {
+        sqlx::query("DELETE FROM replay_claims WHERE claimed_at < ?")
+            .bind(to_micros(forget_before))
+            .execute(&self.pool)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO replay_claims (key, claimed_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(to_micros(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -407,6 +407,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// in the same batch, is a re-delivery (`false`) and is not stored again.
     async fn record_deliveries(&self, deliveries: &[NewDelivery]) -> Result<Vec<bool>>;
 
+    /// Claims `key` for a signed delivery at `at`: `true` the first time,
+    /// `false` for a replay. Claims made before `forget_before` (outside the
+    /// sender's replay window, where a replay is refused as stale anyway)
+    /// are pruned first.
+    async fn claim_replay(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool>;
+
     /// Closes the connections, waiting for running queries. Later calls fail.
     async fn close(&self);
 

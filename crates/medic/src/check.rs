@@ -97,19 +97,54 @@ fn without_password(url: &str) -> String {
 }
 
 /// Reads, parses and validates a config file, errors as `file: key.path: reason`.
+/// `check` and `serve` both load through here, so they reach one verdict:
+/// the engine's validation, then the TLS preflight (every certificate file
+/// a client will be built from is read and parsed).
 pub(crate) fn load(path: &Path) -> Result<Config, UsageError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(vec![format!("{}: cannot read: {e}", path.display())]))?;
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    parse(&text, &env).map_err(|errors| {
+    let located = |errors: Vec<String>| {
         UsageError(
             errors
-                .0
                 .iter()
                 .map(|e| format!("{}: {e}", path.display()))
                 .collect(),
         )
-    })
+    };
+    let config = parse(&text, &env)
+        .map_err(|errors| located(errors.0.iter().map(ToString::to_string).collect()))?;
+    let preflight = medic_client::preflight(&config);
+    if !preflight.errors.is_empty() {
+        return Err(located(preflight.errors));
+    }
+    // The configured secrets' own values are hidden wherever text is kept,
+    // shown, sent or logged, whatever shape they have.
+    medic_engine::redact::register_secrets(
+        config
+            .secret_variables()
+            .iter()
+            .filter_map(|name| env.get(name).cloned()),
+    );
+    Ok(config)
+}
+
+/// Outbound TLS in a few lines: what is trusted, and every endpoint whose
+/// certificate is not verified (`insecure`), loudly.
+fn describe_tls(config: &Config, out: &mut String) {
+    let tls = &config.tls;
+    let roots = match &tls.ca_file {
+        Some(ca) => format!("the system's roots + {ca}"),
+        None => "the system's roots".to_string(),
+    };
+    let client = match &tls.client_cert {
+        Some(cert) => format!(", client certificate {cert}"),
+        None => String::new(),
+    };
+    let _ = writeln!(out, "outbound tls: {roots}{client} (rustls, ring)");
+    for warning in medic_client::preflight(config).warnings {
+        let _ = writeln!(out, "  WARNING {warning}");
+    }
 }
 
 /// The human summary `medic check` prints.
@@ -164,6 +199,7 @@ fn describe(config: &Config) -> String {
             );
         }
     }
+    describe_tls(config, &mut out);
     if config.targets.is_empty() {
         let _ = writeln!(
             out,
@@ -236,12 +272,27 @@ fn describe_target(target: &Target, mode: Mode, out: &mut String) {
 }
 
 fn probe_extra(probe: &Probe) -> String {
-    match probe {
-        Probe::Http(http) if !http.expect_status.is_empty() => {
-            format!(", expects {:?}", http.expect_status)
-        }
-        _ => String::new(),
+    let Probe::Http(http) = probe else {
+        return String::new();
+    };
+    let mut extra = String::new();
+    if !http.expect_status.is_empty() {
+        let _ = write!(extra, ", expects {:?}", http.expect_status);
     }
+    if let Some(within) = http.cert_expires_within {
+        let _ = write!(extra, ", certificate valid for more than {within}");
+    }
+    for condition in &http.json {
+        match &condition.equals {
+            Some(value) => {
+                let _ = write!(extra, ", {} = {value}", condition.path);
+            }
+            None => {
+                let _ = write!(extra, ", {} present", condition.path);
+            }
+        }
+    }
+    extra
 }
 
 fn action_summary(remedy: &Remedy) -> String {

@@ -17,6 +17,7 @@ mod learn;
 mod migrate;
 mod out;
 mod pipeline;
+mod redacted_log;
 mod report_to;
 mod run;
 mod serve;
@@ -336,7 +337,7 @@ fn init_logging(command: &Command, flag: Option<&str>) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(redacted_log::stderr);
     match format {
         LogFormat::Json => builder.json().with_current_span(true).init(),
         LogFormat::Text => {

@@ -20,6 +20,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const MESSAGE_LINES: usize = 60;
 const MESSAGE_BYTES: usize = 60 * 1024;
 
+/// medic's own credentials for `--report-to`: the step it runs never sees them.
+pub(crate) const SECRET_VARIABLES: &[&str] = &["MEDIC_WEBHOOK_SECRET", "MEDIC_API_KEY"];
+
 /// The first of `names` set (and not empty) in the environment.
 fn first_env(names: &[&str]) -> Option<String> {
     names
@@ -112,7 +115,8 @@ pub(crate) fn send(url: &str, body: &Value) -> Result<Value, String> {
         .build()
         .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
     runtime.block_on(async {
-        let client = reqwest::Client::builder()
+        let client = medic_client::builder(&medic_client::ClientTls::default())
+            .map_err(|e| format!("tls: {e}"))?
             .timeout(TIMEOUT)
             .build()
             .map_err(|e| e.to_string())?;
@@ -123,7 +127,7 @@ pub(crate) fn send(url: &str, body: &Value) -> Result<Value, String> {
                 medic_api::hex(&medic_api::sign(secret.as_bytes(), now, text.as_bytes()));
             request = request.header("x-medic-signature", format!("t={now},v1={signature}"));
         } else if let Some(key) = first_env(&["MEDIC_API_KEY"]) {
-            if !is_loopback(url) {
+            if !(is_loopback(url) || url.starts_with("https://")) {
                 return Err(
                     "MEDIC_API_KEY is not sent over plain http beyond this machine; \
                      sign with MEDIC_WEBHOOK_SECRET instead"

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use medic_engine::pipeline::{Catalog, Classification, Kind};
+use medic_engine::safety::child_env;
 use medic_resilience::backoff::{Backoff, Jitter};
 
 use crate::UsageError;
@@ -109,7 +110,7 @@ pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
     let mut last_failure = String::new();
     for number in 1..=options.max_attempts {
         let attempt_start = Instant::now();
-        let outcome = run_step(&argv, playbook);
+        let outcome = run_step(&argv, playbook, StepEnv::Caller);
         let duration_ms = millis(attempt_start.elapsed());
         exit_code = outcome.exit_code.unwrap_or(1);
         if outcome.success {
@@ -318,7 +319,7 @@ fn run_fix(argv: &[String]) -> FixRun {
         }
         Ok(()) => {
             eprintln!("medic run: running fix: {}", argv.join(" "));
-            run_step(argv, false).exit_code
+            run_step(argv, false, StepEnv::Clean).exit_code
         }
     };
     FixRun {
@@ -336,9 +337,19 @@ struct StepOutcome {
     stdout: Option<String>,
 }
 
+/// The environment a command starts with.
+#[derive(Debug, Clone, Copy)]
+enum StepEnv {
+    /// The step is the user's own command: the caller's environment, less
+    /// medic's own credentials.
+    Caller,
+    /// A fix from the catalog: a clean environment, like every remedy.
+    Clean,
+}
+
 /// Runs argv (never a shell), streaming its output through and keeping the
 /// tail, and all of stdout when `keep_stdout`.
-fn run_step(argv: &[String], keep_stdout: bool) -> StepOutcome {
+fn run_step(argv: &[String], keep_stdout: bool, env: StepEnv) -> StepOutcome {
     let Some((program, args)) = argv.split_first() else {
         return StepOutcome {
             success: false,
@@ -347,7 +358,20 @@ fn run_step(argv: &[String], keep_stdout: bool) -> StepOutcome {
             stdout: None,
         };
     };
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    match env {
+        StepEnv::Caller => {
+            for name in crate::report_to::SECRET_VARIABLES {
+                command.env_remove(name);
+            }
+        }
+        StepEnv::Clean => {
+            command
+                .env_clear()
+                .envs(child_env::from_agent(&[], &Default::default()));
+        }
+    }
+    let child = command
         .args(args)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())

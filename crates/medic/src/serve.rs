@@ -10,6 +10,9 @@ use crate::UsageError;
 
 pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
     let config = crate::check::load(path)?;
+    for warning in medic_client::preflight(&config).warnings {
+        eprintln!("medic: WARNING {warning}");
+    }
     let runtime = crate::runtime()?;
     runtime.block_on(async move {
         // Held until serve returns: a second agent on the same SQLite file stops here.

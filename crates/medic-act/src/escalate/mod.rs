@@ -8,9 +8,9 @@
 
 mod payload;
 
-pub use payload::escalation_payload;
+pub use payload::{escalation_payload, incident_link};
 
-use medic_engine::config::{EscalateAction, HumanDuration};
+use medic_engine::config::{EscalateAction, EscalationFormat, HumanDuration};
 use medic_engine::safety::{Escape, render};
 use medic_resilience::Error as PolicyError;
 use medic_resilience::classify::Verdict;
@@ -47,23 +47,53 @@ impl DeliveryError {
     }
 }
 
-/// POSTs the escalation in its format, retrying transient failures with `retry`.
+/// POSTs the escalation in its format, retrying transient failures with
+/// `retry`; `link` is the incident on the dashboard, if `public_url` is set.
 pub(crate) async fn run(
     client: &Client,
     retry: &Retry,
     action: &EscalateAction,
     ctx: &ActionContext,
+    link: Option<&str>,
 ) -> ActionOutcome {
-    let url = match render(&action.webhook, &ctx.values(), Escape::Url)
-        .map_err(|error| format!("cannot fill the webhook URL: {error}"))
-        .and_then(|url| parse_http_url(&url))
-    {
+    let url = match webhook_url(action, ctx) {
         Ok(url) => url,
         Err(error) => return ActionOutcome::failed(error),
     };
     let routing_key = routing_key(action);
-    let body = escalation_payload(action.format, ctx, &routing_key).to_string();
+    let body = escalation_payload(action.format, ctx, &routing_key, link).to_string();
+    post(client, retry, url, body).await
+}
 
+/// For a PagerDuty escalation: the Events API v2 `resolve` of the alert
+/// its `trigger` opened (same `dedup_key`), sent when the incident resolves.
+/// Other formats have nothing to take back: `None`.
+pub(crate) async fn resolve(
+    client: &Client,
+    retry: &Retry,
+    action: &EscalateAction,
+    ctx: &ActionContext,
+) -> Option<ActionOutcome> {
+    if action.format != EscalationFormat::Pagerduty {
+        return None;
+    }
+    let url = match webhook_url(action, ctx) {
+        Ok(url) => url,
+        Err(error) => return Some(ActionOutcome::failed(error)),
+    };
+    let body = payload::pagerduty_resolve(ctx, &routing_key(action)).to_string();
+    Some(post(client, retry, url, body).await)
+}
+
+fn webhook_url(action: &EscalateAction, ctx: &ActionContext) -> Result<Url, String> {
+    render(&action.webhook, &ctx.values(), Escape::Url)
+        .map_err(|error| format!("cannot fill the webhook URL: {error}"))
+        .and_then(|url| parse_http_url(&url))
+}
+
+/// POSTs `body` as JSON, retrying transient failures; the outcome says how
+/// many attempts it took.
+async fn post(client: &Client, retry: &Retry, url: Url, body: String) -> ActionOutcome {
     let mut attempts = 0u32;
     let result = retry
         .call_with(

@@ -17,30 +17,65 @@ const SLACK_TEXT_CHARS: usize = 2900;
 /// - `pagerduty`: an Events API v2 `trigger`, deduplicated per incident
 ///   (`dedup_key = "medic-<incident id>"`), so repeated escalations of one
 ///   incident update one PagerDuty alert instead of paging again.
-/// - `slack`: an incoming-webhook message with a fallback `text` and blocks.
+/// - `slack`: an incoming-webhook message with a fallback `text` and blocks
+///   (diagnosis, evidence, and a button to the incident on the dashboard).
+///
+/// `link` is the incident on the dashboard (from `[server] public_url`).
 ///
 /// ```
 /// use medic_act::{ActionContext, escalation_payload};
 /// use medic_engine::config::EscalationFormat;
 /// let ctx = ActionContext { target: "payments".into(), incident_id: 7, severity: "high".into(), ..Default::default() };
-/// let body = escalation_payload(EscalationFormat::Pagerduty, &ctx, "KEY");
+/// let body = escalation_payload(EscalationFormat::Pagerduty, &ctx, "KEY", Some("https://medic.example/#incident=7"));
 /// assert_eq!(body["dedup_key"], "medic-7");
 /// assert_eq!(body["payload"]["severity"], "error");
+/// assert_eq!(body["links"][0]["href"], "https://medic.example/#incident=7");
 /// ```
 pub fn escalation_payload(
     format: EscalationFormat,
     ctx: &ActionContext,
     routing_key: &str,
+    link: Option<&str>,
 ) -> Value {
-    match format {
-        EscalationFormat::Generic => generic(ctx),
-        EscalationFormat::Pagerduty => pagerduty(ctx, routing_key),
-        EscalationFormat::Slack => slack(ctx),
+    let mut body = match format {
+        EscalationFormat::Generic => generic(ctx, link),
+        EscalationFormat::Pagerduty => pagerduty(ctx, "", link),
+        EscalationFormat::Slack => slack(ctx, link),
+    };
+    // The incident's text leaves the machine here: secrets out. The routing
+    // key is the one secret meant to go, so it goes in after.
+    medic_engine::redact::redact_json(&mut body);
+    if format == EscalationFormat::Pagerduty {
+        body["routing_key"] = Value::from(routing_key);
     }
+    body
 }
 
-fn generic(ctx: &ActionContext) -> Value {
+/// The incident's page on the dashboard at `public_url`.
+pub fn incident_link(public_url: &str, incident_id: i64) -> String {
+    format!(
+        "{}/#incident={incident_id}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// PagerDuty's dedup key for an incident: one PagerDuty alert per medic incident.
+pub(crate) fn dedup_key(incident_id: i64) -> String {
+    format!("medic-{incident_id}")
+}
+
+/// An Events API v2 `resolve` for the alert `trigger` opened.
+pub(crate) fn pagerduty_resolve(ctx: &ActionContext, routing_key: &str) -> Value {
     json!({
+        "routing_key": routing_key,
+        "event_action": "resolve",
+        "dedup_key": dedup_key(ctx.incident_id),
+    })
+}
+
+fn generic(ctx: &ActionContext, link: Option<&str>) -> Value {
+    json!({
+        "dashboard_url": link,
         "source": "medic",
         "target": ctx.target,
         "incident_id": ctx.incident_id,
@@ -54,11 +89,18 @@ fn generic(ctx: &ActionContext) -> Value {
     })
 }
 
-fn pagerduty(ctx: &ActionContext, routing_key: &str) -> Value {
+fn pagerduty(ctx: &ActionContext, routing_key: &str, link: Option<&str>) -> Value {
+    let links: Vec<Value> = link
+        .map(|href| json!({"href": href, "text": format!("medic incident #{}", ctx.incident_id)}))
+        .into_iter()
+        .collect();
     json!({
         "routing_key": routing_key,
         "event_action": "trigger",
-        "dedup_key": format!("medic-{}", ctx.incident_id),
+        "dedup_key": dedup_key(ctx.incident_id),
+        "client": "medic",
+        "client_url": link,
+        "links": links,
         "payload": {
             "summary": cut(&summary(ctx), PAGERDUTY_SUMMARY_CHARS),
             "source": ctx.target,
@@ -97,30 +139,65 @@ pub(crate) fn pagerduty_severity(severity: &str) -> &'static str {
     }
 }
 
-fn slack(ctx: &ActionContext) -> Value {
+/// Evidence lines a Slack message shows, at most.
+const SLACK_EVIDENCE_LINES: usize = 5;
+
+fn slack(ctx: &ActionContext, link: Option<&str>) -> Value {
     let title = slack_escape(&summary(ctx));
     let target = slack_escape(&ctx.target);
     let text = format!("medic: incident #{} on {target}: {title}", ctx.incident_id);
-    let headline = format!("*{title}*\nincident #{} on `{target}`", ctx.incident_id);
+    let incident = match link {
+        // Slack's link markup; the URL is ours (public_url), not the incident's text.
+        Some(href) => format!("<{href}|incident #{}>", ctx.incident_id),
+        None => format!("incident #{}", ctx.incident_id),
+    };
+    let headline = format!("*{title}*\n{incident} on `{target}`");
+    let mut blocks = vec![
+        json!({
+            "type": "section",
+            "text": { "type": "mrkdwn", "text": cut(&headline, SLACK_TEXT_CHARS) },
+        }),
+        json!({
+            "type": "context",
+            "elements": [
+                { "type": "mrkdwn", "text": format!("category: *{}*", slack_escape(&ctx.category)) },
+                { "type": "mrkdwn", "text": format!("severity: *{}*", slack_escape(&ctx.severity)) },
+                {
+                    "type": "mrkdwn",
+                    "text": cut(&format!("root cause: {}", slack_escape(&ctx.root_cause)), SLACK_TEXT_CHARS),
+                },
+            ],
+        }),
+    ];
+    if !ctx.evidence.is_empty() {
+        // Backticks would close the code block early.
+        let lines: Vec<String> = ctx
+            .evidence
+            .iter()
+            .take(SLACK_EVIDENCE_LINES)
+            .map(|line| slack_escape(&line.replace('`', "'")))
+            .collect();
+        blocks.push(json!({
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": cut(&format!("evidence:\n```{}```", lines.join("\n")), SLACK_TEXT_CHARS),
+            },
+        }));
+    }
+    if let Some(href) = link {
+        blocks.push(json!({
+            "type": "actions",
+            "elements": [{
+                "type": "button",
+                "text": { "type": "plain_text", "text": "Open in medic" },
+                "url": href,
+            }],
+        }));
+    }
     json!({
         "text": cut(&text, SLACK_TEXT_CHARS),
-        "blocks": [
-            {
-                "type": "section",
-                "text": { "type": "mrkdwn", "text": cut(&headline, SLACK_TEXT_CHARS) },
-            },
-            {
-                "type": "context",
-                "elements": [
-                    { "type": "mrkdwn", "text": format!("category: *{}*", slack_escape(&ctx.category)) },
-                    { "type": "mrkdwn", "text": format!("severity: *{}*", slack_escape(&ctx.severity)) },
-                    {
-                        "type": "mrkdwn",
-                        "text": cut(&format!("root cause: {}", slack_escape(&ctx.root_cause)), SLACK_TEXT_CHARS),
-                    },
-                ],
-            },
-        ],
+        "blocks": blocks,
     })
 }
 
@@ -158,7 +235,7 @@ mod tests {
             root_cause: "<!channel> a & b".into(),
             ..ActionContext::default()
         };
-        let body = slack(&ctx);
+        let body = slack(&ctx, None);
         let cause = body["blocks"][1]["elements"][2]["text"]
             .as_str()
             .expect("text");
@@ -177,7 +254,7 @@ mod tests {
             title: "x".repeat(5000),
             ..ctx
         };
-        let body = pagerduty(&long, "");
+        let body = pagerduty(&long, "", None);
         let summary = body["payload"]["summary"].as_str().expect("summary");
         assert_eq!(summary.chars().count(), PAGERDUTY_SUMMARY_CHARS);
     }

@@ -6,7 +6,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use medic_engine::config::Supervise;
-use medic_engine::safety::check_command;
+use medic_engine::safety::{check_command, child_env};
 use nix::sys::signal::Signal;
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
@@ -65,7 +65,9 @@ impl Launcher {
         let mut command = Command::new(program);
         command
             .args(args)
-            .envs(&self.spec.env)
+            // A clean environment: the agent's secrets stay with the agent.
+            .env_clear()
+            .envs(child_env::from_agent(&self.spec.pass_env, &self.spec.env))
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)

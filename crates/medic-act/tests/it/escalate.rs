@@ -50,7 +50,9 @@ async fn generic_carries_every_field() {
     );
     assert_eq!(body["fingerprint"], "fp-db-refused");
     assert_eq!(body["remedy"], "fix");
-    assert_eq!(body.as_object().map(|o| o.len()), Some(10));
+    // Without [server] public_url there is no dashboard to link to.
+    assert_eq!(body["dashboard_url"], serde_json::Value::Null);
+    assert_eq!(body.as_object().map(|o| o.len()), Some(11));
     assert!(
         output.starts_with("HTTP 200 OK from http://127.0.0.1:"),
         "{output}"

@@ -208,6 +208,7 @@ pub fn context(target: &str) -> ActionContext {
             "retrying in 1s".into(),
         ],
         remedy: "fix".into(),
+        alert: Default::default(),
     }
 }
 

@@ -43,6 +43,7 @@ impl ApiClient {
         config_key: &'static str,
         credentials: Credentials,
         headers: &[(&'static str, &'static str)],
+        tls: &medic_client::ClientTls,
     ) -> Result<ApiClient, String> {
         let mut fixed = HeaderMap::new();
         fixed.insert(USER_AGENT, HeaderValue::from_static("medic"));
@@ -52,7 +53,8 @@ impl ApiClient {
                 HeaderValue::from_static(value),
             );
         }
-        let http = Client::builder()
+        let http = medic_client::builder(tls)
+            .map_err(|e| format!("{config_key}.tls: {e}"))?
             .timeout(CALL_TIMEOUT)
             // GitHub answers a log request with a redirect to storage.
             .redirect(reqwest::redirect::Policy::limited(5))
@@ -116,15 +118,7 @@ impl ApiClient {
     fn request(&self, method: Method, url: &str) -> Result<RequestBuilder, String> {
         let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?}: {e}"))?;
         match parsed.scheme() {
-            "http" => {}
-            // reqwest is built without TLS in this workspace (docs/security.md).
-            "https" => {
-                return Err(format!(
-                    "{url}: https:// API URLs need TLS, which this build of medic leaves out; \
-                     set {}.api_url to an http:// address (a self-hosted instance or a local proxy)",
-                    self.config_key
-                ));
-            }
+            "http" | "https" => {}
             other => return Err(format!("{url}: {other}:// is not an HTTP URL")),
         }
         let builder = self
@@ -171,7 +165,10 @@ impl ApiClient {
 }
 
 /// An error with its causes, on one line.
-fn chain(error: &dyn std::error::Error) -> String {
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(tls) = medic_client::describe_tls_error(error) {
+        return tls;
+    }
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

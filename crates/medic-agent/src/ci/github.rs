@@ -32,10 +32,14 @@ struct Job {
 }
 
 impl Github {
-    pub(crate) fn new(base: &str, token: Option<String>) -> Result<Github, String> {
+    pub(crate) fn new(
+        base: &str,
+        token: Option<String>,
+        tls: &medic_client::ClientTls,
+    ) -> Result<Github, String> {
         let credentials = token.map_or(Credentials::None, Credentials::Bearer);
         Ok(Github {
-            api: ApiClient::new("webhooks.github", credentials, HEADERS)?,
+            api: ApiClient::new("webhooks.github", credentials, HEADERS, tls)?,
             base: base.trim_end_matches('/').to_string(),
         })
     }

@@ -12,10 +12,14 @@ pub(crate) struct Gitlab {
 }
 
 impl Gitlab {
-    pub(crate) fn new(base: &str, token: Option<String>) -> Result<Gitlab, String> {
+    pub(crate) fn new(
+        base: &str,
+        token: Option<String>,
+        tls: &medic_client::ClientTls,
+    ) -> Result<Gitlab, String> {
         let credentials = token.map_or(Credentials::None, Credentials::PrivateToken);
         Ok(Gitlab {
-            api: ApiClient::new("webhooks.gitlab", credentials, &[])?,
+            api: ApiClient::new("webhooks.gitlab", credentials, &[], tls)?,
             base: base.trim_end_matches('/').to_string(),
         })
     }

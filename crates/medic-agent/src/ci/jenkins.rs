@@ -15,12 +15,13 @@ impl Jenkins {
     pub(crate) fn new(
         base: Option<&str>,
         user_and_token: Option<(String, String)>,
+        tls: &medic_client::ClientTls,
     ) -> Result<Jenkins, String> {
         let credentials = user_and_token.map_or(Credentials::None, |(user, token)| {
             Credentials::Basic { user, token }
         });
         Ok(Jenkins {
-            api: ApiClient::new("webhooks.jenkins", credentials, &[])?,
+            api: ApiClient::new("webhooks.jenkins", credentials, &[], tls)?,
             base: base.map(|b| format!("{}/", b.trim_end_matches('/'))),
         })
     }

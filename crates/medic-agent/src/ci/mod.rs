@@ -15,7 +15,7 @@ mod work;
 
 use std::collections::BTreeMap;
 
-use medic_engine::config::{CiWebhook, Webhooks};
+use medic_engine::config::{CiWebhook, Webhooks, effective_tls};
 use medic_engine::pipeline::Catalog;
 
 use github::Github;
@@ -145,9 +145,14 @@ pub struct CiPlatforms {
 }
 
 impl CiPlatforms {
-    /// Reads `[webhooks.github|gitlab|jenkins]`; an API token variable that
-    /// is named but unset fails the start, naming the key.
-    pub fn load(webhooks: &Webhooks, env: &BTreeMap<String, String>) -> Result<Self, String> {
+    /// Reads `[webhooks.github|gitlab|jenkins]`, each API's TLS over the
+    /// outbound `[tls]` (`global`); an API token variable that is named but
+    /// unset fails the start, naming the key.
+    pub fn load(
+        webhooks: &Webhooks,
+        global: &medic_client::ClientTls,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, String> {
         let secret =
             |platform: &str, key: &str, var: &Option<String>| -> Result<Option<String>, String> {
                 let Some(var) = var else { return Ok(None) };
@@ -173,12 +178,18 @@ impl CiPlatforms {
             github: Github::new(
                 github.api_url.as_deref().unwrap_or(github::DEFAULT_API_URL),
                 secret("github", "api_token_env", &github.api_token_env)?,
+                &effective_tls(github.tls.as_ref(), global),
             )?,
             gitlab: Gitlab::new(
                 gitlab.api_url.as_deref().unwrap_or(gitlab::DEFAULT_API_URL),
                 secret("gitlab", "api_token_env", &gitlab.api_token_env)?,
+                &effective_tls(gitlab.tls.as_ref(), global),
             )?,
-            jenkins: Jenkins::new(jenkins.api_url.as_deref(), jenkins_user.zip(jenkins_token))?,
+            jenkins: Jenkins::new(
+                jenkins.api_url.as_deref(),
+                jenkins_user.zip(jenkins_token),
+                &effective_tls(jenkins.tls.as_ref(), global),
+            )?,
             max_reruns: BTreeMap::from([
                 ("github", github.max_reruns),
                 ("gitlab", gitlab.max_reruns),

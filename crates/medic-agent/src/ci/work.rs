@@ -290,6 +290,7 @@ async fn escalate(ctx: Ctx<'_>, incident: &mut Incident, why: &str) -> Result<()
                 root_cause: format!("{}: {why}", ctx.diagnosis.root_cause),
                 evidence: ctx.diagnosis.evidence.clone(),
                 remedy,
+                alert: Default::default(),
             })
             .collect();
         send_escalations(inner, incident, config, contexts).await?;

@@ -39,22 +39,13 @@ pub(super) async fn report(
                 "signed events need [webhooks] generic.secret_env; send an API key instead",
             ));
         };
-        if let Err(error) = verifier.verify(header, &body, chrono::Utc::now().timestamp()) {
-            metrics.intake("events", "rejected");
-            return Err(error);
-        }
+        let claim = verifier
+            .verify(header, &body, chrono::Utc::now().timestamp())
+            .inspect_err(|_| metrics.intake("events", "rejected"))?;
+        crate::replay::claim(&state, "events", &claim).await?;
     }
-    let is_json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !is_json {
-        metrics.intake("events", "rejected");
-        return Err(ApiError::new(
-            "unsupported_media_type",
-            "send the body with Content-Type: application/json",
-        ));
-    }
+    crate::content_type::require_json(&headers, "")
+        .inspect_err(|_| metrics.intake("events", "rejected"))?;
     let event = parse_event(&body)
         .and_then(|event| check_event(&event).map(|()| event))
         .inspect_err(|_| metrics.intake("events", "rejected"))?;
@@ -97,7 +88,8 @@ fn check_event(event: &AppEvent) -> Result<(), ApiError> {
 
 /// JSON text → an event: syntax errors are `invalid_json`, shape errors `invalid_body`.
 pub(crate) fn parse_event(body: &[u8]) -> Result<AppEvent, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
+    let text = crate::normalise::json_text(body)?;
+    serde_json::from_str(&text).map_err(|e| {
         let code = if e.is_data() {
             "invalid_body"
         } else {

@@ -148,7 +148,8 @@ route_table! {
     GET "/assets/{file}", Public, None, "the dashboard's script and style" => crate::dashboard::asset;
 }
 
-/// The router with its middleware: body limit, timeouts, JSON 404/405.
+/// The router with its middleware: body limit, timeouts, JSON 404/405,
+/// secrets out of answers.
 pub(crate) fn router(state: ApiState, max_body_bytes: usize) -> axum::Router {
     api_routes(&state)
         .fallback(|| async { ApiError::new("not_found", "no such route") })
@@ -156,6 +157,7 @@ pub(crate) fn router(state: ApiState, max_body_bytes: usize) -> axum::Router {
             ApiError::new("method_not_allowed", "this route does not take that method")
         })
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(middleware::map_response(crate::redact::redact_answer))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }

@@ -438,6 +438,15 @@ async fn github_transient_failures_are_rerun_within_the_budget_and_replays_are_n
     assert_eq!(code, 202, "{reply}");
     assert_eq!(reply["accepted"], 0, "{reply}");
     assert_eq!(reply["duplicates"], 1, "{reply}");
+    // A captured delivery replayed with a fresh X-GitHub-Delivery, which the
+    // signature does not cover: the signed body names the same job attempt.
+    let (code, reply, _) = api
+        .call(github("workflow_job", "d-forged", &failed, GITHUB_SECRET))
+        .await;
+    assert_eq!(code, 202, "{reply}");
+    assert_eq!(reply["accepted"], 0, "{reply}");
+    assert_eq!(reply["duplicates"], 1, "{reply}");
+    assert_eq!(stand_in.posts(rerun_101), 1, "no second re-run");
 
     let one = incident(&api, "octo-repo", |i| status(i) == "verifying").await;
     assert!(one.to_string().contains("Could not resolve host"), "{one}");
@@ -695,19 +704,35 @@ async fn jenkins_rebuilds_transient_failures_up_to_its_budget() {
     assert!(stand_in.all_authorized());
 }
 
+#[path = "../../../medic-client/tests/support/tls.rs"]
+mod pki;
+
 #[tokio::test]
-async fn https_api_urls_fail_with_a_clear_note_not_a_panic() {
-    let (_stand_in, address) = stand_in().await;
-    let _ = address;
-    // The default GitHub API URL is https://, which this build cannot reach.
-    let text =
-        "[server]\nlisten = \"127.0.0.1:0\"\n[webhooks]\ngithub = { secret_env = \"T_GITHUB\" }\n";
-    let api = Api::from_config_and_env(text, env()).await;
+async fn an_https_api_with_an_untrusted_certificate_fails_with_a_clear_note() {
+    // A loopback https "GitHub" whose certificate comes from a CA medic
+    // was not told about: the job's incident escalates, saying why.
+    let stranger = pki::TestCa::new("not trusted by medic");
+    let leaf = stranger.issue("localhost", &["localhost"], -1, 30);
+    let https = pki::https_server(pki::server_config(&leaf, None), |_| (200, "{}".into())).await;
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[webhooks]\ngithub = {{ secret_env = \"T_GITHUB\", api_url = \"{}\" }}\n",
+        https.url("")
+    );
+    let api = Api::from_config_and_env(&text, env()).await;
     let failed = workflow_job("completed", 801, 1, Some("failure"));
     let (code, _, _) = api
         .call(github("workflow_job", "d-801", &failed, GITHUB_SECRET))
         .await;
     assert_eq!(code, 202);
     let escalated = incident(&api, "alerts", |i| status(i) == "escalated").await;
-    assert!(escalated.to_string().contains("need TLS"), "{escalated}");
+    assert!(
+        escalated
+            .to_string()
+            .contains("TLS: certificate signed by an unknown authority"),
+        "{escalated}"
+    );
+    assert!(
+        https.recorded().is_empty(),
+        "no request crossed the refused handshake"
+    );
 }

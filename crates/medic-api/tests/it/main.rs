@@ -6,6 +6,8 @@ mod ci;
 mod corpus;
 mod endpoints;
 mod harness;
+mod listen;
 mod routes;
+mod shapes;
 mod tls;
 mod webhooks;

@@ -113,6 +113,34 @@ async fn unmatched_alerts_open_one_incident_on_the_alerts_target_and_resolve_it(
 }
 
 #[tokio::test]
+async fn alerts_with_nul_are_acted_on() {
+    let api = Api::start().await;
+    let labels = json!({"alertname": "Disk\u{0}Full", "instance": "host-9\u{0}"});
+    let mut body: Value = serde_json::from_str(&notification("firing", labels)).expect("json");
+    body["alerts"][0]["annotations"]["summary"] =
+        json!("/var:\u{0} No space left on device\u{1b}[0m");
+    let body = body.to_string();
+    assert!(body.contains("\\u0000"), "{body}");
+    let (status, reply, _) = api.call(alertmanager(Some(AM_TOKEN), &body)).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["new"], 1, "{reply}");
+    let incidents = api
+        .wait_for("/api/v1/incidents?target=alerts", |b| {
+            b["incidents"][0]["status"] == "escalated"
+        })
+        .await;
+    let title = incidents["incidents"][0]["title"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        title.contains("Disk\u{FFFD}Full")
+            && title.contains("/var:\u{FFFD} No space")
+            && !title.contains('\u{1b}'),
+        "{title}"
+    );
+}
+
+#[tokio::test]
 async fn alerts_find_their_target_by_label() {
     let api = Api::start().await;
     for (labels, target) in [
@@ -158,6 +186,22 @@ async fn unreadable_notifications_get_a_clear_4xx() {
         let message = reply["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(named), "{body}: {message}");
     }
+    // Not UTF-8: refused, naming the first bad byte (a NUL escape is not
+    // refused: it is replaced, see `alerts_with_nul_are_acted_on`).
+    let mut bytes = br#"{"version":"4","alerts":[{"labels":{"a":""#.to_vec();
+    let offset = bytes.len();
+    bytes.extend_from_slice(b"\xff\xfe\"}}]}");
+    let request = Request::builder()
+        .method("POST")
+        .uri("/webhooks/alertmanager")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {AM_TOKEN}"))
+        .body(Body::from(bytes))
+        .expect("request");
+    let (status, reply, _) = api.call(request).await;
+    assert_error(status, &reply, 400, "invalid_json");
+    let message = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("offset {offset}")), "{message}");
     for (name, bytes) in crate::corpus::corpus() {
         let request = Request::builder()
             .method("POST")

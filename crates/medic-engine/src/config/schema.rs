@@ -66,6 +66,9 @@ pub struct Config {
     pub diagnosis: DiagnosisRules,
     /// How `medic serve` logs.
     pub log: Log,
+    /// Outbound TLS: how medic's own requests (probes, remedies,
+    /// escalations, CI and LLM APIs) trust servers and prove who they are.
+    pub tls: ClientTls,
     /// What medic watches and heals.
     pub targets: Vec<Target>,
 }
@@ -128,8 +131,99 @@ pub struct Server {
     /// Longest time a request may take before it is answered 503 (default 30s;
     /// the event stream is exempt).
     pub request_timeout: HumanDuration,
-    /// Serve HTTPS with these PEM files instead of plain HTTP.
+    /// Longest time a new connection may take to send its first request's
+    /// headers, TLS handshake included (default 10s); slower connections
+    /// are closed. Later requests on a kept-alive connection fall under
+    /// `idle_timeout`.
+    pub header_timeout: HumanDuration,
+    /// Longest time a kept-alive connection may sit with no request in
+    /// flight before it is closed (default 60s). The event stream is a
+    /// request in flight for as long as it is open, so it is exempt.
+    pub idle_timeout: HumanDuration,
+    /// Most client connections served at once (default: 4096, or the file
+    /// limit minus a reserve of 256 for the store, logs and probes when that
+    /// is lower). At the cap, the oldest connection that is idle or still
+    /// waiting for its headers is closed to make room, so a flood of idle
+    /// connections cannot lock out real clients.
+    pub max_connections: Option<u32>,
+    /// Serve HTTPS with these PEM files instead of plain HTTP (inbound; the
+    /// outbound settings are the top-level `[tls]`).
     pub tls: Option<Tls>,
+    /// The address people reach this medic's dashboard at, e.g.
+    /// `https://medic.example.com` (pages link to the incident there).
+    pub public_url: Option<String>,
+}
+
+/// Outbound TLS, as `[tls]` (for every client) or as `tls = { … }` on one
+/// probe, http remedy, escalation, `[llm]` or CI platform. Servers are
+/// trusted by the system's roots plus `ca_file`; a key given on an endpoint
+/// replaces the same key of `[tls]` for that endpoint.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientTls {
+    /// Extra CA certificates (PEM) trusted beside the system's roots, e.g.
+    /// the private CA of internal services.
+    pub ca_file: Option<String>,
+    /// Client certificate chain (PEM) for servers that require one (mTLS).
+    pub client_cert: Option<String>,
+    /// The client certificate's private key (PEM).
+    pub client_key: Option<String>,
+    /// Verify the server's certificate for this name instead of the URL's
+    /// host (e.g. a URL with an IP address). Endpoints only.
+    pub server_name: Option<String>,
+    /// Accept any server certificate: no protection against an attacker in
+    /// the middle. Endpoints only (refused in `[tls]`); logged at start and
+    /// shown by `medic check`.
+    pub insecure: bool,
+    /// Not a key: `cert` and `key` belong to the inbound `[server.tls]`;
+    /// kept only to say so.
+    #[serde(skip_serializing)]
+    pub cert: Option<toml::Value>,
+    /// Not a key: see `cert`.
+    #[serde(skip_serializing)]
+    pub key: Option<toml::Value>,
+}
+
+impl ClientTls {
+    /// These settings over `global`: each key given here wins, the others
+    /// come from `[tls]`.
+    pub fn over(&self, global: &ClientTls) -> ClientTls {
+        ClientTls {
+            ca_file: self.ca_file.clone().or_else(|| global.ca_file.clone()),
+            client_cert: self
+                .client_cert
+                .clone()
+                .or_else(|| global.client_cert.clone()),
+            client_key: self
+                .client_key
+                .clone()
+                .or_else(|| global.client_key.clone()),
+            server_name: self
+                .server_name
+                .clone()
+                .or_else(|| global.server_name.clone()),
+            insecure: self.insecure || global.insecure,
+            cert: None,
+            key: None,
+        }
+    }
+
+    /// Whether nothing is set (the system's roots alone).
+    pub fn is_default(&self) -> bool {
+        self.ca_file.is_none()
+            && self.client_cert.is_none()
+            && self.client_key.is_none()
+            && self.server_name.is_none()
+            && !self.insecure
+    }
+}
+
+/// The effective outbound TLS of an endpoint with `own` settings under `global`.
+pub fn effective_tls(own: Option<&ClientTls>, global: &ClientTls) -> ClientTls {
+    match own {
+        Some(own) => own.over(global),
+        None => global.over(&ClientTls::default()),
+    }
 }
 
 /// `[server.tls]`: PEM certificate chain and private key.
@@ -150,7 +244,11 @@ impl Default for Server {
             rate_limit: 200,
             rate_burst: 400,
             request_timeout: HumanDuration::new(std::time::Duration::from_secs(30)),
+            header_timeout: HumanDuration::new(std::time::Duration::from_secs(10)),
+            idle_timeout: HumanDuration::new(std::time::Duration::from_secs(60)),
+            max_connections: None,
             tls: None,
+            public_url: None,
         }
     }
 }
@@ -293,6 +391,8 @@ pub struct CiWebhook {
     pub api_user_env: Option<String>,
     /// Re-runs of a transient failure per pipeline run, at most.
     pub max_reruns: u32,
+    /// Outbound TLS for the platform's API (over `[tls]`).
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for CiWebhook {
@@ -306,6 +406,7 @@ impl Default for CiWebhook {
             api_token_env: None,
             api_user_env: None,
             max_reruns: DEFAULT_MAX_RERUNS,
+            tls: None,
         }
     }
 }
@@ -327,6 +428,8 @@ pub struct Llm {
     pub api_key_env: Option<String>,
     /// How many of the target's last log lines the prompt carries (redacted).
     pub max_log_lines: usize,
+    /// Outbound TLS for an `https://` model server (over `[tls]`).
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for Llm {
@@ -338,6 +441,7 @@ impl Default for Llm {
             timeout: secs(5),
             api_key_env: None,
             max_log_lines: 30,
+            tls: None,
         }
     }
 }
@@ -436,6 +540,9 @@ pub struct Target {
 /// A probe: how to tell whether a target is healthy. Every kind also takes
 /// `interval` (default 10s) and `timeout` (default 5s, or the interval when
 /// that is shorter).
+// Configuration is read once and kept; an http probe's size (its TLS and
+// JSON settings) costs nothing where probes run.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Probe {
@@ -474,12 +581,35 @@ pub struct HttpProbe {
     pub body_regex: Option<String>,
     /// Slower answers count as failures.
     pub max_latency: Option<HumanDuration>,
+    /// `https://` only: fail when the server's certificate expires within
+    /// this long (e.g. `"14d"`), naming the expiry date, so it is renewed
+    /// before clients start refusing it.
+    pub cert_expires_within: Option<HumanDuration>,
+    /// Conditions on a JSON body, all of which must hold:
+    /// `json = [{ path = "$.status", equals = "ok" }]`.
+    #[serde(default)]
+    pub json: Vec<JsonCondition>,
+    /// Outbound TLS for this probe (over `[tls]`).
+    pub tls: Option<ClientTls>,
     /// How often.
     #[serde(default = "default_interval")]
     pub interval: HumanDuration,
     /// How long one check may take (default 5s, or the interval when shorter).
     #[serde(default = "default_timeout")]
     pub timeout: HumanDuration,
+}
+
+/// One condition on a JSON answer. `path` is `$` followed by `.key`,
+/// `["key"]` or `[index]` steps (`$.checks[0].state`); with `equals` the
+/// value there must equal it (a string, number or boolean), without it the
+/// value must only exist.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonCondition {
+    /// Where in the body, from `$` (the whole document).
+    pub path: String,
+    /// The value expected there.
+    pub equals: Option<toml::Value>,
 }
 
 /// A TCP connection.
@@ -508,6 +638,13 @@ pub struct ExecProbe {
     /// How long one check may take (default 5s, or the interval when shorter).
     #[serde(default = "default_timeout")]
     pub timeout: HumanDuration,
+    /// Variables set for the command. It starts from an empty environment
+    /// plus `PATH`, `HOME`, `LANG`, `LC_*`, `TZ` and `USER`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Names of the agent's own variables passed to the command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
 }
 
 /// A process by pidfile; a zombie counts as dead.
@@ -639,9 +776,14 @@ pub struct Supervise {
     pub command: Vec<String>,
     /// Working directory.
     pub cwd: Option<String>,
-    /// Extra environment.
+    /// Variables set for the process. It starts from an empty environment
+    /// plus `PATH`, `HOME`, `LANG`, `LC_*`, `TZ` and `USER`: a service that
+    /// needs more of the agent's environment names it in `pass_env`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Names of the agent's own variables passed to the process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
     /// Starts allowed within `start_window` before escalating (default 5).
     #[serde(default = "default_start_limit")]
     pub start_limit: u32,
@@ -713,6 +855,8 @@ pub enum Risk {
 }
 
 /// What a remedy does.
+// Read once from the configuration, like `Probe`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Action {
@@ -759,6 +903,8 @@ pub struct HttpAction {
     /// How long to wait (default 10s).
     #[serde(default = "default_action_timeout")]
     pub timeout: HumanDuration,
+    /// Outbound TLS for this request (over `[tls]`).
+    pub tls: Option<ClientTls>,
 }
 
 /// A command: argv, never a shell string; placeholders fill single arguments.
@@ -770,9 +916,14 @@ pub struct ExecAction {
     /// How long it may run (default 10s).
     #[serde(default = "default_action_timeout")]
     pub timeout: HumanDuration,
-    /// Extra environment.
+    /// Variables set for the command. It starts from an empty environment
+    /// plus `PATH`, `HOME`, `LANG`, `LC_*`, `TZ` and `USER`, and the
+    /// incident's facts (`MEDIC_TARGET`, `MEDIC_ROOT_CAUSE`, …).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Names of the agent's own variables passed to the command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
     /// Working directory.
     pub cwd: Option<String>,
 }
@@ -798,6 +949,8 @@ pub struct EscalateAction {
     pub format: EscalationFormat,
     /// For PagerDuty: the environment variable holding the routing key.
     pub routing_key_env: Option<String>,
+    /// Outbound TLS for the webhook (over `[tls]`).
+    pub tls: Option<ClientTls>,
 }
 
 /// Wait, e.g. for a dependency to come back by itself.

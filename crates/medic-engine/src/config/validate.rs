@@ -6,9 +6,11 @@ use std::net::SocketAddr;
 
 use regex::Regex;
 
+use super::http_shape::{header_name_problem, header_value_problem, method_problem};
+use super::json_path::JsonPath;
 use super::load::ConfigError;
-use super::schema::{Action, Config, LlmProvider, Probe, Risk, Target};
-use crate::safety::{check_command_template, validate_template};
+use super::schema::{Action, ClientTls, Config, LlmProvider, Probe, Risk, Target};
+use crate::safety::{check_command_template, child_env, validate_template};
 
 /// Every semantic problem in `config`, in file order.
 pub fn validate(config: &Config) -> Vec<ConfigError> {
@@ -41,6 +43,32 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
             "server.request_timeout".into(),
             "must be longer than 0s".into(),
         );
+    }
+    for (key, timeout) in [
+        ("server.header_timeout", &server.header_timeout),
+        ("server.idle_timeout", &server.idle_timeout),
+    ] {
+        if timeout.get().is_zero() {
+            push(key.into(), "must be longer than 0s".into());
+        }
+    }
+    if server.max_connections.is_some_and(|cap| cap < 2) {
+        push(
+            "server.max_connections".into(),
+            "must be at least 2 (one to evict, one to serve)".into(),
+        );
+    }
+    if let Some(url) = &server.public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        push(
+            "server.public_url".into(),
+            format!("{url:?} is not an http:// or https:// URL"),
+        );
+    }
+    validate_tls(&config.tls, "tls", true, &mut push);
+    if let Some(tls) = &config.llm.tls {
+        validate_tls(tls, "llm.tls", false, &mut push);
     }
     let url = &config.storage.url;
     if !(url.starts_with("sqlite:")
@@ -78,13 +106,10 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         push("llm.model".into(), "a provider needs a model name".into());
     }
     if config.llm.provider != LlmProvider::None {
-        if !config.llm.url.starts_with("http://") {
+        if !(config.llm.url.starts_with("http://") || config.llm.url.starts_with("https://")) {
             push(
                 "llm.url".into(),
-                format!(
-                    "{:?} is not an http:// URL (no outbound TLS yet)",
-                    config.llm.url
-                ),
+                format!("{:?} is not an http:// or https:// URL", config.llm.url),
             );
         }
         if config.llm.timeout.get().is_zero() {
@@ -167,6 +192,9 @@ fn validate_ci_webhooks(config: &Config, push: &mut impl FnMut(String, String)) 
                 format!("{url:?} is not an http:// or https:// URL"),
             );
         }
+        if let Some(tls) = &hook.tls {
+            validate_tls(tls, &format!("{path}.tls"), false, push);
+        }
         if hook.max_reruns > MAX_RERUNS_LIMIT {
             push(
                 format!("{path}.max_reruns"),
@@ -185,6 +213,54 @@ fn validate_ci_webhooks(config: &Config, push: &mut impl FnMut(String, String)) 
                 "set both api_user_env and api_token_env, or neither".into(),
             );
         }
+    }
+}
+
+/// Outbound TLS settings: a client certificate comes with its key, and the
+/// inbound keys `cert`/`key` are pointed at where they belong. `global` is
+/// the `[tls]` section, where what weakens or narrows every connection
+/// (`insecure`, `server_name`) is refused.
+fn validate_tls(tls: &ClientTls, path: &str, global: bool, push: &mut impl FnMut(String, String)) {
+    for (key, value) in [("cert", &tls.cert), ("key", &tls.key)] {
+        if value.is_some() {
+            push(
+                format!("{path}.{key}"),
+                format!(
+                    "`{key}` belongs to [server.tls] (the certificate medic serves HTTPS with); \
+                     for a client certificate sent to servers write client_{key}"
+                ),
+            );
+        }
+    }
+    if tls.client_cert.is_some() != tls.client_key.is_some() {
+        push(
+            path.into(),
+            "set both client_cert and client_key, or neither".into(),
+        );
+    }
+    for (key, value) in [
+        ("ca_file", &tls.ca_file),
+        ("client_cert", &tls.client_cert),
+        ("client_key", &tls.client_key),
+        ("server_name", &tls.server_name),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            push(format!("{path}.{key}"), "must not be empty".into());
+        }
+    }
+    if global && tls.insecure {
+        push(
+            format!("{path}.insecure"),
+            "refused for every connection at once; set tls = { insecure = true } on the one \
+             probe or action that needs it"
+                .into(),
+        );
+    }
+    if global && tls.server_name.is_some() {
+        push(
+            format!("{path}.server_name"),
+            "names one server: set it in the tls = { … } of the endpoint it belongs to".into(),
+        );
     }
 }
 
@@ -227,6 +303,12 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
             false,
             push,
         );
+        check_env(
+            &supervise.env,
+            &supervise.pass_env,
+            &format!("{path}.supervise"),
+            push,
+        );
     }
     let mut remedies = BTreeSet::new();
     for (j, remedy) in target.remedies.iter().enumerate() {
@@ -244,16 +326,32 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
         }
         let action_path = format!("{path}.action");
         match &remedy.action {
-            Action::Exec(exec) => check_argv(
-                &exec.command,
-                &format!("{action_path}.command"),
-                remedy.risk == Risk::High,
-                push,
-            ),
+            Action::Exec(exec) => {
+                check_argv(
+                    &exec.command,
+                    &format!("{action_path}.command"),
+                    remedy.risk == Risk::High,
+                    push,
+                );
+                check_env(&exec.env, &exec.pass_env, &action_path, push);
+            }
             Action::Http(http) => {
                 check_url(&http.url, &format!("{action_path}.url"), push);
+                if let Some(why) = method_problem(&http.method) {
+                    push(format!("{action_path}.method"), why);
+                }
+                if let Some(tls) = &http.tls {
+                    validate_tls(tls, &format!("{action_path}.tls"), false, push);
+                }
                 for (name, value) in &http.headers {
-                    check_template(value, &format!("{action_path}.headers.{name}"), push);
+                    let header_path = format!("{action_path}.headers.{}", name.escape_debug());
+                    if let Some(why) = header_name_problem(name) {
+                        push(header_path.clone(), why);
+                    }
+                    if let Some(why) = header_value_problem(value) {
+                        push(header_path.clone(), why);
+                    }
+                    check_template(value, &header_path, push);
                 }
                 if let Some(body) = &http.body {
                     check_template(body, &format!("{action_path}.body"), push);
@@ -269,7 +367,10 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
                 "failover needs at least two endpoints in the target's endpoints = [...]".into(),
             ),
             Action::Escalate(escalate) => {
-                check_url(&escalate.webhook, &format!("{action_path}.webhook"), push)
+                check_url(&escalate.webhook, &format!("{action_path}.webhook"), push);
+                if let Some(tls) = &escalate.tls {
+                    validate_tls(tls, &format!("{action_path}.tls"), false, push);
+                }
             }
             _ => {}
         }
@@ -301,10 +402,40 @@ fn validate_probe(probe: &Probe, path: &str, push: &mut impl FnMut(String, Strin
     match probe {
         Probe::Http(http) => {
             check_url(&http.url, &format!("{path}.url"), push);
+            if let Some(why) = method_problem(&http.method) {
+                push(format!("{path}.method"), why);
+            }
             if let Some(pattern) = &http.body_regex
                 && let Err(e) = Regex::new(pattern)
             {
                 push(format!("{path}.body_regex"), one_line(&e));
+            }
+            if let Some(tls) = &http.tls {
+                validate_tls(tls, &format!("{path}.tls"), false, push);
+            }
+            if let Some(within) = http.cert_expires_within {
+                if !http.url.starts_with("https://") {
+                    push(
+                        format!("{path}.cert_expires_within"),
+                        "needs an https:// URL (a plain http server has no certificate)".into(),
+                    );
+                } else if within.get().is_zero() {
+                    push(
+                        format!("{path}.cert_expires_within"),
+                        "must be longer than 0s".into(),
+                    );
+                }
+            }
+            for (k, condition) in http.json.iter().enumerate() {
+                if let Err(e) = JsonPath::parse(&condition.path) {
+                    push(format!("{path}.json[{k}].path"), e);
+                }
+                if matches!(condition.equals, Some(toml::Value::Datetime(_))) {
+                    push(
+                        format!("{path}.json[{k}].equals"),
+                        "JSON has no dates: write the date as a string".into(),
+                    );
+                }
             }
             if let Some(bad) = http
                 .expect_status
@@ -329,11 +460,46 @@ fn validate_probe(probe: &Probe, path: &str, push: &mut impl FnMut(String, Strin
                 );
             }
         }
-        Probe::Exec(exec) => check_argv(&exec.command, &format!("{path}.command"), false, push),
+        Probe::Exec(exec) => {
+            check_argv(&exec.command, &format!("{path}.command"), false, push);
+            check_env(&exec.env, &exec.pass_env, path, push);
+        }
         Probe::Process(process) => {
             if process.pidfile.is_empty() {
                 push(format!("{path}.pidfile"), "must not be empty".into());
             }
+        }
+    }
+}
+
+/// `env` and `pass_env`: names a shell would accept; `MEDIC_*` is kept for
+/// the incident's facts an action receives.
+fn check_env(
+    env: &std::collections::BTreeMap<String, String>,
+    pass_env: &[String],
+    path: &str,
+    push: &mut impl FnMut(String, String),
+) {
+    let names = env
+        .keys()
+        .map(|name| (format!("{path}.env.{name}"), name))
+        .chain(
+            pass_env
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (format!("{path}.pass_env[{i}]"), name)),
+        );
+    for (at, name) in names {
+        if !child_env::is_valid_name(name) {
+            push(
+                at,
+                format!("{name:?} is not a variable name (a letter or _, then letters, digits, _)"),
+            );
+        } else if name.starts_with("MEDIC_") && at.contains(".env.") {
+            push(
+                at,
+                "MEDIC_* variables are the incident's facts medic sets itself".into(),
+            );
         }
     }
 }
@@ -416,7 +582,7 @@ mod tests {
         let found = errors(
             "[llm]\nprovider = \"openai\"\nmodel = \"m\"\nurl = \"https://api.example.com\"\nmax_log_lines = 0\n",
         );
-        assert!(found.iter().any(|e| e.starts_with("llm.url")), "{found:?}");
+        assert!(!found.iter().any(|e| e.starts_with("llm.url")), "{found:?}");
         assert!(
             found.iter().any(|e| e.starts_with("llm.max_log_lines")),
             "{found:?}"
@@ -470,6 +636,54 @@ action = { kind = "escalate", webhook = "http://127.0.0.1:9000/page" }
     }
 
     #[test]
+    fn outbound_tls_is_checked_where_it_is_written() {
+        let text = r#"
+[tls]
+ca_file = "/etc/medic/ca.pem"
+cert = "server.pem"
+insecure = true
+server_name = "x"
+client_cert = "c.pem"
+[[targets]]
+name = "web"
+probes = [
+  { kind = "http", url = "https://127.0.0.1/health", cert_expires_within = "14d", json = [{ path = "$.status", equals = "ok" }, { path = "status" }], tls = { insecure = true, server_name = "web.internal" } },
+  { kind = "http", url = "http://127.0.0.1/health", cert_expires_within = "14d" },
+]
+remedies = [
+  { name = "hook", action = { kind = "http", url = "https://h/", tls = { key = "k.pem" } } },
+]
+"#;
+        let found = errors(text);
+        for expected in [
+            ("tls.cert", "belongs to [server.tls]"),
+            ("tls.insecure", "refused for every connection"),
+            ("tls.server_name", "names one server"),
+            ("tls", "client_cert and client_key"),
+            ("targets[0].probes[0].json[1].path", "must start with $"),
+            (
+                "targets[0].probes[1].cert_expires_within",
+                "needs an https://",
+            ),
+            ("targets[0].remedies[0].action.tls.key", "client_key"),
+        ] {
+            assert!(has(&found, expected), "missing {expected:?} in {found:#?}");
+        }
+        assert!(
+            !found
+                .iter()
+                .any(|e| e.starts_with("targets[0].probes[0].tls")),
+            "{found:#?}"
+        );
+        assert_eq!(
+            errors(
+                "[llm]\nprovider = \"openai\"\nmodel = \"m\"\nurl = \"https://api.example.com\"\n"
+            ),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
     fn the_reopen_window_is_bounded() {
         let found = errors("[policy]\nreopen_window = \"48h\"\n");
         assert!(
@@ -503,6 +717,35 @@ action = { kind = "exec", command = ["sudo", "rm", "-rf", "/"] }
                 )
             ),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn http_methods_and_headers_must_keep_their_shape() {
+        let text = r#"
+[[targets]]
+name = "web"
+probes = [{ kind = "http", url = "http://127.0.0.1:9/health", method = "GET /admin" }]
+remedies = [
+  { name = "notify", action = { kind = "http", method = "PO\r\nST", url = "http://127.0.0.1:9/", headers = { "X-Ok" = "a\r\nX-Injected: 1", "Bad Name" = "v" } } },
+  { name = "fine", action = { kind = "http", method = "PURGE", url = "http://127.0.0.1:9/", headers = { "X-Id" = "{{incident.id}}" } } },
+]
+"#;
+        let found = errors(text);
+        for expected in [
+            ("targets[0].probes[0].method", "not an HTTP method"),
+            ("targets[0].remedies[0].action.method", "not an HTTP method"),
+            ("targets[0].remedies[0].action.headers.X-Ok", "CR, LF"),
+            (
+                "targets[0].remedies[0].action.headers.Bad Name",
+                "not a header name",
+            ),
+        ] {
+            assert!(has(&found, expected), "missing {expected:?} in {found:#?}");
+        }
+        assert!(
+            !found.iter().any(|e| e.contains("remedies[1]")),
+            "{found:#?}"
         );
     }
 
@@ -543,6 +786,33 @@ name = "web"
         ] {
             assert!(has(&found, expected), "missing {expected:?} in {found:#?}");
         }
+    }
+
+    #[test]
+    fn environment_names_are_checked() {
+        let errors = errors(
+            r#"
+[[targets]]
+name = "web"
+supervise = { command = ["web"], env = { "A-B" = "1" }, pass_env = ["OK_NAME", "1BAD"] }
+probes = [{ kind = "exec", command = ["true"], env = { MEDIC_TARGET = "x" } }]
+[[targets.remedies]]
+name = "fix"
+action = { kind = "exec", command = ["true"], pass_env = ["DB_URL", "X=Y"] }
+"#,
+        );
+        for expected in [
+            ("targets[0].supervise.env.A-B", "not a variable name"),
+            ("targets[0].supervise.pass_env[1]", "not a variable name"),
+            ("targets[0].probes[0].env.MEDIC_TARGET", "incident's facts"),
+            (
+                "targets[0].remedies[0].action.pass_env[1]",
+                "not a variable name",
+            ),
+        ] {
+            assert!(has(&errors, expected), "{expected:?} in {errors:#?}");
+        }
+        assert_eq!(errors.len(), 4, "{errors:#?}");
     }
 
     #[test]

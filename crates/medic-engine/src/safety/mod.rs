@@ -1,5 +1,6 @@
 //! Safety: what medic will never run, and how values reach a command.
 
+pub mod child_env;
 mod guard;
 mod template;
 

@@ -4,6 +4,7 @@
 
 mod exec;
 mod http;
+mod https;
 mod log;
 mod process;
 mod scheduler;

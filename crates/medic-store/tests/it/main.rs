@@ -59,6 +59,7 @@ conformance_suite!(
     recent_actions_are_real_finished_runs,
     components_are_saved_once,
     deliveries_are_recorded_once,
+    replay_claims_are_kept_and_pruned,
     pipeline_runs_checkpoint_then_finish_once,
     pipeline_runs_refuse_unknown_ids_and_non_end_statuses,
     pipeline_checkpoints_survive_a_restart,

@@ -1693,3 +1693,27 @@ pub async fn pipeline_checkpoints_survive_a_restart(backend: &Backend) {
     assert_eq!((found.next_step, found.state), (2, state));
     assert_eq!(found.flow_digest, "ab".repeat(32));
 }
+
+async fn claim(store: &dyn Store, key: &str, at: i64) -> bool {
+    store
+        .claim_replay(key, t(at), t(at) - Duration::seconds(600))
+        .await
+        .expect("claim")
+}
+
+pub async fn replay_claims_are_kept_and_pruned(backend: &Backend) {
+    let store = backend.open().await;
+    assert!(claim(store.as_ref(), "sig:a", 0).await, "first claim");
+    assert!(!claim(store.as_ref(), "sig:a", 1).await, "a replay");
+    assert!(claim(store.as_ref(), "sig:b", 2).await, "another key");
+    drop(store);
+    // A restart (or another replica on the same store) remembers.
+    let store = backend.open().await;
+    assert!(
+        !claim(store.as_ref(), "sig:a", 3).await,
+        "a replay after a restart"
+    );
+    // Past the window the old claim is pruned, and the key is free again.
+    assert!(claim(store.as_ref(), "sig:c", 1000).await);
+    assert!(claim(store.as_ref(), "sig:a", 1001).await, "pruned");
+}

@@ -129,7 +129,9 @@ pub(crate) fn show(id: i64, store_url: &str) -> Result<u8, UsageError> {
 
 async fn drive(store: &dyn Store, flow: &flow::Flow, run: PipelineRun) -> Result<u8, UsageError> {
     let id = run.id;
-    let client = reqwest::Client::builder()
+    // Flow files carry no TLS settings: the system's roots decide.
+    let client = medic_client::builder(&medic_client::ClientTls::default())
+        .map_err(|e| usage(format!("tls: {e}")))?
         .build()
         .map_err(|e| usage(format!("cannot build the HTTP client: {e}")))?;
     match run::drive(store, &client, flow, run).await {

@@ -2,21 +2,29 @@
 
 mod alertmanager;
 mod ansible;
+mod boundary;
 mod chaos;
+mod child_env;
 mod config;
 mod dashboard;
 mod demo;
 mod eval;
 mod guard;
 mod learn;
+mod listen;
 mod llm;
 mod operator;
 mod pipeline;
+mod planted;
 mod prometheus;
+mod redaction;
+mod replay;
 mod run;
 mod serve;
 mod supervise;
 mod support;
+mod tls;
+mod verdict;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -47,6 +47,11 @@ impl Served {
         for (k, v) in env {
             command.env(k, v);
         }
+        Self::spawn(command)
+    }
+
+    /// Runs `command` (a `medic serve`) and reads the address it prints.
+    pub fn spawn(mut command: Command) -> Self {
         let mut child = command.spawn().expect("medic serve starts");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))

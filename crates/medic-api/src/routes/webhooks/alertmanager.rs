@@ -87,6 +87,7 @@ impl Alert {
             fingerprint: self.fingerprint.clone(),
             firing: self.status == Status::Firing,
             labels: self.labels.clone(),
+            annotations: self.annotations.clone(),
             summary: ["summary", "description", "message"]
                 .iter()
                 .find_map(|name| self.annotations.get(*name))
@@ -105,7 +106,8 @@ pub(in crate::routes) async fn receive(
     let (notification, alerts) =
         super::accept(&state, SOURCE, &headers, &body, |n: Notification| {
             read(&n).map(|alerts| (n, alerts))
-        })?;
+        })
+        .await?;
     if notification.truncated_alerts > 0 {
         tracing::warn!(
             receiver = %notification.receiver,

@@ -19,8 +19,9 @@ use crate::error::{ApiError, ApiResult};
 pub(super) enum Reading {
     /// Nothing to act on (in progress, cancelled, a ping…): the reason.
     Ignored(String),
-    /// Jobs that passed: they may end the incidents their failures opened.
-    Passed(Vec<CiJob>),
+    /// Jobs that passed, each with the key its delivery is stored under:
+    /// they may end the incidents their failures opened.
+    Passed(Vec<(String, CiJob)>),
     /// Failed jobs, each with the key its delivery is stored under.
     Failed(Vec<(String, CiJob)>),
 }
@@ -34,15 +35,32 @@ pub(super) async fn act(
 ) -> ApiResult<Response> {
     match reading {
         Reading::Ignored(why) => Ok(ignored(state, source, &why)),
-        Reading::Passed(jobs) => {
-            let count = jobs.len();
-            for job in jobs {
-                state.agent.ci_succeeded(job);
+        Reading::Passed(passes) => {
+            // Stored like failures: a captured success replayed later must
+            // not end an incident a newer failure opened.
+            let payload = raw(body)?;
+            let now = chrono::Utc::now();
+            let deliveries = passes
+                .iter()
+                .map(|(key, _)| NewDelivery::new(source, key, payload.clone(), now))
+                .collect();
+            let fresh = super::store(state, source, deliveries).await?;
+            let (mut count, mut duplicates) = (0, 0);
+            for ((_, job), new) in passes.into_iter().zip(fresh) {
+                if new {
+                    count += 1;
+                    state.agent.ci_succeeded(job);
+                } else {
+                    duplicates += 1;
+                }
             }
-            state.agent.metrics().intake(source, "ignored");
             Ok((
                 StatusCode::OK,
-                Reply(json!({"ignored": "the job passed: nothing to heal", "passed": count})),
+                Reply(json!({
+                    "ignored": "the job passed: nothing to heal",
+                    "passed": count,
+                    "duplicates": duplicates,
+                })),
             )
                 .into_response())
         }
@@ -81,11 +99,10 @@ fn ignored(state: &ApiState, source: &str, why: &str) -> Response {
     (StatusCode::OK, Reply(json!({"ignored": why}))).into_response()
 }
 
-/// The body as stored: the sender's JSON text, as received.
+/// The body as stored: the sender's JSON text, normalised.
 fn raw(body: &[u8]) -> Result<Box<RawValue>, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::new("invalid_json", "the body is not UTF-8"))?;
-    RawValue::from_string(text.to_string())
+    let text = crate::normalise::json_text(body)?;
+    RawValue::from_string(text.into_owned())
         .map_err(|e| ApiError::new("invalid_json", e.to_string()))
 }
 

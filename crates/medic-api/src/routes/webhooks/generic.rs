@@ -64,7 +64,7 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<impl IntoResponse> {
-    let report: Report = super::accept(&state, SOURCE, &headers, &body, check)?;
+    let report: Report = super::accept(&state, SOURCE, &headers, &body, check).await?;
     let data = report.data;
     let mut labels = data.labels;
     if let Some(severity) = &data.severity {
@@ -88,6 +88,7 @@ pub(in crate::routes) async fn receive(
         fingerprint,
         firing: data.status == Status::Firing,
         labels,
+        annotations: BTreeMap::new(),
         summary: Some(data.message),
         evidence: tail(data.logs),
         resolvable: report.id.is_some(),

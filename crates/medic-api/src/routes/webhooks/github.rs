@@ -2,9 +2,13 @@
 //! `workflow_run` events. Only `action: completed` with conclusion
 //! `failure` or `timed_out` is acted on (a `success` may end an incident);
 //! everything else, `ping` included, is answered 200 `{"ignored": why}`.
-//! Deliveries are stored under `X-GitHub-Delivery`, which GitHub keeps on
-//! a redelivery, so a replay is recognised and not acted on twice. GitHub
-//! gives up after 10 s: the answer (202) never waits for its API.
+//! Deliveries are stored under the event's identity inside the signed body
+//! (`{repo}/jobs/{job id}/{run attempt}`, `{repo}/runs/{run id}/{run
+//! attempt}`), never under `X-GitHub-Delivery`: the signature does not
+//! cover that header, so a captured delivery replayed with a fresh one
+//! would otherwise be acted on again. GitHub's own redeliveries share the
+//! identity too. GitHub gives up after 10 s: the answer (202) never waits
+//! for its API.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -68,34 +72,25 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    super::authenticate(&state, SOURCE, &headers, &body)?;
+    super::authenticate(&state, SOURCE, &headers, &body).await?;
     let event = headers
         .get("x-github-event")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let delivery = headers
-        .get("x-github-delivery")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let reading = read(&state, &event, delivery.as_deref(), &body)?;
+    let reading = read(&state, &event, &body)?;
     super::ci::act(&state, SOURCE, &body, reading).await
 }
 
-fn read(
-    state: &ApiState,
-    event: &str,
-    delivery: Option<&str>,
-    body: &[u8],
-) -> Result<Reading, ApiError> {
+fn read(state: &ApiState, event: &str, body: &[u8]) -> Result<Reading, ApiError> {
     let reading = match event {
         "workflow_job" => {
             let event: WorkflowJobEvent = super::parse(state, SOURCE, body)?;
-            job_reading(event, delivery)
+            job_reading(event)
         }
         "workflow_run" => {
             let event: WorkflowRunEvent = super::parse(state, SOURCE, body)?;
-            run_reading(event, delivery)
+            run_reading(event)
         }
         "ping" => Ok(Reading::Ignored("ping".into())),
         "" => Err(ApiError::new(
@@ -138,7 +133,7 @@ fn check_repo(repository: &Repository) -> Result<(), ApiError> {
     }
 }
 
-fn job_reading(event: WorkflowJobEvent, delivery: Option<&str>) -> Result<Reading, ApiError> {
+fn job_reading(event: WorkflowJobEvent) -> Result<Reading, ApiError> {
     check_repo(&event.repository)?;
     let job = event.workflow_job;
     let failed = match failed(&event.action, job.conclusion.as_deref()) {
@@ -147,10 +142,8 @@ fn job_reading(event: WorkflowJobEvent, delivery: Option<&str>) -> Result<Readin
     };
     let repo = event.repository.full_name;
     let attempt = job.run_attempt.unwrap_or(1);
-    let key = delivery.map_or_else(
-        || format!("{repo}/jobs/{}/{attempt}", job.id),
-        str::to_string,
-    );
+    // One attempt of a job has one conclusion: it is part of the identity.
+    let key = format!("{repo}/jobs/{}/{attempt}", job.id);
     let ci_job = CiJob {
         platform: CiPlatform::Github,
         project: repo.clone(),
@@ -167,11 +160,11 @@ fn job_reading(event: WorkflowJobEvent, delivery: Option<&str>) -> Result<Readin
     Ok(if failed {
         Reading::Failed(vec![(key, ci_job)])
     } else {
-        Reading::Passed(vec![ci_job])
+        Reading::Passed(vec![(key, ci_job)])
     })
 }
 
-fn run_reading(event: WorkflowRunEvent, delivery: Option<&str>) -> Result<Reading, ApiError> {
+fn run_reading(event: WorkflowRunEvent) -> Result<Reading, ApiError> {
     check_repo(&event.repository)?;
     let run = event.workflow_run;
     let failed = match failed(&event.action, run.conclusion.as_deref()) {
@@ -180,10 +173,7 @@ fn run_reading(event: WorkflowRunEvent, delivery: Option<&str>) -> Result<Readin
     };
     let repo = event.repository.full_name;
     let attempt = run.run_attempt.unwrap_or(1);
-    let key = delivery.map_or_else(
-        || format!("{repo}/runs/{}/{attempt}", run.id),
-        str::to_string,
-    );
+    let key = format!("{repo}/runs/{}/{attempt}", run.id);
     let ci_job = CiJob {
         platform: CiPlatform::Github,
         project: repo.clone(),
@@ -201,6 +191,6 @@ fn run_reading(event: WorkflowRunEvent, delivery: Option<&str>) -> Result<Readin
     Ok(if failed {
         Reading::Failed(vec![(key, ci_job)])
     } else {
-        Reading::Passed(vec![ci_job])
+        Reading::Passed(vec![(key, ci_job)])
     })
 }

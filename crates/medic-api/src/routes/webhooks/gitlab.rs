@@ -4,10 +4,12 @@
 //!
 //! GitLab disables a hook that keeps getting 4xx, so a well-formed event
 //! is never refused: one medic cannot read is ignored (200), and only a
-//! body that is not JSON at all, or a wrong `X-Gitlab-Token`, gets a 4xx.
-//! Each failed job is stored under `{project}/jobs/{job}/failed`, which
-//! GitLab's retries of the delivery share and which the Job Hook and the
-//! Pipeline Hook reporting the same job share too: one job, one action.
+//! body that is not JSON at all (or not declared `application/json`, which
+//! GitLab always sends), or a wrong `X-Gitlab-Token`, gets a 4xx. Each
+//! failed job is stored under `{project}/jobs/{job}/failed` (a passed one
+//! under `…/success`), which GitLab's retries of the delivery share and
+//! which the Job Hook and the Pipeline Hook reporting the same job share
+//! too: one job, one action.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -86,7 +88,7 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    super::authenticate(&state, SOURCE, &headers, &body)?;
+    super::authenticate(&state, SOURCE, &headers, &body).await?;
     // Only a body that is not JSON at all is refused (GitLab never sends one).
     let value: serde_json::Value = super::parse(&state, SOURCE, &body)?;
     let reading = match serde_json::from_value::<Event>(value) {
@@ -99,8 +101,9 @@ pub(in crate::routes) async fn receive(
     super::ci::act(&state, SOURCE, &body, reading).await
 }
 
-fn key(project_id: u64, job_id: u64) -> String {
-    format!("{project_id}/jobs/{job_id}/failed")
+/// A job's identity with its outcome (`failed` or `success`).
+fn key(project_id: u64, job_id: u64, status: &str) -> String {
+    format!("{project_id}/jobs/{job_id}/{status}")
 }
 
 fn job_url(project: Option<&Project>, job_id: u64) -> Option<String> {
@@ -133,8 +136,11 @@ fn job_reading(event: JobEvent) -> Reading {
         "failed" if event.build_allow_failure => {
             Reading::Ignored("the job failed but is allowed to".into())
         }
-        "failed" => Reading::Failed(vec![(key(event.project_id, event.build_id), job)]),
-        "success" => Reading::Passed(vec![job]),
+        "failed" => Reading::Failed(vec![(key(event.project_id, event.build_id, "failed"), job)]),
+        "success" => Reading::Passed(vec![(
+            key(event.project_id, event.build_id, "success"),
+            job,
+        )]),
         other => Reading::Ignored(format!("build_status {other:?}: nothing to heal")),
     }
 }
@@ -172,12 +178,12 @@ fn pipeline_reading(event: PipelineEvent) -> Reading {
                     job_id: b.id,
                 },
             };
-            (key(project_id, b.id), job)
+            (key(project_id, b.id, wanted), job)
         })
         .collect();
     if wanted == "failed" {
         Reading::Failed(jobs)
     } else {
-        Reading::Passed(jobs.into_iter().map(|(_, job)| job).collect())
+        Reading::Passed(jobs)
     }
 }

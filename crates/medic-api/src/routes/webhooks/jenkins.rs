@@ -1,8 +1,10 @@
 //! `POST /webhooks/jenkins`: the Notification plugin's JSON. Only the
 //! `FINALIZED` phase is judged (earlier phases say nothing final):
 //! `FAILURE` is acted on, `SUCCESS` may end an incident, `UNSTABLE`,
-//! `ABORTED` and the rest are answered 200 `{"ignored": why}`. Each build
-//! is stored under `{job}/{number}/{phase}`.
+//! `ABORTED` and the rest are answered 200 `{"ignored": why}`. Each failed
+//! build is stored under `{job}/{number}/{phase}` (a passed one with
+//! `/SUCCESS` after it), from the authenticated body, so a replay is
+//! recognised and not acted on twice.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -43,7 +45,7 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    super::authenticate(&state, SOURCE, &headers, &body)?;
+    super::authenticate(&state, SOURCE, &headers, &body).await?;
     let notification: Notification = super::parse(&state, SOURCE, &body)?;
     let reading =
         read(notification).inspect_err(|_| state.agent.metrics().intake(SOURCE, "rejected"))?;
@@ -90,12 +92,10 @@ fn read(notification: Notification) -> Result<Reading, ApiError> {
             number: build.number,
         },
     };
+    let key = format!("{}/{}/{}", notification.name, build.number, build.phase);
     Ok(match status.as_str() {
-        "FAILURE" => {
-            let key = format!("{}/{}/{}", notification.name, build.number, build.phase);
-            Reading::Failed(vec![(key, job)])
-        }
-        "SUCCESS" => Reading::Passed(vec![job]),
+        "FAILURE" => Reading::Failed(vec![(key, job)]),
+        "SUCCESS" => Reading::Passed(vec![(format!("{key}/SUCCESS"), job)]),
         other => Reading::Ignored(format!("status {other:?}: nothing to heal")),
     })
 }

@@ -23,35 +23,54 @@ use crate::error::ApiError;
 
 /// A delivery to `source`, authenticated, parsed as `T` and checked by
 /// `validate` (what serde cannot say); every refusal is counted.
-fn accept<T: DeserializeOwned, R>(
+async fn accept<T: DeserializeOwned, R>(
     state: &ApiState,
     source: &str,
     headers: &HeaderMap,
     body: &[u8],
     validate: impl FnOnce(T) -> Result<R, ApiError>,
 ) -> Result<R, ApiError> {
-    authenticate(state, source, headers, body)?;
+    authenticate(state, source, headers, body).await?;
     let parsed = parse(state, source, body)?;
     validate(parsed).inspect_err(|_| state.agent.metrics().intake(source, "rejected"))
 }
 
-/// Authenticates a delivery to `source`, counting refusals.
-fn authenticate(
+/// Authenticates a delivery to `source`, checks that it is declared JSON,
+/// then claims its signature (if it has one that must be used once) in the
+/// store; counts refusals.
+async fn authenticate(
     state: &ApiState,
     source: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<String, ApiError> {
-    state
+) -> Result<(), ApiError> {
+    let rejected = |_: &ApiError| state.agent.metrics().intake(source, "rejected");
+    let claim = state
         .webhooks
         .check(source, headers, body, &state.keys)
-        .inspect_err(|_| state.agent.metrics().intake(source, "rejected"))
+        .inspect_err(rejected)?;
+    crate::content_type::require_json(headers, content_type_hint(source)).inspect_err(rejected)?;
+    match claim {
+        Some(key) => crate::replay::claim(state, source, &key).await,
+        None => Ok(()),
+    }
 }
 
-/// Parses a delivery's JSON: syntax errors are `invalid_json`, shape errors
-/// `invalid_body`, each naming where it went wrong.
+/// How a sender is told to send JSON, where it has a setting for it.
+fn content_type_hint(source: &str) -> &'static str {
+    match source {
+        "github" => "; in the repository's webhook settings, set Content type to application/json",
+        _ => "",
+    }
+}
+
+/// Parses a delivery's JSON, normalised first (`crate::normalise`): syntax
+/// errors are `invalid_json`, shape errors `invalid_body`, each naming where
+/// it went wrong.
 fn parse<T: DeserializeOwned>(state: &ApiState, source: &str, body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
+    let text = crate::normalise::json_text(body)
+        .inspect_err(|_| state.agent.metrics().intake(source, "rejected"))?;
+    serde_json::from_str(&text).map_err(|e| {
         state.agent.metrics().intake(source, "rejected");
         let code = if e.is_data() {
             "invalid_body"
@@ -71,6 +90,7 @@ async fn store(
 ) -> Result<Vec<bool>, ApiError> {
     for delivery in &mut deliveries {
         delivery.key = storable_key(std::mem::take(&mut delivery.key));
+        redact_payload(&mut delivery.payload);
     }
     let fresh = state
         .agent
@@ -89,6 +109,24 @@ async fn store(
         metrics.intake(source, if *new { "accepted" } else { "duplicate" });
     }
     Ok(fresh)
+}
+
+/// What is kept of a delivery holds no secret a sender quoted (a DSN in an
+/// annotation, a token in a log line); most hold none and are kept as sent.
+fn redact_payload(payload: &mut Box<RawValue>) {
+    if matches!(
+        medic_engine::redact::redacted(payload.get()),
+        std::borrow::Cow::Borrowed(_)
+    ) {
+        return;
+    }
+    let Ok(mut value) = serde_json::from_str::<Value>(payload.get()) else {
+        return;
+    };
+    medic_engine::redact::redact_json(&mut value);
+    if let Ok(clean) = serde_json::value::to_raw_value(&value) {
+        *payload = clean;
+    }
 }
 
 /// Keys are the senders' own text: one too long for an index, or holding a
@@ -128,7 +166,7 @@ async fn act(
     target: String,
     notice: AlertNotice,
 ) -> Result<Value, ApiError> {
-    let text = String::from_utf8_lossy(body).into_owned();
+    let text = crate::normalise::json_text(body)?.into_owned();
     let payload =
         RawValue::from_string(text).map_err(|e| ApiError::new("invalid_json", e.to_string()))?;
     let since = chrono::Utc::now() - chrono::Duration::milliseconds(1);

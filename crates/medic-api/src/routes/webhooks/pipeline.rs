@@ -61,7 +61,7 @@ pub(in crate::routes) async fn receive(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<impl IntoResponse> {
-    let failure: StepFailure = super::accept(&state, SOURCE, &headers, &body, check)?;
+    let failure: StepFailure = super::accept(&state, SOURCE, &headers, &body, check).await?;
     let class = catalog().classify(None, &failure.error_message);
     let kind = class.kind.map_or("unknown", |k| k.as_str());
     let step = format!(
@@ -97,6 +97,7 @@ pub(in crate::routes) async fn receive(
         fingerprint: key.clone(),
         firing: true,
         labels,
+        annotations: std::collections::BTreeMap::new(),
         summary: Some(format!("{step} failed ({kind}): {first_line}")),
         evidence: failure.error_message.lines().map(str::to_string).collect(),
         // A failed step is never resolved by a later message: its incident

@@ -1,13 +1,22 @@
-//! Secrets out of log lines before they reach a model.
+//! Secrets out of text before it is stored, shown, sent or logged.
 //!
 //! Logs carry credentials more often than anyone intends: a bearer token in a
 //! logged request, `password=` in a connection error, a key in a URL's query.
 //! Each pattern below replaces the secret part with `[REDACTED]` and keeps the
-//! rest of the line, since the rest is what explains the failure.
+//! rest of the line, since the rest is what explains the failure. On top of
+//! the patterns, the values of the configuration's own secrets (the `*_env`
+//! variables, registered once at start with [`register_secrets`]) are hidden
+//! wherever they appear.
+//!
+//! One redactor serves every surface: the language model's prompt, diagnosis
+//! evidence and root cause, the timeline, action output, escalations, API
+//! answers, the live feed and the agent's own logs.
 
-use std::sync::LazyLock;
+use std::borrow::Cow;
+use std::sync::{LazyLock, RwLock};
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
+use serde_json::Value;
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
@@ -67,10 +76,39 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         .collect()
 });
 
+/// The patterns as one set: most text holds no secret, and one pass over it
+/// says so.
+static ANY_PATTERN: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new(PATTERNS.iter().map(|p| p.re.as_str())).unwrap_or_else(|_| RegexSet::empty())
+});
+
+/// A configured secret shorter than this is not hidden by value: it would
+/// blank out ordinary words (and it is too weak to be worth stealing).
+pub const MIN_SECRET_CHARS: usize = 8;
+
+/// The configured secrets' values, longest first (so a secret that contains
+/// another is hidden whole). Process-wide: every surface must hide them, and
+/// threading a handle through each would miss one sooner or later.
+static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Adds secret values to hide wherever they appear (those shorter than
+/// [`MIN_SECRET_CHARS`] are ignored).
+pub fn register_secrets(values: impl IntoIterator<Item = String>) {
+    let mut secrets = SECRETS
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for value in values {
+        if value.chars().count() >= MIN_SECRET_CHARS && !secrets.contains(&value) {
+            secrets.push(value);
+        }
+    }
+    secrets.sort_by_key(|value| std::cmp::Reverse(value.len()));
+}
+
 /// `line` with every recognised secret replaced by `[REDACTED]`.
 ///
 /// ```
-/// use medic_llm::redact::redact;
+/// use medic_engine::redact::redact;
 /// assert_eq!(
 ///     redact("connect postgres://app:hunter2@db:5432/shop failed"),
 ///     "connect postgres://app:[REDACTED]@db:5432/shop failed",
@@ -78,13 +116,70 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
 /// assert_eq!(redact("Authorization: Bearer abcdef0123456789"), "Authorization: Bearer [REDACTED]");
 /// ```
 pub fn redact(line: &str) -> String {
-    let mut text = line.to_string();
-    for pattern in PATTERNS.iter() {
-        if pattern.re.is_match(&text) {
-            text = pattern.re.replace_all(&text, pattern.with).into_owned();
+    redacted(line).into_owned()
+}
+
+/// [`redact`] without a copy when there is nothing to hide.
+pub fn redacted(text: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(text);
+    {
+        let secrets = SECRETS
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for secret in secrets.iter() {
+            if out.contains(secret.as_str()) {
+                out = Cow::Owned(out.replace(secret.as_str(), REDACTED));
+            }
         }
     }
-    text
+    let matched = ANY_PATTERN.matches(&out);
+    if !matched.matched_any() {
+        return out;
+    }
+    let mut text = out.into_owned();
+    for index in matched.iter() {
+        let pattern = &PATTERNS[index];
+        text = pattern.re.replace_all(&text, pattern.with).into_owned();
+    }
+    Cow::Owned(text)
+}
+
+/// Redacts `text` in place.
+pub fn redact_in_place(text: &mut String) {
+    if let Cow::Owned(clean) = redacted(text) {
+        *text = clean;
+    }
+}
+
+/// Lines redacted one by one, and a private key logged over several lines
+/// made one `[REDACTED]` line: the per-line patterns cannot see its body.
+pub fn redact_lines(lines: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut in_key = false;
+    let mut kept: Vec<String> = Vec::new();
+    for line in lines {
+        let begins = line.contains("-----BEGIN") && line.contains("PRIVATE KEY");
+        if in_key || begins {
+            if !in_key || kept.last().is_none_or(|l| l != REDACTED) {
+                kept.push(REDACTED.to_string());
+            }
+            in_key = !line.contains("-----END");
+            continue;
+        }
+        let mut line = line;
+        redact_in_place(&mut line);
+        kept.push(line);
+    }
+    kept
+}
+
+/// Every string inside a JSON value redacted (keys are names, not secrets).
+pub fn redact_json(value: &mut Value) {
+    match value {
+        Value::String(text) => redact_in_place(text),
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
+        Value::Object(map) => map.values_mut().for_each(redact_json),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +266,37 @@ mod tests {
         assert_hidden(
             "loaded -----BEGIN RSA PRIVATE KEY-----MIIEow...-----END RSA PRIVATE KEY----- from env",
             "MIIEow",
+        );
+    }
+
+    #[test]
+    fn configured_secrets_are_hidden_by_value() {
+        register_secrets(["plain-value-4711".to_string(), "short".to_string()]);
+        let out = assert_hidden("sent plain-value-4711 to the API", "plain-value-4711");
+        assert!(out.starts_with("sent "), "{out}");
+        assert_eq!(redact("a short word"), "a short word");
+    }
+
+    #[test]
+    fn keys_over_several_lines_and_json() {
+        let lines = [
+            "before",
+            "-----BEGIN PRIVATE KEY-----",
+            "MIIEvQIBADANBg",
+            "-----END PRIVATE KEY-----",
+            "after password=x1",
+        ]
+        .map(String::from);
+        assert_eq!(
+            redact_lines(lines),
+            ["before", REDACTED, "after password=[REDACTED]"]
+        );
+        let mut value =
+            serde_json::json!({"a": ["token=abcdef"], "b": {"c": "redis://:pw123456@h"}, "n": 1});
+        redact_json(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({"a": ["token=[REDACTED]"], "b": {"c": "redis://:[REDACTED]@h"}, "n": 1})
         );
     }
 
