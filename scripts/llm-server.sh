@@ -62,8 +62,26 @@ if [[ ! -x "$server" ]]; then
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON \
     -DBUILD_SHARED_LIBS=OFF "${cpu_flags[@]}" >"$work/configure.log" 2>&1 \
     || { tail -30 "$work/configure.log" >&2; exit 1; }
-  cmake --build "$work/build" --target llama-server -j "$(nproc)" >"$work/build.log" 2>&1 \
-    || { tail -40 "$work/build.log" >&2; exit 1; }
+  # The long part: say how long it takes, then show progress every 30 s so a
+  # quiet CI log does not look hung.
+  echo "llm-server: compiling llama-server with $(nproc) jobs; expect about 8 minutes on 2 cores (progress every 30 s)" >&2
+  cmake --build "$work/build" --target llama-server -j "$(nproc)" >"$work/build.log" 2>&1 &
+  build_pid=$!
+  started=$SECONDS
+  last_report=$SECONDS
+  while kill -0 "$build_pid" 2>/dev/null; do
+    sleep 2
+    if (( SECONDS - last_report >= 30 )); then
+      last_report=$SECONDS
+      percent="$(grep -o '^\[ *[0-9]*%\]' "$work/build.log" | tail -1 | tr -d '[] ')"
+      echo "llm-server: still compiling, ${percent:-0%} done after $(( (SECONDS - started) / 60 ))m$(( (SECONDS - started) % 60 ))s" >&2
+    fi
+  done
+  if ! wait "$build_pid"; then
+    tail -40 "$work/build.log" >&2
+    exit 1
+  fi
+  echo "llm-server: llama-server built in $(( (SECONDS - started) / 60 ))m$(( (SECONDS - started) % 60 ))s" >&2
   install -m 755 "$work/build/bin/llama-server" "$server.tmp"
   mv "$server.tmp" "$server"
 fi

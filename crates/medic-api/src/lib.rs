@@ -1,6 +1,6 @@
 //! # medic-api
 //!
-//! medic's HTTP surface over a running [`Agent`]: the REST API of PRODUCT.md,
+//! medic's HTTP surface over a running [`Agent`]: the REST API (`docs/api.md`),
 //! its one error model (`error.rs`), API keys with scopes and signed
 //! webhooks (`auth.rs`, `signature.rs`), per-key rate limits (`limit.rs`),
 //! the OpenAPI document generated from the route table (`openapi.rs`),
@@ -21,6 +21,7 @@ mod listen;
 mod normalise;
 mod openapi;
 mod redact;
+mod reference;
 mod replay;
 mod routes;
 mod serve;
@@ -37,6 +38,7 @@ use medic_store::Store;
 
 pub use auth::{Keys, Principal, hex, sha256};
 pub use error::{ApiError, ERROR_CODES};
+pub use reference::reference_markdown;
 pub use routes::{Access, ROUTES, RouteDoc};
 pub use serve::{ServeError, serve};
 pub use signature::{Verifier, sign};

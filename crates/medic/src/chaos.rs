@@ -162,6 +162,32 @@ impl Chaos {
     }
 }
 
+/// The endpoints and modes, shown by `medic chaos --help`.
+pub(crate) const ENDPOINTS_HELP: &str = "\
+Endpoints:
+  GET  /health                   {\"status\":\"ok\"}, or as the mode says (\"degraded\" during a leak)
+  GET  /buy                      an order, or as the mode says
+  GET  /orders?busy=N            three orders; with busy=N, N answers in a row are 429 first
+  POST /tax                      {\"orders\":[{\"amount_cents\":N}],\"rate_bp\":800} -> subtotal, tax, total
+  GET  /status                   mode, counters (requests, errors, leaked_mb, orders/tax served)
+  POST /chaos/trigger?mode=MODE  start failing (answers 202 {\"mode\":MODE})
+  POST /chaos/resolve            back to normal
+
+Modes (for /health, /buy, /orders and /tax until /chaos/resolve):
+  error      500s; the log file gets database-connection-refused lines
+  latency    answers after 2 s
+  ratelimit  429 with Retry-After: 1
+  hang       requests wait until the mode changes
+  crash      the process exits with status 1
+  leak       each /buy keeps 1 MiB (up to 512 MiB); health says degraded from 64 MiB
+
+Example:
+  medic chaos --listen 127.0.0.1:8000 --log-file shop.log &
+  curl -X POST 'http://127.0.0.1:8000/chaos/trigger?mode=error'
+  curl http://127.0.0.1:8000/health          # 500
+  curl -X POST http://127.0.0.1:8000/chaos/resolve
+";
+
 type Shared = Arc<Chaos>;
 
 async fn index() -> &'static str {

@@ -90,6 +90,7 @@ enum Command {
         config: PathBuf,
     },
     /// Run the chaos service: a small shop that fails on demand.
+    #[command(after_help = chaos::ENDPOINTS_HELP)]
     Chaos {
         /// Address to listen on (port 0 picks a free one; the address is printed).
         #[arg(long, default_value = "127.0.0.1:8000")]
