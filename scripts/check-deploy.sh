@@ -42,8 +42,8 @@ if kinds != expected:
 deployment = next(d for d in docs if d["kind"] == "Deployment")
 container = deployment["spec"]["template"]["spec"]["containers"][0]
 problems = []
-if deployment["spec"]["replicas"] != 3:
-    problems.append("the Deployment does not run 3 replicas")
+if deployment["spec"]["replicas"] != 1 or deployment["spec"].get("strategy", {}).get("type") != "Recreate":
+    problems.append("the Deployment must run exactly 1 replica, recreated (replicas do not share work yet)")
 for probe in ("livenessProbe", "readinessProbe"):
     if container.get(probe, {}).get("httpGet", {}).get("path") != "/health":
         problems.append(f"{probe} is not GET /health")

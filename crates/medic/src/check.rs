@@ -13,7 +13,8 @@ pub(crate) fn run(path: &Path, offline: bool) -> Result<(), UsageError> {
     if !offline {
         // What serve reads from the environment before it binds.
         let env: BTreeMap<String, String> = std::env::vars().collect();
-        let missing = medic_api::check_secrets(&config, &env);
+        let mut missing = medic_api::check_secrets(&config, &env);
+        missing.extend(supervise_problems(&config));
         if !missing.is_empty() {
             return Err(UsageError(
                 missing
@@ -32,6 +33,40 @@ pub(crate) fn run(path: &Path, offline: bool) -> Result<(), UsageError> {
         .map_err(|e| UsageError(vec![format!("{}: storage.url: {e}", path.display())]))?;
     crate::out::print(&storage);
     Ok(())
+}
+
+/// What would stop `serve` from starting a supervised process: a program
+/// not found (absolute, or on `PATH`) or a missing working directory.
+fn supervise_problems(config: &Config) -> Vec<String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = |program: &str| {
+        if program.contains('/') {
+            Path::new(program).is_file()
+        } else {
+            std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+        }
+    };
+    let mut problems = Vec::new();
+    for (i, target) in config.targets.iter().enumerate() {
+        let Some(supervise) = &target.supervise else {
+            continue;
+        };
+        if let Some(program) = supervise.command.first()
+            && !found(program)
+        {
+            problems.push(format!(
+                "targets[{i}].supervise.command[0]: cannot find {program:?} (serve could not start it)"
+            ));
+        }
+        if let Some(cwd) = &supervise.cwd
+            && !Path::new(cwd).is_dir()
+        {
+            problems.push(format!(
+                "targets[{i}].supervise.cwd: {cwd:?} is not a directory (serve could not start it)"
+            ));
+        }
+    }
+    problems
 }
 
 /// Whether the store at `url` may hold history: a SQLite file that does not

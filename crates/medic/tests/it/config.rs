@@ -112,7 +112,12 @@ fn init_writes_a_starter_that_check_accepts_and_never_overwrites() {
         "commented"
     );
 
+    // Offline: ./server is the user's program, not on this machine (without
+    // --offline, check says so, as serve would).
     let out = check(&path, &[], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cannot find \"./server\""));
+    let out = check(&path, &["--offline"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("1. restart"), "{stdout}");
@@ -273,7 +278,7 @@ fn check_reads_the_store_without_writing_and_migrate_creates_it() {
     std::fs::write(&db, b"not a database").expect("garbage");
     let out = check(&config, &["--offline"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("not contacted (--offline)"));
+    assert!(text(&out.stdout).contains("not checked (--offline)"));
 }
 
 #[test]
