@@ -81,7 +81,7 @@ async fn start_llama(server: &PathBuf, model: &PathBuf) -> LlamaServer {
         child,
         url: format!("http://127.0.0.1:{port}"),
     };
-    let client = reqwest::Client::new();
+    let client = plain_client();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         if let Ok(response) = client.get(format!("{}/health", llama.url)).send().await
@@ -136,7 +136,7 @@ async fn shim_chat(
     if let Some(n) = body.pointer("/options/num_predict") {
         request["max_tokens"] = n.clone();
     }
-    let reply = reqwest::Client::new()
+    let reply = plain_client()
         .post(format!("{upstream}/v1/chat/completions"))
         .header("content-type", "application/json")
         .body(request.to_string())
@@ -299,4 +299,13 @@ async fn a_real_model_keeps_the_contract_through_both_providers() {
     assert_eq!(got.opinion.verdict, Verdict::Failed, "{:?}", got.opinion);
     assert!(took < Duration::from_millis(500), "{took:?}");
     assert_eq!(got.finding.diagnosis.sources.len(), 1);
+}
+
+/// A loopback HTTP client with medic's TLS set-up (rustls has no default
+/// crypto provider in this build, so `reqwest::Client::new()` would panic).
+fn plain_client() -> reqwest::Client {
+    medic_client::builder(&Default::default())
+        .expect("client TLS")
+        .build()
+        .expect("reqwest client")
 }

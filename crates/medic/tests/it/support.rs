@@ -263,7 +263,9 @@ impl Http {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let client = reqwest::Client::builder()
+        // Same TLS set-up as medic's own clients (rustls has no default provider here).
+        let client = medic_client::builder(&Default::default())
+            .expect("client TLS")
             .timeout(Duration::from_secs(60))
             .build()
             .expect("reqwest client");
