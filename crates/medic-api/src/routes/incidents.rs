@@ -36,8 +36,10 @@ pub(super) async fn list(
     if let Some(page) = state.incident_pages.get(key, version, Instant::now()) {
         return Ok(json_bytes(page));
     }
-    let page =
-        Bytes::from(serde_json::to_vec(&page(&state, query).await?).map_err(ApiError::internal)?);
+    // Redacted once here, not on every hit: the cached bytes are final.
+    let mut value = page(&state, query).await?;
+    medic_engine::redact::redact_json(&mut value);
+    let page = Bytes::from(serde_json::to_vec(&value).map_err(ApiError::internal)?);
     state
         .incident_pages
         .put(key, version, Instant::now(), page.clone());
@@ -45,7 +47,11 @@ pub(super) async fn list(
 }
 
 fn json_bytes(body: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    response
+        .extensions_mut()
+        .insert(crate::redact::AlreadyRedacted);
+    response
 }
 
 async fn page(state: &ApiState, query: ListQuery) -> ApiResult<serde_json::Value> {
