@@ -93,7 +93,7 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     (
         "store_unavailable",
         503,
-        "a webhook delivery could not be stored durably now; send it again",
+        "the store cannot be reached or is too busy now (a webhook delivery was not stored); try again after Retry-After",
     ),
 ];
 
@@ -181,6 +181,10 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyDecided { .. }
             | StoreError::Duplicate { .. }
             | StoreError::InvalidTransition(_) => ApiError::new("conflict", error.to_string()),
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "store unavailable");
+                ApiError::new("store_unavailable", other.to_string()).with_retry_after(5)
+            }
             other => ApiError::internal(other),
         }
     }

@@ -133,6 +133,31 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or was too busy to answer
+    /// (refused, timed out, pool exhausted, SQLite locked): a passing state
+    /// worth a retry, not a fault in the request.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLITE_BUSY / SQLITE_LOCKED, and PostgreSQL's "cannot connect now"
+            // (57P03, starting or shutting down) and admin shutdown (57P01).
+            sqlx::Error::Database(db) => matches!(
+                db.code().as_deref(),
+                Some("5" | "6" | "517" | "262" | "57P01" | "57P03")
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         StoreError::Database(error)

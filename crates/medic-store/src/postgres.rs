@@ -166,6 +166,11 @@ impl Store for PgStore {
         "postgres"
     }
 
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn open_or_join_incident(&self, new: &NewIncident) -> Result<(Incident, bool)> {
         let at = truncate_to_micros(new.at);
         // Select first (joining is the common case), then insert unless the

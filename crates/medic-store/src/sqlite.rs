@@ -221,6 +221,13 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT count(*) FROM sqlite_master")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn open_or_join_incident(&self, new: &NewIncident) -> Result<(Incident, bool)> {
         let at = to_micros(new.at);
         // Select first (joining is the common case), then insert unless the

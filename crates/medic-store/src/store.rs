@@ -224,6 +224,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The backend's name: `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 
+    /// One round trip to the database: `Ok` when it answers now. Readiness
+    /// checks use it; a failure is usually [`StoreError::is_unavailable`].
+    async fn ping(&self) -> Result<()>;
+
     /// Opens an incident for `new.target` and `new.fingerprint`, or returns the
     /// live (non-terminal) one that already exists, untouched; the flag says
     /// whether it was created. Atomic: concurrent calls for the same pair yield

@@ -112,6 +112,7 @@ const ADMIN: Access = Key(Scope::Admin);
 
 route_table! {
     GET "/health", Public, None, "the agent's own liveness" => operations::liveness;
+    GET "/ready", Public, None, "readiness: 200 when the store answers within 2 s, else 503 store_unavailable with the reason" => operations::readiness;
     GET "/api/v1/health", READ, None, "system health over every component" => operations::system_health;
     GET "/api/v1/components", READ, None, "every target, with state, error rate and latency" => components::list;
     POST "/api/v1/components", WRITE, Some("ComponentSpec"), "register a target at run time" => components::register;

@@ -17,6 +17,7 @@ mod operator;
 mod pipeline;
 mod planted;
 mod prometheus;
+mod ready;
 mod redaction;
 mod replay;
 mod run;
