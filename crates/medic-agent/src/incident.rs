@@ -83,7 +83,7 @@ fn release(inner: &Arc<Inner>, target: &str) -> Option<Signal> {
 
 async fn handle_one(inner: &Arc<Inner>, signal: &Signal) {
     let target = signal.target.clone();
-    // 0.5 s doubling, jittered: about 4 s in all before giving up.
+    // 0.5 s doubling to 4 s, jittered.
     let mut delays = Backoff::try_new(
         Duration::from_millis(500),
         Duration::from_secs(4),
@@ -95,27 +95,36 @@ async fn handle_one(inner: &Arc<Inner>, signal: &Signal) {
     // Every log line of the incident's work carries its target and, once
     // known, its id (`run` records it), also the executors' lines.
     let span = tracing::info_span!("incident", target = %target, incident = tracing::field::Empty);
-    for attempt in 1..=STORE_ATTEMPTS {
-        match tracing::Instrument::instrument(run(inner, signal), span.clone()).await {
+    let mut attempt = 0;
+    loop {
+        let error = match tracing::Instrument::instrument(run(inner, signal), span.clone()).await {
             Ok(()) => break,
             // Someone resolved it by hand while an action ran: nothing is wrong.
             Err(StoreError::InvalidTransition(e)) => {
                 tracing::info!(%target, "the incident ended elsewhere ({e}); this task stops");
                 break;
             }
-            Err(e) if attempt < STORE_ATTEMPTS && store_may_recover(&e) => {
-                let delay = delays
-                    .as_mut()
-                    .and_then(Iterator::next)
-                    .unwrap_or(Duration::from_secs(1));
-                tracing::warn!(%target, error = %e, attempt, ?delay, "store error in an incident; starting over");
-                tokio::time::sleep(delay).await;
-            }
-            Err(e) => {
-                tracing::error!(%target, error = %e, "incident handling stopped on a store error");
-                break;
-            }
+            Err(e) => e,
+        };
+        // An unreachable store is waited out however long it lasts: giving
+        // up would leave the outage unrecorded and the target unhealed. Other
+        // store errors get a few tries.
+        attempt += 1;
+        let unavailable = error.is_unavailable();
+        if !unavailable && (attempt >= STORE_ATTEMPTS || !store_may_recover(&error)) {
+            tracing::error!(%target, error = %error, "incident handling stopped on a store error");
+            break;
         }
+        let delay = delays
+            .as_mut()
+            .and_then(Iterator::next)
+            .unwrap_or(Duration::from_secs(1));
+        if unavailable {
+            tracing::warn!(%target, error = %error, ?delay, "store unavailable; the incident waits for it");
+        } else {
+            tracing::warn!(%target, error = %error, attempt, ?delay, "store error in an incident; starting over");
+        }
+        tokio::time::sleep(delay).await;
     }
 }
 

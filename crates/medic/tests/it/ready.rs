@@ -10,30 +10,44 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::chaos::Chaos;
 use crate::support::{Served, TempDir, poll, request};
 
 /// Used when `MEDIC_TEST_POSTGRES_URL` is not set (as in medic-store's suite).
 const DEFAULT_POSTGRES: &str = "127.0.0.1:5432";
 
-/// A TCP relay to PostgreSQL that can be cut (every connection reset, new
-/// ones refused at once) and restored.
+/// A TCP relay to PostgreSQL that can be cut (its port closed, so connects
+/// are refused as during a server restart, and every connection reset) and
+/// restored on the same port.
 struct Relay {
     port: u16,
-    open: Arc<AtomicBool>,
+    upstream: &'static str,
+    stopping: Arc<AtomicBool>,
     streams: Arc<Mutex<Vec<TcpStream>>>,
+    accepting: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Relay {
     fn start(upstream: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
-        let port = listener.local_addr().expect("address").port();
-        let open = Arc::new(AtomicBool::new(true));
-        let streams = Arc::new(Mutex::new(Vec::<TcpStream>::new()));
-        let (accepting, tracked) = (open.clone(), streams.clone());
-        std::thread::spawn(move || {
+        let relay = Self {
+            port: listener.local_addr().expect("address").port(),
+            upstream,
+            stopping: Arc::new(AtomicBool::new(false)),
+            streams: Arc::new(Mutex::new(Vec::new())),
+            accepting: Mutex::new(None),
+        };
+        relay.serve(listener);
+        relay
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let (stopping, tracked, upstream) =
+            (self.stopping.clone(), self.streams.clone(), self.upstream);
+        let handle = std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                if !accepting.load(Ordering::SeqCst) {
-                    continue; // dropped: the client sees the connection close
+                if stopping.load(Ordering::SeqCst) {
+                    return; // drops the listener: the port refuses from now on
                 }
                 let Ok(server) = TcpStream::connect(upstream) else {
                     continue;
@@ -49,22 +63,23 @@ impl Relay {
                 pipe(server, client);
             }
         });
-        Self {
-            port,
-            open,
-            streams,
-        }
+        *self.accepting.lock().expect("lock") = Some(handle);
     }
 
     fn cut(&self) {
-        self.open.store(false, Ordering::SeqCst);
+        self.stopping.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port)); // wakes the accept
+        if let Some(handle) = self.accepting.lock().expect("lock").take() {
+            handle.join().expect("relay thread");
+        }
         for stream in self.streams.lock().expect("lock").drain(..) {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
 
     fn restore(&self) {
-        self.open.store(true, Ordering::SeqCst);
+        self.stopping.store(false, Ordering::SeqCst);
+        self.serve(TcpListener::bind(("127.0.0.1", self.port)).expect("binds the same port"));
     }
 }
 
@@ -80,43 +95,75 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
     });
 }
 
+/// A schema of its own on the test PostgreSQL, reached through a [`Relay`];
+/// `None` (after saying why) when PostgreSQL is unreachable outside CI.
+struct RelayedStore {
+    relay: Relay,
+    url: String,
+    base: String,
+    schema: String,
+}
+
+impl RelayedStore {
+    fn start(name: &str) -> Option<Self> {
+        let base = std::env::var("MEDIC_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| format!("postgres://postgres@{DEFAULT_POSTGRES}/test"));
+        let schema = format!("medic_{name}_{}", std::process::id());
+        if !psql(&base, &format!("CREATE SCHEMA IF NOT EXISTS {schema}")) {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "CI=true requires PostgreSQL at {base}"
+            );
+            eprintln!("skipped: PostgreSQL unreachable at {base} (set MEDIC_TEST_POSTGRES_URL)");
+            return None;
+        }
+        // The relay stands in for the network path to the default server.
+        let relay = Relay::start(DEFAULT_POSTGRES);
+        let url = format!(
+            "postgres://postgres@127.0.0.1:{}/test?options=-c%20search_path%3D{schema}",
+            relay.port
+        );
+        Some(Self {
+            relay,
+            url,
+            base,
+            schema,
+        })
+    }
+}
+
+impl Drop for RelayedStore {
+    fn drop(&mut self) {
+        psql(&self.base, &format!("DROP SCHEMA {} CASCADE", self.schema));
+    }
+}
+
+fn psql(base: &str, sql: &str) -> bool {
+    Command::new("psql")
+        .args([base, "-qc", sql])
+        .output()
+        .map(|out| out.status.success())
+        .unwrap_or(false)
+}
+
 #[test]
 fn ready_follows_the_store_and_the_api_answers_503_while_it_is_gone() {
-    let base = std::env::var("MEDIC_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| format!("postgres://postgres@{DEFAULT_POSTGRES}/test"));
-    let schema = format!("medic_ready_{}", std::process::id());
-    let psql = |sql: &str| {
-        Command::new("psql")
-            .args([base.as_str(), "-qc", sql])
-            .output()
-            .map(|out| out.status.success())
-            .unwrap_or(false)
-    };
-    if !psql(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")) {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI=true requires PostgreSQL at {base}"
-        );
-        eprintln!("skipped: PostgreSQL unreachable at {base} (set MEDIC_TEST_POSTGRES_URL)");
+    let Some(store) = RelayedStore::start("ready") else {
         return;
-    }
-    // The relay stands in for the network path to the default server; a
-    // custom MEDIC_TEST_POSTGRES_URL host is not relayed, so use the default's.
-    let relay = Relay::start(DEFAULT_POSTGRES);
-    let url = format!(
-        "postgres://postgres@127.0.0.1:{}/test?options=-c%20search_path%3D{schema}",
-        relay.port
-    );
+    };
+    let relay = &store.relay;
     let dir = TempDir::new("ready");
     let config = dir.0.join("medic.toml");
     std::fs::write(
         &config,
-        format!("[server]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"{url}\"\n"),
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"{}\"\n",
+            store.url
+        ),
     )
     .expect("config");
     let served = Served::start(&config, &[]);
-
     let (status, body) = request(&served.address, "GET", "/ready", "");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""store":"postgres""#), "{body}");
@@ -154,7 +201,60 @@ fn ready_follows_the_store_and_the_api_answers_503_while_it_is_gone() {
     .expect("/ready is 200 again once the store is back");
     let (status, body) = request(&served.address, "GET", "/api/v1/incidents?limit=7", "");
     assert_eq!(status, 200, "{body}");
+}
 
-    drop(served);
-    psql(&format!("DROP SCHEMA {schema} CASCADE"));
+/// The issue's outage: PostgreSQL gone for longer than the old give-up
+/// (four tries, ~25 s) while a target fails. The incident waits for the
+/// store instead of stopping, then is recorded and healed once it is back.
+#[test]
+fn a_failure_during_a_store_outage_is_recorded_and_healed_once_the_store_returns() {
+    let Some(store) = RelayedStore::start("outage") else {
+        return;
+    };
+    let chaos = Chaos::start("store-outage");
+    let dir = TempDir::new("store-outage");
+    let config = dir.0.join("medic.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+url = "{url}"
+[[targets]]
+name = "shop"
+probes = [{{ kind = "http", url = "http://{chaos}/health", interval = "500ms", timeout = "400ms", expect_status = [200] }}]
+health = {{ failure_threshold = 2 }}
+[[targets.remedies]]
+name = "reconnect-db"
+action = {{ kind = "http", method = "POST", url = "http://{chaos}/chaos/resolve" }}
+"#,
+            url = store.url,
+            chaos = chaos.address,
+        ),
+    )
+    .expect("config");
+    let served = Served::start(&config, &[]);
+
+    store.relay.cut();
+    let (status, body) = chaos.request("POST", "/chaos/trigger?mode=error");
+    assert_eq!(status, 202, "{body}");
+    std::thread::sleep(Duration::from_secs(35));
+    assert_eq!(request(&served.address, "GET", "/ready", "").0, 503);
+    store.relay.restore();
+
+    let incidents = served.wait_for("/api/v1/incidents", Duration::from_secs(30), |page| {
+        page["incidents"].as_array().is_some_and(|list| {
+            list.iter()
+                .any(|i| i["target"] == "shop" && i["status"] == "resolved")
+        })
+    });
+    assert_eq!(
+        incidents["incidents"].as_array().map(Vec::len),
+        Some(1),
+        "one outage, one incident: {incidents:#}"
+    );
+    let (status, _) = chaos.request("GET", "/health");
+    assert_eq!(status, 200, "the remedy healed the service");
 }
