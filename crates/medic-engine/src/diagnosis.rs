@@ -431,3 +431,9 @@ mod tests {
         assert_eq!(finding.diagnosis.root_cause, "nothing to see");
     }
 }
+
+/// Property tests: the same failure with other values shares a fingerprint,
+/// different failures never do (issue 17 item 3).
+#[cfg(test)]
+#[path = "diagnosis/fingerprint_props.rs"]
+mod fingerprint_props;
