@@ -17,6 +17,13 @@ use medic_resilience::classify::{Basis, ClassificationRule, ErrorClassifier};
 
 use crate::logs;
 
+/// The version of the fingerprint scheme: raised whenever
+/// [`Finding::fingerprint_of`] names a failure differently than before, so
+/// the agent renames stored fingerprints at start (medic-agent's
+/// `fingerprints.rs`). 2: issue 17's templates (hosts, accounts, dates,
+/// lists of values masked).
+pub const FINGERPRINT_VERSION: u32 = 2;
+
 /// Log lines kept as evidence around the root cause.
 pub const EVIDENCE_LINES: usize = 5;
 
