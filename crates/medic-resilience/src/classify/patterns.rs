@@ -514,7 +514,7 @@ mod tests {
             ("fatal: [web-1]: UNREACHABLE! => {}", "connection_failed"),
             (
                 "Failed to connect to the host via ssh: app@web-1: Permission denied (publickey,password).",
-                "unauthenticated",
+                "ssh_login_rejected",
             ),
             (
                 "smtp: 535 5.7.8 Authentication credentials invalid",
