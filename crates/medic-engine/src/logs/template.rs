@@ -278,7 +278,7 @@ fn is_date_word(word: &[u8], after: &[u8]) -> bool {
         b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
     ];
     let is_name = |w: &[u8]| w.len() == 3 && NAMES.iter().any(|n| n.eq_ignore_ascii_case(w));
-    if !is_name(word) || !after.first().is_some_and(|c| *c == b' ') {
+    if !is_name(word) || after.first() != Some(&b' ') {
         return false;
     }
     let next = &after[1..];

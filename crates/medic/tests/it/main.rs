@@ -23,6 +23,7 @@ mod run;
 mod serve;
 mod supervise;
 mod support;
+mod templates;
 mod tls;
 mod verdict;
 
