@@ -132,7 +132,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "image_not_found",
-        r"errimagepull|imagepullbackoff|manifest unknown|manifest for [ -~]* not found|failed to pull image [ -~]*not found|repository does not exist",
+        r"errimagepull|imagepullbackoff|manifest unknown|manifest for [ -~]* not found|failed to pull image [ -~]*not found",
         Configuration,
         false,
         "the image reference names nothing that exists: a wrong name or tag in the spec",
