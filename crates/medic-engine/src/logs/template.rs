@@ -133,13 +133,14 @@ pub fn template_into(line: &str, out: &mut String) {
             i = end;
             continue;
         }
-        let end = word_end(bytes, i);
+        let shape = word_shape(bytes, i);
+        let end = shape.end;
         // Cut at ASCII bytes only, so both ends are character boundaries.
         let word = line.get(i..end).unwrap_or_default();
         let after = bytes.get(end..).unwrap_or_default();
-        if is_variable(word.as_bytes(), after)
+        if is_variable(word.as_bytes(), after, shape)
             || is_date_word(word.as_bytes(), after)
-            || is_host_name(word.as_bytes())
+            || (shape.any & DOT != 0 && is_host_name(word.as_bytes()))
             || is_user_name(out, word.as_bytes())
         {
             push_mask(out, &mut last_mask_end);
@@ -151,32 +152,71 @@ pub fn template_into(line: &str, out: &mut String) {
     out.make_ascii_lowercase();
 }
 
-/// Where the word at `at` ends: at whitespace, a delimiter, or a run of
-/// dots (padding).
-fn word_end(bytes: &[u8], at: usize) -> usize {
-    let mut end = at;
-    while let Some(&c) = bytes.get(end) {
-        if ENDS_WORD[usize::from(c)] && (c != b'.' || bytes.get(end + 1) == Some(&b'.')) {
-            break;
-        }
-        end += 1;
-    }
-    end
+/// What one pass over a word learned, for [`is_variable`].
+#[derive(Clone, Copy)]
+struct Shape {
+    /// Where the word ends: at whitespace, a delimiter, or a run of dots.
+    end: usize,
+    /// The union of its bytes' [`CLASS`] bits.
+    any: u8,
+    /// Whether every byte is a hex digit.
+    all_hex: bool,
 }
 
-/// Bytes that may end a word, as a table: the scan looks at every byte of
-/// every line, and one load is cheaper than a chain of comparisons. `.`
-/// ends one only when doubled (checked by the caller).
-static ENDS_WORD: [bool; 256] = {
-    let mut table = [false; 256];
+const DIGIT: u8 = 1;
+const HEX: u8 = 2;
+const BACKSLASH: u8 = 4;
+const AT: u8 = 8;
+const DOT: u8 = 16;
+const ENDS: u8 = 32;
+
+/// Each byte's class bits: the scan looks at every byte of every line, and
+/// one table load is cheaper than a chain of comparisons. `.` ends a word
+/// only when doubled (checked in [`word_shape`]).
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        table[b] = c.is_ascii_whitespace() || is_delimiter(c) || c == b'.';
+        let mut bits = 0;
+        if c.is_ascii_digit() {
+            bits |= DIGIT;
+        }
+        if c.is_ascii_hexdigit() {
+            bits |= HEX;
+        }
+        if c == b'\\' {
+            bits |= BACKSLASH;
+        }
+        if c == b'@' {
+            bits |= AT;
+        }
+        if c == b'.' {
+            bits |= DOT;
+        }
+        if c.is_ascii_whitespace() || is_delimiter(c) || c == b'.' {
+            bits |= ENDS;
+        }
+        table[b] = bits;
         b += 1;
     }
     table
 };
+
+/// Scans the word at `at` once: where it ends and what it holds.
+fn word_shape(bytes: &[u8], at: usize) -> Shape {
+    let (mut end, mut any, mut all_hex) = (at, 0u8, true);
+    while let Some(&c) = bytes.get(end) {
+        let bits = CLASS[usize::from(c)];
+        if bits & ENDS != 0 && (c != b'.' || bytes.get(end + 1) == Some(&b'.')) {
+            break;
+        }
+        any |= bits;
+        all_hex &= bits & HEX != 0;
+        end += 1;
+    }
+    Shape { end, any, all_hex }
+}
 
 /// The end of a token at `at` made only of hex groups joined by `:` (at
 /// least two joins and one digit: a MAC, an IPv6 address, a register
@@ -356,7 +396,7 @@ fn push_mask(out: &mut String, last_mask_end: &mut Option<usize>) {
 }
 
 /// Whether a word is a value rather than part of the message.
-fn is_variable(word: &[u8], after: &[u8]) -> bool {
+fn is_variable(word: &[u8], after: &[u8], shape: Shape) -> bool {
     if word.starts_with(b"/")
         || word.starts_with(b"./")
         || word.starts_with(b"../")
@@ -369,23 +409,15 @@ fn is_variable(word: &[u8], after: &[u8]) -> bool {
         // A URL scheme: its rest is a path.
         return true;
     }
-    // One pass for what the rest of the decision needs.
-    let (mut digit, mut backslash, mut at, mut dot, mut hex) = (false, false, false, false, true);
-    for &c in word {
-        digit |= c.is_ascii_digit();
-        backslash |= c == b'\\';
-        at |= c == b'@';
-        dot |= c == b'.';
-        hex &= c.is_ascii_hexdigit();
-    }
-    if backslash || (at && dot) {
+    let has = |bits: u8| shape.any & bits != 0;
+    if has(BACKSLASH) || (has(AT) && has(DOT)) {
         // A Windows path, an address.
         return true;
     }
-    if digit {
+    if has(DIGIT) {
         return !is_name_with_number(word);
     }
-    hex && word.len() >= 12
+    shape.all_hex && word.len() >= 12
 }
 
 /// `http2`, `sha256`, `utf8`, `int64`: technical names that carry a number.
