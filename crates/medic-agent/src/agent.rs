@@ -102,13 +102,18 @@ impl Agent {
     ///
     /// Actions whose outcome a previous run never recorded are closed as
     /// `unknown` first: they are never run again, and their incidents go on
-    /// from the next remedy once the target has been probed anew.
+    /// from the next remedy once the target has been probed anew. Stored
+    /// fingerprints of an older version are then renamed (see
+    /// `fingerprints.rs`).
     pub async fn start(
         config: Config,
         store: Arc<dyn Store>,
         options: AgentOptions,
     ) -> Result<Agent, AgentError> {
         settle_actions_in_doubt(store.as_ref()).await?;
+        // Before any new incident is named: learned statistics under
+        // fingerprints of an older scheme move to today's names.
+        crate::fingerprints::migrate(store.as_ref()).await?;
         let (signals, mut incoming) = mpsc::channel::<Signal>(4096);
         let fast_interval = config
             .targets

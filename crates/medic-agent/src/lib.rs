@@ -19,6 +19,7 @@ mod approval;
 mod ci;
 mod components;
 mod control;
+mod fingerprints;
 mod incident;
 mod intake;
 mod learning;

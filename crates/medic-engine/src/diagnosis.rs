@@ -17,6 +17,13 @@ use medic_resilience::classify::{Basis, ClassificationRule, ErrorClassifier};
 
 use crate::logs;
 
+/// The version of the fingerprint scheme: raised whenever
+/// [`Finding::fingerprint_of`] names a failure differently than before, so
+/// the agent renames stored fingerprints at start (medic-agent's
+/// `fingerprints.rs`). 2: issue 17's templates (hosts, accounts, dates,
+/// lists of values masked).
+pub const FINGERPRINT_VERSION: u32 = 2;
+
 /// Log lines kept as evidence around the root cause.
 pub const EVIDENCE_LINES: usize = 5;
 
@@ -78,7 +85,8 @@ pub trait Diagnoser: Send + Sync {
 ///     "ERROR db: connect to 127.0.0.1:5432 failed: Connection refused (os error 111)".to_string(),
 /// ];
 /// let finding = RulesDiagnoser::default().diagnose(&Symptoms { signal: &signal, log_lines: &logs });
-/// assert_eq!(finding.diagnosis.category, Category::Network);
+/// // A database client that cannot reach its server: the database.
+/// assert_eq!(finding.diagnosis.category, Category::Database);
 /// assert!(finding.diagnosis.root_cause.contains("Connection refused"));
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -254,7 +262,8 @@ mod tests {
             signal: &s,
             log_lines: &logs,
         });
-        assert_eq!(finding.diagnosis.category, Category::Network);
+        // A refusal on PostgreSQL's port is the database (issue 17).
+        assert_eq!(finding.diagnosis.category, Category::Database);
         assert!(
             finding
                 .diagnosis
@@ -273,14 +282,14 @@ mod tests {
                 .iter()
                 .any(|e| e == "probe: HTTP 500")
         );
-        assert!(finding.fingerprint.starts_with("network:"));
+        assert!(finding.fingerprint.starts_with("database:"));
     }
 
     #[test]
     fn the_same_failure_gets_the_same_fingerprint_whatever_the_numbers() {
         let d = RulesDiagnoser::default();
-        let a = d.diagnose_text("ERROR connect to 10.0.0.1:5432 failed: Connection refused");
-        let b = d.diagnose_text("ERROR connect to 10.0.0.7:6543 failed: Connection refused");
+        let a = d.diagnose_text("ERROR connect to 10.0.0.1:8080 failed: Connection refused");
+        let b = d.diagnose_text("ERROR connect to 10.0.0.7:9443 failed: Connection refused");
         assert_eq!(a.fingerprint, b.fingerprint);
     }
 
@@ -431,3 +440,9 @@ mod tests {
         assert_eq!(finding.diagnosis.root_cause, "nothing to see");
     }
 }
+
+/// Property tests: the same failure with other values shares a fingerprint,
+/// different failures never do (issue 17 item 3).
+#[cfg(test)]
+#[path = "diagnosis/fingerprint_props.rs"]
+mod fingerprint_props;

@@ -636,6 +636,26 @@ where
     decode_found(row, decode, what, id)
 }
 
+/// Every incident with a diagnosis, for renaming fingerprints.
+pub(crate) const SELECT_DIAGNOSED_FINGERPRINTS: &str =
+    "SELECT id, fingerprint, diagnosis FROM incidents WHERE diagnosis IS NOT NULL ORDER BY id";
+
+/// A `(fingerprint, diagnosis)` row of [`SELECT_DIAGNOSED_FINGERPRINTS`].
+pub(crate) fn diagnosed_fingerprint_from_row<R: DbRow>(
+    row: &R,
+) -> Result<(String, Diagnosis), StoreError> {
+    let id: i64 = row.value("id")?;
+    let diagnosis = diagnosis_from_row(row, id)?.ok_or_else(|| StoreError::Corrupt {
+        what: "diagnosis",
+        detail: format!("incident {id}: missing"),
+    })?;
+    Ok((row.value("fingerprint")?, diagnosis))
+}
+
+/// The fingerprint version a store records (`0007_fingerprint_version`).
+pub(crate) const SELECT_FINGERPRINT_VERSION: &str =
+    "SELECT MAX(version) AS version FROM fingerprint_version";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,11 +15,12 @@ use sqlx::types::Json;
 
 use crate::codec::{
     BackendRow, DELIVERIES_ON_CONFLICT, DELIVERIES_PER_STATEMENT, INSERT_DELIVERIES,
-    SELECT_ACTIONS_IN_DOUBT, SELECT_ALL_REMEDY_STATS, SELECT_COMPONENTS, SELECT_OPEN_INCIDENTS,
+    SELECT_ACTIONS_IN_DOUBT, SELECT_ALL_REMEDY_STATS, SELECT_COMPONENTS,
+    SELECT_DIAGNOSED_FINGERPRINTS, SELECT_FINGERPRINT_VERSION, SELECT_OPEN_INCIDENTS,
     action_columns, action_from_row, approval_columns, approval_from_row, component_from_row,
-    counter_to_db, decode_all, decode_found, decode_optional, diagnosis_from_row,
-    diagnosis_to_json, fresh_deliveries, incident_columns, incident_from_row, live,
-    outcome_recover_ms, past_incident_from_row, pipeline_run_columns, pipeline_run_from_row,
+    counter_to_db, decode_all, decode_found, decode_optional, diagnosed_fingerprint_from_row,
+    diagnosis_from_row, diagnosis_to_json, fresh_deliveries, incident_columns, incident_from_row,
+    live, outcome_recover_ms, past_incident_from_row, pipeline_run_columns, pipeline_run_from_row,
     select_all, select_found, stats_columns, stats_from_row, time_to_recover_ms, timeline_columns,
     timeline_from_row, truncate_to_micros,
 };
@@ -602,6 +603,64 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn fingerprint_version(&self) -> Result<u32> {
+        let row = sqlx::query(SELECT_FINGERPRINT_VERSION)
+            .fetch_one(&self.pool)
+            .await?;
+        let version: Option<i64> = row.try_get("version")?;
+        Ok(version.and_then(|v| u32::try_from(v).ok()).unwrap_or(1))
+    }
+
+    async fn diagnosed_fingerprints(&self) -> Result<Vec<(String, Diagnosis)>> {
+        let rows = sqlx::query(SELECT_DIAGNOSED_FINGERPRINTS)
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows, diagnosed_fingerprint_from_row)
+    }
+
+    async fn rename_fingerprints(&self, renames: &[(String, String)], version: u32) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (old, new) in renames.iter().filter(|(old, new)| old != new) {
+            // A live incident keeps its name when its target already has a
+            // live one under the new name: the unique index forbids two.
+            sqlx::query(concat!(
+                "UPDATE incidents SET fingerprint = $1 WHERE fingerprint = $2 AND NOT (",
+                live!(),
+                " AND EXISTS (SELECT 1 FROM incidents other WHERE other.target = incidents.target \
+                 AND other.fingerprint = $1 AND other.",
+                live!(),
+                "))"
+            ))
+            .bind(new)
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
+            // Learned counts move to the new name, added to any it has.
+            sqlx::query(
+                "INSERT INTO remedy_stats (fingerprint, remedy, attempts, successes, total_recover_ms) \
+                 SELECT $1, remedy, attempts, successes, total_recover_ms FROM remedy_stats \
+                 WHERE fingerprint = $2 ON CONFLICT (fingerprint, remedy) DO UPDATE SET \
+                 attempts = remedy_stats.attempts + excluded.attempts, \
+                 successes = remedy_stats.successes + excluded.successes, \
+                 total_recover_ms = remedy_stats.total_recover_ms + excluded.total_recover_ms",
+            )
+            .bind(new)
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM remedy_stats WHERE fingerprint = $1")
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE fingerprint_version SET version = $1")
+            .bind(i64::from(version))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -363,6 +363,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// clamped.
     async fn import_remedy_stats(&self, stats: &[RemedyStats]) -> Result<()>;
 
+    /// The version of the scheme the stored fingerprints were made with
+    /// (1 for stores older than fingerprint versions).
+    async fn fingerprint_version(&self) -> Result<u32>;
+
+    /// Every stored incident's fingerprint with its diagnosis (incidents
+    /// that have one), oldest first: what renaming fingerprints starts from.
+    async fn diagnosed_fingerprints(&self) -> Result<Vec<(String, Diagnosis)>>;
+
+    /// Renames fingerprints `(old, new)` in incidents and learned remedy
+    /// statistics (counts of a name that already exists are added, not
+    /// lost) and records `version`, in one transaction. A live incident is
+    /// left alone when its target already has a live one under the new name.
+    async fn rename_fingerprints(&self, renames: &[(String, String)], version: u32) -> Result<()>;
+
     /// The newest finished remedy actions (real runs: not dry-run, not
     /// skipped), optionally of one target, newest first; at most `limit`.
     async fn recent_actions(&self, target: Option<&str>, limit: u32) -> Result<Vec<ActionRecord>>;

@@ -82,7 +82,7 @@ health = {{ failure_threshold = 2, success_threshold = 2, confirm_interval = "10
 
 [[targets.remedies]]
 name = "reconnect-db"
-when = {{ category = ["network", "database"] }}
+when = {{ category = ["database"] }}
 action = {{ kind = "http", method = "POST", url = "http://127.0.0.1:{port}/chaos/resolve" }}
 
 [[targets.remedies]]

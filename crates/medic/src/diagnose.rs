@@ -155,7 +155,7 @@ async fn history(url: &str, fingerprint: &str) -> Vec<RemedyStats> {
     stats
 }
 
-fn read(input: &str) -> Result<String, UsageError> {
+pub(crate) fn read(input: &str) -> Result<String, UsageError> {
     let bytes = if input == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()

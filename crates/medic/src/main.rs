@@ -21,6 +21,7 @@ mod redacted_log;
 mod report_to;
 mod run;
 mod serve;
+mod templates;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -143,6 +144,21 @@ enum Command {
         /// The target whose remedies the model may choose from (default: the first).
         #[arg(long, requires = "config")]
         target: Option<String>,
+    },
+    /// The template of each log line (values masked as `<*>`) and its group,
+    /// exactly as fingerprints see them: one JSON row per line in `jsonl`,
+    /// a summary (groups, most frequent templates) in `text`.
+    Templates {
+        /// A file, or `-` for standard input.
+        #[arg(default_value = "-")]
+        input: String,
+        /// `text`: a summary; `jsonl`: `{"line", "template", "group"}` per line.
+        #[arg(long, value_enum, default_value = "text")]
+        format: templates::Format,
+        /// Also template the input N times in-process and print lines/s on
+        /// stderr (a throughput measurement; the output is printed once).
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        repeat: u32,
     },
     /// Measure the rules on a labelled corpus: accuracy per category, a
     /// confusion matrix, the share of cases given the expected remedy.
@@ -500,6 +516,11 @@ fn main() -> ExitCode {
             target,
         } => diagnose::run(&input, config.as_deref(), target.as_deref()),
         Command::Chaos { listen, log_file } => chaos::run(&listen, log_file.as_ref()),
+        Command::Templates {
+            input,
+            format,
+            repeat,
+        } => templates::run(&input, format, repeat),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -243,7 +243,8 @@ async fn generic_reports_answer_with_incident_diagnosis_plan_and_execution() {
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["status"], "accepted", "{reply}");
     assert_eq!(reply["target"], "alerts", "{reply}");
-    assert_eq!(reply["diagnosis"]["category"], "network", "{reply}");
+    // A refusal on PostgreSQL's port is the database (issue 17).
+    assert_eq!(reply["diagnosis"]["category"], "database", "{reply}");
     let id = reply["incident_id"].as_i64().expect("an incident");
     // The pseudo-target has no remedies: nothing planned, left for a human.
     assert_eq!(reply["plan"], json!([]), "{reply}");

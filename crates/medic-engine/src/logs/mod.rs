@@ -18,4 +18,4 @@ pub mod template;
 pub use level::{Level, level_of};
 pub use root_cause::{LineFacts, choose_root_cause, confidence, read_lines};
 pub use scan::{LogScanner, ScanReport};
-pub use template::{Cluster, TemplateMiner, WILDCARD, template_hash, template_of};
+pub use template::{Cluster, TemplateMiner, WILDCARD, template_hash, template_into, template_of};

@@ -17,7 +17,7 @@ pub const WILDCARD: &str = "<*>";
 /// Bytes that end a word (besides whitespace). `:` splits `host:port` and
 /// `key: value`; `=` splits `key=value`. All ASCII, so the text can be cut
 /// at them without splitting a UTF-8 character.
-fn is_delimiter(b: u8) -> bool {
+const fn is_delimiter(b: u8) -> bool {
     matches!(
         b,
         b',' | b';'
@@ -73,8 +73,23 @@ fn ends_value(b: u8) -> bool {
 /// );
 /// ```
 pub fn template_of(line: &str) -> String {
-    let bytes = line.as_bytes();
     let mut out = String::with_capacity(line.len());
+    template_into(line, &mut out);
+    out
+}
+
+/// [`template_of`] into a buffer the caller keeps (cleared first), for
+/// loops over many lines that would otherwise allocate one string each.
+///
+/// ```
+/// use medic_engine::logs::{template_into, template_of};
+/// let mut buffer = String::new();
+/// template_into("user 42 not found", &mut buffer);
+/// assert_eq!(buffer, template_of("user 7 not found"));
+/// ```
+pub fn template_into(line: &str, out: &mut String) {
+    out.clear();
+    let bytes = line.as_bytes();
     // Where the last `<*>` ends in `out`, to merge `<*>:<*>` into `<*>`.
     let mut last_mask_end: Option<usize> = None;
     let mut i = 0;
@@ -89,9 +104,9 @@ pub fn template_of(line: &str) -> String {
             continue;
         }
         if is_quote(b)
-            && let Some(after) = quoted_value(bytes, i, &out)
+            && let Some(after) = quoted_value(bytes, i, out)
         {
-            push_mask(&mut out, &mut last_mask_end);
+            push_mask(out, &mut last_mask_end);
             i = after;
             continue;
         }
@@ -99,25 +114,219 @@ pub fn template_of(line: &str) -> String {
             out.push(char::from(b));
             i += 1;
             if b == b'=' {
-                i = masked_value(bytes, i, &mut out, &mut last_mask_end);
+                i = masked_value(bytes, i, out, &mut last_mask_end);
             }
             continue;
         }
-        let end = bytes[i..]
-            .iter()
-            .position(|&c| c.is_ascii_whitespace() || is_delimiter(c))
-            .map_or(bytes.len(), |n| i + n);
+        if b == b'.' && bytes.get(i + 1) == Some(&b'.') {
+            // Padding (`depth.......0x0`) or an ellipsis: one separator,
+            // whatever its length, so the word before it stays a word.
+            while bytes.get(i) == Some(&b'.') {
+                i += 1;
+            }
+            out.push_str("...");
+            continue;
+        }
+        if let Some(end) = hex_groups(bytes, i) {
+            // `ff:00:4e:dc`, `fe80::1`: letters-only groups would stay words.
+            push_mask(out, &mut last_mask_end);
+            i = end;
+            continue;
+        }
+        let shape = word_shape(bytes, i);
+        let end = shape.end;
         // Cut at ASCII bytes only, so both ends are character boundaries.
         let word = line.get(i..end).unwrap_or_default();
-        if is_variable(word.as_bytes(), bytes.get(end..).unwrap_or_default()) {
-            push_mask(&mut out, &mut last_mask_end);
+        let after = bytes.get(end..).unwrap_or_default();
+        if is_variable(word.as_bytes(), after, shape)
+            || is_date_word(word.as_bytes(), after)
+            || (shape.any & DOT != 0 && is_host_name(word.as_bytes()))
+            || is_user_name(out, word.as_bytes())
+        {
+            push_mask(out, &mut last_mask_end);
         } else {
             out.push_str(word);
         }
         i = end;
     }
     out.make_ascii_lowercase();
-    out
+}
+
+/// What one pass over a word learned, for [`is_variable`].
+#[derive(Clone, Copy)]
+struct Shape {
+    /// Where the word ends: at whitespace, a delimiter, or a run of dots.
+    end: usize,
+    /// The union of its bytes' [`CLASS`] bits.
+    any: u8,
+    /// Whether every byte is a hex digit.
+    all_hex: bool,
+}
+
+const DIGIT: u8 = 1;
+const HEX: u8 = 2;
+const BACKSLASH: u8 = 4;
+const AT: u8 = 8;
+const DOT: u8 = 16;
+const ENDS: u8 = 32;
+
+/// Each byte's class bits: the scan looks at every byte of every line, and
+/// one table load is cheaper than a chain of comparisons. `.` ends a word
+/// only when doubled (checked in [`word_shape`]).
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut bits = 0;
+        if c.is_ascii_digit() {
+            bits |= DIGIT;
+        }
+        if c.is_ascii_hexdigit() {
+            bits |= HEX;
+        }
+        if c == b'\\' {
+            bits |= BACKSLASH;
+        }
+        if c == b'@' {
+            bits |= AT;
+        }
+        if c == b'.' {
+            bits |= DOT;
+        }
+        if c.is_ascii_whitespace() || is_delimiter(c) || c == b'.' {
+            bits |= ENDS;
+        }
+        table[b] = bits;
+        b += 1;
+    }
+    table
+};
+
+/// Scans the word at `at` once: where it ends and what it holds.
+fn word_shape(bytes: &[u8], at: usize) -> Shape {
+    let (mut end, mut any, mut all_hex) = (at, 0u8, true);
+    while let Some(&c) = bytes.get(end) {
+        let bits = CLASS[usize::from(c)];
+        if bits & ENDS != 0 && (c != b'.' || bytes.get(end + 1) == Some(&b'.')) {
+            break;
+        }
+        any |= bits;
+        all_hex &= bits & HEX != 0;
+        end += 1;
+    }
+    Shape { end, any, all_hex }
+}
+
+/// The end of a token at `at` made only of hex groups joined by `:` (at
+/// least two joins and one digit: a MAC, an IPv6 address, a register
+/// dump), which is one value though `:` splits words elsewhere.
+fn hex_groups(bytes: &[u8], at: usize) -> Option<usize> {
+    let first = *bytes.get(at)?;
+    // Cheap exits first: a hex group is short and soon meets a `:`.
+    let head = &bytes[at..bytes.len().min(at + 5)];
+    if !first.is_ascii_hexdigit() || !head.contains(&b':') {
+        return None;
+    }
+    let (mut colons, mut digit, mut end) = (0, false, at);
+    while let Some(&c) = bytes.get(end) {
+        match c {
+            b':' => colons += 1,
+            c if c.is_ascii_digit() => digit = true,
+            c if c.is_ascii_hexdigit() => {}
+            _ => break,
+        }
+        end += 1;
+    }
+    // A trailing `:` (`ff:00:` then prose) belongs to the sentence.
+    while end > at && bytes[end - 1] == b':' {
+        end -= 1;
+        colons -= 1;
+    }
+    let whole = bytes
+        .get(end)
+        .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'.');
+    (colons >= 2 && digit && whole).then_some(end)
+}
+
+/// `db-1.internal`, `mail.example.org`: a lowercase dotted name is a host
+/// (or a package path). A capital in the last part marks a class or an
+/// exception (`java.net.ConnectException`), which is the message, not a value.
+fn is_host_name(word: &[u8]) -> bool {
+    if !word.contains(&b'.') {
+        return false;
+    }
+    let parts = word.split(|&c| c == b'.');
+    let mut count = 0;
+    for part in parts {
+        count += 1;
+        let plain = part.len() >= 2
+            && part
+                .iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'_');
+        if !plain {
+            return false;
+        }
+    }
+    count >= 2
+}
+
+/// The name after `user` (`Invalid user admin`, `for user deploy`): which
+/// account failed is a value, like a host; a word that goes on the
+/// sentence (`user not found`) is not a name.
+/// Words that go on a sentence after `user`, so are not an account's name.
+pub(crate) const NOT_NAMES: &[&[u8]] = &[
+    b"from", b"for", b"with", b"is", b"was", b"not", b"has", b"had", b"to", b"in", b"on", b"of",
+    b"and", b"or", b"the", b"a", b"an", b"name", b"id", b"account", b"agent", b"data", b"session",
+    b"request", b"mode", b"does", b"did", b"cannot", b"can", b"already", b"must", b"unknown",
+    b"by", b"at", b"as", b"may",
+];
+
+fn is_user_name(out: &str, word: &[u8]) -> bool {
+    // Most words do not follow `user`: two byte checks say so.
+    if !out.ends_with(' ')
+        || !matches!(
+            out.as_bytes().get(out.len().wrapping_sub(2)),
+            Some(b'r' | b'R' | b'e' | b'E')
+        )
+    {
+        return false;
+    }
+    let previous = out.trim_end_matches(' ').as_bytes();
+    let after_user = out.len() > previous.len()
+        && [&b"user"[..], b"username"].iter().any(|key| {
+            previous.len() >= key.len()
+                && previous[previous.len() - key.len()..].eq_ignore_ascii_case(key)
+                && !previous[..previous.len() - key.len()]
+                    .last()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        });
+    after_user
+        && !word.is_empty()
+        && word
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        && !NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(word))
+}
+
+/// A day or month name that starts a date (`Fri Jul 29 ...`, `Jul 29`):
+/// part of a timestamp, so a value. Only before a digit or another such
+/// name, so "may" in a sentence stays a word.
+fn is_date_word(word: &[u8], after: &[u8]) -> bool {
+    const NAMES: [&[u8]; 19] = [
+        b"mon", b"tue", b"wed", b"thu", b"fri", b"sat", b"sun", b"jan", b"feb", b"mar", b"apr",
+        b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
+    ];
+    let is_name = |w: &[u8]| w.len() == 3 && NAMES.iter().any(|n| n.eq_ignore_ascii_case(w));
+    if !is_name(word) || after.first() != Some(&b' ') {
+        return false;
+    }
+    let next = &after[1..];
+    let next_word = &next[..next
+        .iter()
+        .position(|c| !c.is_ascii_alphanumeric())
+        .unwrap_or(next.len())];
+    next.first().is_some_and(u8::is_ascii_digit) || is_name(next_word)
 }
 
 /// Where the text continues after a quoted value at `at` that should be
@@ -170,13 +379,14 @@ fn masked_value(
 }
 
 /// Appends `<*>`, or extends the previous one when only joiners
-/// (`:` `.` `-` `/` `@` `_`) separate them.
+/// (`:` `.` `-` `/` `@` `_` and spaces) separate them: a list of values
+/// (`delete blk_1 blk_2 blk_3`) is one value however long it is.
 fn push_mask(out: &mut String, last_mask_end: &mut Option<usize>) {
     if let Some(end) = *last_mask_end
         && let Some(between) = out.as_bytes().get(end..)
         && between
             .iter()
-            .all(|c| matches!(c, b':' | b'.' | b'-' | b'/' | b'@' | b'_'))
+            .all(|c| matches!(c, b':' | b'.' | b'-' | b'/' | b'@' | b'_' | b' '))
     {
         out.truncate(end);
         return;
@@ -186,7 +396,7 @@ fn push_mask(out: &mut String, last_mask_end: &mut Option<usize>) {
 }
 
 /// Whether a word is a value rather than part of the message.
-fn is_variable(word: &[u8], after: &[u8]) -> bool {
+fn is_variable(word: &[u8], after: &[u8], shape: Shape) -> bool {
     if word.starts_with(b"/")
         || word.starts_with(b"./")
         || word.starts_with(b"../")
@@ -195,25 +405,95 @@ fn is_variable(word: &[u8], after: &[u8]) -> bool {
         // A path; a lone `/` is punctuation.
         return word.len() > 1;
     }
-    if after.starts_with(b"://")
-        || word.contains(&b'\\')
-        || (word.contains(&b'@') && word.contains(&b'.'))
-    {
-        // A URL scheme (its rest is a path), a Windows path, an address.
+    if after.starts_with(b"://") {
+        // A URL scheme: its rest is a path.
         return true;
     }
-    if word.iter().any(u8::is_ascii_digit) {
+    let has = |bits: u8| shape.any & bits != 0;
+    if has(BACKSLASH) || (has(AT) && has(DOT)) {
+        // A Windows path, an address.
+        return true;
+    }
+    if has(DIGIT) {
         return !is_name_with_number(word);
     }
-    word.len() >= 12 && word.iter().all(u8::is_ascii_hexdigit)
+    shape.all_hex && word.len() >= 12
 }
 
-/// `http2`, `sha256`, `utf8`, `int64`: letters then a short number, which is
-/// part of a name more often than a value.
+/// `http2`, `sha256`, `utf8`, `int64`: technical names that carry a number.
+/// A list, not a shape: `db2`, `worker47` and `bglio716` have the same
+/// shape and are hosts, which must not split a fingerprint.
 fn is_name_with_number(bytes: &[u8]) -> bool {
-    let letters = bytes.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    let digits = bytes.len() - letters;
-    letters >= 2 && (1..=3).contains(&digits) && bytes[letters..].iter().all(u8::is_ascii_digit)
+    const NAMES: &[&[u8]] = &[
+        b"http1",
+        b"http2",
+        b"http3",
+        b"h2",
+        b"h2c",
+        b"sha1",
+        b"sha224",
+        b"sha256",
+        b"sha384",
+        b"sha512",
+        b"md5",
+        b"utf8",
+        b"utf16",
+        b"utf32",
+        b"int8",
+        b"int16",
+        b"int32",
+        b"int64",
+        b"uint8",
+        b"uint16",
+        b"uint32",
+        b"uint64",
+        b"float32",
+        b"float64",
+        b"base64",
+        b"ipv4",
+        b"ipv6",
+        b"x509",
+        b"s3",
+        b"ec2",
+        b"k8s",
+        b"oauth2",
+        b"log4j",
+        b"python2",
+        b"python3",
+        b"pip3",
+        b"tls12",
+        b"tls13",
+        b"sslv3",
+        b"tlsv1",
+        b"amd64",
+        b"arm64",
+        b"x86",
+        b"win32",
+        b"i18n",
+        b"e2e",
+        b"p2p",
+        b"ed25519",
+        b"aes128",
+        b"aes256",
+        b"bzip2",
+        b"ext4",
+        b"cgroup2",
+        b"cgroupv2",
+        b"v1",
+        b"v2",
+        b"v3",
+        b"1xx",
+        b"2xx",
+        b"3xx",
+        b"4xx",
+        b"5xx",
+    ];
+    // Most words with a digit are values: a long word or one that starts
+    // with a digit (`4xx` aside) is not in the list.
+    if bytes.len() > 8 || (bytes.first().is_some_and(u8::is_ascii_digit) && bytes.len() != 3) {
+        return false;
+    }
+    NAMES.iter().any(|n| n.eq_ignore_ascii_case(bytes))
 }
 
 /// A stable 64-bit hash of a template: FNV-1a, fixed by its spec, unlike
@@ -455,6 +735,42 @@ mod tests {
         );
         assert_eq!(template_of("can't open it"), "can't open it");
         assert_eq!(template_of("   "), "");
+    }
+
+    #[test]
+    fn values_that_words_would_hide_are_masked() {
+        let cases = [
+            // Padding dots separate a name from its value.
+            (
+                "icache prefetch depth.......0x00000000",
+                "icache prefetch depth...<*>",
+            ),
+            // Hex groups joined by `:`, letters-only groups included.
+            ("chip ff:01:4e:dc changed", "chip <*> changed"),
+            // A date's day and month names; a list of values is one value.
+            (
+                "status=M Fri Jul 29 08:15:03 PDT 2005",
+                "status=<*> pdt <*>",
+            ),
+            ("delete blk_1 blk_2 blk_3", "delete <*>"),
+            // Hosts by their dots or their numbers; the account after `user`.
+            ("lookup mail.example.org failed", "lookup <*> failed"),
+            ("mount failed on bglio716", "mount failed on <*>"),
+            (
+                "Invalid user admin from 10.0.0.1",
+                "invalid user <*> from <*>",
+            ),
+            ("user not found", "user not found"),
+            // A class name is the message.
+            (
+                "java.net.ConnectException: refused",
+                "java.net.connectexception: refused",
+            ),
+            ("it may fail on May 3", "it may fail on <*>"),
+        ];
+        for (line, template) in cases {
+            assert_eq!(template_of(line), template, "{line:?}");
+        }
     }
 
     #[test]

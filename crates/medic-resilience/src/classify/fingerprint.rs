@@ -573,7 +573,8 @@ mod tests {
             crate::classify::ErrorClassifier::new()
                 .classify_message(message)
                 .fingerprint,
-            "network:fe8e71ddc6517d52"
+            // A refusal on PostgreSQL's port is the database (issue 17).
+            "database:fe8e71ddc6517d52"
         );
     }
 

@@ -49,6 +49,7 @@ mod assessment;
 mod category;
 mod classifier;
 mod context;
+mod families;
 mod fingerprint;
 mod http;
 mod io;

@@ -18,6 +18,7 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use super::assessment::Assessment;
 use super::category::{Category, Severity};
+use super::families::FAMILIES;
 
 /// One entry of the catalog.
 #[derive(Debug, Clone, Copy)]
@@ -218,12 +219,27 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
     ),
 ];
 
-/// The whole catalog as one automaton, indices matching [`CATALOG`].
+/// Every entry in the order they are tried: the software families
+/// (`families.rs`, narrower) first, then [`CATALOG`].
+static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
+    FAMILIES
+        .iter()
+        .map(|rule| MessagePattern {
+            name: rule.name,
+            regex: rule.regex,
+            assessment: Assessment::with_retryable(rule.category, rule.retryable),
+            specific: true,
+        })
+        .chain(CATALOG.iter().copied())
+        .collect()
+});
+
+/// All entries as one automaton, indices matching [`ENTRIES`].
 static CATALOG_SET: LazyLock<RegexSet> = LazyLock::new(|| {
     // The catalog is a constant; `every_catalog_pattern_compiles` and every
     // other test in this module would fail on a typo, so this cannot fail.
     #[allow(clippy::expect_used)]
-    RegexSetBuilder::new(CATALOG.iter().map(|pattern| pattern.regex))
+    RegexSetBuilder::new(ENTRIES.iter().map(|pattern| pattern.regex))
         .case_insensitive(true)
         .unicode(false)
         .build()
@@ -258,7 +274,7 @@ static RETRY_HINT_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The regex of every catalog entry, in catalog order.
 pub(crate) fn catalog_regexes() -> impl Iterator<Item = &'static str> {
-    CATALOG.iter().map(|pattern| pattern.regex)
+    ENTRIES.iter().map(|pattern| pattern.regex)
 }
 
 /// The status-code pattern's source, for [`catalog_regexes`]' users.
@@ -267,7 +283,7 @@ pub(crate) const STATUS_REGEX: &str = r"\b(?:http status (?:client|server) error
 /// The first catalog entry matching `text`, if any.
 pub(crate) fn match_catalog(text: &str) -> Option<&'static MessagePattern> {
     let first = CATALOG_SET.matches(text).iter().next()?;
-    CATALOG.get(first)
+    ENTRIES.get(first)
 }
 
 /// A 4xx/5xx status code mentioned in `text`, if any.
@@ -303,22 +319,22 @@ mod tests {
 
     #[test]
     fn every_catalog_pattern_compiles_on_its_own() {
-        for pattern in CATALOG {
+        for pattern in ENTRIES.iter() {
             RegexBuilder::new(pattern.regex)
                 .case_insensitive(true)
                 .unicode(false)
                 .build()
                 .unwrap_or_else(|e| panic!("{}: {e}", pattern.name));
         }
-        assert_eq!(CATALOG_SET.len(), CATALOG.len());
+        assert_eq!(CATALOG_SET.len(), ENTRIES.len());
     }
 
     #[test]
     fn catalog_names_are_unique() {
-        let mut names: Vec<&str> = CATALOG.iter().map(|p| p.name).collect();
+        let mut names: Vec<&str> = ENTRIES.iter().map(|p| p.name).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), CATALOG.len());
+        assert_eq!(names.len(), ENTRIES.len());
     }
 
     #[test]
@@ -353,7 +369,7 @@ mod tests {
             ("Expired token", "unauthenticated"),
             (
                 "password authentication failed for user \"app\"",
-                "unauthenticated",
+                "db_login_failed",
             ),
             // permission
             ("403 Forbidden", "forbidden"),
@@ -487,8 +503,9 @@ mod tests {
             ("422 Unprocessable Entity", "invalid_request"),
             // wordings of particular tools
             (
+                // PostgreSQL's port: the database (issue 17).
                 "curl: (7) Failed to connect to db-1 port 5432 after 3 ms: Couldn't connect to server",
-                "connection_failed",
+                "db_unreachable_then_named",
             ),
             (
                 "Connection to node -1 (kafka/10.0.0.4:9092) could not be established. Broker may not be available.",
@@ -497,7 +514,7 @@ mod tests {
             ("fatal: [web-1]: UNREACHABLE! => {}", "connection_failed"),
             (
                 "Failed to connect to the host via ssh: app@web-1: Permission denied (publickey,password).",
-                "unauthenticated",
+                "ssh_login_rejected",
             ),
             (
                 "smtp: 535 5.7.8 Authentication credentials invalid",
@@ -550,10 +567,14 @@ mod tests {
                 "invalid_request",
             ),
         ];
-        for (message, expected) in cases {
-            let hit = match_catalog(message).map(|p| p.name);
-            assert_eq!(hit, Some(*expected), "message: {message:?}");
-        }
+        let misses: Vec<String> = cases
+            .iter()
+            .filter_map(|(message, expected)| {
+                let hit = match_catalog(message).map(|p| p.name);
+                (hit != Some(*expected)).then(|| format!("{message:?}: {hit:?}, not {expected}"))
+            })
+            .collect();
+        assert!(misses.is_empty(), "{misses:#?}");
     }
 
     #[test]

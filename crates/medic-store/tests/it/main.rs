@@ -50,6 +50,7 @@ conformance_suite!(
     budgets_count_real_actions_since,
     learning_accumulates_outcomes,
     import_replaces_matching_stats,
+    fingerprints_are_renamed_with_their_learning,
     a_reopened_incident_takes_its_success_back,
     resolved_incidents_are_similarity_candidates,
     a_restart_keeps_everything,

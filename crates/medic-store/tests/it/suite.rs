@@ -1007,6 +1007,56 @@ pub async fn import_replaces_matching_stats(backend: &Backend) {
     assert_eq!(after, stats("db:refused", "restart", 11, 10, 10_000));
 }
 
+pub async fn fingerprints_are_renamed_with_their_learning(backend: &Backend) {
+    let store = backend.open().await;
+    assert_eq!(store.fingerprint_version().await.expect("version"), 1);
+    let closed = open(store.as_ref(), "db", "network:old", t(0)).await;
+    let d = diagnosis(Category::Network, Severity::High);
+    store
+        .set_diagnosis(closed.id, &d, t(1))
+        .await
+        .expect("diagnose");
+    store
+        .set_status(closed.id, IncidentStatus::Resolved, t(2))
+        .await
+        .expect("resolve");
+    // A live incident under the new name already: the old live one stays.
+    open(store.as_ref(), "web", "network:new", t(3)).await;
+    let live_old = open(store.as_ref(), "web", "network:old", t(4)).await;
+    store
+        .import_remedy_stats(&[
+            stats("network:old", "restart", 3, 2, 300),
+            stats("network:new", "restart", 1, 1, 100),
+            stats("network:old", "page", 1, 0, 0),
+        ])
+        .await
+        .expect("seed");
+    assert_eq!(
+        store.diagnosed_fingerprints().await.expect("diagnosed"),
+        [("network:old".to_string(), d)]
+    );
+    store
+        .rename_fingerprints(&[("network:old".into(), "network:new".into())], 2)
+        .await
+        .expect("rename");
+    assert_eq!(store.fingerprint_version().await.expect("version"), 2);
+    assert_eq!(
+        store.incident(closed.id).await.expect("closed").fingerprint,
+        "network:new"
+    );
+    assert_eq!(
+        store.incident(live_old.id).await.expect("live").fingerprint,
+        "network:old"
+    );
+    assert_eq!(
+        store.all_remedy_stats().await.expect("all"),
+        [
+            stats("network:new", "page", 1, 0, 0),
+            stats("network:new", "restart", 4, 3, 400),
+        ]
+    );
+}
+
 pub async fn a_reopened_incident_takes_its_success_back(backend: &Backend) {
     let store = backend.open().await;
     let first = open(&*store, "payments", "db:refused", t(0)).await;

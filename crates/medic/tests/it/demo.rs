@@ -25,5 +25,7 @@ fn the_demo_heals_everything_and_exits_0() {
             .to_string()
     };
     assert!(row("database outage").contains("reconnect-db"), "{stdout}");
+    // A refused connection to PostgreSQL's port is the database (issue 17).
+    assert!(row("database outage").contains(" database "), "{stdout}");
     assert!(row("hang").contains("restart"), "{stdout}");
 }

@@ -4,15 +4,24 @@ use super::medic;
 
 /// Rules-alone category accuracy on `eval/corpus.jsonl`, rounded down to a
 /// whole percent: measured 99.1% on 2026-11-26 (318 cases; 60.7% before the
-/// root cause was chosen by rank). Raise it when the rules improve; never
-/// lower it to make a regression pass.
+/// root cause was chosen by rank), and 99.1% again on 2026-12-06 after
+/// issue 17 relabelled five database-client items `database`. Raise it when
+/// the rules improve; never lower it to make a regression pass.
 const BASELINE_ACCURACY: &str = "99";
 
 /// Rules-alone category accuracy on `eval/holdout.jsonl`, rounded down:
 /// 80 cases written blind (without reading the catalog or the tuning
-/// corpus) after the rules were tuned; measured 70.0% on 2026-11-26. It is
-/// the honest figure for unseen wordings; do not tune the rules on it.
-const HOLDOUT_BASELINE: &str = "70";
+/// corpus) after the rules were tuned; measured 70.0% on 2026-11-26 and
+/// 80.0% on 2026-12-06 with issue 17's software families. It is the honest
+/// figure for unseen wordings; do not tune the rules on it.
+const HOLDOUT_BASELINE: &str = "80";
+
+/// Rules-alone category accuracy on `eval/blind-2.jsonl`, rounded down:
+/// 327 cases written blind for issue 17 (see eval/BLIND-2.md). Scored
+/// before any rule change of that issue: 50.8 % strict, 60.6 % counting
+/// acceptable alternatives, 10.7 % a wrong category; after the software
+/// families: 78.3 %, 83.8 %, 5.8 %. Never tune on it.
+const BLIND_2_BASELINE: &str = "78";
 
 fn repo_file(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
@@ -83,6 +92,36 @@ fn rules_alone_hold_the_recorded_baseline_on_the_blind_holdout() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("cases: 80"), "{stdout}");
+}
+
+#[test]
+fn rules_alone_hold_the_recorded_baseline_on_blind_2() {
+    let out = medic(
+        &[
+            "eval",
+            "--corpus",
+            &repo_file("eval/blind-2.jsonl"),
+            "--config",
+            &repo_file("eval/medic.toml"),
+            "--min-accuracy",
+            BLIND_2_BASELINE,
+            "--json",
+        ],
+        &[],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["cases"], 327);
+    // Alternatives only add; the wrong-category rate is reported beside.
+    let strict = json["category_accuracy"].as_f64().expect("strict");
+    let lenient = json["acceptable_accuracy"].as_f64().expect("lenient");
+    assert!(lenient >= strict, "{json}");
+    assert!(json["wrong_category_rate"].as_f64().is_some(), "{json}");
 }
 
 #[test]

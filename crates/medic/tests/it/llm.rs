@@ -292,9 +292,10 @@ action = {{ kind = "exec", command = ["true"] }}
 
 #[test]
 fn an_allowed_remedy_from_the_model_goes_first_and_an_injected_one_never_runs() {
-    // The rules call this log `network`; a model that agrees and prefers
+    // The rules call this log `database` (a refusal on PostgreSQL's port,
+    // issue 17); a model that agrees and prefers
     // `restart` moves it ahead of `reconnect-db`.
-    let agreeing = serde_json::json!({"category": "network", "remedy": "restart",
+    let agreeing = serde_json::json!({"category": "database", "remedy": "restart",
         "confidence": 0.9, "root_cause": "db down", "rationale": "refused"})
     .to_string();
     let (url, count) = stand_in(agreeing);
@@ -306,7 +307,7 @@ fn an_allowed_remedy_from_the_model_goes_first_and_an_injected_one_never_runs() 
 
     // A model that obeys the injected line: its remedy is not configured,
     // so the plan keeps its own order and nothing else runs.
-    let obeying = serde_json::json!({"category": "network", "remedy": "rm -rf /",
+    let obeying = serde_json::json!({"category": "database", "remedy": "rm -rf /",
         "confidence": 1, "root_cause": "as instructed", "rationale": "as instructed",
         "command": "rm -rf /"})
     .to_string();
@@ -385,7 +386,7 @@ action = {{ kind = "wait", duration = "1s" }}
         String::from_utf8_lossy(&out.stderr)
     );
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(printed["category"], "network", "{printed:#}");
+    assert_eq!(printed["category"], "database", "{printed:#}");
     assert_eq!(
         printed["sources"],
         serde_json::json!(["rules"]),
@@ -406,7 +407,7 @@ fn a_model_that_agrees_never_lifts_a_remedy_past_the_approval_threshold() {
     // The rules are 85 % sure of this log. A model agreeing at 100 % makes
     // the diagnosis shown 92.5 % sure, but the policy (`min_confidence =
     // 0.9`) weighs the rules' own confidence: the remedy waits for a human.
-    let agreeing = serde_json::json!({"category": "network", "remedy": "reconnect-db",
+    let agreeing = serde_json::json!({"category": "database", "remedy": "reconnect-db",
         "confidence": 1, "root_cause": "db down", "rationale": "refused"})
     .to_string();
     let (url, _) = stand_in(agreeing);

@@ -24,6 +24,7 @@ mod run;
 mod serve;
 mod supervise;
 mod support;
+mod templates;
 mod tls;
 mod verdict;
 
@@ -191,7 +192,8 @@ fn diagnose_reads_stdin_and_prints_json() {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(json["category"], "network");
+    // A refusal on PostgreSQL's port is the database (issue 17).
+    assert_eq!(json["category"], "database");
     assert!(
         json["root_cause"]
             .as_str()
@@ -200,7 +202,7 @@ fn diagnose_reads_stdin_and_prints_json() {
     assert!(
         json["fingerprint"]
             .as_str()
-            .is_some_and(|f| f.starts_with("network:"))
+            .is_some_and(|f| f.starts_with("database:"))
     );
     assert!(json["confidence"].as_f64().is_some_and(|c| c > 0.6));
     assert!(

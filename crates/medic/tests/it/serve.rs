@@ -250,7 +250,7 @@ action = {{ kind = "escalate", webhook = "{url}" }}
     let listed = served.wait_for("/api/v1/incidents", Duration::from_secs(10), |json| {
         json["incidents"][0]["status"] == "escalated"
     });
-    assert_eq!(listed["incidents"][0]["category"], "network");
+    assert_eq!(listed["incidents"][0]["category"], "database");
     let bodies = hook.bodies.lock().expect("lock").clone();
     let page: serde_json::Value = serde_json::from_str(&bodies[0]).expect("JSON page");
     assert!(
