@@ -147,11 +147,11 @@ impl StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => true,
-            // SQLITE_BUSY / SQLITE_LOCKED, and PostgreSQL's "cannot connect now"
+            // SQLITE_BUSY / SQLITE_LOCKED (and their extended codes), and PostgreSQL's "cannot connect now"
             // (57P03, starting or shutting down) and admin shutdown (57P01).
             sqlx::Error::Database(db) => matches!(
                 db.code().as_deref(),
-                Some("5" | "6" | "517" | "262" | "57P01" | "57P03")
+                Some("5" | "6" | "261" | "262" | "517" | "773" | "57P01" | "57P03")
             ),
             _ => false,
         }
