@@ -156,7 +156,8 @@ action = {{ kind = "exec", command = ["touch", "{marker}"] }}
     let detail = medic.get_json(&format!("/api/v1/incidents/{id}"));
     assert_eq!(detail["actions"][0]["remedy"], "reconnect-db", "{detail:#}");
     assert_eq!(detail["actions"][0]["state"], "succeeded", "{detail:#}");
-    assert_eq!(detail["incident"]["category"], "network", "{detail:#}");
+    // A refused connection to port 5432 is a database failure (issue 17).
+    assert_eq!(detail["incident"]["category"], "database", "{detail:#}");
 
     // Alertmanager repeats the firing alert every 2 s: wait for a repeat.
     let duplicates = poll(WAIT, || {
