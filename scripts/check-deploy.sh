@@ -44,9 +44,9 @@ container = deployment["spec"]["template"]["spec"]["containers"][0]
 problems = []
 if deployment["spec"]["replicas"] != 1 or deployment["spec"].get("strategy", {}).get("type") != "Recreate":
     problems.append("the Deployment must run exactly 1 replica, recreated (replicas do not share work yet)")
-for probe in ("livenessProbe", "readinessProbe"):
-    if container.get(probe, {}).get("httpGet", {}).get("path") != "/health":
-        problems.append(f"{probe} is not GET /health")
+for probe, path in (("livenessProbe", "/health"), ("readinessProbe", "/ready")):
+    if container.get(probe, {}).get("httpGet", {}).get("path") != path:
+        problems.append(f"{probe} is not GET {path}")
 if not any(e.get("name") == "MEDIC_STORAGE_URL" and "secretKeyRef" in e.get("valueFrom", {}) for e in container.get("env", [])):
     problems.append("MEDIC_STORAGE_URL does not come from a Secret")
 if problems:
