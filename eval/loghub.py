@@ -152,13 +152,24 @@ def default_medic() -> str:
     return str(Path(target) / "release" / "medic")
 
 
+def default_data() -> str:
+    """The Loghub-2k folder: $MEDIC_LOGHUB_DIR, else ../shared/loghub-2k next
+    to this checkout, else the team machines' /work/shared/loghub-2k."""
+    if os.environ.get("MEDIC_LOGHUB_DIR"):
+        return os.environ["MEDIC_LOGHUB_DIR"]
+    for candidate in (REPO.parent / "shared" / "loghub-2k", Path("/work/shared/loghub-2k")):
+        if candidate.is_dir():
+            return str(candidate)
+    return str(REPO.parent / "shared" / "loghub-2k")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--medic", default=default_medic(), help="the medic binary")
     parser.add_argument(
         "--data",
-        default=str(REPO.parent / "shared" / "loghub-2k"),
-        help="the Loghub-2k folder (one folder per system)",
+        default=default_data(),
+        help="the Loghub-2k folder (one folder per system; default $MEDIC_LOGHUB_DIR or ../shared/loghub-2k)",
     )
     parser.add_argument(
         "--repeat", type=int, default=100, help="input repetitions for lines/s"
@@ -176,6 +187,8 @@ def main() -> int:
     logging.disable(logging.CRITICAL)  # drain3 logs every new cluster at INFO
 
     data = Path(args.data)
+    if not data.is_dir():
+        sys.exit(f"loghub: no Loghub-2k data at {data} (set MEDIC_LOGHUB_DIR or --data)")
     systems = sorted(p.name for p in data.iterdir() if p.is_dir())
     if not systems:
         sys.exit(f"loghub: no systems in {data}")
