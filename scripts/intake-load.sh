@@ -41,7 +41,7 @@ alertmanager = { token_env = "MEDIC_AM_TOKEN" }
 TOML
 export MEDIC_LOAD_KEY="$key" MEDIC_AM_TOKEN="$token" MEDIC_LOG=warn
 
-./target/release/medic serve --config "$dir/medic.toml" >"$dir/serve.log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/release/medic" serve --config "$dir/medic.toml" >"$dir/serve.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do

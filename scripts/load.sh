@@ -33,7 +33,7 @@ TOML
 export MEDIC_LOAD_KEY="$key" MEDIC_LOG=warn
 
 serve() {
-  ./target/release/medic serve --config "$dir/medic.toml" >"$dir/serve.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/release/medic" serve --config "$dir/medic.toml" >"$dir/serve.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$port/health" >/dev/null && return 0
