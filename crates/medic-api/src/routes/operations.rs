@@ -23,19 +23,12 @@ const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 /// load balancer should send webhooks to a replica that has one.
 pub(super) async fn readiness(State(state): State<ApiState>) -> ApiResult<impl IntoResponse> {
     let backend = state.store.backend();
-    match tokio::time::timeout(READY_WITHIN, state.store.ping()).await {
-        Ok(Ok(())) => Ok(Reply(json!({"status": "ready", "store": backend}))),
-        Ok(Err(error)) => Err(ApiError::new(
-            "store_unavailable",
-            format!("{backend} store: {error}"),
-        )
-        .with_retry_after(5)),
-        Err(_) => Err(ApiError::new(
-            "store_unavailable",
-            format!("{backend} store: no answer within {READY_WITHIN:?}"),
-        )
-        .with_retry_after(5)),
-    }
+    let why = match tokio::time::timeout(READY_WITHIN, state.store.ping()).await {
+        Ok(Ok(())) => return Ok(Reply(json!({"status": "ready", "store": backend}))),
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => format!("no answer within {READY_WITHIN:?}"),
+    };
+    Err(ApiError::new("store_unavailable", format!("{backend} store: {why}")).with_retry_after(5))
 }
 
 pub(super) async fn system_health(State(state): State<ApiState>) -> impl IntoResponse {
