@@ -400,9 +400,9 @@ impl Agent {
             message: signal.message.clone(),
         });
         runtime.state.send_replace(transition.to);
-        let fast = runtime.health.wants_fast_confirmation();
+        let pace = runtime.pace();
         for probe in &runtime.probes {
-            self.inner.scheduler.set_fast(*probe, fast);
+            self.inner.scheduler.set_pace(*probe, pace);
         }
         let starts_incident = matches!(
             transition.to,

@@ -42,6 +42,11 @@ struct ApprovalLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct IntakeLabels {
     source: String,
     outcome: String,
@@ -66,7 +71,8 @@ pub struct Metrics {
     time_to_recover: Histogram,
     intake: Family<IntakeLabels, Counter>,
     approvals: Family<ApprovalLabels, Counter>,
-    /// (succeeded, finished) real actions, for the ratio.
+    skipped: Family<ReasonLabel, Counter>,
+    /// (verified, finished) remedy actions, for the ratio.
     tally: std::sync::Mutex<(u64, u64)>,
 }
 
@@ -101,7 +107,7 @@ impl Metrics {
         let success_ratio = FloatGauge::default();
         registry.register(
             "remediation_success_ratio",
-            "Share of real remedy actions that succeeded since the agent started",
+            "Share of remedy actions since the agent started whose fix was verified (the target healthy within its verify window); an action that succeeded and healed nothing counts as a miss. Pages are not remedies",
             success_ratio.clone(),
         );
         let probe_duration: Family<TargetLabel, Histogram, fn() -> Histogram> =
@@ -141,6 +147,12 @@ impl Metrics {
             "Approval requests, by remedy and how they ended",
             approvals.clone(),
         );
+        let skipped = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "actions_skipped",
+            "Remedies held back, by reason: deferred (cooldown) or skipped (budget, breaker)",
+            skipped.clone(),
+        );
         Self {
             registry,
             incidents,
@@ -152,6 +164,7 @@ impl Metrics {
             time_to_recover,
             intake,
             approvals,
+            skipped,
             tally: std::sync::Mutex::new((0, 0)),
         }
     }
@@ -163,6 +176,16 @@ impl Metrics {
             tracing::error!(error = %e, "encoding metrics failed");
         }
         text
+    }
+
+    /// A remedy held back: `cooldown`, `global_budget`, `target_budget`,
+    /// `breaker_open`.
+    pub(crate) fn action_skipped(&self, reason: &str) {
+        self.skipped
+            .get_or_create(&ReasonLabel {
+                reason: reason.into(),
+            })
+            .inc();
     }
 
     pub(crate) fn incident_opened(&self, target: &str, category: &str) {
@@ -183,12 +206,27 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc();
-        let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
-        tally.1 += 1;
-        if success {
-            tally.0 += 1;
+        if kind != "escalate" {
+            self.tally_remedy(false);
         }
-        self.success_ratio.set(tally.0 as f64 / tally.1 as f64);
+    }
+
+    /// A remedy's fix held: the target was healthy within its verify window.
+    pub(crate) fn fix_verified(&self) {
+        self.tally_remedy(true);
+    }
+
+    /// One more finished remedy (`verified: false`), or one of those verified.
+    fn tally_remedy(&self, verified: bool) {
+        let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
+        if verified {
+            tally.0 += 1;
+        } else {
+            tally.1 += 1;
+        }
+        let (verified, finished) = *tally;
+        self.success_ratio
+            .set(verified as f64 / finished.max(verified).max(1) as f64);
     }
 
     pub(crate) fn probed(&self, target: &str, latency_ms: Option<f64>) {

@@ -3,7 +3,7 @@
 use medic_engine::config::Target;
 use medic_engine::health::{TargetHealth, TargetState, Thresholds};
 use medic_probe::log::LogTail;
-use medic_probe::scheduler::ProbeId;
+use medic_probe::scheduler::{Pace, ProbeId};
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -34,6 +34,8 @@ pub(crate) struct TargetRuntime {
     pub state: watch::Sender<TargetState>,
     /// An incident task is working on this target.
     pub busy: bool,
+    /// Its incident waits for a fix to show: probe fast.
+    pub verifying: bool,
     /// Per log file, how many lines had been read when the target was last
     /// healthy: diagnosis looks only at what was logged since.
     pub log_marks: Vec<u64>,
@@ -66,6 +68,21 @@ const ALERTS_REMEMBERED: usize = 1000;
 const ALERTS_WAITING: usize = 16;
 
 impl TargetRuntime {
+    /// How often its probes run now: fast while a change of state is being
+    /// confirmed or a fix verified; backing off while it stays down with
+    /// nothing to confirm (a struggling service is not hammered by the tool
+    /// meant to help it); else at their own interval.
+    pub fn pace(&self) -> Pace {
+        match self.health.state() {
+            _ if self.health.wants_fast_confirmation() => Pace::Fast,
+            TargetState::Unhealthy | TargetState::Flapping if self.verifying => Pace::Fast,
+            TargetState::Unhealthy | TargetState::Flapping => Pace::BackOff {
+                max: self.config.health.down_interval.get(),
+            },
+            _ => Pace::Normal,
+        }
+    }
+
     /// Whether an alert on this (already unhealthy) target should start an
     /// incident task now: the first time its message is seen in this
     /// outage, and no task at work (then it waits for that task).
@@ -129,6 +146,7 @@ impl TargetRuntime {
             logs,
             state: watch::Sender::new(TargetState::Unknown),
             busy: false,
+            verifying: false,
             last_exit: None,
             errors,
             latencies: VecDeque::with_capacity(LATENCY_HISTORY),

@@ -123,7 +123,7 @@ fn planned(remedy: &medic_engine::config::Remedy, decision: &Decision) -> Planne
         Decision::DryRun => ("dry_run", None),
         Decision::NeedsApproval { reason } => ("needs_approval", Some(reason.clone())),
         Decision::Defer { wait_ms } => ("defer", Some(format!("cooldown: {wait_ms} ms left"))),
-        Decision::Skip { reason } => ("skip", Some(reason.clone())),
+        Decision::Skip { reason, .. } => ("skip", Some(reason.clone())),
     };
     PlannedRemedy {
         remedy: remedy.name.clone(),

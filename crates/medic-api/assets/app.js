@@ -56,9 +56,9 @@
 
   // Status word -> colour family. The word itself is always rendered too.
   const TONES = {
-    ok: ['healthy', 'closed', 'succeeded', 'resolved', 'approved', 'success'],
-    warn: ['suspect', 'degraded', 'half_open', 'diagnosing', 'pending', 'medium'],
-    bad: ['unhealthy', 'open', 'failed', 'rejected', 'escalated', 'high'],
+    ok: ['healthy', 'closed', 'succeeded', 'resolved', 'approved', 'success', 'healed'],
+    warn: ['suspect', 'degraded', 'half_open', 'diagnosing', 'awaiting_approval', 'pending', 'medium'],
+    bad: ['unhealthy', 'open', 'failed', 'rejected', 'escalated', 'high', 'not healed'],
     crit: ['critical'],
     info: ['recovering', 'remediating', 'verifying', 'running'],
     flap: ['flapping'],
@@ -434,7 +434,6 @@
   const section = (title, ...kids) => h('section', { class: 'sub-section' }, h('h3', { text: title }), kids);
 
   function detailHead(inc) {
-    const open = !TERMINAL.has(inc.status);
     const meta = [
       ['Target', inc.target], ['Opened', inc.opened_at && [timeAbs(inc.opened_at), ' (', timeAgo(inc.opened_at), ')']],
       ['Updated', inc.updated_at && timeAgo(inc.updated_at)], ['Closed', inc.closed_at && timeAbs(inc.closed_at)],
@@ -445,9 +444,10 @@
       h('div', { class: 'detail-title' }, h('span', { class: 'muted', text: '#' + inc.id + ' ' }), h('span', { text: inc.title || '(untitled)' })),
       h('div', { class: 'chips' }, badge(inc.status), inc.severity && badge(inc.severity, 'sev'), inc.category && tag(inc.category)),
       h('dl', { class: 'meta-grid' }, meta.map(([k, v]) => [h('dt', { text: k }), h('dd', null, v)])),
-      open && h('div', { class: 'btns' },
+      inc.status !== 'resolved' && h('div', { class: 'btns' },
         h('button', { type: 'button', class: 'btn', 'data-ack': inc.id, disabled: !!inc.acknowledged_by,
           text: inc.acknowledged_by ? 'Acknowledged' : 'Ack' }),
+        // Escalated and failed incidents too: the human who fixed it says so.
         h('button', { type: 'button', class: 'btn primary', 'data-resolve': inc.id, text: 'Resolve' })));
   }
 
@@ -528,10 +528,11 @@
     const big = (label, value, t) => h('div', { class: 'kpi', 'data-tone': t || null },
       h('div', { class: 'kpi-num', text: value }), h('div', { class: 'kpi-lbl', text: label }));
     const kpis = h('div', { class: 'kpis' },
-      big('success rate', any ? fmtPct(o.success_rate) : '—', any ? rateTone(o.success_rate) : null),
-      big('recoveries', String(o.total_recoveries || 0)),
-      big('succeeded', String(o.successful_recoveries || 0)),
-      big('failed', String(o.failed_recoveries || 0), o.failed_recoveries ? 'bad' : null),
+      // Verified outcomes: a fix counts once the target was healthy after it.
+      big('healed (verified)', any ? fmtPct(o.success_rate) : '—', any ? rateTone(o.success_rate) : null),
+      big('remedies run', String(o.total_recoveries || 0)),
+      big('healed', String(o.successful_recoveries || 0)),
+      big('not healed', String(o.failed_recoveries || 0), o.failed_recoveries ? 'bad' : null),
       big('avg duration', any ? fmtMs(o.avg_duration_ms) : '—'));
     const charts = h('div', { class: 'charts' },
       barChart('By action', stats && stats.by_action), barChart('By component', stats && stats.by_component));
@@ -540,7 +541,8 @@
         h('td', null, timeAgo(r.timestamp)),
         h('td', { class: 'strong nowrap', text: r.component }),
         h('td', { class: 'mono nowrap', text: r.action }),
-        h('td', null, badge(r.success ? 'succeeded' : 'failed')),
+        h('td', null, badge(r.action_state || (r.success ? 'succeeded' : 'failed'))),
+        h('td', null, badge(r.success ? 'healed' : 'not healed')),
         h('td', { class: 'num', text: r.attempts }),
         h('td', { class: 'num', text: fmtMs(r.duration_ms) }),
         h('td', { class: 'last-error mono', title: r.error || '' },
@@ -548,8 +550,8 @@
     $('#recovery-body').replaceChildren(kpis, charts,
       h('h3', { class: 'minor', text: 'Recent recoveries' }),
       rows.length ? h('table', { class: 'tbl recent' },
-        h('thead', null, h('tr', null, ['When', 'Component', 'Action', 'Result', 'Tries', 'Took', 'Error / operation']
-          .map((t, i) => h('th', { class: i === 4 || i === 5 ? 'num' : null, text: t })))),
+        h('thead', null, h('tr', null, ['When', 'Component', 'Action', 'Action result', 'Healed', 'Tries', 'Took', 'Error / operation']
+          .map((t, i) => h('th', { class: i === 5 || i === 6 ? 'num' : null, text: t })))),
         h('tbody', null, rows)) : empty('No recoveries yet.'));
   }
 

@@ -127,12 +127,11 @@ impl TargetHealth {
         self.state
     }
 
-    /// Whether the agent should probe at the short confirm interval.
+    /// Whether a change of state waits to be confirmed (suspect,
+    /// recovering): the agent probes at the short confirm interval. Down for
+    /// good, a target is probed fast only while a fix is being verified.
     pub fn wants_fast_confirmation(&self) -> bool {
-        matches!(
-            self.state,
-            TargetState::Suspect | TargetState::Recovering | TargetState::Unhealthy
-        )
+        matches!(self.state, TargetState::Suspect | TargetState::Recovering)
     }
 
     /// Whether remedies may run (not while flapping).
@@ -311,6 +310,12 @@ mod tests {
         assert!(!h.wants_fast_confirmation());
         h.observe(false, 1);
         assert!(h.wants_fast_confirmation());
+        h.observe(false, 2);
+        assert_eq!(h.state(), TargetState::Unhealthy);
+        assert!(
+            !h.wants_fast_confirmation(),
+            "down for good: nothing to confirm"
+        );
     }
 
     #[test]

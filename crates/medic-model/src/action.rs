@@ -77,4 +77,10 @@ pub struct ActionRecord {
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Whether the target was healthy within the verify window after it
+    /// succeeded: the incident's verified outcome, apart from the action's
+    /// own (`state`). `None`: not verified (it failed, was skipped, paged a
+    /// human, or is still being verified).
+    #[serde(default)]
+    pub verified: Option<bool>,
 }

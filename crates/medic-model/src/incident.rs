@@ -24,6 +24,8 @@ pub enum IncidentStatus {
     Remediating,
     /// Checking that the remedy held.
     Verifying,
+    /// A remedy waits for a human's approval.
+    AwaitingApproval,
     /// Healthy again.
     Resolved,
     /// Handed to a human.
@@ -37,6 +39,7 @@ string_enum!(IncidentStatus, "incident status", {
     Diagnosing => "diagnosing",
     Remediating => "remediating",
     Verifying => "verifying",
+    AwaitingApproval => "awaiting_approval",
     Resolved => "resolved",
     Escalated => "escalated",
     Failed => "failed",
@@ -68,24 +71,30 @@ impl IncidentStatus {
     }
 
     /// Checks a status change against the lifecycle. Any live incident may be
-    /// resolved (the target recovered by itself), escalated or failed; an
-    /// ended incident changes no more (a recurrence opens a new one).
+    /// resolved (the target recovered by itself), escalated or failed. An
+    /// ended incident changes no more (a recurrence opens a new one), except
+    /// that an escalated or failed one may still be resolved: a human fixed
+    /// it, or the target recovered.
     ///
     /// ```
     /// use medic_model::IncidentStatus::*;
     /// assert!(Open.transition(Diagnosing).is_ok());
     /// assert!(Verifying.transition(Remediating).is_ok()); // the next remedy
     /// assert!(Resolved.transition(Open).is_err());
+    /// assert!(Escalated.transition(Resolved).is_ok()); // a human fixed it
     /// ```
     pub fn transition(self, to: IncidentStatus) -> Result<IncidentStatus, InvalidTransition> {
         use IncidentStatus::*;
         let allowed = match (self, to) {
+            (Escalated | Failed, Resolved) => true,
             (from, _) if from.is_terminal() => false,
             (_, Resolved | Escalated | Failed) => true,
             (Open, Diagnosing | Remediating) => true,
             (Diagnosing, Remediating) => true,
             (Remediating, Verifying | Remediating) => true,
             (Verifying, Remediating | Verifying) => true,
+            (_, AwaitingApproval) => true,
+            (AwaitingApproval, Diagnosing | Remediating) => true,
             (from, to) => from == to,
         };
         if allowed {
@@ -134,12 +143,32 @@ mod tests {
     use super::IncidentStatus::{self, *};
 
     #[test]
-    fn terminal_statuses_accept_no_change() {
+    fn terminal_statuses_accept_no_change_but_a_late_resolution() {
         for from in [Resolved, Escalated, Failed] {
             for to in IncidentStatus::ALL {
-                assert!(from.transition(*to).is_err(), "{from} -> {to}");
+                let late_resolution = from != Resolved && *to == Resolved;
+                assert_eq!(
+                    from.transition(*to).is_ok(),
+                    late_resolution,
+                    "{from} -> {to}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn an_approval_wait_sits_between_diagnosis_and_action() {
+        let mut status = Open;
+        for next in [
+            Diagnosing,
+            AwaitingApproval,
+            Remediating,
+            AwaitingApproval,
+            Diagnosing,
+        ] {
+            status = status.transition(next).expect("allowed");
+        }
+        assert!(AwaitingApproval.transition(Verifying).is_err());
     }
 
     #[test]

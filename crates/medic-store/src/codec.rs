@@ -25,7 +25,7 @@ macro_rules! incident_columns {
 macro_rules! action_columns {
     () => {
         "id, incident_id, target, remedy, kind, state, step, dry_run, output, error, \
-         intended_at, started_at, finished_at"
+         intended_at, started_at, finished_at, verified"
     };
 }
 
@@ -312,6 +312,7 @@ pub(crate) struct ActionRow {
     pub intended_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub verified: Option<bool>,
 }
 
 impl ActionRow {
@@ -335,6 +336,7 @@ impl ActionRow {
             intended_at: self.intended_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
+            verified: self.verified,
         })
     }
 }
@@ -413,6 +415,7 @@ pub(crate) trait DbRow:
     + Column<i64>
     + Column<Option<i64>>
     + Column<bool>
+    + Column<Option<bool>>
 {
 }
 
@@ -423,6 +426,7 @@ impl<R> DbRow for R where
         + Column<i64>
         + Column<Option<i64>>
         + Column<bool>
+        + Column<Option<bool>>
 {
 }
 
@@ -476,6 +480,7 @@ pub(crate) fn action_from_row<R: DbRow>(row: &R) -> Result<ActionRecord, StoreEr
         intended_at: row.time("action intended_at", "intended_at")?,
         started_at: row.opt_time("action started_at", "started_at")?,
         finished_at: row.opt_time("action finished_at", "finished_at")?,
+        verified: row.value("verified")?,
     }
     .into_record()
 }

@@ -410,6 +410,17 @@ impl Store for PgStore {
         updated_or_refused(self, updated, id, state).await
     }
 
+    async fn set_verified(&self, id: ActionId, verified: bool) -> Result<ActionRecord> {
+        let query = sqlx::query(concat!(
+            "UPDATE actions SET verified = $1 WHERE id = $2 AND state = 'succeeded' RETURNING ",
+            action_columns!()
+        ))
+        .bind(verified)
+        .bind(id);
+        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        updated_or_refused(self, updated, id, ActionState::Succeeded).await
+    }
+
     async fn action(&self, id: ActionId) -> Result<ActionRecord> {
         let sql = concat!("SELECT ", action_columns!(), " FROM actions WHERE id = $1");
         select_found(&self.pool, sql, "action", id, action_from_row).await
@@ -429,6 +440,33 @@ impl Store for PgStore {
             .fetch_all(&self.pool)
             .await?;
         decode_all(rows, action_from_row)
+    }
+
+    async fn save_lifecycle(
+        &self,
+        incident_id: IncidentId,
+        state: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO incident_lifecycle (incident_id, state, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (incident_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(incident_id)
+        .bind(Json(state))
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn lifecycle(&self, incident_id: IncidentId) -> Result<Option<serde_json::Value>> {
+        let row = sqlx::query("SELECT state FROM incident_lifecycle WHERE incident_id = $1")
+            .bind(incident_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| row.json("lifecycle", &format!("incident {incident_id}"), "state"))
+            .transpose()
     }
 
     async fn count_actions_since(&self, target: Option<&str>, since: DateTime<Utc>) -> Result<u64> {

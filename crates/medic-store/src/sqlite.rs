@@ -451,6 +451,17 @@ impl Store for SqliteStore {
         updated_or_refused(self, updated, id, state).await
     }
 
+    async fn set_verified(&self, id: ActionId, verified: bool) -> Result<ActionRecord> {
+        let query = sqlx::query(concat!(
+            "UPDATE actions SET verified = ? WHERE id = ? AND state = 'succeeded' RETURNING ",
+            action_columns!()
+        ))
+        .bind(verified)
+        .bind(id);
+        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        updated_or_refused(self, updated, id, ActionState::Succeeded).await
+    }
+
     async fn action(&self, id: ActionId) -> Result<ActionRecord> {
         let sql = concat!("SELECT ", action_columns!(), " FROM actions WHERE id = ?");
         select_found(&self.pool, sql, "action", id, action_from_row).await
@@ -470,6 +481,33 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         decode_all(rows, action_from_row)
+    }
+
+    async fn save_lifecycle(
+        &self,
+        incident_id: IncidentId,
+        state: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO incident_lifecycle (incident_id, state, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (incident_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(incident_id)
+        .bind(state.to_string())
+        .bind(to_micros(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn lifecycle(&self, incident_id: IncidentId) -> Result<Option<serde_json::Value>> {
+        let row = sqlx::query("SELECT state FROM incident_lifecycle WHERE incident_id = ?")
+            .bind(incident_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| row.json("lifecycle", &format!("incident {incident_id}"), "state"))
+            .transpose()
     }
 
     async fn count_actions_since(&self, target: Option<&str>, since: DateTime<Utc>) -> Result<u64> {

@@ -299,6 +299,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
     ) -> Result<ActionRecord>;
 
+    /// Records whether the target was healthy within the verify window after
+    /// a succeeded action. Refused ([`StoreError::InvalidActionTransition`])
+    /// unless the action succeeded.
+    async fn set_verified(&self, id: ActionId, verified: bool) -> Result<ActionRecord>;
+
     /// One action, or [`StoreError::NotFound`].
     async fn action(&self, id: ActionId) -> Result<ActionRecord>;
 
@@ -309,6 +314,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// their outcome is unknown: verify the target, then finish them
     /// (typically as [`ActionState::Unknown`]); never run them again.
     async fn actions_in_doubt(&self) -> Result<Vec<ActionRecord>>;
+
+    /// Keeps `state`, the incident's lifecycle (opaque JSON to the store), in
+    /// place of the one kept before.
+    async fn save_lifecycle(
+        &self,
+        incident_id: IncidentId,
+        state: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// The lifecycle last kept for an incident, if any.
+    async fn lifecycle(&self, incident_id: IncidentId) -> Result<Option<serde_json::Value>>;
 
     /// How many actions were recorded since `since` (inclusive) for `target`
     /// (or for every target with `None`), not counting dry runs and skipped

@@ -191,7 +191,7 @@ enum Command {
     },
     /// Ask a running agent for its incidents, newest first.
     Incidents {
-        /// Only this status: open, diagnosing, remediating, verifying,
+        /// Only this status: open, diagnosing, awaiting_approval, remediating, verifying,
         /// resolved, escalated, failed.
         #[arg(long)]
         status: Option<String>,

@@ -7,7 +7,7 @@ use axum::Json as Reply;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use medic_engine::plan::Posterior;
-use medic_model::{ActionRecord, ActionState};
+use medic_model::ActionRecord;
 use medic_resilience::recovery::{RecoveryLog, RecoveryRecord};
 use serde_json::json;
 
@@ -32,8 +32,9 @@ pub(super) struct RecentQuery {
 }
 
 /// One finished remedy action as a recovery record. A recovery "succeeded"
-/// when its action ran without error; whether the target then recovered is
-/// the incident's verification (in its timeline).
+/// only when its fix was verified (the target healthy within its verify
+/// window): an action that answered 200 and healed nothing is a failed
+/// recovery here, whatever its own state says.
 fn record(action: &ActionRecord, category: String) -> RecoveryRecord {
     let duration_ms = match (action.started_at, action.finished_at) {
         (Some(start), Some(end)) => (end - start).num_milliseconds().max(0) as f64,
@@ -43,13 +44,18 @@ fn record(action: &ActionRecord, category: String) -> RecoveryRecord {
         component: action.target.clone(),
         operation: format!("incident {}", action.incident_id),
         action: action.remedy.clone(),
-        success: action.state == ActionState::Succeeded,
+        success: action.verified == Some(true),
         attempts: 1,
         duration_ms,
         error_category: category,
         error: action.error.clone(),
         timestamp: action.finished_at.unwrap_or(action.intended_at),
     }
+}
+
+/// Pages tell a human; they are not recoveries.
+fn is_remedy(action: &ActionRecord) -> bool {
+    action.kind != "escalate"
 }
 
 pub(super) async fn stats(
@@ -62,7 +68,7 @@ pub(super) async fn stats(
         .recent_actions(component.as_deref(), STATS_WINDOW)
         .await?;
     let log = RecoveryLog::new(1);
-    for action in actions.iter().rev() {
+    for action in actions.iter().rev().filter(|a| is_remedy(a)) {
         log.record(record(action, String::new()));
     }
     Ok(Reply(json!(log.stats(component.as_deref()))))
@@ -81,7 +87,7 @@ pub(super) async fn recent(
     // Each incident's category, read once.
     let mut categories: HashMap<i64, String> = HashMap::new();
     let mut recoveries = Vec::with_capacity(actions.len());
-    for action in &actions {
+    for action in actions.iter().filter(|a| is_remedy(a)) {
         let category = match categories.get(&action.incident_id) {
             Some(category) => category.clone(),
             None => {
@@ -93,7 +99,11 @@ pub(super) async fn recent(
                 category
             }
         };
-        recoveries.push(record(action, category));
+        // The action's own result beside the verified outcome (`success`).
+        let mut shown = json!(record(action, category));
+        shown["action_state"] = json!(action.state);
+        shown["verified"] = json!(action.verified);
+        recoveries.push(shown);
     }
     Ok(Reply(json!({ "recoveries": recoveries })))
 }

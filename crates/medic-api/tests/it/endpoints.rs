@@ -247,6 +247,15 @@ async fn an_approved_action_runs_and_is_decided_once() {
         learning["remedies"][0]["successes"], 0,
         "verification failed: {learning}"
     );
+    // The action answered 2xx and healed nothing: not a recovery, anywhere.
+    let (_, stats) = api.get("/api/v1/recovery/stats", OPS).await;
+    assert_eq!(stats["overall"]["successful_recoveries"], 0, "{stats}");
+    assert_eq!(stats["overall"]["success_rate"], 0.0, "{stats}");
+    let (_, recent) = api.get("/api/v1/recovery/recent?count=5", OPS).await;
+    let shown = &recent["recoveries"][0];
+    assert_eq!(shown["action_state"], "succeeded", "{recent}");
+    assert_eq!(shown["verified"], false, "{recent}");
+    assert_eq!(shown["success"], false, "{recent}");
     // The posterior under a neutral prior: Beta(2, 2 + failures).
     let row = &learning["remedies"][0];
     let attempts = row["attempts"].as_f64().expect("attempts");

@@ -471,7 +471,10 @@ pub struct Policy {
     pub max_actions_per_hour: u32,
     /// Actions per hour for any one target (default 10).
     pub max_actions_per_hour_per_target: u32,
-    /// Quiet time after an action on a target before the next one (default 30s).
+    /// Quiet time after an action on a target before the next one, across
+    /// its incidents: a remedy due sooner is deferred (it runs when the
+    /// cooldown ends, if still needed; the timeline says so). Pages are
+    /// exempt (default 30s).
     pub cooldown: HumanDuration,
     /// An approval nobody answers expires after this, and the incident escalates (default 15m).
     pub approval_timeout: HumanDuration,
@@ -748,6 +751,11 @@ pub struct Health {
     pub confirm_interval: HumanDuration,
     /// How long a remedy has to show effect (default 30s).
     pub verify_window: HumanDuration,
+    /// The longest probe interval while the target stays down with nothing
+    /// to confirm (its incident waits: escalated, failed, awaiting approval,
+    /// dry-run): the interval doubles after every probe up to this (default
+    /// 60s; never below the probe's own interval).
+    pub down_interval: HumanDuration,
     /// Healthy ↔ unhealthy changes allowed within `flap_window` before the
     /// target counts as flapping: automation pauses and a human is told (default 6).
     pub flap_limit: u32,
@@ -762,6 +770,7 @@ impl Default for Health {
             success_threshold: 2,
             confirm_interval: HumanDuration::new(Duration::from_millis(100)),
             verify_window: secs(30),
+            down_interval: secs(60),
             flap_limit: 6,
             flap_window: secs(600),
         }
@@ -979,6 +988,21 @@ impl Action {
             Action::Failover(_) => "failover",
             Action::Escalate(_) => "escalate",
             Action::Wait(_) => "wait",
+        }
+    }
+
+    /// The longest one run of it can take. An action left in flight by an
+    /// agent that stopped is waited out this long (from its start) before
+    /// the target's health decides what it did: never run twice, never raced.
+    pub fn longest_run(&self) -> Duration {
+        /// A restart (the process's stop grace and start), a failover or a
+        /// page: bounded by their executors' own timeouts, all shorter.
+        const OTHERS: Duration = Duration::from_secs(30);
+        match self {
+            Action::Http(http) => http.timeout.get(),
+            Action::Exec(exec) => exec.timeout.get(),
+            Action::Wait(wait) => wait.duration.get(),
+            Action::Restart(_) | Action::Failover(_) | Action::Escalate(_) => OTHERS,
         }
     }
 }

@@ -19,6 +19,7 @@
 #[cfg(test)]
 mod tests;
 
+use medic_model::TimelineKind;
 use serde::{Deserialize, Serialize};
 
 /// One remedy of the ladder, as the lifecycle needs to know it.
@@ -266,7 +267,12 @@ pub enum Command {
         until_ms: Option<u64>,
     },
     /// A line on the incident's timeline.
-    Note(String),
+    Note {
+        /// What it is about.
+        kind: TimelineKind,
+        /// What it says.
+        text: String,
+    },
     /// End it resolved; `after` names the remedy that fixed it (learned).
     Resolve {
         /// The remedy, if one did it.
@@ -281,6 +287,15 @@ pub enum Command {
     },
     /// End it failed.
     Fail,
+}
+
+impl Command {
+    fn note(kind: TimelineKind, text: impl Into<String>) -> Self {
+        Command::Note {
+            kind,
+            text: text.into(),
+        }
+    }
 }
 
 /// The supervisor's restart, as a rung.
@@ -443,7 +458,10 @@ impl Lifecycle {
                         ))
                     )
                 };
-                self.then_plan(vec![C::RecordFailure { remedy }, C::Note(note)])
+                self.then_plan(vec![
+                    C::RecordFailure { remedy },
+                    C::note(TimelineKind::Verification, note),
+                ])
             }
             (Phase::Watching, Event::Healthy) => self.resolve(None, "healthy again"),
             (phase, _) => {
@@ -492,7 +510,7 @@ impl Lifecycle {
                     until_ms,
                 };
                 vec![
-                    C::Note(note),
+                    C::note(TimelineKind::Note, note),
                     C::Verify,
                     C::WaitForHealth {
                         until_ms: Some(until_ms),
@@ -555,20 +573,29 @@ impl Lifecycle {
             Choice::Exhausted if !self.settings.has_remedies => {
                 self.phase = Phase::Escalated;
                 vec![
-                    C::Note("no remedies: escalated for a human to look at".into()),
+                    C::note(
+                        TimelineKind::Note,
+                        "no remedies: escalated for a human to look at",
+                    ),
                     C::Escalate { page: false },
                 ]
             }
             Choice::Exhausted if self.settings.dry_run => {
                 self.phase = Phase::Watching;
                 vec![
-                    C::Note("dry-run: waiting for the target to recover by itself".into()),
+                    C::note(
+                        TimelineKind::Note,
+                        "dry-run: waiting for the target to recover by itself",
+                    ),
                     C::WaitForHealth { until_ms: None },
                 ]
             }
             Choice::Exhausted => {
                 self.phase = Phase::Failed;
-                vec![C::Note("no remedy left to try".into()), C::Fail]
+                vec![
+                    C::note(TimelineKind::Note, "no remedy left to try"),
+                    C::Fail,
+                ]
             }
         }
     }

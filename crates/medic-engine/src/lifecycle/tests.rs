@@ -116,7 +116,10 @@ fn the_transition_table() {
             Phase::Planning,
             Event::Planned(Choice::Exhausted),
             Phase::Failed,
-            vec![C::Note("no remedy left to try".into()), C::Fail],
+            vec![
+                C::note(TimelineKind::Note, "no remedy left to try"),
+                C::Fail,
+            ],
         ),
         (
             Phase::Deferred { until_ms: 600 },
@@ -279,7 +282,10 @@ fn the_transition_table() {
                 C::RecordFailure {
                     remedy: "restart".into(),
                 },
-                C::Note("still unhealthy 1s after restart".into()),
+                C::note(
+                    TimelineKind::Verification,
+                    "still unhealthy 1s after restart",
+                ),
                 C::Plan,
             ],
         ),

@@ -41,9 +41,33 @@ pub enum Decision {
     },
     /// Not at all, for this incident.
     Skip {
-        /// Why.
+        /// Why, for people.
         reason: String,
+        /// Why, as a label (metrics).
+        hold: Hold,
     },
+}
+
+/// Why a remedy is skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// This incident already ran it.
+    Tried,
+    /// `policy.max_actions_per_hour` is used up.
+    GlobalBudget,
+    /// `policy.max_actions_per_hour_per_target` is used up.
+    TargetBudget,
+}
+
+impl Hold {
+    /// Its label: `tried`, `global_budget`, `target_budget`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hold::Tried => "tried",
+            Hold::GlobalBudget => "global_budget",
+            Hold::TargetBudget => "target_budget",
+        }
+    }
 }
 
 /// One rung of the plan.
@@ -155,6 +179,7 @@ fn decide(remedy: &Remedy, policy: &Policy, situation: &Situation<'_>) -> Decisi
     if situation.tried.contains(&remedy.name) {
         return Decision::Skip {
             reason: "already tried for this incident".into(),
+            hold: Hold::Tried,
         };
     }
     if policy.mode == Mode::DryRun {
@@ -170,6 +195,7 @@ fn decide(remedy: &Remedy, policy: &Policy, situation: &Situation<'_>) -> Decisi
                 "global budget of {} actions per hour used up",
                 policy.max_actions_per_hour
             ),
+            hold: Hold::GlobalBudget,
         };
     }
     if situation.target_actions_last_hour >= u64::from(policy.max_actions_per_hour_per_target) {
@@ -178,6 +204,7 @@ fn decide(remedy: &Remedy, policy: &Policy, situation: &Situation<'_>) -> Decisi
                 "this target's budget of {} actions per hour used up",
                 policy.max_actions_per_hour_per_target
             ),
+            hold: Hold::TargetBudget,
         };
     }
     let cooldown_ms = u64::try_from(policy.cooldown.get().as_millis()).unwrap_or(u64::MAX);

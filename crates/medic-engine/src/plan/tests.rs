@@ -144,7 +144,7 @@ fn policy_table() {
             None,
             3,
             3,
-            |d| matches!(d, Decision::Skip { reason } if reason.contains("target")),
+            |d| matches!(d, Decision::Skip { reason, hold: Hold::TargetBudget } if reason.contains("target")),
         ),
         (
             "max_actions_per_hour = 5",
@@ -152,7 +152,7 @@ fn policy_table() {
             None,
             0,
             5,
-            |d| matches!(d, Decision::Skip { reason } if reason.contains("global")),
+            |d| matches!(d, Decision::Skip { reason, hold: Hold::GlobalBudget } if reason.contains("global")),
         ),
         ("", &d_sure, Some(60_000), 9, 29, |d| *d == Decision::Run),
     ];

@@ -8,8 +8,10 @@
 //!   interval behind skips ahead and counts the missed runs.
 //! - A probe never overlaps itself: if its previous check is still running,
 //!   the run is skipped and counted.
-//! - [`Scheduler::set_fast`] switches a probe to the short confirm interval
-//!   while its target is suspect, and back to its own place in the spread.
+//! - [`Scheduler::set_pace`] switches a probe to the short confirm interval
+//!   while its target is suspect or a fix is being verified, to a backoff
+//!   (the interval doubling up to a cap) while its target stays down with
+//!   nothing to confirm, and back to its own place in the spread.
 //! - All timing uses tokio's clock, so tests run it with paused time.
 
 mod run;
@@ -85,9 +87,24 @@ pub struct ProbeId(u64);
 enum Command {
     Add(ProbeId, ScheduledProbe),
     Remove(ProbeId),
-    SetFast(ProbeId, bool),
+    SetPace(ProbeId, Pace),
     Pause,
     Resume,
+}
+
+/// How often a probe runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// At its own interval, at its place in the spread.
+    Normal,
+    /// At the fast confirm interval, the first run one fast interval from now.
+    Fast,
+    /// Its interval, doubled after every run up to `max` (never below the
+    /// interval): for a target that stays down with nothing to confirm.
+    BackOff {
+        /// The longest interval.
+        max: Duration,
+    },
 }
 
 /// The handle to a running scheduler. Dropping it (or [`Scheduler::shutdown`])
@@ -131,10 +148,10 @@ impl Scheduler {
         self.send(Command::Remove(id));
     }
 
-    /// Switches a probe to the fast confirm interval (first fast run one
-    /// fast interval from now) or back to its normal place in the spread.
-    pub fn set_fast(&self, id: ProbeId, fast: bool) {
-        self.send(Command::SetFast(id, fast));
+    /// Sets a probe's [`Pace`]. Setting the pace it already has changes
+    /// nothing (a backoff keeps its current step).
+    pub fn set_pace(&self, id: ProbeId, pace: Pace) {
+        self.send(Command::SetPace(id, pace));
     }
 
     /// Stops starting checks until [`Scheduler::resume`].

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::stats::Counters;
 use super::timing::{grid_point_at_or_after, spread_offset, step};
-use super::{Command, MIN_INTERVAL, ProbeId, ScheduledProbe, SchedulerConfig};
+use super::{Command, MIN_INTERVAL, Pace, ProbeId, ScheduledProbe, SchedulerConfig};
 use crate::check::Check;
 
 /// A heap entry. Entries are never updated in place: a probe rescheduled
@@ -28,11 +28,36 @@ struct Slot {
     interval: Duration,
     /// The normal schedule is `anchor + k·interval`.
     anchor: Instant,
-    /// The fast schedule, while in fast mode, is `fast_anchor + k·fast_interval`.
-    fast_anchor: Option<Instant>,
+    /// How it runs now.
+    mode: Mode,
     generation: u64,
     /// Set while a check of this probe runs, so it never overlaps itself.
     running: Arc<AtomicBool>,
+}
+
+/// A slot's pace, with what its schedule needs.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Normal,
+    /// The fast schedule is `anchor + k·fast_interval`.
+    Fast {
+        anchor: Instant,
+    },
+    /// The next gap, doubling up to `max`.
+    BackOff {
+        next: Duration,
+        max: Duration,
+    },
+}
+
+impl Mode {
+    fn pace(self) -> Pace {
+        match self {
+            Mode::Normal => Pace::Normal,
+            Mode::Fast { .. } => Pace::Fast,
+            Mode::BackOff { max, .. } => Pace::BackOff { max },
+        }
+    }
 }
 
 pub(super) struct ScheduleLoop {
@@ -88,7 +113,7 @@ impl ScheduleLoop {
             Command::Remove(id) => {
                 self.slots.remove(&id);
             }
-            Command::SetFast(id, fast) => self.set_fast(id, fast, now),
+            Command::SetPace(id, pace) => self.set_pace(id, pace, now),
             Command::Pause => self.paused = true,
             Command::Resume => {
                 if self.paused {
@@ -109,7 +134,7 @@ impl ScheduleLoop {
                 check: probe.check,
                 interval,
                 anchor,
-                fast_anchor: None,
+                mode: Mode::Normal,
                 generation: 0,
                 running: Arc::new(AtomicBool::new(false)),
             },
@@ -117,22 +142,35 @@ impl ScheduleLoop {
         self.heap.push(Reverse((anchor, id, 0)));
     }
 
-    fn set_fast(&mut self, id: ProbeId, fast: bool, now: Instant) {
+    fn set_pace(&mut self, id: ProbeId, pace: Pace, now: Instant) {
         let Some(slot) = self.slots.get_mut(&id) else {
             return;
         };
-        if slot.fast_anchor.is_some() == fast {
+        let mode = match pace {
+            Pace::Normal => Mode::Normal,
+            Pace::Fast => Mode::Fast {
+                anchor: now + self.fast_interval,
+            },
+            Pace::BackOff { max } => {
+                let max = max.max(slot.interval);
+                Mode::BackOff {
+                    next: slot.interval.saturating_mul(2).min(max),
+                    max,
+                }
+            }
+        };
+        if slot.mode.pace() == mode.pace() {
             return;
         }
         slot.generation += 1;
-        let due = if fast {
-            let first = now + self.fast_interval;
-            slot.fast_anchor = Some(first);
-            first
-        } else {
-            slot.fast_anchor = None;
-            grid_point_at_or_after(slot.anchor, slot.interval, now)
+        let due = match mode {
+            Mode::Fast { anchor } => anchor,
+            // A backoff carries on from the current schedule, then stretches.
+            Mode::Normal | Mode::BackOff { .. } => {
+                grid_point_at_or_after(slot.anchor, slot.interval, now)
+            }
         };
+        slot.mode = mode;
         self.heap.push(Reverse((due, id, slot.generation)));
     }
 
@@ -142,9 +180,11 @@ impl ScheduleLoop {
         self.heap.clear();
         for (&id, slot) in &mut self.slots {
             slot.generation += 1;
-            let due = match slot.fast_anchor {
-                Some(fast_anchor) => grid_point_at_or_after(fast_anchor, self.fast_interval, now),
-                None => grid_point_at_or_after(slot.anchor, slot.interval, now),
+            let due = match slot.mode {
+                Mode::Fast { anchor } => grid_point_at_or_after(anchor, self.fast_interval, now),
+                Mode::Normal | Mode::BackOff { .. } => {
+                    grid_point_at_or_after(slot.anchor, slot.interval, now)
+                }
             };
             self.heap.push(Reverse((due, id, slot.generation)));
         }
@@ -157,15 +197,20 @@ impl ScheduleLoop {
                 break;
             }
             self.heap.pop();
-            let Some(slot) = self.slots.get(&id) else {
+            let Some(slot) = self.slots.get_mut(&id) else {
                 continue;
             };
             if slot.generation != generation {
                 continue;
             }
-            let interval = match slot.fast_anchor {
-                Some(_) => self.fast_interval,
-                None => slot.interval,
+            let interval = match &mut slot.mode {
+                Mode::Fast { .. } => self.fast_interval,
+                Mode::Normal => slot.interval,
+                Mode::BackOff { next, max } => {
+                    let this = *next;
+                    *next = next.saturating_mul(2).min(*max);
+                    this
+                }
             };
             let next = step(due, interval, now);
             if next.missed > 0 {
@@ -179,30 +224,31 @@ impl ScheduleLoop {
             }
             self.counters
                 .record_start(now.saturating_duration_since(due));
-            self.spawn_check(slot);
+            spawn_check(slot, &self.concurrency, &self.results);
         }
     }
+}
 
-    fn spawn_check(&self, slot: &Slot) {
-        let running = RunningGuard(Arc::clone(&slot.running));
-        let check = Arc::clone(&slot.check);
-        let target = slot.target.clone();
-        let concurrency = Arc::clone(&self.concurrency);
-        let results = self.results.clone();
-        tokio::spawn(async move {
-            // Held until the signal is handed over, so a slow consumer also
-            // slows this probe rather than piling up its signals.
-            let _running = running;
-            let signal = {
-                let Ok(_slot) = concurrency.acquire_owned().await else {
-                    return;
-                };
-                check.check(&target).await
+/// Runs one check of `slot` in its own task.
+fn spawn_check(slot: &Slot, concurrency: &Arc<Semaphore>, results: &mpsc::Sender<Signal>) {
+    let running = RunningGuard(Arc::clone(&slot.running));
+    let check = Arc::clone(&slot.check);
+    let target = slot.target.clone();
+    let concurrency = Arc::clone(concurrency);
+    let results = results.clone();
+    tokio::spawn(async move {
+        // Held until the signal is handed over, so a slow consumer also
+        // slows this probe rather than piling up its signals.
+        let _running = running;
+        let signal = {
+            let Ok(_slot) = concurrency.acquire_owned().await else {
+                return;
             };
-            // A closed channel means the scheduler is stopping.
-            let _ = results.send(signal).await;
-        });
-    }
+            check.check(&target).await
+        };
+        // A closed channel means the scheduler is stopping.
+        let _ = results.send(signal).await;
+    });
 }
 
 /// Clears a probe's running flag when its check task ends, however it ends

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use medic_engine::config::Probe;
 use medic_model::{Signal, SignalSource};
-use medic_probe::scheduler::{ScheduledProbe, Scheduler, SchedulerConfig};
+use medic_probe::scheduler::{Pace, ScheduledProbe, Scheduler, SchedulerConfig};
 use medic_probe::{Check, CheckFuture, Prober};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -192,7 +192,7 @@ async fn fast_mode_confirms_at_the_short_interval_then_returns_to_the_grid() {
     assert_eq!(recorder.count(), 1);
     let first = recorder.times()[0];
 
-    scheduler.set_fast(id, true);
+    scheduler.set_pace(id, Pace::Fast);
     tokio::time::sleep(Duration::from_millis(550)).await;
     let fast_runs = recorder.times()[1..].to_vec();
     assert_eq!(fast_runs.len(), 5, "every 100 ms for 550 ms");
@@ -202,11 +202,53 @@ async fn fast_mode_confirms_at_the_short_interval_then_returns_to_the_grid() {
             .all(|gap| *gap == Duration::from_millis(100))
     );
 
-    scheduler.set_fast(id, false);
+    scheduler.set_pace(id, Pace::Normal);
     tokio::time::sleep(SECOND * 25).await;
     let slow_runs = recorder.times()[6..].to_vec();
     assert_eq!(slow_runs.len(), 2, "back to every 10 s");
     for at in slow_runs {
+        assert_eq!(
+            (at - first).as_nanos() % (SECOND * 10).as_nanos(),
+            0,
+            "off its grid"
+        );
+    }
+}
+
+/// Issue 14: a target down for five minutes with a 10 s interval, nothing to
+/// confirm (its incident escalated): at most 40 probes, here 10 s doubling
+/// to a 60 s cap. Back to normal, the probe is on its own grid again.
+#[tokio::test(start_paused = true)]
+async fn backoff_stretches_the_interval_up_to_its_cap_then_returns_to_the_grid() {
+    let (scheduler, _received) = start(SchedulerConfig::default());
+    let recorder = Recorder::taking(Duration::ZERO);
+    let id = scheduler.add(probe("payments", SECOND * 10, Arc::clone(&recorder)));
+    tokio::time::sleep(SECOND * 10).await;
+    assert_eq!(recorder.count(), 1);
+    let first = recorder.times()[0];
+
+    scheduler.set_pace(id, Pace::BackOff { max: SECOND * 60 });
+    // Setting the same pace again does not restart the backoff.
+    tokio::time::sleep(SECOND * 35).await;
+    scheduler.set_pace(id, Pace::BackOff { max: SECOND * 60 });
+    tokio::time::sleep(SECOND * 265).await;
+    let down = recorder.times()[1..].to_vec();
+    let seconds: Vec<u64> = gaps(&[&[first][..], &down[..]].concat())
+        .iter()
+        .map(|gap| gap.as_secs())
+        .collect();
+    // The run already due keeps its place; then 20, 40, and 60 s for good.
+    assert_eq!(seconds[..6], [10, 20, 40, 60, 60, 60], "{seconds:?}");
+    assert!(seconds[6..].iter().all(|gap| *gap == 60), "{seconds:?}");
+    assert!(down.len() <= 40);
+
+    scheduler.set_pace(id, Pace::Normal);
+    let before = recorder.count();
+    tokio::time::sleep(SECOND * 25).await;
+    let normal = recorder.times()[before..].to_vec();
+    assert!(normal.len() >= 2, "every 10 s again: {normal:?}");
+    assert!(gaps(&normal).iter().all(|gap| *gap == SECOND * 10));
+    for at in normal {
         assert_eq!(
             (at - first).as_nanos() % (SECOND * 10).as_nanos(),
             0,

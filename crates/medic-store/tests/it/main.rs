@@ -59,6 +59,7 @@ conformance_suite!(
     acknowledging_keeps_the_first,
     recent_actions_are_real_finished_runs,
     components_are_saved_once,
+    lifecycles_are_kept_per_incident,
     deliveries_are_recorded_once,
     replay_claims_are_kept_and_pruned,
     pipeline_runs_checkpoint_then_finish_once,

@@ -49,6 +49,7 @@ fn intent(incident: &Incident, step: u32, remedy: &str, at: DateTime<Utc>) -> Ac
         intended_at: at,
         started_at: None,
         finished_at: None,
+        verified: None,
     }
 }
 
@@ -262,6 +263,27 @@ pub async fn invalid_transitions_are_refused(backend: &Backend) {
     let after = store.incident(incident.id).await.expect("read");
     assert_eq!(after.closed_at, Some(t(2)));
 
+    // An escalated incident may still be resolved, with its time to recover;
+    // it cannot fail afterwards.
+    let paged = open(&*store, "payments", "http:503", t(4)).await;
+    store
+        .set_status(paged.id, IncidentStatus::Escalated, t(5))
+        .await
+        .expect("escalate");
+    let refused = store
+        .set_status(paged.id, IncidentStatus::Failed, t(6))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::InvalidTransition(_))),
+        "{refused:?}"
+    );
+    let fixed = store
+        .set_status(paged.id, IncidentStatus::Resolved, t(7))
+        .await
+        .expect("a human fixed it");
+    assert_eq!(fixed.closed_at, Some(t(7)));
+    assert_eq!(fixed.time_to_recover_ms, Some(3_000));
+
     let error = store
         .set_status(999_999, IncidentStatus::Resolved, t(3))
         .await
@@ -301,15 +323,26 @@ pub async fn racing_terminal_transitions_have_one_winner(backend: &Backend) {
         for task in tasks {
             let (status, result) = task.await.expect("task");
             match result {
-                Ok(incident) => winners.push((status, incident)),
+                Ok(_) => winners.push(status),
                 Err(StoreError::InvalidTransition(refused)) => assert!(refused.from.is_terminal()),
                 Err(other) => panic!("unexpected {other:?}"),
             }
         }
-        assert_eq!(winners.len(), 1, "round {round}: exactly one ending wins");
-        let (status, _) = &winners[0];
+        // One ending wins; only a resolution may follow an escalation or a
+        // failure (a human fixed it), never the other way round.
+        let endings: Vec<_> = winners
+            .iter()
+            .filter(|s| **s != IncidentStatus::Resolved)
+            .collect();
+        assert!(endings.len() <= 1, "round {round}: {winners:?}");
         let stored = store.incident(incident.id).await.expect("read");
-        assert_eq!(stored.status, *status);
+        let expected = if winners.contains(&IncidentStatus::Resolved) {
+            IncidentStatus::Resolved
+        } else {
+            *endings[0]
+        };
+        assert_eq!(stored.status, expected, "round {round}: {winners:?}");
+        assert!(!winners.is_empty());
     }
 }
 
@@ -1529,6 +1562,38 @@ pub async fn recent_actions_are_real_finished_runs(backend: &Backend) {
         store.recent_actions(None, 1).await.expect("recent").len(),
         1
     );
+}
+
+pub async fn lifecycles_are_kept_per_incident(backend: &Backend) {
+    let store = backend.open().await;
+    let first = open(&*store, "payments", "db:refused", t(0)).await;
+    let second = open(&*store, "billing", "http:500", t(0)).await;
+    assert_eq!(store.lifecycle(first.id).await.expect("read"), None);
+    let planning = serde_json::json!({"phase": {"phase": "planning"}, "next_step": 1});
+    let acting = serde_json::json!({"phase": {"phase": "acting", "action_id": 7}, "next_step": 2});
+    store
+        .save_lifecycle(first.id, &planning, t(1))
+        .await
+        .expect("save");
+    store
+        .save_lifecycle(second.id, &planning, t(1))
+        .await
+        .expect("save");
+    // The newer state replaces the older one; the other incident keeps its own.
+    store
+        .save_lifecycle(first.id, &acting, t(2))
+        .await
+        .expect("save again");
+    assert_eq!(store.lifecycle(first.id).await.expect("read"), Some(acting));
+    assert_eq!(
+        store.lifecycle(second.id).await.expect("read"),
+        Some(planning)
+    );
+    // Only incidents that exist have one.
+    let orphan = store
+        .save_lifecycle(first.id + second.id + 1_000, &serde_json::json!({}), t(3))
+        .await;
+    assert!(orphan.is_err(), "{orphan:?}");
 }
 
 pub async fn components_are_saved_once(backend: &Backend) {

@@ -281,7 +281,7 @@ pub(super) fn decided(approval: &Value) -> String {
 pub(super) fn stats(stats: &Value) -> String {
     let o = &stats["overall"];
     let mut out = format!(
-        "recoveries: {} ({} succeeded, {} failed), success rate {}, mean {} ms\n",
+        "recoveries: {} remedies run ({} healed, verified; {} did not heal), healed {}, mean {} ms\n",
         text(&o["total_recoveries"]),
         text(&o["successful_recoveries"]),
         text(&o["failed_recoveries"]),
@@ -312,10 +312,7 @@ pub(super) fn stats(stats: &Value) -> String {
             })
             .collect();
         out.push('\n');
-        out.push_str(&table(
-            &[title, "TOTAL", "SUCCEEDED", "RATE", "MEAN"],
-            &rows,
-        ));
+        out.push_str(&table(&[title, "RUN", "HEALED", "RATE", "MEAN"], &rows));
     }
     out
 }

@@ -125,6 +125,9 @@ fn an_operator_rejects_one_fix_approves_another_and_reads_the_history() {
     // incident has ended, so approving shop's cannot race it.
     let orders = pending_approval(&url, "orders");
     let shop = pending_approval(&url, "shop");
+    // The incident says what it waits for.
+    let waiting = shop["incident_id"].as_i64().expect("incident id");
+    incident_status(&url, waiting, |s| s == "awaiting_approval");
     let table = stdout(&cli(&url, Some(OPS_KEY), &["approvals"]));
     assert!(
         table.contains("reconnect-db") && table.contains("orders"),
@@ -213,6 +216,10 @@ fn an_operator_rejects_one_fix_approves_another_and_reads_the_history() {
     // An ended incident can still be acknowledged (a human saw it).
     let acked = json_of(&url, &["ack", &orders_incident.to_string()]);
     assert_eq!(acked["acknowledged_by"], "ops", "{acked}");
+    // ...and one medic gave up on can be resolved by the human who fixed it.
+    let fixed = json_of(&url, &["resolve", &orders_incident.to_string()]);
+    assert_eq!(fixed["status"], "resolved", "{fixed}");
+    assert!(fixed["time_to_recover_ms"].as_i64().is_some(), "{fixed}");
 
     let stats = json_of(&url, &["stats"]);
     assert!(

@@ -130,27 +130,24 @@ cooldown = "0s"
 [[targets]]
 name = "api"
 probes = [{{ kind = "tcp", address = "127.0.0.1:{port}", interval = "200ms", timeout = "100ms" }}]
+health = {{ verify_window = "1s" }}
 [[targets.remedies]]
 name = "slow-fix"
-action = {{ kind = "exec", command = ["sh", "-c", "echo run >> {runs}; sleep 3"], timeout = "10s" }}
+action = {{ kind = "exec", command = ["sh", "-c", "echo run >> {runs}; sleep 3"], timeout = "4s" }}
 "#,
             port = closed_port(),
             runs = runs.display()
         ),
     );
     let first = Served::start(&config, &[]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !runs.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the remedy never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_file(&runs);
     first.kill_hard(); // SIGKILL while the action runs
 
+    // The restarted agent carries the incident on: the action in doubt is
+    // waited out (its 4 s timeout), never run again; the target is still
+    // down, so the ladder is spent and the incident fails.
     let second = Served::start(&config, &[]);
-    let listed = second.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {
+    let listed = second.wait_for("/api/v1/incidents", Duration::from_secs(20), |json| {
         json["incidents"]
             .as_array()
             .is_some_and(|all| all.iter().all(|i| i["status"] == "failed"))
@@ -166,6 +163,133 @@ action = {{ kind = "exec", command = ["sh", "-c", "echo run >> {runs}; sleep 3"]
         .count();
     assert_eq!(lines, 1, "the action ran again after the restart");
     assert_eq!(incidents(&second).len(), 1, "the same incident went on");
+    assert!(
+        timeline_says(
+            &detail,
+            "carried on from where an earlier run left it (acting)"
+        ),
+        "{detail:#}"
+    );
+}
+
+/// The case of issue 13: a fix that takes seconds, a page as the next rung,
+/// and the agent killed while the fix runs. The restarted agent must not
+/// page: it waits for the fix in doubt, which heals the target.
+#[test]
+fn a_restarted_agent_waits_for_the_action_in_doubt_instead_of_taking_the_next_rung() {
+    let dir = TempDir::new("in-doubt");
+    let hook = Webhook::start();
+    let runs = dir.0.join("runs");
+    let healthy = dir.0.join("healthy");
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[policy]
+cooldown = "0s"
+min_confidence = 0.0 # a failing exec probe is not diagnosed: no approval wanted here
+[[targets]]
+name = "api"
+probes = [{{ kind = "exec", command = ["test", "-f", "{healthy}"], interval = "200ms", timeout = "150ms" }}]
+health = {{ verify_window = "5s" }}
+[[targets.remedies]]
+name = "slow-fix"
+action = {{ kind = "exec", command = ["sh", "-c", "echo run >> {runs}; sleep 4; touch {healthy}"], timeout = "10s" }}
+[[targets.remedies]]
+name = "page"
+action = {{ kind = "escalate", webhook = "{url}" }}
+"#,
+            healthy = healthy.display(),
+            runs = runs.display(),
+            url = hook.url
+        ),
+    );
+    let first = Served::start(&config, &[]);
+    wait_for_file(&runs);
+    first.kill_hard(); // the fix's process group lives on, orphaned
+
+    let second = Served::start(&config, &[]);
+    let listed = second.wait_for("/api/v1/incidents", Duration::from_secs(20), |json| {
+        json["incidents"][0]["status"] == "resolved"
+    });
+    let id = listed["incidents"][0]["id"].as_i64().expect("id");
+    let detail = second.get_json(&format!("/api/v1/incidents/{id}"));
+    let actions = detail["actions"].as_array().expect("actions");
+    assert_eq!(actions.len(), 1, "no next rung: {actions:#?}");
+    assert_eq!(actions[0]["remedy"], "slow-fix");
+    assert!(
+        timeline_says(&detail, "healthy again after slow-fix"),
+        "{detail:#}"
+    );
+    assert!(hook.bodies.lock().expect("lock").is_empty(), "paged");
+    let lines = std::fs::read_to_string(&runs).expect("runs file");
+    assert_eq!(lines.lines().count(), 1, "the fix ran again");
+    assert_eq!(incidents(&second).len(), 1, "one incident");
+}
+
+/// Issue 14's probe storm: a target left down (its incident escalated, no
+/// remedy to verify) was probed ten times a second for ever. Now its probe
+/// backs off: 1 s doubling to the 4 s `down_interval` here.
+#[test]
+fn a_target_left_down_is_probed_less_and_less_often() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    let probes = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = probes.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut buffer = [0u8; 1024];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let dir = TempDir::new("probe-storm");
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[[targets]]
+name = "api"
+probes = [{{ kind = "http", url = "http://{address}/health", interval = "1s", timeout = "500ms" }}]
+health = {{ down_interval = "4s" }}
+"#
+        ),
+    );
+    let served = Served::start(&config, &[]);
+    served.wait_for("/api/v1/incidents", Duration::from_secs(15), |json| {
+        json["incidents"][0]["status"] == "escalated"
+    });
+    let at_escalation = probes.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(15));
+    let while_down = probes.load(Ordering::SeqCst) - at_escalation;
+    // 2 + 4 + 4 + 4 s gaps: about 5 probes in 15 s; fast confirmation for
+    // ever would have made 150, the plain 1 s interval 15.
+    assert!(
+        (3..=7).contains(&while_down),
+        "{while_down} probes in 15 s while down"
+    );
+}
+
+fn wait_for_file(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the remedy never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn timeline_says(detail: &serde_json::Value, message: &str) -> bool {
+    detail["timeline"]
+        .as_array()
+        .is_some_and(|all| all.iter().any(|e| e["message"] == message))
 }
 
 #[test]

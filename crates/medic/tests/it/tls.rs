@@ -208,5 +208,14 @@ action = {{ kind = "escalate", format = "slack", webhook = "{slack}" }}
         |json| json.to_string().contains("PagerDuty alert resolved"),
     );
     assert!(shown.to_string().contains("HTTP 202"), "{shown:#}");
+    // The escalated incident itself ends resolved, with its time to recover.
+    let incident = &shown["incident"];
+    assert_eq!(incident["status"], "resolved", "{shown:#}");
+    assert!(
+        incident["time_to_recover_ms"]
+            .as_i64()
+            .is_some_and(|ms| ms > 0),
+        "{shown:#}"
+    );
     drop(runtime);
 }

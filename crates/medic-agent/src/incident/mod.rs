@@ -1,0 +1,620 @@
+//! One incident, from the signal that opened it to its end: diagnose, plan,
+//! record the intent, act, verify, learn — down the remedy ladder until the
+//! target is healthy again or the ladder ends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use medic_act::ActionContext;
+use medic_engine::config::{Action, EscalateAction, EscalationFormat, Target};
+use medic_engine::health::TargetState;
+use medic_engine::plan::Situation;
+use medic_engine::redact::{redact_in_place, redact_json, redact_lines, redacted};
+use medic_model::{
+    ActionRecord, ActionState, Diagnosis, Incident, IncidentStatus, RemedyStats, Signal,
+    TimelineEntry, TimelineKind,
+};
+use medic_store::{IncidentFilter, NewIncident, StoreError};
+use serde_json::json;
+use tokio::sync::watch;
+
+use medic_resilience::backoff::{Backoff, Jitter};
+
+mod driver;
+
+use crate::agent::Inner;
+use crate::live::LiveEvent;
+
+/// Tries of an incident task when the store fails under it.
+const STORE_ATTEMPTS: u32 = 4;
+
+/// Runs the incident for `signal.target`, then frees the target for the next one.
+///
+/// A store that fails for a moment (a restarted PostgreSQL, a busy SQLite)
+/// does not end the incident: the task starts over after a backoff, which is
+/// safe because every step it already took is recorded (it joins the same
+/// incident and skips the remedies already tried, as after a restart).
+pub(crate) async fn handle(inner: Arc<Inner>, signal: Signal) {
+    let target = signal.target.clone();
+    let mut next = Some(signal);
+    while let Some(signal) = next {
+        handle_one(&inner, &signal).await;
+        next = release(&inner, &target);
+    }
+}
+
+/// Frees the target once its task is done, unless new alerts came in
+/// meanwhile: the next of those is returned, to be handled first.
+///
+/// A target known only from reports that are never resolved (a failed
+/// pipeline step, a generic report without an id) has nothing left firing
+/// once its incident is over: it is healthy again, so the next report
+/// opens a new incident instead of finding the target still down.
+fn release(inner: &Arc<Inner>, target: &str) -> Option<Signal> {
+    let mut targets = inner.targets();
+    let runtime = targets.get_mut(target)?;
+    let next = runtime.next_waiting_alert();
+    if next.is_none() {
+        runtime.busy = false;
+        let reported_only = runtime.config.probes.is_empty()
+            && runtime.config.supervise.is_none()
+            && runtime.firing_alerts.is_empty()
+            && runtime.health.state() == TargetState::Unhealthy
+            && !runtime.alerts_handled.is_empty();
+        if reported_only {
+            let now_ms = u64::try_from(inner.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if let Some(transition) = runtime.health.observe_decisive_success(now_ms) {
+                runtime.mark_healthy();
+                runtime.state.send_replace(transition.to);
+                inner.metrics.target_state(target, transition.to);
+                inner.live.send(LiveEvent::Target {
+                    name: target.to_string(),
+                    from: transition.from,
+                    to: transition.to,
+                    message: "nothing left firing once its incident ended".into(),
+                });
+            }
+        }
+    }
+    next
+}
+
+async fn handle_one(inner: &Arc<Inner>, signal: &Signal) {
+    let target = signal.target.clone();
+    let mut delays = store_waits();
+    // Every log line of the incident's work carries its target and, once
+    // known, its id (`run` records it), also the executors' lines.
+    let span = tracing::info_span!("incident", target = %target, incident = tracing::field::Empty);
+    let mut attempt = 0;
+    loop {
+        let error =
+            match tracing::Instrument::instrument(driver::run(inner, signal), span.clone()).await {
+                Ok(()) => break,
+                // Someone resolved it by hand while an action ran: nothing is wrong.
+                Err(StoreError::InvalidTransition(e)) => {
+                    tracing::info!(%target, "the incident ended elsewhere ({e}); this task stops");
+                    break;
+                }
+                Err(e) => e,
+            };
+        // An unreachable store is waited out however long it lasts: giving
+        // up would leave the outage unrecorded and the target unhealed. Other
+        // store errors get a few tries.
+        attempt += 1;
+        let unavailable = error.is_unavailable();
+        if !unavailable && (attempt >= STORE_ATTEMPTS || !store_may_recover(&error)) {
+            tracing::error!(%target, error = %error, "incident handling stopped on a store error");
+            break;
+        }
+        let delay = delays.next().unwrap_or(Duration::from_secs(1));
+        if unavailable {
+            tracing::warn!(%target, error = %error, ?delay, "store unavailable; the incident waits for it");
+        } else {
+            tracing::warn!(%target, error = %error, attempt, ?delay, "store error in an incident; starting over");
+        }
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Waits between tries against a store that is away: 0.5 s doubling to
+/// 4 s, jittered, for as long as it takes.
+fn store_waits() -> impl Iterator<Item = Duration> {
+    Backoff::try_new(
+        Duration::from_millis(500),
+        Duration::from_secs(4),
+        2.0,
+        Jitter::Equal,
+    )
+    .ok()
+    .map(|backoff| backoff.delays())
+    .into_iter()
+    .flatten()
+    .chain(std::iter::repeat(Duration::from_secs(1)))
+}
+
+/// Errors worth starting over for: the database, not the data.
+fn store_may_recover(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(_) | StoreError::Contention(_))
+}
+
+/// The fingerprint prefix of a flapping target's incident.
+const FLAPPING: &str = "flapping:";
+
+/// A flapping target: automation pauses (no remedy runs while flapping) and
+/// the target's escalations, if it has any, tell a human.
+pub(crate) async fn flapping(inner: Arc<Inner>, signal: Signal) {
+    let target = signal.target.clone();
+    if let Err(e) = escalate_flapping(&inner, &signal).await {
+        tracing::error!(%target, error = %e, "recording a flapping target failed");
+    }
+    if let Some(next) = release(&inner, &target) {
+        handle(inner, next).await;
+    }
+}
+
+async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
+    let Some(target) = snapshot(inner, &signal.target) else {
+        return Ok(());
+    };
+    let title = format!("{}: flapping", signal.target);
+    let fingerprint = format!("{FLAPPING}{}", signal.target);
+    let (mut incident, _) = inner
+        .store
+        .open_or_join_incident(&NewIncident::new(
+            &signal.target,
+            &fingerprint,
+            &title,
+            Utc::now(),
+        ))
+        .await?;
+    let h = &target.config.health;
+    let message = format!(
+        "more than {} healthy/unhealthy changes within {}: automation paused until it settles",
+        h.flap_limit, h.flap_window
+    );
+    tracing::warn!(target = %signal.target, "{message}");
+    note(
+        inner,
+        &incident,
+        TimelineKind::Note,
+        &message,
+        json!(signal),
+    )
+    .await?;
+    let contexts = target
+        .config
+        .remedies
+        .iter()
+        .filter(|r| matches!(r.action, Action::Escalate(_)))
+        .map(|remedy| ActionContext {
+            target: target.config.name.clone(),
+            incident_id: incident.id,
+            fingerprint: fingerprint.clone(),
+            title: title.clone(),
+            category: "unknown".into(),
+            severity: "high".into(),
+            root_cause: message.clone(),
+            evidence: vec![signal.message.clone()],
+            remedy: remedy.name.clone(),
+            alert: Default::default(),
+        })
+        .collect();
+    send_escalations(inner, &incident, &target.config, contexts).await?;
+    set_status(inner, &mut incident, IncidentStatus::Escalated).await
+}
+
+/// Resolves the target's open incidents that no task is working on: they were
+/// left by an earlier run of the agent, and the target has recovered.
+pub(crate) async fn close_recovered(inner: Arc<Inner>, target: String) {
+    if let Err(e) = resolve_escalated(&inner, &target).await {
+        tracing::error!(%target, error = %e, "cannot resolve escalated incidents");
+    }
+    let open = match inner.store.open_incidents().await {
+        Ok(open) => open,
+        Err(e) => {
+            tracing::error!(%target, error = %e, "cannot list open incidents");
+            return;
+        }
+    };
+    for mut incident in open.into_iter().filter(|i| i.target == target) {
+        // A task may have started meanwhile; it owns the incident then.
+        if inner
+            .targets()
+            .get(&target)
+            .is_none_or(|runtime| runtime.busy)
+        {
+            return;
+        }
+        let closed = async {
+            note(
+                &inner,
+                &incident,
+                TimelineKind::Verification,
+                "healthy again",
+                json!({}),
+            )
+            .await?;
+            set_status(&inner, &mut incident, IncidentStatus::Resolved).await
+        };
+        if let Err(e) = closed.await {
+            tracing::error!(%target, incident = incident.id, error = %e, "cannot resolve a recovered incident");
+        }
+    }
+}
+
+/// What the incident task needs from the target's runtime, taken under the lock once.
+struct Snapshot {
+    config: Target,
+    logs: Vec<String>,
+    state: watch::Receiver<TargetState>,
+    /// The supervised process's exit, if it caused this.
+    exit: Option<Signal>,
+}
+
+fn snapshot(inner: &Inner, target: &str) -> Option<Snapshot> {
+    let mut targets = inner.targets();
+    let runtime = targets.get_mut(target)?;
+    Some(Snapshot {
+        config: runtime.config.clone(),
+        logs: runtime.fresh_log_lines(),
+        state: runtime.state.subscribe(),
+        exit: runtime.last_exit.clone(),
+    })
+}
+
+/// An action about to be recorded as intended (the store assigns the id).
+pub(crate) fn intent(
+    incident: &Incident,
+    remedy: &str,
+    kind: &str,
+    step: u32,
+    dry_run: bool,
+) -> ActionRecord {
+    ActionRecord {
+        id: 0,
+        incident_id: incident.id,
+        target: incident.target.clone(),
+        remedy: remedy.to_string(),
+        kind: kind.to_string(),
+        state: ActionState::Intended,
+        step,
+        dry_run,
+        output: None,
+        error: None,
+        intended_at: Utc::now(),
+        started_at: None,
+        finished_at: None,
+        verified: None,
+    }
+}
+
+pub(crate) async fn note(
+    inner: &Inner,
+    incident: &Incident,
+    kind: TimelineKind,
+    message: &str,
+    mut data: serde_json::Value,
+) -> Result<(), StoreError> {
+    // Everything on the timeline is kept and shown: secrets out.
+    redact_json(&mut data);
+    let entry = TimelineEntry::new(incident.id, kind, &redacted(message)).with_data(data);
+    let written = inner.store.append_timeline(&entry).await?;
+    inner.live.send(LiveEvent::Timeline(written));
+    Ok(())
+}
+
+pub(crate) async fn set_status(
+    inner: &Inner,
+    incident: &mut Incident,
+    to: IncidentStatus,
+) -> Result<(), StoreError> {
+    if incident.status == to {
+        return Ok(());
+    }
+    let from = incident.status;
+    *incident = inner.store.set_status(incident.id, to, Utc::now()).await?;
+    if let Some(ms) = incident
+        .time_to_recover_ms
+        .filter(|_| to == IncidentStatus::Resolved)
+    {
+        inner.metrics.recovered(u64::try_from(ms).unwrap_or(0));
+    }
+    inner.live.send(LiveEvent::Incident(incident.clone()));
+    let message = format!("{from} → {to}");
+    note(
+        inner,
+        incident,
+        TimelineKind::Status,
+        &message,
+        json!({"from": from, "to": to}),
+    )
+    .await?;
+    if to == IncidentStatus::Resolved {
+        resolve_pages(inner, incident).await?;
+    }
+    Ok(())
+}
+
+/// An escalated incident has ended for medic, but a human was paged for it:
+/// when the target is healthy again, the problem is gone, so its recent
+/// escalated incidents are resolved (with their time to recover), which
+/// also resolves the PagerDuty alerts they opened. A flapping target's
+/// incident stays: healthy for a moment is not stable.
+async fn resolve_escalated(inner: &Inner, target: &str) -> Result<(), StoreError> {
+    let escalated = inner
+        .store
+        .list_incidents(&IncidentFilter {
+            status: Some(IncidentStatus::Escalated),
+            target: Some(target.to_string()),
+            limit: 20,
+            before_id: None,
+        })
+        .await?;
+    for mut incident in escalated {
+        if incident.fingerprint.starts_with(FLAPPING) {
+            continue;
+        }
+        note(
+            inner,
+            &incident,
+            TimelineKind::Verification,
+            "healthy again after the escalation",
+            json!({}),
+        )
+        .await?;
+        set_status(inner, &mut incident, IncidentStatus::Resolved).await?;
+    }
+    Ok(())
+}
+
+/// A resolved incident takes back the PagerDuty alerts it opened: every
+/// PagerDuty escalation that was delivered for it (a ladder rung that
+/// succeeded, or a page noted as delivered) gets a `resolve` with the same
+/// `dedup_key`. Each delivery is noted on the timeline.
+async fn resolve_pages(inner: &Inner, incident: &Incident) -> Result<(), StoreError> {
+    let Some(target) = snapshot(inner, &incident.target) else {
+        return Ok(());
+    };
+    let pagerduty: Vec<(&str, &EscalateAction)> = target
+        .config
+        .remedies
+        .iter()
+        .filter_map(|remedy| match &remedy.action {
+            Action::Escalate(page) if page.format == EscalationFormat::Pagerduty => {
+                Some((remedy.name.as_str(), page))
+            }
+            _ => None,
+        })
+        .collect();
+    if pagerduty.is_empty() {
+        return Ok(());
+    }
+    let timeline = inner.store.timeline(incident.id).await?;
+    let mut delivered: Vec<String> = inner
+        .store
+        .actions(incident.id)
+        .await?
+        .into_iter()
+        .filter(|action| action.state == ActionState::Succeeded)
+        .map(|action| action.remedy)
+        .collect();
+    delivered.extend(
+        timeline
+            .iter()
+            .filter(|entry| entry.data["delivered"] == json!(true))
+            .filter_map(|entry| entry.data["escalation"].as_str().map(str::to_string)),
+    );
+    let resolved: Vec<&str> = timeline
+        .iter()
+        .filter(|entry| entry.data["resolved"] == json!(true))
+        .filter_map(|entry| entry.data["escalation"].as_str())
+        .collect();
+    for (remedy, page) in pagerduty {
+        if !delivered.iter().any(|name| name == remedy) || resolved.contains(&remedy) {
+            continue;
+        }
+        let context = ActionContext {
+            target: incident.target.clone(),
+            incident_id: incident.id,
+            fingerprint: incident.fingerprint.clone(),
+            title: incident.title.clone(),
+            remedy: remedy.to_string(),
+            ..ActionContext::default()
+        };
+        let Some(outcome) = inner.executor.resolve_page(page, &context).await else {
+            continue;
+        };
+        let result = match &outcome.error {
+            None => format!("{remedy}: PagerDuty alert resolved"),
+            Some(error) => format!("{remedy}: resolving the PagerDuty alert failed: {error}"),
+        };
+        note(
+            inner,
+            incident,
+            TimelineKind::Action,
+            &result,
+            json!({"escalation": remedy, "event_action": "resolve", "delivered": false, "resolved": outcome.success}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// An incident is being diagnosed: its status says so, the diagnosis is
+/// stored, and the timeline gets `summary`.
+pub(crate) async fn record_diagnosis(
+    inner: &Inner,
+    incident: &mut Incident,
+    diagnosis: &Diagnosis,
+    summary: &str,
+) -> Result<(), StoreError> {
+    if incident.status == IncidentStatus::Open {
+        set_status(inner, incident, IncidentStatus::Diagnosing).await?;
+    }
+    // Root cause and evidence quote what was seen: secrets out before they
+    // are kept (the signals and logs were redacted; a model's answer was not).
+    let mut diagnosis = diagnosis.clone();
+    redact_in_place(&mut diagnosis.root_cause);
+    diagnosis.evidence = redact_lines(std::mem::take(&mut diagnosis.evidence));
+    let diagnosis = &diagnosis;
+    *incident = inner
+        .store
+        .set_diagnosis(incident.id, diagnosis, Utc::now())
+        .await?;
+    note(
+        inner,
+        incident,
+        TimelineKind::Diagnosis,
+        summary,
+        json!(diagnosis),
+    )
+    .await
+}
+
+/// What the planner needs from the store besides the config: what this
+/// incident tried, what the fingerprint's remedies achieved, and the
+/// action budgets' counts.
+pub(crate) struct PlanningFacts {
+    tried: Vec<String>,
+    history: Vec<RemedyStats>,
+    since_last_action_ms: Option<u64>,
+    target_actions_last_hour: u64,
+    all_actions_last_hour: u64,
+    /// The step number the next action gets.
+    pub next_step: u32,
+}
+
+impl PlanningFacts {
+    pub(crate) async fn read(
+        inner: &Inner,
+        incident: &Incident,
+        fingerprint: &str,
+    ) -> Result<Self, StoreError> {
+        let actions = inner.store.actions(incident.id).await?;
+        let hour_ago = Utc::now() - chrono::Duration::hours(1);
+        Ok(Self {
+            tried: actions.iter().map(|a| a.remedy.clone()).collect(),
+            next_step: actions.iter().map(|a| a.step).max().unwrap_or(0) + 1,
+            history: inner.store.remedy_stats(fingerprint).await?,
+            // The cooldown is the target's, across its incidents: a fix that
+            // ran for the last outage holds back the next one's for a while.
+            // Pages are not held back, nor do they hold anything back.
+            since_last_action_ms: actions
+                .iter()
+                .chain(
+                    &inner
+                        .store
+                        .recent_actions(Some(&incident.target), 20)
+                        .await?,
+                )
+                .filter(|a| !a.dry_run && a.state != ActionState::Skipped && a.kind != "escalate")
+                .map(|a| a.intended_at)
+                .max()
+                .map(|at| (Utc::now() - at).num_milliseconds().max(0) as u64),
+            target_actions_last_hour: inner
+                .store
+                .count_actions_since(Some(&incident.target), hour_ago)
+                .await?,
+            all_actions_last_hour: inner.store.count_actions_since(None, hour_ago).await?,
+        })
+    }
+
+    pub(crate) fn situation<'a>(
+        &'a self,
+        diagnosis: &'a Diagnosis,
+        fingerprint: &'a str,
+    ) -> Situation<'a> {
+        Situation {
+            diagnosis,
+            fingerprint,
+            history: &self.history,
+            borrowed: Default::default(),
+            tried: &self.tried,
+            since_last_action_ms: self.since_last_action_ms,
+            target_actions_last_hour: self.target_actions_last_hour,
+            all_actions_last_hour: self.all_actions_last_hour,
+        }
+    }
+}
+
+/// While alive, the target's probes run fast: a fix is being verified.
+pub(crate) struct FastProbes<'a> {
+    inner: &'a Inner,
+    target: String,
+}
+
+impl<'a> FastProbes<'a> {
+    pub(crate) fn start(inner: &'a Inner, target: &str) -> Self {
+        set_verifying(inner, target, true);
+        Self {
+            inner,
+            target: target.to_string(),
+        }
+    }
+}
+
+impl Drop for FastProbes<'_> {
+    fn drop(&mut self) {
+        set_verifying(self.inner, &self.target, false);
+    }
+}
+
+fn set_verifying(inner: &Inner, target: &str, verifying: bool) {
+    let mut targets = inner.targets();
+    let Some(runtime) = targets.get_mut(target) else {
+        return;
+    };
+    runtime.verifying = verifying;
+    let pace = runtime.pace();
+    for probe in &runtime.probes {
+        inner.scheduler.set_pace(*probe, pace);
+    }
+}
+
+/// Waits until the target is healthy; false if `window` passes first.
+pub(crate) async fn wait_for_health(
+    state: &mut watch::Receiver<TargetState>,
+    window: Duration,
+) -> bool {
+    let healthy = async {
+        loop {
+            if *state.borrow_and_update() == TargetState::Healthy {
+                return true;
+            }
+            if state.changed().await.is_err() {
+                return false;
+            }
+        }
+    };
+    tokio::time::timeout(window, healthy).await.unwrap_or(false)
+}
+
+/// Runs the target's escalation remedies (one context each) and notes each reply.
+pub(crate) async fn send_escalations(
+    inner: &Inner,
+    incident: &Incident,
+    config: &Target,
+    contexts: Vec<ActionContext>,
+) -> Result<(), StoreError> {
+    for context in contexts {
+        let Some(remedy) = config.remedies.iter().find(|r| r.name == context.remedy) else {
+            continue;
+        };
+        let outcome = inner.executor.run(config, &remedy.action, &context).await;
+        let delivered = outcome.success;
+        let result = match outcome.error {
+            None => outcome.output.unwrap_or_else(|| "sent".into()),
+            Some(error) => error,
+        };
+        note(
+            inner,
+            incident,
+            TimelineKind::Action,
+            &format!("{}: {result}", remedy.name),
+            json!({"escalation": remedy.name, "delivered": delivered}),
+        )
+        .await?;
+    }
+    Ok(())
+}
