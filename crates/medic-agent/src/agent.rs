@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use medic_act::{Executor, Supervisor};
-use medic_engine::config::Config;
+use medic_engine::config::{Config, OnFlapping};
 use medic_engine::diagnosis::RulesDiagnoser;
 use medic_engine::health::TargetState;
 use medic_model::{ActionState, Approval, ApprovalId, ApprovalStatus, Signal};
@@ -233,7 +233,9 @@ impl Agent {
                 .map_err(|e| fail(format!("supervise: {e}")))?;
         }
         let errors = inner.health.component(&target.name);
-        let mut runtime = TargetRuntime::new(target.clone(), logs, errors, origin);
+        let pause_when_flapping = inner.config.policy.on_flapping == OnFlapping::Pause;
+        let mut runtime =
+            TargetRuntime::new(target.clone(), logs, errors, origin, pause_when_flapping);
         for (probe_index, interval, check) in checks {
             runtime.probes.push(inner.scheduler.add(ScheduledProbe {
                 target: target.name.clone(),
@@ -388,6 +390,13 @@ impl Agent {
                     signal.target.clone(),
                 ));
             }
+        }
+        if runtime.health.take_recurrence_onset() {
+            // Healing goes on; a human hears of the recurrence once.
+            tokio::spawn(crate::incident::recurring(
+                self.inner.clone(),
+                signal.clone(),
+            ));
         }
         tracing::info!(target = %signal.target, from = ?transition.from, to = ?transition.to, message = %signal.message, "target state changed");
         self.inner

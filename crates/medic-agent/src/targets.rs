@@ -130,6 +130,7 @@ impl TargetRuntime {
         logs: Vec<LogTail>,
         errors: Arc<ComponentHealth>,
         origin: Origin,
+        pause_when_flapping: bool,
     ) -> Self {
         let h = &config.health;
         let thresholds = Thresholds {
@@ -137,6 +138,7 @@ impl TargetRuntime {
             success_threshold: h.success_threshold,
             flap_limit: h.flap_limit,
             flap_window_ms: u64::try_from(h.flap_window.get().as_millis()).unwrap_or(u64::MAX),
+            pause_when_flapping,
         };
         Self {
             health: TargetHealth::new(thresholds),

@@ -72,6 +72,10 @@ pub struct Thresholds {
     pub flap_limit: u32,
     /// The window for `flap_limit`, in milliseconds.
     pub flap_window_ms: u64,
+    /// Past `flap_limit`, the target enters [`TargetState::Flapping`] and
+    /// automation pauses (`on_flapping = "pause"`). Otherwise (`"heal"`) it
+    /// keeps its real states and is only marked [`TargetHealth::is_recurring`].
+    pub pause_when_flapping: bool,
 }
 
 impl Default for Thresholds {
@@ -81,6 +85,7 @@ impl Default for Thresholds {
             success_threshold: 2,
             flap_limit: 6,
             flap_window_ms: 10 * 60 * 1_000,
+            pause_when_flapping: true,
         }
     }
 }
@@ -104,6 +109,10 @@ pub struct TargetHealth {
     successes_in_a_row: u32,
     /// When the target last became healthy or unhealthy, newest last.
     flips: VecDeque<u64>,
+    /// Past the flap limit without pausing: marked until it is quiet again.
+    recurring: bool,
+    /// It just became recurring, not yet taken by [`Self::take_recurrence_onset`].
+    onset: bool,
 }
 
 impl TargetHealth {
@@ -119,7 +128,28 @@ impl TargetHealth {
             failures_in_a_row: 0,
             successes_in_a_row: 0,
             flips: VecDeque::new(),
+            recurring: false,
+            onset: false,
         }
+    }
+
+    /// Past the flap limit while automation goes on (`pause_when_flapping`
+    /// off), until no flip is left in the window.
+    pub fn is_recurring(&self) -> bool {
+        self.recurring
+    }
+
+    /// True once when the target becomes recurring: tell a human then, and
+    /// not again until it has been quiet.
+    pub fn take_recurrence_onset(&mut self) -> bool {
+        std::mem::take(&mut self.onset)
+    }
+
+    /// Flips in the window beyond the flap limit (0 when under it).
+    pub fn excess_flips(&self) -> u32 {
+        u32::try_from(self.flips.len())
+            .unwrap_or(u32::MAX)
+            .saturating_sub(self.thresholds.flap_limit)
     }
 
     /// The current state.
@@ -181,6 +211,10 @@ impl TargetHealth {
             self.successes_in_a_row = 0;
         }
         let t = self.thresholds;
+        if self.recurring && self.quiet(now_ms) {
+            self.recurring = false;
+            self.flips.clear();
+        }
         let next = match (self.state, healthy) {
             (TargetState::Flapping, _) => self.leave_flapping(now_ms),
             (TargetState::Unknown, true) => TargetState::Healthy,
@@ -224,7 +258,12 @@ impl TargetHealth {
             self.flips.push_back(now_ms);
             self.forget_old_flips(now_ms);
             if self.flips.len() > self.thresholds.flap_limit as usize {
-                to = TargetState::Flapping;
+                if self.thresholds.pause_when_flapping {
+                    to = TargetState::Flapping;
+                } else if !self.recurring {
+                    self.recurring = true;
+                    self.onset = true;
+                }
             }
         }
         self.state = to;
@@ -241,15 +280,18 @@ impl TargetHealth {
         }
     }
 
+    /// No flip is left in the window.
+    fn quiet(&mut self, now_ms: u64) -> bool {
+        self.forget_old_flips(now_ms);
+        self.flips
+            .back()
+            .is_none_or(|&at| now_ms.saturating_sub(at) > self.thresholds.flap_window_ms)
+    }
+
     /// A flapping target stays flapping until no flip is left in the window,
     /// then takes whatever state its latest results show.
     fn leave_flapping(&mut self, now_ms: u64) -> TargetState {
-        self.forget_old_flips(now_ms);
-        let quiet = self
-            .flips
-            .back()
-            .is_none_or(|&at| now_ms.saturating_sub(at) > self.thresholds.flap_window_ms);
-        if !quiet {
+        if !self.quiet(now_ms) {
             return TargetState::Flapping;
         }
         self.flips.clear();
@@ -325,6 +367,7 @@ mod tests {
             success_threshold: 1,
             flap_limit: 3,
             flap_window_ms: 10_000,
+            pause_when_flapping: true,
         };
         let mut h = TargetHealth::new(t);
         let mut states = Vec::new();
@@ -339,5 +382,42 @@ mod tests {
         let t = h.observe(true, 20_000).expect("leaves flapping");
         assert_eq!((t.from, t.to), (Flapping, Healthy));
         assert!(h.automation_allowed());
+    }
+
+    #[test]
+    fn healing_through_flapping_keeps_real_states_and_marks_the_recurrence_once() {
+        let t = Thresholds {
+            failure_threshold: 1,
+            success_threshold: 1,
+            flap_limit: 3,
+            flap_window_ms: 10_000,
+            pause_when_flapping: false,
+        };
+        let mut h = TargetHealth::new(t);
+        let mut states = Vec::new();
+        let mut onsets = 0;
+        for (i, ok) in [true, false, true, false, true, false, true]
+            .into_iter()
+            .enumerate()
+        {
+            h.observe(ok, i as u64 * 1_000);
+            states.push(h.state());
+            onsets += u32::from(h.take_recurrence_onset());
+        }
+        assert_eq!(
+            states,
+            [
+                Healthy, Unhealthy, Healthy, Unhealthy, Healthy, Unhealthy, Healthy
+            ]
+        );
+        assert!(h.automation_allowed());
+        assert!(h.is_recurring());
+        assert_eq!(onsets, 1, "told once");
+        assert_eq!(h.excess_flips(), 3);
+        // Quiet for a window: no longer recurring; a new run of flips is a
+        // new recurrence.
+        h.observe(true, 20_000);
+        assert!(!h.is_recurring());
+        assert_eq!(h.excess_flips(), 0);
     }
 }

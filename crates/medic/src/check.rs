@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use medic_engine::config::{Action, Config, Mode, Probe, Remedy, Target, parse};
+use medic_engine::config::{Action, Config, Mode, OnFlapping, Probe, Remedy, Target, parse};
 
 use crate::UsageError;
 
@@ -223,6 +223,13 @@ fn describe(config: &Config) -> String {
         "  a fix whose failure returns within {} counts as a failure (reopen window)",
         p.reopen_window
     );
+    let flapping = match p.on_flapping {
+        OnFlapping::Heal => {
+            "a flapping target keeps being healed (cooldown doubling), a human told once"
+        }
+        OnFlapping::Pause => "a flapping target's automation pauses until it is quiet",
+    };
+    let _ = writeln!(out, "  {flapping}");
     let _ = writeln!(
         out,
         "server: {}   storage: {}",

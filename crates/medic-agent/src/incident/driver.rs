@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use medic_act::ActionContext;
-use medic_engine::config::{Action, Mode};
+use medic_engine::config::{Action, Mode, Policy};
 use medic_engine::diagnosis::{Diagnoser, Finding, Symptoms};
 use medic_engine::health::TargetState;
 use medic_engine::lifecycle::{
@@ -443,9 +443,9 @@ impl Driver<'_> {
         self.lifecycle.next_step = self.lifecycle.next_step.max(known.next_step);
         let mut situation = known.situation(&self.diagnosis, &self.fingerprint);
         situation.borrowed = self.lent.borrowed();
-        let policy = &inner.config.policy;
+        let policy = self.policy();
         let mut steps =
-            learning::ladder(&self.target.config, policy, &situation, &mut self.explorer);
+            learning::ladder(&self.target.config, &policy, &situation, &mut self.explorer);
         crate::llm::reorder(&mut steps, self.preferred.as_deref(), &known.history);
         let mut held = Vec::new();
         let mut choice = Choice::Exhausted;
@@ -489,6 +489,24 @@ impl Driver<'_> {
             self.note_held(held).await?;
         }
         Ok(Event::Planned(choice))
+    }
+
+    /// The policy, with the cooldown doubled for every change of state past
+    /// the flap limit while the target keeps flapping (up to ×32): healing
+    /// goes on, ever more slowly, instead of chasing every flip.
+    fn policy(&self) -> Policy {
+        let mut policy = self.inner.config.policy.clone();
+        let excess = self
+            .inner
+            .targets()
+            .get(&self.target.config.name)
+            .map_or(0, |runtime| runtime.health.excess_flips());
+        if excess > 0 {
+            let factor = 1u32 << excess.min(5);
+            let cooldown = policy.cooldown.get().saturating_mul(factor);
+            policy.cooldown = medic_engine::config::HumanDuration::new(cooldown);
+        }
+        policy
     }
 
     /// A remedy held back says so on the timeline (once per incident and

@@ -145,7 +145,7 @@ const FLAPPING: &str = "flapping:";
 /// the target's escalations, if it has any, tell a human.
 pub(crate) async fn flapping(inner: Arc<Inner>, signal: Signal) {
     let target = signal.target.clone();
-    if let Err(e) = escalate_flapping(&inner, &signal).await {
+    if let Err(e) = escalate_flapping(&inner, &signal, true).await {
         tracing::error!(%target, error = %e, "recording a flapping target failed");
     }
     if let Some(next) = release(&inner, &target) {
@@ -153,11 +153,24 @@ pub(crate) async fn flapping(inner: Arc<Inner>, signal: Signal) {
     }
 }
 
-async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
+/// A target that flaps while healing goes on (`on_flapping = "heal"`): a
+/// human is told once, in an escalated incident of its own; the target's
+/// incidents and remedies carry on beside it.
+pub(crate) async fn recurring(inner: Arc<Inner>, signal: Signal) {
+    if let Err(e) = escalate_flapping(&inner, &signal, false).await {
+        tracing::error!(target = %signal.target, error = %e, "recording a recurring failure failed");
+    }
+}
+
+async fn escalate_flapping(inner: &Inner, signal: &Signal, paused: bool) -> Result<(), StoreError> {
     let Some(target) = snapshot(inner, &signal.target) else {
         return Ok(());
     };
-    let title = format!("{}: flapping", signal.target);
+    let title = if paused {
+        format!("{}: flapping", signal.target)
+    } else {
+        format!("{}: recurring", signal.target)
+    };
     let fingerprint = format!("{FLAPPING}{}", signal.target);
     let (mut incident, _) = inner
         .store
@@ -169,10 +182,19 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal) -> Result<(), StoreEr
         ))
         .await?;
     let h = &target.config.health;
-    let message = format!(
-        "more than {} healthy/unhealthy changes within {}: automation paused until it settles",
-        h.flap_limit, h.flap_window
-    );
+    let message = if paused {
+        format!(
+            "more than {} healthy/unhealthy changes within {}: automation paused until it settles",
+            h.flap_limit, h.flap_window
+        )
+    } else {
+        format!(
+            "recurring: more than {} healthy/unhealthy changes within {}; remedies keep running \
+             (the cooldown doubling with every change past the limit); no further page until \
+             it has been quiet for {}",
+            h.flap_limit, h.flap_window, h.flap_window
+        )
+    };
     tracing::warn!(target = %signal.target, "{message}");
     note(
         inner,
@@ -340,7 +362,7 @@ pub(crate) async fn set_status(
 /// when the target is healthy again, the problem is gone, so its recent
 /// escalated incidents are resolved (with their time to recover), which
 /// also resolves the PagerDuty alerts they opened. A flapping target's
-/// incident stays: healthy for a moment is not stable.
+/// incident stays while it still flaps: healthy for a moment is not stable.
 async fn resolve_escalated(inner: &Inner, target: &str) -> Result<(), StoreError> {
     let escalated = inner
         .store
@@ -351,8 +373,11 @@ async fn resolve_escalated(inner: &Inner, target: &str) -> Result<(), StoreError
             before_id: None,
         })
         .await?;
+    let still_flapping = inner.targets().get(target).is_some_and(|runtime| {
+        runtime.health.is_recurring() || runtime.health.state() == TargetState::Flapping
+    });
     for mut incident in escalated {
-        if incident.fingerprint.starts_with(FLAPPING) {
+        if incident.fingerprint.starts_with(FLAPPING) && still_flapping {
             continue;
         }
         note(

@@ -18,8 +18,8 @@ pub use schema::{
     Action, AlertmanagerWebhook, ApiKey, Auth, CiWebhook, ClientTls, Config, DEFAULT_MAX_RERUNS,
     DiagnosisRule, DiagnosisRules, EscalateAction, EscalationFormat, ExecAction, ExecProbe,
     FailoverAction, Health, HttpAction, HttpProbe, JsonCondition, Llm, LlmProvider, LogWatch, Mode,
-    Policy, Probe, ProcessProbe, Remedy, RestartAction, Risk, Scope, Server, Storage, Supervise,
-    Target, TcpProbe, Tls, WaitAction, WebhookSecret, Webhooks, When, effective_tls,
+    OnFlapping, Policy, Probe, ProcessProbe, Remedy, RestartAction, Risk, Scope, Server, Storage,
+    Supervise, Target, TcpProbe, Tls, WaitAction, WebhookSecret, Webhooks, When, effective_tls,
 };
 pub use schema::{DEFAULT_PROBE_TIMEOUT, Log, LogFormat};
 pub use validate::validate;

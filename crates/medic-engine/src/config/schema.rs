@@ -483,6 +483,23 @@ pub struct Policy {
     /// gets that success counted as a failure (default 10m; `0s` turns it
     /// off; at most 24h).
     pub reopen_window: HumanDuration,
+    /// A target that flaps (more than `health.flap_limit` changes within
+    /// `health.flap_window`): `heal` (default) keeps fixing it within the
+    /// budgets, the cooldown doubling with every change past the limit, and
+    /// tells a human once ("recurring"), not again until it has been quiet;
+    /// `pause` stops its automation until it is quiet.
+    pub on_flapping: OnFlapping,
+}
+
+/// What a flapping target gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFlapping {
+    /// Keep healing, within bounds; tell a human once.
+    #[default]
+    Heal,
+    /// Pause automation until it is quiet; tell a human.
+    Pause,
 }
 
 impl Default for Policy {
@@ -495,6 +512,7 @@ impl Default for Policy {
             cooldown: secs(30),
             approval_timeout: secs(900),
             reopen_window: secs(600),
+            on_flapping: OnFlapping::Heal,
         }
     }
 }
