@@ -318,6 +318,10 @@ impl Agent {
             !signal.healthy && matches!(signal.source, medic_model::SignalSource::Exit { .. });
         let reported = matches!(signal.source, medic_model::SignalSource::Event { .. });
         let alert = matches!(signal.source, medic_model::SignalSource::Alert { .. });
+        let logged = match &signal.source {
+            medic_model::SignalSource::Log { path } => Some(path.clone()),
+            _ => None,
+        };
         if matches!(signal.source, medic_model::SignalSource::Probe { .. }) {
             self.inner.metrics.probed(&signal.target, signal.latency_ms);
             if let Some(ms) = signal.latency_ms {
@@ -333,6 +337,13 @@ impl Agent {
         let transition = if exited {
             // A dead process needs no confirming probe.
             runtime.last_exit = Some(signal.clone());
+            runtime.health.observe_decisive_failure(now_ms)
+        } else if let Some(path) = logged {
+            // `threshold` matching lines within `window` are an outage,
+            // whatever the probes say; fewer change nothing.
+            if !runtime.log_threshold_reached(&path, now_ms) {
+                return;
+            }
             runtime.health.observe_decisive_failure(now_ms)
         } else if let Some(rate) = error_rate_breach(runtime, &signal) {
             // Failures that come and go never reach the threshold in a row,

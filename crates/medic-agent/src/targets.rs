@@ -4,7 +4,7 @@ use medic_engine::config::Target;
 use medic_engine::health::{TargetHealth, TargetState, Thresholds};
 use medic_probe::log::LogTail;
 use medic_probe::scheduler::{Pace, ProbeId};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use medic_resilience::health::ComponentHealth;
@@ -36,6 +36,9 @@ pub(crate) struct TargetRuntime {
     pub busy: bool,
     /// Its incident waits for a fix to show: probe fast.
     pub verifying: bool,
+    /// Per watched log, when its latest matching lines came (ms, oldest
+    /// first, at most `threshold` of them).
+    pub log_hits: HashMap<String, VecDeque<u64>>,
     /// Per log file, how many lines had been read when the target was last
     /// healthy: diagnosis looks only at what was logged since.
     pub log_marks: Vec<u64>,
@@ -68,6 +71,26 @@ const ALERTS_REMEMBERED: usize = 1000;
 const ALERTS_WAITING: usize = 16;
 
 impl TargetRuntime {
+    /// Counts a matching line of the log at `path`: true once `threshold`
+    /// of them fall within `window`, whatever the probes say.
+    pub fn log_threshold_reached(&mut self, path: &str, now_ms: u64) -> bool {
+        let Some(watch) = self.config.logs.iter().find(|l| l.path == path) else {
+            return true;
+        };
+        let threshold = usize::try_from(watch.threshold.max(1)).unwrap_or(usize::MAX);
+        let window_ms = u64::try_from(watch.window.get().as_millis()).unwrap_or(u64::MAX);
+        let hits = self.log_hits.entry(watch.path.clone()).or_default();
+        hits.push_back(now_ms);
+        while hits.len() > threshold
+            || hits
+                .front()
+                .is_some_and(|&at| now_ms.saturating_sub(at) > window_ms)
+        {
+            hits.pop_front();
+        }
+        hits.len() >= threshold
+    }
+
     /// How often its probes run now: fast while a change of state is being
     /// confirmed or a fix verified; backing off while it stays down with
     /// nothing to confirm (a struggling service is not hammered by the tool
@@ -149,6 +172,7 @@ impl TargetRuntime {
             state: watch::Sender::new(TargetState::Unknown),
             busy: false,
             verifying: false,
+            log_hits: HashMap::new(),
             last_exit: None,
             errors,
             latencies: VecDeque::with_capacity(LATENCY_HISTORY),
@@ -170,6 +194,7 @@ impl TargetRuntime {
         }
         self.log_marks = self.logs.iter().map(|tail| tail.lines_seen()).collect();
         self.last_exit = None;
+        self.log_hits.clear();
         self.alerts_handled.clear();
         self.alerts_waiting.clear();
         self.firing_alerts.clear();

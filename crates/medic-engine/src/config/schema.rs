@@ -748,13 +748,28 @@ pub struct LogWatch {
     /// Lines kept for diagnosis (default 50).
     #[serde(default = "default_tail_lines")]
     pub tail_lines: u32,
-    /// Regexes that open an incident when a line matches.
+    /// Regexes of lines that mean trouble: `threshold` matches within
+    /// `window` open an incident, whatever the probes say.
     #[serde(default)]
     pub patterns: Vec<String>,
+    /// Matching lines within `window` that open an incident (default 2).
+    #[serde(default = "default_log_threshold")]
+    pub threshold: u32,
+    /// The window for `threshold` (default 30s).
+    #[serde(default = "default_log_window")]
+    pub window: HumanDuration,
 }
 
 fn default_tail_lines() -> u32 {
     50
+}
+
+fn default_log_threshold() -> u32 {
+    2
+}
+
+fn default_log_window() -> HumanDuration {
+    secs(30)
 }
 
 /// `health = { … }`: when a target counts as down or up again.

@@ -295,6 +295,18 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
                 push(format!("{path}.logs[{j}].patterns[{k}]"), one_line(&e));
             }
         }
+        if log.threshold == 0 {
+            push(
+                format!("{path}.logs[{j}].threshold"),
+                "must be at least 1".into(),
+            );
+        }
+        if log.window.get().is_zero() {
+            push(
+                format!("{path}.logs[{j}].window"),
+                "must be greater than zero".into(),
+            );
+        }
     }
     if let Some(supervise) = &target.supervise {
         check_argv(

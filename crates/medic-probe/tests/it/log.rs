@@ -11,6 +11,8 @@ fn watch(path: &Path, tail_lines: u32, patterns: &[&str]) -> LogWatch {
         path: path.display().to_string(),
         tail_lines,
         patterns: patterns.iter().map(|p| p.to_string()).collect(),
+        threshold: 2,
+        window: medic_engine::config::HumanDuration::new(std::time::Duration::from_secs(30)),
     }
 }
 

@@ -275,6 +275,51 @@ health = {{ down_interval = "4s" }}
     );
 }
 
+/// Issue 14: matching lines seconds apart open an incident while the probes
+/// pass (they used to need to land within the 100 ms confirmation window).
+/// One line alone does not.
+#[test]
+fn log_lines_seconds_apart_open_an_incident_while_probes_pass() {
+    let dir = TempDir::new("log-window");
+    let app = Webhook::start(); // answers 200: the probe passes throughout
+    let log = dir.0.join("app.log");
+    std::fs::write(&log, "INFO started\n").expect("log");
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[[targets]]
+name = "billing"
+probes = [{{ kind = "http", url = "{app}", interval = "200ms", timeout = "150ms" }}]
+logs = [{{ path = "{log}", patterns = ["FATAL"], threshold = 2, window = "10s" }}]
+"#,
+            app = app.url,
+            log = log.display(),
+        ),
+    );
+    let served = Served::start(&config, &[]);
+    let append = |line: &str| {
+        use std::io::Write as _;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .expect("open log");
+        writeln!(file, "{line}").expect("append");
+    };
+    std::thread::sleep(Duration::from_millis(800));
+    append("FATAL payments: ledger write failed: disk quota exceeded");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(incidents(&served).is_empty(), "one line opened an incident");
+    append("FATAL payments: ledger write failed: disk quota exceeded");
+    let listed = served.wait_for("/api/v1/incidents", Duration::from_secs(5), |json| {
+        json["incidents"]
+            .as_array()
+            .is_some_and(|all| !all.is_empty())
+    });
+    let title = listed["incidents"][0]["title"].as_str().unwrap_or_default();
+    assert!(title.contains("FATAL payments"), "{listed:#}");
+}
+
 fn wait_for_file(path: &std::path::Path) {
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while !path.exists() {
