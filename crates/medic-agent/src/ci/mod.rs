@@ -139,6 +139,7 @@ pub struct CiPlatforms {
     gitlab: Gitlab,
     jenkins: Jenkins,
     max_reruns: BTreeMap<&'static str, u32>,
+    verify_timeouts: BTreeMap<&'static str, std::time::Duration>,
     catalog: Catalog,
     /// Counting an incident's re-runs and recording the next is one step.
     rerun_lock: tokio::sync::Mutex<()>,
@@ -195,9 +196,22 @@ impl CiPlatforms {
                 ("gitlab", gitlab.max_reruns),
                 ("jenkins", jenkins.max_reruns),
             ]),
+            verify_timeouts: BTreeMap::from([
+                ("github", github.verify_timeout.get()),
+                ("gitlab", gitlab.verify_timeout.get()),
+                ("jenkins", jenkins.verify_timeout.get()),
+            ]),
             catalog,
             rerun_lock: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// How long a re-run's incident waits for a passing job.
+    fn verify_timeout(&self, platform: CiPlatform) -> std::time::Duration {
+        self.verify_timeouts
+            .get(platform.as_str())
+            .copied()
+            .unwrap_or(std::time::Duration::from_secs(2 * 3600))
     }
 
     fn max_reruns(&self, platform: CiPlatform) -> u32 {

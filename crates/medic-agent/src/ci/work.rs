@@ -134,7 +134,20 @@ impl Agent {
             fingerprint: &fingerprint,
         };
         match verdict.kind {
-            Some(Kind::Transient) => rerun(ctx, ci, job, &mut incident).await,
+            Some(Kind::Transient) => {
+                rerun(ctx, ci, job, &mut incident).await?;
+                if incident.status == IncidentStatus::Verifying {
+                    let deadline = VerifyDeadline {
+                        incident: incident.id,
+                        target: target.clone(),
+                        diagnosis: diagnosis.clone(),
+                        fingerprint: fingerprint.clone(),
+                        after: ci.verify_timeout(job.platform),
+                    };
+                    tokio::spawn(deadline.watch(self.inner.clone()));
+                }
+                Ok(())
+            }
             Some(Kind::Deterministic) => {
                 let why = "a deterministic failure: re-running cannot help";
                 escalate(ctx, &mut incident, why).await
@@ -147,6 +160,42 @@ impl Agent {
                 let why = "a failure the catalog does not know: never re-run blindly";
                 escalate(ctx, &mut incident, why).await
             }
+        }
+    }
+}
+
+/// A re-run's incident that no passing job resolves in time is escalated:
+/// a pipeline that never reports back must not leave it verifying for ever.
+struct VerifyDeadline {
+    incident: i64,
+    target: String,
+    diagnosis: Diagnosis,
+    fingerprint: String,
+    after: std::time::Duration,
+}
+
+impl VerifyDeadline {
+    async fn watch(self, inner: Arc<Inner>) {
+        tokio::time::sleep(self.after).await;
+        let ctx = Ctx {
+            inner: &inner,
+            target: &self.target,
+            diagnosis: &self.diagnosis,
+            fingerprint: &self.fingerprint,
+        };
+        let ended = async {
+            let mut incident = inner.store.incident(self.incident).await?;
+            if incident.status != IncidentStatus::Verifying {
+                return Ok(());
+            }
+            let why = format!(
+                "no passing job within {} (verify_timeout) after the re-run",
+                medic_engine::config::HumanDuration::new(self.after)
+            );
+            escalate(ctx, &mut incident, &why).await
+        };
+        if let Err(error) = ended.await {
+            tracing::error!(incident = self.incident, %error, "cannot escalate a CI incident past its verify timeout");
         }
     }
 }

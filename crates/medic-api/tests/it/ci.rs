@@ -260,6 +260,11 @@ async fn stand_in() -> (StandIn, String) {
 
 /// A config whose CI APIs are the stand-in at `address`.
 async fn api(address: &str) -> Api {
+    api_with(address, "").await
+}
+
+/// The same, with `github_extra` (`, key = value`) in `[webhooks] github`.
+async fn api_with(address: &str, github_extra: &str) -> Api {
     let text = format!(
         r#"
 [server]
@@ -269,7 +274,7 @@ listen = "127.0.0.1:0"
 keys = [{{ name = "ops", key_env = "T_OPS", scopes = ["read", "write", "admin"] }}]
 
 [webhooks]
-github = {{ secret_env = "T_GITHUB", api_url = "http://{address}", api_token_env = "T_GH_API" }}
+github = {{ secret_env = "T_GITHUB", api_url = "http://{address}", api_token_env = "T_GH_API"{github_extra} }}
 gitlab = {{ token_env = "T_GITLAB", api_url = "http://{address}/", api_token_env = "T_GL_API" }}
 jenkins = {{ user_env = "T_JENKINS_USER", password_env = "T_JENKINS_PASSWORD", api_user_env = "T_J_USER", api_token_env = "T_J_TOKEN", max_reruns = 1 }}
 
@@ -560,6 +565,24 @@ async fn github_a_passing_rerun_resolves_the_incident() {
         .await;
     assert_eq!(code, 200, "{reply}");
     incident(&api, "octo-repo", |i| status(i) == "resolved").await;
+}
+
+/// Issue 14: a re-run whose result never comes back does not leave the
+/// incident verifying for ever.
+#[tokio::test]
+async fn a_rerun_that_never_reports_back_is_escalated_after_verify_timeout() {
+    let (stand_in, address) = stand_in().await;
+    let api = api_with(&address, r#", verify_timeout = "1s""#).await;
+    stand_in.set_log("/storage/octo-org/octo-repo/401.txt", NETWORK_LOG);
+    let failed = workflow_job("completed", 401, 1, Some("failure"));
+    api.call(github("workflow_job", "d-401", &failed, GITHUB_SECRET))
+        .await;
+    incident(&api, "octo-repo", |i| status(i) == "verifying").await;
+    let escalated = incident(&api, "octo-repo", |i| status(i) == "escalated").await;
+    assert!(
+        escalated.to_string().contains("verify_timeout"),
+        "{escalated:#}"
+    );
 }
 
 #[tokio::test]

@@ -391,6 +391,9 @@ pub struct CiWebhook {
     pub api_user_env: Option<String>,
     /// Re-runs of a transient failure per pipeline run, at most.
     pub max_reruns: u32,
+    /// How long a re-run's incident waits for the job to pass (a success
+    /// event) before it is escalated (default 2h).
+    pub verify_timeout: HumanDuration,
     /// Outbound TLS for the platform's API (over `[tls]`).
     pub tls: Option<ClientTls>,
 }
@@ -406,6 +409,7 @@ impl Default for CiWebhook {
             api_token_env: None,
             api_user_env: None,
             max_reruns: DEFAULT_MAX_RERUNS,
+            verify_timeout: secs(2 * 3600),
             tls: None,
         }
     }
