@@ -128,7 +128,9 @@ impl Agent {
             },
             signals.clone(),
         );
-        let supervisor = Supervisor::new(signals.clone());
+        let supervisor = Supervisor::builder(signals.clone())
+            .identity(config.storage.url.clone())
+            .build();
         let prober = Prober::with_tls(config.tls.clone());
         let executor = Executor::builder()
             .supervisor(supervisor.clone())

@@ -20,6 +20,8 @@ pub(super) struct Launcher {
     target: String,
     spec: Supervise,
     log_file: Option<PathBuf>,
+    /// `MEDIC_SUPERVISED`'s value, if the supervisor has an identity.
+    marker: Option<String>,
 }
 
 /// A started process: the leader of its own process group.
@@ -40,6 +42,7 @@ impl Launcher {
         target: &str,
         spec: &Supervise,
         log_file: Option<PathBuf>,
+        marker: Option<String>,
     ) -> Result<Self, SuperviseError> {
         if spec.command.first().is_none_or(String::is_empty) {
             return Err(SuperviseError::EmptyCommand(target.to_string()));
@@ -52,6 +55,7 @@ impl Launcher {
             target: target.to_string(),
             spec: spec.clone(),
             log_file,
+            marker,
         })
     }
 
@@ -75,6 +79,10 @@ impl Launcher {
             .kill_on_drop(true);
         if let Some(cwd) = &self.spec.cwd {
             command.current_dir(cwd);
+        }
+        if let Some(marker) = &self.marker {
+            // How a restarted agent recognises this process (orphans.rs).
+            command.env(super::MARKER, marker);
         }
         let spawn_error = |source| SuperviseError::Spawn {
             target: self.target.clone(),

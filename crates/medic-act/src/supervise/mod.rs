@@ -12,10 +12,17 @@
 //! stops restarting and says so (`start limit reached: N starts in WINDOW`),
 //! so the agent escalates. Deliberate restarts (the `restart` action) and
 //! stops kill the whole group: SIGTERM, 2 s of grace, then SIGKILL.
+//!
+//! With an [`identity`](SupervisorBuilder::identity), each process carries
+//! a marker in its environment, and a copy an earlier (killed) agent left
+//! running is stopped before a new one starts (`orphans.rs`).
 
 mod budget;
 mod launch;
+mod orphans;
 mod watcher;
+
+pub use orphans::{MARKER, marker};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -98,6 +105,7 @@ pub struct Supervisor {
 struct Inner {
     signals: mpsc::Sender<Signal>,
     log_file: Option<PathBuf>,
+    identity: Option<String>,
     timing: Timing,
     watchers: Mutex<HashMap<String, WatcherHandle>>,
 }
@@ -123,10 +131,19 @@ impl std::fmt::Debug for Supervisor {
 pub struct SupervisorBuilder {
     signals: mpsc::Sender<Signal>,
     log_file: Option<PathBuf>,
+    identity: Option<String>,
     timing: Timing,
 }
 
 impl SupervisorBuilder {
+    /// Names the agent (its store's URL): processes carry a marker derived
+    /// from it and the target, and one a killed agent with the same identity
+    /// left running is stopped before its target starts again.
+    pub fn identity(mut self, identity: impl Into<String>) -> Self {
+        self.identity = Some(identity.into());
+        self
+    }
+
     /// Appends the processes' stdout and stderr to this file (default: discarded).
     pub fn log_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.log_file = Some(path.into());
@@ -155,6 +172,7 @@ impl SupervisorBuilder {
             inner: Arc::new(Inner {
                 signals: self.signals,
                 log_file: self.log_file,
+                identity: self.identity,
                 timing: self.timing,
                 watchers: Mutex::new(HashMap::new()),
             }),
@@ -173,6 +191,7 @@ impl Supervisor {
         SupervisorBuilder {
             signals,
             log_file: None,
+            identity: None,
             timing: Timing {
                 initial_backoff: Duration::from_millis(100),
                 max_backoff: Duration::from_secs(10),
@@ -189,7 +208,11 @@ impl Supervisor {
         let Some(spec) = &target.supervise else {
             return Err(SuperviseError::NotSupervised(name.clone()));
         };
-        let launcher = Launcher::new(name, spec, self.inner.log_file.clone())?;
+        let marker = self.inner.identity.as_deref().map(|id| marker(id, name));
+        if let Some(marker) = &marker {
+            orphans::stop_orphans(marker, self.inner.timing.stop_grace).await;
+        }
+        let launcher = Launcher::new(name, spec, self.inner.log_file.clone(), marker)?;
         let mut watchers = self.lock();
         if let Some(existing) = watchers.get(name)
             && !existing.task.is_finished()

@@ -229,3 +229,75 @@ action = {{ kind = "restart" }}
     );
     assert_crash_incident_resolved(&served);
 }
+
+/// Issue 13: `kill -9` of the agent leaves its supervised service running,
+/// reparented. The next agent must not start a second copy beside it (which
+/// would crash-loop on the busy port while the orphan runs unsupervised): it
+/// stops the orphan's group, then starts its own.
+#[test]
+fn a_restarted_agent_never_runs_a_second_copy_of_a_supervised_service() {
+    let dir = TempDir::new("orphan");
+    let port = closed_port();
+    let config = dir.0.join("medic.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+url = "sqlite://{db}"
+[[targets]]
+name = "shop"
+supervise = {{ command = ["{medic}", "chaos", "--listen", "127.0.0.1:{port}"] }}
+probes = [{{ kind = "http", url = "http://127.0.0.1:{port}/health", interval = "200ms", timeout = "150ms" }}]
+"#,
+            db = dir.0.join("medic.db").display(),
+            medic = env!("CARGO_BIN_EXE_medic"),
+        ),
+    )
+    .expect("config");
+    let needle = format!("chaos --listen 127.0.0.1:{port}");
+    let copies = || {
+        let out = Command::new("pgrep")
+            .args(["-f", &needle])
+            .output()
+            .expect("pgrep");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse::<u32>().ok())
+            .collect::<Vec<_>>()
+    };
+    let address = format!("127.0.0.1:{port}");
+    let first = Served::start(&config, &[]);
+    assert!(
+        wait_until(Duration::from_secs(10), || answers_200(&address, "/health")),
+        "the shop never came up"
+    );
+    let orphan = copies();
+    assert_eq!(orphan.len(), 1, "{orphan:?}");
+    first.kill_hard();
+    // The service outlives its agent.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(copies(), orphan, "the orphan should still run");
+
+    let second = Served::start(&config, &[]);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let now = copies();
+            now.len() == 1 && now != orphan && answers_200(&address, "/health")
+        }),
+        "not exactly one new copy: {:?} (orphan {orphan:?})",
+        copies()
+    );
+    // And it stays one: no crash loop on a busy port.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(copies().len(), 1, "{:?}", copies());
+    assert!(answers_200(&address, "/health"));
+    drop(second);
+    assert!(
+        wait_until(Duration::from_secs(5), || copies().is_empty()),
+        "the agent's stop did not take its service along: {:?}",
+        copies()
+    );
+}

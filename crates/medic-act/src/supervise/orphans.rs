@@ -1,0 +1,123 @@
+//! Supervised processes a killed agent left behind.
+//!
+//! `kill -9` of the agent does not reach its supervised processes: each
+//! leads its own process group, and is reparented when the agent dies. The
+//! next agent would start a second copy beside it, which crash-loops on the
+//! port the orphan still holds while the orphan runs unsupervised.
+//!
+//! So each supervised process is started with [`MARKER`]`=<id>` in its
+//! environment, `id` naming the agent's store and the target. Before an
+//! agent starts a target's process it looks in `/proc` for an orphaned group
+//! leader carrying its id (parent gone: reparented to init or a subreaper,
+//! not another live medic) and stops that whole group. The service restarts
+//! once, under supervision, instead of running twice.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use tokio::time::Instant;
+
+use crate::process_group::{signal_group, wait_until_gone};
+
+/// The environment variable that marks a supervised process as medic's.
+pub const MARKER: &str = "MEDIC_SUPERVISED";
+
+/// The marker's value for `target` supervised by the agent whose store is
+/// `store` (its URL): stable across restarts, distinct between agents.
+pub fn marker(store: &str, target: &str) -> String {
+    // FNV-1a: stable across builds and platforms, unlike `DefaultHasher`.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in store.bytes().chain([0]).chain(target.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{target}:{hash:016x}")
+}
+
+/// Stops every orphaned group carrying `marker` (SIGTERM, `grace`, then
+/// SIGKILL) and returns their leaders' pids.
+pub(super) async fn stop_orphans(marker: &str, grace: Duration) -> Vec<u32> {
+    let orphans = find_orphans(marker);
+    for &pid in &orphans {
+        tracing::warn!(
+            pid,
+            marker,
+            "stopping a supervised process an earlier agent left running"
+        );
+        signal_group(pid, Signal::SIGTERM);
+    }
+    for &pid in &orphans {
+        if !wait_until_gone(pid, Instant::now() + grace).await {
+            signal_group(pid, Signal::SIGKILL);
+            wait_until_gone(pid, Instant::now() + Duration::from_secs(1)).await;
+        }
+    }
+    orphans
+}
+
+/// Group leaders carrying `marker` whose parent is not a live medic.
+fn find_orphans(marker: &str) -> Vec<u32> {
+    let wanted = format!("{MARKER}={marker}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let own_exe = std::fs::read_link("/proc/self/exe").ok();
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != std::process::id())
+        .filter(|&pid| carries(pid, &wanted))
+        .filter_map(|pid| {
+            let (ppid, pgid) = parent_and_group(pid)?;
+            // Only whole groups: a member is stopped with its leader.
+            let leader = pgid == pid;
+            let parent_is_medic = ppid > 1
+                && own_exe.is_some()
+                && std::fs::read_link(format!("/proc/{ppid}/exe")).ok() == own_exe;
+            (leader && !parent_is_medic).then_some(pid)
+        })
+        .collect()
+}
+
+/// Whether the environment of `pid` holds `variable` (`NAME=value`).
+fn carries(pid: u32, variable: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .is_ok_and(|environ| environ.split(|&b| b == 0).any(|v| v == variable.as_bytes()))
+}
+
+/// `(ppid, pgrp)` from `/proc/PID/stat`.
+fn parent_and_group(pid: u32) -> Option<(u32, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid pgrp …`; comm may contain spaces and parentheses.
+    let (_, after_comm) = stat.rsplit_once(')')?;
+    let mut fields = after_comm.split_whitespace();
+    let state = fields.next()?;
+    if matches!(state, "Z" | "X") {
+        return None;
+    }
+    let ppid = fields.next()?.parse().ok()?;
+    let pgid = fields.next()?.parse().ok()?;
+    Some((ppid, pgid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_stable_and_tell_agents_and_targets_apart() {
+        let a = marker("sqlite:///var/lib/medic/medic.db", "shop");
+        assert_eq!(a, marker("sqlite:///var/lib/medic/medic.db", "shop"));
+        assert_ne!(a, marker("sqlite:///tmp/other.db", "shop"));
+        assert_ne!(a, marker("sqlite:///var/lib/medic/medic.db", "orders"));
+        // The separator keeps ("ab", "c") and ("a", "bc") apart.
+        assert_ne!(marker("ab", "c"), marker("a", "bc"));
+    }
+
+    #[test]
+    fn this_process_is_no_orphan() {
+        let own = parent_and_group(std::process::id()).expect("own stat");
+        assert!(own.0 > 0);
+        assert!(find_orphans("no-such-marker").is_empty());
+    }
+}
