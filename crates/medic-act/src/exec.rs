@@ -1,25 +1,25 @@
 //! The `exec` action: an argv (never a shell string) in its own process
 //! group, bounded by its timeout.
+//!
+//! Its output goes to an unlinked temporary file, not a pipe: a command
+//! that outlives a killed agent is not killed by SIGPIPE half-way through
+//! its fix, and a background grandchild holding the output open cannot
+//! keep the agent waiting.
 
 use std::collections::BTreeMap;
-use std::io;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
-use std::time::Duration;
 
 use medic_engine::config::{ExecAction, HumanDuration};
 use medic_engine::safety::child_env;
 use medic_engine::safety::{Refusal, Values, check_command, check_command_template, render_argv};
 use nix::sys::signal::Signal;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-use crate::capture::{Captured, read_both};
 use crate::outcome::{ActionOutcome, MAX_OUTPUT_BYTES};
 use crate::process_group::{GroupKillGuard, signal_group};
-
-/// After the command exits, how long to keep reading its pipes: a background
-/// grandchild may hold them open forever, and the exit status is the verdict.
-const OUTPUT_GRACE: Duration = Duration::from_millis(100);
 
 /// Runs the command: placeholders filled one argv element each, the
 /// destructive-command guard asked about the *rendered* argv, stdout and
@@ -57,6 +57,12 @@ pub(crate) async fn run(
         return ActionOutcome::failed("the timeout must be greater than zero");
     }
 
+    let (mut output, stdout, stderr) = match OutputFile::new() {
+        Ok(files) => files,
+        Err(error) => {
+            return ActionOutcome::failed(format!("cannot make a file for its output: {error}"));
+        }
+    };
     // A clean environment: the agent's secrets stay with the agent.
     let mut command = Command::new(program);
     command
@@ -65,8 +71,8 @@ pub(crate) async fn run(
         .envs(child_env::from_agent(&action.pass_env, &action.env))
         .envs(facts)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
         .process_group(0)
         .kill_on_drop(true);
     if let Some(cwd) = &action.cwd {
@@ -89,11 +95,9 @@ pub(crate) async fn run(
     // Declared after `child`, so it is dropped (and kills the group) first
     // when this future is cancelled.
     let mut group = GroupKillGuard::new(pgid);
-    let mut output = Captured::new(MAX_OUTPUT_BYTES);
 
-    let finished = tokio::time::timeout(limit, wait_capturing(&mut child, &mut output)).await;
-    let text = output.combined.text();
-    let stderr = output.stderr.text();
+    let finished = tokio::time::timeout(limit, child.wait()).await;
+    let text = output.tail();
     match finished {
         Ok(Ok(status)) => {
             // What the command left running in the background on purpose
@@ -102,7 +106,7 @@ pub(crate) async fn run(
             if status.success() {
                 ActionOutcome::succeeded().with_output(text)
             } else {
-                let error = match last_line(&stderr).or_else(|| last_line(&text)) {
+                let error = match last_line(&text) {
                     Some(line) => format!("{}: {line}", describe_exit(status)),
                     None => describe_exit(status),
                 };
@@ -127,19 +131,40 @@ pub(crate) async fn run(
     }
 }
 
-/// Waits for the child while reading its pipes. The buffer lives outside this
-/// future, so what was read survives a timeout.
-async fn wait_capturing(child: &mut Child, output: &mut Captured) -> io::Result<ExitStatus> {
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let reading = read_both(stdout, stderr, output);
-    tokio::pin!(reading);
-    tokio::select! {
-        status = child.wait() => {
-            let _ = tokio::time::timeout(OUTPUT_GRACE, &mut reading).await;
-            status
+/// Where a command's stdout and stderr go: one unlinked temporary file,
+/// both streams appended to it in the order they were written.
+struct OutputFile {
+    /// Our own handle, with its own offset: the command's appends do not move it.
+    reader: File,
+}
+
+impl OutputFile {
+    /// The file, and the command's stdout and stderr into it.
+    fn new() -> io::Result<(Self, Stdio, Stdio)> {
+        let named = tempfile::NamedTempFile::new()?;
+        let sink = std::fs::OpenOptions::new()
+            .append(true)
+            .open(named.path())?;
+        let stderr = sink.try_clone()?;
+        // Unlinked now: the open handles keep it until the last one closes.
+        let reader = named.into_file();
+        Ok((Self { reader }, Stdio::from(sink), Stdio::from(stderr)))
+    }
+
+    /// The end of what was written, at most [`MAX_OUTPUT_BYTES`].
+    fn tail(&mut self) -> String {
+        let mut read = || -> io::Result<Vec<u8>> {
+            let len = self.reader.metadata()?.len();
+            let cap = u64::try_from(MAX_OUTPUT_BYTES).unwrap_or(u64::MAX);
+            self.reader.seek(SeekFrom::Start(len.saturating_sub(cap)))?;
+            let mut bytes = Vec::new();
+            self.reader.by_ref().take(cap).read_to_end(&mut bytes)?;
+            Ok(bytes)
+        };
+        match read() {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(error) => format!("(its output could not be read: {error})"),
         }
-        () = &mut reading => child.wait().await,
     }
 }
 
@@ -152,8 +177,7 @@ pub(crate) fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
-/// The last non-empty line: where a failing command says why (stderr
-/// first, stdout for commands that report errors there).
+/// The last non-empty line: where a failing command says why.
 fn last_line(text: &str) -> Option<&str> {
     text.lines().map(str::trim).rfind(|line| !line.is_empty())
 }

@@ -33,7 +33,6 @@
 //! workers would otherwise outlive their parent and keep its port. Unix only.
 
 mod breakers;
-mod capture;
 mod context;
 mod escalate;
 mod exec;

@@ -194,7 +194,7 @@ probes = [{{ kind = "exec", command = ["test", "-f", "{healthy}"], interval = "2
 health = {{ verify_window = "5s" }}
 [[targets.remedies]]
 name = "slow-fix"
-action = {{ kind = "exec", command = ["sh", "-c", "echo run >> {runs}; sleep 4; touch {healthy}"], timeout = "10s" }}
+action = {{ kind = "exec", command = ["sh", "-c", "echo run >> {runs}; sleep 4; echo fixed; touch {healthy}"], timeout = "10s" }}
 [[targets.remedies]]
 name = "page"
 action = {{ kind = "escalate", webhook = "{url}" }}
@@ -206,7 +206,9 @@ action = {{ kind = "escalate", webhook = "{url}" }}
     );
     let first = Served::start(&config, &[]);
     wait_for_file(&runs);
-    first.kill_hard(); // the fix's process group lives on, orphaned
+    // The fix's process group lives on, orphaned; it prints after the agent
+    // died, which a pipe would have answered with SIGPIPE, killing it.
+    first.kill_hard();
 
     let second = Served::start(&config, &[]);
     let listed = second.wait_for("/api/v1/incidents", Duration::from_secs(20), |json| {
