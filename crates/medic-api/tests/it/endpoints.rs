@@ -379,7 +379,15 @@ async fn the_event_stream_carries_changes_live() {
 #[tokio::test]
 async fn application_events_feed_component_health() {
     let api = Api::start().await;
-    for i in 0..10 {
+    // Issue 14: one error event is not a 100 % error rate of a critical
+    // system: a rate needs 10 calls in the window before it decides.
+    let one =
+        r#"{"component":"checkout","operation":"charge","outcome":"error","error":"card 503"}"#;
+    let (status, body) = api.post("/api/v1/events", OPS, Some(one)).await;
+    assert_eq!(status.as_u16(), 202, "{body}");
+    let (_, health) = api.get("/api/v1/health", OPS).await;
+    assert_eq!(health["system_status"], "healthy", "{health}");
+    for i in 1..10 {
         let outcome = if i % 2 == 0 { "error" } else { "success" };
         let event = format!(
             r#"{{"component":"checkout","operation":"charge","outcome":"{outcome}","error":"card 503","latency_ms":12.5}}"#

@@ -15,7 +15,13 @@ use crate::clock::Clock;
 /// use std::time::Duration;
 /// let registry = HealthRegistry::default();
 /// registry.component("db").record_success(Duration::from_millis(3));
+/// // One failure of one call says nothing yet (fewer than 10 calls)…
 /// registry.component("cache").record_failure(Duration::from_millis(1), "refused");
+/// assert_eq!(registry.system().system_status, HealthStatus::Healthy);
+/// // …ten do.
+/// for _ in 0..9 {
+///     registry.component("cache").record_failure(Duration::from_millis(1), "refused");
+/// }
 /// let system = registry.system();
 /// assert_eq!(system.system_status, HealthStatus::Critical);
 /// assert_eq!(system.details.components, 2);

@@ -47,12 +47,18 @@ impl fmt::Display for HealthStatus {
     }
 }
 
+/// Calls a window needs before its error rate decides (see
+/// [`HealthThresholds::with_min_calls`]).
+pub const DEFAULT_MIN_CALLS: u64 = 10;
+
 /// Error rates at which a component enters each worse tier.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HealthThresholds {
     degraded: f64,
     unhealthy: f64,
     critical: f64,
+    /// Calls in the window below which an error rate says nothing.
+    min_calls: u64,
 }
 
 impl Default for HealthThresholds {
@@ -61,6 +67,7 @@ impl Default for HealthThresholds {
             degraded: 0.05,
             unhealthy: 0.20,
             critical: 0.50,
+            min_calls: DEFAULT_MIN_CALLS,
         }
     }
 }
@@ -86,7 +93,27 @@ impl HealthThresholds {
             degraded,
             unhealthy,
             critical,
+            min_calls: DEFAULT_MIN_CALLS,
         })
+    }
+
+    /// Calls a window must hold before its error rate can make a component
+    /// degraded or worse (default 10): one failed call of one is not a 100 %
+    /// outage. A critical error counts however few calls there were.
+    ///
+    /// ```
+    /// use medic_resilience::health::HealthThresholds;
+    /// let t = HealthThresholds::default().with_min_calls(3);
+    /// assert_eq!(t.min_calls(), 3);
+    /// ```
+    pub fn with_min_calls(mut self, calls: u64) -> Self {
+        self.min_calls = calls;
+        self
+    }
+
+    /// See [`with_min_calls`](Self::with_min_calls).
+    pub fn min_calls(&self) -> u64 {
+        self.min_calls
     }
 
     /// The tier for an error rate: `[degraded, unhealthy)` is degraded,

@@ -164,6 +164,9 @@ impl ComponentHealth {
         };
         let status = if critical {
             HealthStatus::Critical
+        } else if calls < self.thresholds.min_calls() {
+            // Too few calls for a rate to mean anything.
+            HealthStatus::Healthy
         } else {
             self.thresholds.status_for(error_rate)
         };

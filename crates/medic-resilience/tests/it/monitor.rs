@@ -2,11 +2,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use medic_resilience::health::{HealthMonitor, HealthRegistry, HealthStatus};
+use medic_resilience::clock::Clock;
+use medic_resilience::health::{HealthMonitor, HealthRegistry, HealthStatus, HealthThresholds};
 
 #[tokio::test(start_paused = true)]
 async fn the_monitor_checks_on_its_interval_alerts_on_changes_and_stops() {
-    let registry = Arc::new(HealthRegistry::default());
+    // A few ticks are all this test has: every call counts.
+    let registry = Arc::new(HealthRegistry::new(
+        Duration::from_secs(60),
+        1_000,
+        HealthThresholds::default().with_min_calls(1),
+        Clock::Std,
+    ));
     let monitor = HealthMonitor::try_new(
         registry.clone(),
         Duration::from_secs(1),
