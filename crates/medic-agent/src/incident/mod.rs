@@ -1,6 +1,10 @@
 //! One incident, from the signal that opened it to its end: diagnose, plan,
 //! record the intent, act, verify, learn — down the remedy ladder until the
-//! target is healthy again or the ladder ends.
+//! target is healthy again or the ladder ends. `driver.rs` carries one
+//! incident's lifecycle; this file is the task around it and the writes
+//! other parts of the agent share (timeline, status, pages).
+
+mod driver;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,13 +19,10 @@ use medic_model::{
     ActionRecord, ActionState, Diagnosis, Incident, IncidentStatus, RemedyStats, Signal,
     TimelineEntry, TimelineKind,
 };
+use medic_resilience::backoff::{Backoff, Jitter};
 use medic_store::{IncidentFilter, NewIncident, StoreError};
 use serde_json::json;
 use tokio::sync::watch;
-
-use medic_resilience::backoff::{Backoff, Jitter};
-
-mod driver;
 
 use crate::agent::Inner;
 use crate::live::LiveEvent;
@@ -34,7 +35,7 @@ const STORE_ATTEMPTS: u32 = 4;
 /// A store that fails for a moment (a restarted PostgreSQL, a busy SQLite)
 /// does not end the incident: the task starts over after a backoff, which is
 /// safe because every step it already took is recorded (it joins the same
-/// incident and skips the remedies already tried, as after a restart).
+/// incident and carries its kept lifecycle on, as after a restart).
 pub(crate) async fn handle(inner: Arc<Inner>, signal: Signal) {
     let target = signal.target.clone();
     let mut next = Some(signal);
