@@ -75,6 +75,8 @@ pub(crate) struct Inner {
     pub waiting: Mutex<HashMap<ApprovalId, oneshot::Sender<Approval>>>,
     /// Webhook deliveries on their way to the store.
     pub intake: IntakeWriter,
+    /// The host, as read at start.
+    pub host: medic_engine::host::HostContext,
 }
 
 impl Inner {
@@ -142,7 +144,10 @@ impl Agent {
                 message: format!("tls: {e}"),
             })?;
 
+        let host = crate::host::detect();
+        tracing::info!(%host, "host");
         let inner = Arc::new(Inner {
+            host,
             executor,
             intake: IntakeWriter::start(store.clone()),
             diagnoser: RulesDiagnoser::from_config(&config.diagnosis),

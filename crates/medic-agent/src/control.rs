@@ -204,6 +204,11 @@ impl Agent {
         self.inner.health.system()
     }
 
+    /// The host the agent runs on, as read at start.
+    pub fn host(&self) -> &medic_engine::host::HostContext {
+        &self.inner.host
+    }
+
     /// An application's report. On a target it feeds the target's error
     /// rate (≥ 20 % over the last minute opens an incident); any other name
     /// is tracked as a component of system health.

@@ -4,7 +4,7 @@
 //! produce [`Signal`](medic_model::Signal)s; each target's
 //! [`TargetHealth`](medic_engine::health::TargetHealth) turns them into state
 //! changes; a target that turns unhealthy gets an incident, handled by one task
-//! per target (`incident.rs`): diagnose, plan, record the intent, act (after a
+//! per target (`incident/`): diagnose, plan, record the intent, act (after a
 //! human's approval where the policy asks for one, `approval.rs`), verify,
 //! learn, and either resolve or move down the ladder to escalation.
 //!
@@ -20,6 +20,7 @@ mod ci;
 mod components;
 mod control;
 mod fingerprints;
+pub mod host;
 mod incident;
 mod intake;
 mod learning;

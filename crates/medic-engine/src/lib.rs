@@ -9,6 +9,7 @@
 pub mod config;
 pub mod diagnosis;
 pub mod health;
+pub mod host;
 pub mod lifecycle;
 pub mod logs;
 pub mod pipeline;

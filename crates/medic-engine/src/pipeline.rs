@@ -52,7 +52,18 @@ struct RawEntry {
     #[serde(default)]
     fix: Vec<String>,
     #[serde(default)]
+    host_fix: Option<HostFix>,
+    #[serde(default)]
     changes_machine: bool,
+}
+
+/// A fix whose command depends on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostFix {
+    /// Refresh the package index with the host's package manager
+    /// (`apt-get update`, `dnf makecache`, `apk update`, …).
+    RefreshPackageIndex,
 }
 
 /// One kind of failure.
@@ -66,10 +77,24 @@ pub struct Entry {
     pub category: String,
     patterns: Vec<Regex>,
     exit_codes: Vec<i32>,
-    /// For `fixable`: the fix, as argv.
+    /// For `fixable`: the fix, as argv (where `host_fix` is set: the one
+    /// shown when the host is not known).
     pub fix: Vec<String>,
+    /// The fix depends on the host: [`Entry::fix_for`] chooses its command.
+    pub host_fix: Option<HostFix>,
     /// Whether the fix changes the machine (needs `--allow-fixes`).
     pub changes_machine: bool,
+}
+
+impl Entry {
+    /// The fix's command on `host`, or why the host has none (the fix is
+    /// then skipped with that note).
+    pub fn fix_for(&self, host: &crate::host::HostContext) -> Result<Vec<String>, String> {
+        match self.host_fix {
+            Some(HostFix::RefreshPackageIndex) => host.refresh_package_index(),
+            None => Ok(self.fix.clone()),
+        }
+    }
 }
 
 /// What the catalog says about one failed attempt.
@@ -125,6 +150,22 @@ impl Catalog {
                     if let Err(refusal) = crate::safety::check_command(&raw.fix) {
                         errors.push(ConfigError::new(format!("{path}.fix"), refusal.to_string()));
                     }
+                    // Every command a host could choose passes the guard too.
+                    let host_fixes = match raw.host_fix {
+                        Some(HostFix::RefreshPackageIndex) => crate::host::PackageManager::ALL
+                            .iter()
+                            .filter_map(|pm| pm.refresh_index())
+                            .collect(),
+                        None => Vec::new(),
+                    };
+                    for argv in host_fixes {
+                        if let Err(refusal) = crate::safety::check_command(&argv) {
+                            errors.push(ConfigError::new(
+                                format!("{path}.host_fix"),
+                                format!("{}: {refusal}", argv.join(" ")),
+                            ));
+                        }
+                    }
                 }
                 (_, false) => errors.push(ConfigError::new(
                     format!("{path}.fix"),
@@ -153,6 +194,7 @@ impl Catalog {
                 patterns,
                 exit_codes: raw.exit_codes,
                 fix: raw.fix,
+                host_fix: raw.host_fix,
                 changes_machine: raw.changes_machine,
             });
         }

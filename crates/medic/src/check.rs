@@ -255,6 +255,8 @@ fn describe(config: &Config) -> String {
         }
     }
     describe_tls(config, &mut out);
+    // Host-dependent fixes (the package index) use this host's commands.
+    let _ = writeln!(out, "host: {}", medic_agent::host::detect());
     if config.targets.is_empty() {
         let _ = writeln!(
             out,

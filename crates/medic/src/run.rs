@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use medic_engine::host::HostContext;
 use medic_engine::pipeline::{Catalog, Classification, Kind};
 use medic_engine::safety::child_env;
 use medic_resilience::backoff::{Backoff, Jitter};
@@ -108,6 +109,8 @@ pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
     let mut argv = options.command.clone();
     let mut suggested_json = false;
     let mut last_failure = String::new();
+    // Read when a failure needs a fix chosen for this host.
+    let mut host = None;
     for number in 1..=options.max_attempts {
         let attempt_start = Instant::now();
         let outcome = run_step(&argv, playbook, StepEnv::Caller);
@@ -139,7 +142,8 @@ pub(crate) fn run(options: RunOptions) -> Result<u8, UsageError> {
             None => catalog.classify(outcome.exit_code, &outcome.tail),
         };
         let last = number == options.max_attempts;
-        let (mut decision, fix) = decide(catalog, &class, options.allow_fixes, last);
+        let host = host.get_or_insert_with(medic_agent::host::detect);
+        let (mut decision, fix) = decide(catalog, &class, host, options.allow_fixes, last);
         let stop = decision.starts_with("stop");
         let mut next = None;
         if let Some(assessment) = assessment.as_mut().filter(|_| !stop) {
@@ -236,6 +240,7 @@ fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog, UsageError> {
 fn decide(
     catalog: &Catalog,
     class: &Classification,
+    host: &HostContext,
     allow_fixes: bool,
     last: bool,
 ) -> (String, Option<Vec<String>>) {
@@ -253,17 +258,19 @@ fn decide(
         Some(Kind::Transient) => (retry.into(), None),
         Some(Kind::Fixable) => {
             let entry = class.entry.as_deref().and_then(|name| catalog.entry(name));
-            match entry {
-                Some(entry) if entry.changes_machine && !allow_fixes => (
+            let fix = entry.map(|entry| entry.fix_for(host));
+            match (entry, fix) {
+                (Some(_), Some(Err(why))) => (format!("stop: no fix to run ({why})"), None),
+                (Some(entry), Some(Ok(fix))) if entry.changes_machine && !allow_fixes => (
                     format!(
                         "stop: the fix `{}` changes the machine; rerun with --allow-fixes to let medic run it",
-                        entry.fix.join(" ")
+                        fix.join(" ")
                     ),
                     None,
                 ),
-                Some(entry) if !last => (
-                    format!("fix with `{}`, then retry", entry.fix.join(" ")),
-                    Some(entry.fix.clone()),
+                (Some(_), Some(Ok(fix))) if !last => (
+                    format!("fix with `{}`, then retry", fix.join(" ")),
+                    Some(fix),
                 ),
                 _ => (retry.into(), None),
             }

@@ -32,7 +32,9 @@ pub(super) async fn readiness(State(state): State<ApiState>) -> ApiResult<impl I
 }
 
 pub(super) async fn system_health(State(state): State<ApiState>) -> impl IntoResponse {
-    Reply(json!(state.agent.system_health()))
+    let mut health = json!(state.agent.system_health());
+    health["host"] = json!(state.agent.host());
+    Reply(health)
 }
 
 pub(super) async fn breakers(State(state): State<ApiState>) -> impl IntoResponse {

@@ -27,6 +27,12 @@ async fn liveness_and_system_health() {
     for key in ["components", "healthy", "degraded", "unhealthy", "critical"] {
         assert!(body["details"][key].is_u64(), "details.{key}: {body}");
     }
+    // The host, as read at start (this machine: a Debian with apt).
+    assert!(body["host"]["os"].is_string(), "{body}");
+    assert!(body["host"]["init"].is_string(), "{body}");
+    if std::fs::read_to_string("/etc/os-release").is_ok_and(|r| r.contains("ID=debian")) {
+        assert_eq!(body["host"]["package_manager"], "apt", "{body}");
+    }
 }
 
 #[tokio::test]

@@ -63,6 +63,7 @@ fn every_example_config_passes_check() {
             text(&out.stderr)
         );
         assert!(text(&out.stdout).contains("target "), "examples/{name}");
+        assert!(text(&out.stdout).contains("\nhost: "), "examples/{name}");
     }
 }
 
