@@ -19,6 +19,9 @@ use medic_engine::safety::child_env::{alert_variable, env_value};
 pub struct ActionContext {
     /// The target's name.
     pub target: String,
+    /// The target's active endpoint (empty when it has none).
+    #[serde(default)]
+    pub endpoint: String,
     /// The incident's id.
     pub incident_id: i64,
     /// The incident's error fingerprint.
@@ -47,6 +50,7 @@ impl ActionContext {
     pub fn values(&self) -> Values {
         let mut values = Values::new();
         values.insert("target.name", self.target.clone());
+        values.insert("target.endpoint", self.endpoint.clone());
         values.insert("incident.id", self.incident_id.to_string());
         values.insert("incident.fingerprint", self.fingerprint.clone());
         values.insert("incident.title", self.title.clone());
@@ -59,7 +63,7 @@ impl ActionContext {
 
     /// The facts every action child receives as environment variables, so
     /// a script reads `"$MEDIC_ROOT_CAUSE"` as data: `MEDIC_TARGET`,
-    /// `MEDIC_INCIDENT_ID`, `MEDIC_FINGERPRINT`, `MEDIC_TITLE`,
+    /// `MEDIC_ENDPOINT`, `MEDIC_INCIDENT_ID`, `MEDIC_FINGERPRINT`, `MEDIC_TITLE`,
     /// `MEDIC_CATEGORY`, `MEDIC_SEVERITY`, `MEDIC_ROOT_CAUSE`,
     /// `MEDIC_EVIDENCE` (one line each), `MEDIC_REMEDY`, and `MEDIC_ALERT_*`
     /// for each alert label and annotation.
@@ -80,6 +84,7 @@ impl ActionContext {
         }
         for (name, value) in [
             ("MEDIC_TARGET", &self.target),
+            ("MEDIC_ENDPOINT", &self.endpoint),
             ("MEDIC_INCIDENT_ID", &self.incident_id.to_string()),
             ("MEDIC_FINGERPRINT", &self.fingerprint),
             ("MEDIC_TITLE", &self.title),

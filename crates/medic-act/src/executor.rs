@@ -13,7 +13,6 @@ use tokio::time::Instant;
 
 use crate::breakers::{ActionBreakers, BreakerSettings};
 use crate::context::ActionContext;
-use crate::failover::ActiveEndpoints;
 use crate::outcome::ActionOutcome;
 use crate::supervise::{SuperviseError, Supervisor};
 use crate::{escalate, exec, http};
@@ -43,7 +42,6 @@ pub struct Executor {
 struct Inner {
     clients: Clients,
     supervisor: Option<Supervisor>,
-    endpoints: ActiveEndpoints,
     breakers: ActionBreakers,
     escalation_retry: Retry,
     restart_settle: Duration,
@@ -162,7 +160,6 @@ impl ExecutorBuilder {
             inner: Arc::new(Inner {
                 clients,
                 supervisor: self.supervisor,
-                endpoints: ActiveEndpoints::default(),
                 breakers: ActionBreakers::new(self.breakers)?,
                 escalation_retry,
                 restart_settle: self.restart_settle,
@@ -264,7 +261,10 @@ impl Executor {
                 exec::run(exec, &ctx.values(), &ctx.facts(), approved).await
             }
             Action::Restart(_) => self.restart(target).await,
-            Action::Failover(_) => self.inner.endpoints.advance(target),
+            // It probes the candidates and re-aims the target's probes.
+            Action::Failover(_) => ActionOutcome::failed(
+                "failover is carried out by the agent, which probes the endpoints",
+            ),
             Action::Escalate(escalation) => match self.inner.clients.get(escalation.tls.as_ref()) {
                 Ok(client) => {
                     let link = self
@@ -325,12 +325,6 @@ impl Executor {
             Err(error) => return Some(ActionOutcome::failed(error.to_string())),
         };
         escalate::resolve(&client, &self.inner.escalation_retry, escalation, ctx).await
-    }
-
-    /// The target's active endpoint (the first until a failover moves it);
-    /// `None` when the target has no endpoints.
-    pub fn active_endpoint(&self, target: &Target) -> Option<String> {
-        self.inner.endpoints.active(target)
     }
 
     /// Whether `remedy` of `target` would be skipped now because it kept

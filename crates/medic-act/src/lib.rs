@@ -12,7 +12,7 @@
 //! | `http` | `http.rs` | one request, rendered and bounded by its timeout; never retried (a remedy may not be idempotent) |
 //! | `exec` | `exec.rs` | an argv (never a shell string) in its own process group; the whole group is killed on timeout |
 //! | `restart` | `supervise/` | asks the [`Supervisor`] to restart a process medic owns |
-//! | `failover` | `failover.rs` | round robin over the target's `endpoints` ([`Executor::active_endpoint`]) |
+//! | `failover` | (the agent's `failover.rs`) | probes the target's other `endpoints`, makes the first healthy one active |
 //! | `escalate` | `escalate/` | a webhook in medic's, PagerDuty's or Slack's shape ([`escalation_payload`]); transient failures retried |
 //! | `wait` | `executor.rs` | sleeps, for things that come back by themselves |
 //!
@@ -37,7 +37,6 @@ mod context;
 mod escalate;
 mod exec;
 mod executor;
-mod failover;
 mod http;
 mod outcome;
 mod process_group;

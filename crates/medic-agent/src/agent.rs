@@ -174,6 +174,7 @@ impl Agent {
             agent.attach(target.clone(), Origin::Config).await?;
         }
         agent.restore_components().await?;
+        tokio::spawn(crate::failover::watch_failbacks(agent.inner.clone()));
         let looping = agent.clone();
         tokio::spawn(async move {
             while let Some(signal) = incoming.recv().await {
@@ -224,14 +225,20 @@ impl Agent {
             .iter()
             .map(|watch| LogTail::new(watch).map_err(|e| fail(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut checks = Vec::new();
-        for (index, probe) in target.probes.iter().enumerate() {
-            let check = inner
-                .prober
-                .build(probe, default_probe_name(probe))
-                .map_err(|e| fail(format!("probes[{index}]: {e}")))?;
-            checks.push((index, probe.interval().get(), Arc::new(check)));
-        }
+        // Where a failover went before a restart, if it is still listed.
+        let endpoint = if target.endpoints.is_empty() {
+            None
+        } else {
+            let kept = inner.store.active_endpoints().await?;
+            let kept = kept
+                .into_iter()
+                .find(|(name, endpoint)| {
+                    *name == target.name && target.endpoints.contains(endpoint)
+                })
+                .map(|(_, endpoint)| endpoint);
+            kept.or_else(|| target.endpoints.first().cloned())
+        };
+        let checks = build_checks(inner, &target, endpoint.as_deref()).map_err(fail)?;
         if target.supervise.is_some() {
             inner
                 .supervisor
@@ -243,14 +250,8 @@ impl Agent {
         let pause_when_flapping = inner.config.policy.on_flapping == OnFlapping::Pause;
         let mut runtime =
             TargetRuntime::new(target.clone(), logs, errors, origin, pause_when_flapping);
-        for (probe_index, interval, check) in checks {
-            runtime.probes.push(inner.scheduler.add(ScheduledProbe {
-                target: target.name.clone(),
-                probe_index,
-                interval,
-                check,
-            }));
-        }
+        runtime.endpoint = endpoint;
+        schedule(inner, &mut runtime, checks);
         // Checked again as it goes in: two first alerts may attach the
         // `alerts` pseudo-target at once, and the live one must not be replaced.
         match inner.targets().entry(target.name.clone()) {
@@ -565,5 +566,44 @@ fn clean_signal(signal: &mut Signal) {
     for value in signal.labels.values_mut() {
         remove_controls(value);
         redact_in_place(value);
+    }
+}
+
+/// Built probes: index among the target's probes, interval, check.
+pub(crate) type Checks = Vec<(usize, Duration, Arc<medic_probe::ProbeCheck>)>;
+
+/// A target's probes, built, with `{{target.endpoint}}` aimed at `endpoint`.
+pub(crate) fn build_checks(
+    inner: &Inner,
+    target: &medic_engine::config::Target,
+    endpoint: Option<&str>,
+) -> Result<Checks, String> {
+    let mut checks = Vec::new();
+    for (index, probe) in target.probes.iter().enumerate() {
+        let aimed = match endpoint {
+            Some(endpoint) if probe.uses_endpoint() => probe.at_endpoint(endpoint),
+            _ => probe.clone(),
+        };
+        let check = inner
+            .prober
+            .build(&aimed, default_probe_name(&aimed))
+            .map_err(|e| format!("probes[{index}]: {e}"))?;
+        checks.push((index, aimed.interval().get(), Arc::new(check)));
+    }
+    Ok(checks)
+}
+
+/// Hands built probes to the scheduler, at the target's current pace.
+pub(crate) fn schedule(inner: &Inner, runtime: &mut TargetRuntime, checks: Checks) {
+    let pace = runtime.pace();
+    for (probe_index, interval, check) in checks {
+        let id = inner.scheduler.add(ScheduledProbe {
+            target: runtime.config.name.clone(),
+            probe_index,
+            interval,
+            check,
+        });
+        inner.scheduler.set_pace(id, pace);
+        runtime.probes.push(id);
     }
 }

@@ -161,6 +161,10 @@ fn alerts_target() -> Target {
         health: Health::default(),
         supervise: None,
         endpoints: Vec::new(),
+        failback: Default::default(),
+        failback_after: medic_engine::config::HumanDuration::new(std::time::Duration::from_secs(
+            30,
+        )),
         remedies: Vec::new(),
     }
 }

@@ -83,8 +83,14 @@ pub struct ComponentView {
     pub state: TargetState,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
-    /// Its probes, described.
+    /// Its probes, described (aimed at the active endpoint).
     pub probes: Vec<String>,
+    /// Its failover endpoints, the primary first (omitted when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<String>,
+    /// The endpoint its probes and actions use now (omitted without endpoints).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_endpoint: Option<String>,
     /// Its remedies, in ladder order.
     pub remedies: Vec<String>,
     /// Error rate and latency over the last minute.
@@ -379,7 +385,16 @@ fn view(
         },
         state: runtime.health.state(),
         labels: config.labels.clone(),
-        probes: config.probes.iter().map(|p| p.describe()).collect(),
+        probes: config
+            .probes
+            .iter()
+            .map(|p| match &runtime.endpoint {
+                Some(endpoint) if p.uses_endpoint() => p.at_endpoint(endpoint).describe(),
+                _ => p.describe(),
+            })
+            .collect(),
+        endpoints: config.endpoints.clone(),
+        active_endpoint: runtime.endpoint.clone(),
         remedies: config.remedies.iter().map(|r| r.name.clone()).collect(),
         health: runtime.errors.snapshot(),
         latency_ms: runtime.latencies.iter().copied().collect(),

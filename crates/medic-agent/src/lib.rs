@@ -19,6 +19,7 @@ mod approval;
 mod ci;
 mod components;
 mod control;
+mod failover;
 mod fingerprints;
 pub mod host;
 mod incident;

@@ -33,6 +33,17 @@ pub enum LiveEvent {
     Timeline(TimelineEntry),
     /// An approval was requested or decided.
     Approval(Approval),
+    /// A target's active endpoint changed (a failover or a failback).
+    Endpoint {
+        /// The target.
+        target: String,
+        /// The endpoint it left.
+        from: String,
+        /// The endpoint now active.
+        to: String,
+        /// `failover` or `failback`.
+        reason: String,
+    },
     /// A probe (or an application event) reported on a target.
     Probe {
         /// The target or component.
@@ -53,6 +64,7 @@ impl LiveEvent {
             LiveEvent::Timeline(_) => "timeline",
             LiveEvent::Approval(_) => "approval",
             LiveEvent::Probe { .. } => "probe",
+            LiveEvent::Endpoint { .. } => "endpoint",
         }
     }
 

@@ -29,6 +29,10 @@ pub(crate) struct TargetRuntime {
     pub config: Target,
     pub health: TargetHealth,
     pub probes: Vec<ProbeId>,
+    /// The active one of `config.endpoints` (None without endpoints).
+    pub endpoint: Option<String>,
+    /// A task waits to resolve its recurring incident once it is quiet.
+    pub quiet_watch: bool,
     pub logs: Vec<LogTail>,
     /// Incident tasks watch this to verify a remedy.
     pub state: watch::Sender<TargetState>,
@@ -167,6 +171,8 @@ impl TargetRuntime {
             health: TargetHealth::new(thresholds),
             config,
             probes: Vec::new(),
+            endpoint: None,
+            quiet_watch: false,
             log_marks: vec![0; logs.len()],
             logs,
             state: watch::Sender::new(TargetState::Unknown),

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use medic_resilience::classify::Category;
+
 /// What was read off the host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostFacts {
@@ -167,6 +169,35 @@ impl HostContext {
         }
     }
 
+    /// What the host changes about a diagnosis of `category`, for its
+    /// evidence: in a container, resource limits and restarts are the
+    /// container's, not the machine's.
+    ///
+    /// ```
+    /// use medic_engine::host::{HostContext, HostFacts};
+    /// use medic_resilience::classify::Category;
+    /// let pod = HostContext::from_facts(&HostFacts { kubernetes: true, ..HostFacts::default() });
+    /// assert!(pod.remark(Category::Resource).is_some_and(|r| r.contains("Kubernetes pod")));
+    /// assert_eq!(pod.remark(Category::Validation), None);
+    /// ```
+    pub fn remark(&self, category: Category) -> Option<String> {
+        let place = match (&self.container, self.kubernetes) {
+            (_, true) => "in a Kubernetes pod".to_string(),
+            (Some(engine), false) => format!("in a container ({engine})"),
+            (None, false) => return None,
+        };
+        let what = match category {
+            Category::Resource => {
+                "memory, disk and file limits are the container's, and a restart means the container"
+            }
+            Category::Network | Category::Dependency | Category::Database => {
+                "addresses and ports are the container's network namespace: 127.0.0.1 is not the host"
+            }
+            _ => return None,
+        };
+        Some(format!("host: {place}: {what}"))
+    }
+
     /// The command that refreshes the package index here, or why there is none.
     pub fn refresh_package_index(&self) -> Result<Vec<String>, String> {
         match self.package_manager {
@@ -302,6 +333,29 @@ mod tests {
         assert_eq!(
             pod.to_string(),
             "Debian GNU/Linux 12 (bookworm) (apt-get, no init system, a Kubernetes pod)"
+        );
+    }
+
+    #[test]
+    fn a_container_changes_what_resource_and_network_findings_mean() {
+        let boxed = HostContext::from_facts(&HostFacts {
+            container: Some("docker".into()),
+            ..HostFacts::default()
+        });
+        let remark = boxed.remark(Category::Resource).expect("a remark");
+        assert!(remark.contains("in a container (docker)"), "{remark}");
+        assert!(remark.contains("a restart means the container"), "{remark}");
+        assert!(boxed.remark(Category::Database).is_some());
+        assert_eq!(boxed.remark(Category::Authentication), None);
+        let bare = host(
+            "ID=debian
+",
+            &["apt-get"],
+        );
+        assert_eq!(
+            bare.remark(Category::Resource),
+            None,
+            "a plain host adds nothing"
         );
     }
 }

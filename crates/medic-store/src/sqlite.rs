@@ -860,6 +860,32 @@ impl Store for SqliteStore {
         decode_all(rows, component_from_row)
     }
 
+    async fn active_endpoints(&self) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT target, endpoint FROM active_endpoints ORDER BY target")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows)
+    }
+
+    async fn set_active_endpoint(
+        &self,
+        target: &str,
+        endpoint: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO active_endpoints (target, endpoint, changed_at) VALUES (?, ?, ?) \
+             ON CONFLICT (target) DO UPDATE SET endpoint = excluded.endpoint, changed_at = excluded.changed_at",
+        )
+        .bind(target)
+        .bind(endpoint)
+        .bind(to_micros(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn record_deliveries(&self, deliveries: &[NewDelivery]) -> Result<Vec<bool>> {
         if deliveries.is_empty() {
             return Ok(Vec::new());

@@ -437,6 +437,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every registered component's spec, by name.
     async fn components(&self) -> Result<Vec<(String, serde_json::Value)>>;
 
+    /// The endpoint a failover made active, by target (targets that never
+    /// failed over are absent: their first endpoint is active).
+    async fn active_endpoints(&self) -> Result<Vec<(String, String)>>;
+
+    /// Keeps `endpoint` as `target`'s active endpoint.
+    async fn set_active_endpoint(
+        &self,
+        target: &str,
+        endpoint: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+
     /// Stores webhook deliveries in one transaction and says, for each, whether
     /// it is new: a delivery whose (source, key) is already stored, earlier or
     /// in the same batch, is a re-delivery (`false`) and is not stored again.

@@ -5,7 +5,6 @@
 mod breaker;
 mod escalate;
 mod exec;
-mod failover;
 mod http;
 mod restart;
 mod supervise;

@@ -197,6 +197,7 @@ pub fn action(inline: &str) -> Action {
 pub fn context(target: &str) -> ActionContext {
     ActionContext {
         target: target.to_string(),
+        endpoint: String::new(),
         incident_id: 42,
         fingerprint: "fp-db-refused".into(),
         title: "payments cannot reach its database".into(),

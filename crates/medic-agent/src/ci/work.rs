@@ -331,6 +331,7 @@ async fn escalate(ctx: Ctx<'_>, incident: &mut Incident, why: &str) -> Result<()
             .into_iter()
             .map(|remedy| ActionContext {
                 target: ctx.target.to_string(),
+                endpoint: String::new(),
                 incident_id: incident.id,
                 fingerprint: ctx.fingerprint.to_string(),
                 title: incident.title.clone(),

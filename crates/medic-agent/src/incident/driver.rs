@@ -58,6 +58,10 @@ pub(super) async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError
         signal: &cause,
         log_lines: &target.logs,
     });
+    // Where medic runs can change what a finding means (a container's limits).
+    if let Some(remark) = inner.host.remark(finding.diagnosis.category) {
+        finding.diagnosis.evidence.push(remark);
+    }
     let fingerprint = finding.fingerprint.clone();
     let mut new = NewIncident::new(
         &signal.target,
@@ -127,10 +131,17 @@ pub(super) async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError
         intents: HashMap::new(),
         verifying: None,
         held: HashSet::new(),
+        saved: saved.is_some(),
     };
     let first = match saved {
         Some(saved) => driver.resume(saved).await?,
         None => {
+            if !created {
+                // Joined without a kept lifecycle (an older version's
+                // incident): number on after the actions it already has.
+                let known = inner.store.actions(driver.incident.id).await?;
+                driver.lifecycle.next_step = known.iter().map(|a| a.step).max().unwrap_or(0) + 1;
+            }
             let restarted = driver.target.exit.is_some()
                 && inner.supervisor.pid(&driver.target.config.name).is_some();
             driver.transition(Event::Begin { restarted }).await?
@@ -182,6 +193,8 @@ struct Driver<'a> {
     verifying: Option<i64>,
     /// Remedies already noted as held back, with the reason.
     held: HashSet<(String, &'static str)>,
+    /// Whether the store holds a lifecycle of this incident.
+    saved: bool,
 }
 
 /// A remedy the policy held back, for the timeline and the counter.
@@ -232,11 +245,16 @@ impl Driver<'_> {
     /// its commands runs.
     async fn transition(&mut self, event: Event) -> Result<Vec<Command>, StoreError> {
         let commands = self.lifecycle.on(event, now_ms());
-        self.save().await?;
+        // Planning before anything was kept resumes exactly as a fresh
+        // start does: one write per incident saved, which alert storms feel.
+        if self.saved || self.lifecycle.phase != Phase::Planning {
+            self.save().await?;
+        }
         Ok(commands)
     }
 
-    async fn save(&self) -> Result<(), StoreError> {
+    async fn save(&mut self) -> Result<(), StoreError> {
+        self.saved = true;
         let state = json!(self.lifecycle);
         let (inner, id) = (self.inner, self.incident.id);
         patiently(|| inner.store.save_lifecycle(id, &state, Utc::now())).await
@@ -245,7 +263,15 @@ impl Driver<'_> {
     /// Carries on a lifecycle a previous run kept.
     async fn resume(&mut self, mut saved: Lifecycle) -> Result<Vec<Command>, StoreError> {
         // A previous run ended it but stopped before the store said so.
+        let healthy = *self.target.state.borrow() == TargetState::Healthy;
         let end = match saved.phase {
+            // It failed again before the store heard of the recovery: this
+            // signal is a new failure, handled in the same incident.
+            Phase::Resolved if !healthy => {
+                saved.phase = Phase::New;
+                self.lifecycle = saved;
+                return self.transition(Event::Begin { restarted: false }).await;
+            }
             Phase::Resolved => Some(Command::Resolve {
                 after: None,
                 note: "healthy again".into(),
@@ -276,12 +302,21 @@ impl Driver<'_> {
             // The action finished before its agent stopped: its outcome stands.
             Phase::Acting { action_id, .. } => {
                 let action = self.inner.store.action(action_id).await?;
-                if matches!(action.state, ActionState::Succeeded | ActionState::Failed) {
-                    let success = action.state == ActionState::Succeeded;
-                    self.verifying = success.then_some(action_id);
-                    return self
-                        .transition(Event::ActionFinished { action_id, success })
-                        .await;
+                match action.state {
+                    ActionState::Succeeded | ActionState::Failed => {
+                        let success = action.state == ActionState::Succeeded;
+                        self.verifying = success.then_some(action_id);
+                        return self
+                            .transition(Event::ActionFinished { action_id, success })
+                            .await;
+                    }
+                    // In doubt: waited out below.
+                    ActionState::Running | ActionState::Unknown => {}
+                    // It never started (or was closed without running): plan again.
+                    ActionState::Intended | ActionState::Skipped => {
+                        self.settle_unstarted().await?;
+                        self.lifecycle.phase = Phase::Planning;
+                    }
                 }
             }
             // Its intent was recorded but it never started: it will not now.
@@ -381,6 +416,14 @@ impl Driver<'_> {
                 Ok(None)
             }
             Command::Verify => {
+                // A resumed run can verify an action whose start never
+                // reached the incident's status.
+                if !matches!(
+                    self.incident.status,
+                    IncidentStatus::Remediating | IncidentStatus::Verifying
+                ) {
+                    set_status(inner, &mut self.incident, IncidentStatus::Remediating).await?;
+                }
                 set_status(inner, &mut self.incident, IncidentStatus::Verifying).await?;
                 Ok(None)
             }
@@ -431,6 +474,14 @@ impl Driver<'_> {
         // A human may have ended it through the API meanwhile.
         self.incident = inner.store.incident(self.incident.id).await?;
         if self.incident.status.is_terminal() {
+            return Ok(Event::ClosedElsewhere);
+        }
+        // Removed through the API: its health is no longer watched, so no
+        // remedy could be verified. The incident ends here, unhealed.
+        if !inner.targets().contains_key(&self.target.config.name) {
+            let why = "its target was removed while the incident was open: nothing is left to heal";
+            note(inner, &self.incident, TimelineKind::Note, why, json!({})).await?;
+            set_status(inner, &mut self.incident, IncidentStatus::Failed).await?;
             return Ok(Event::ClosedElsewhere);
         }
         if *self.target.state.borrow() == TargetState::Healthy {
@@ -590,6 +641,9 @@ impl Driver<'_> {
                 Utc::now(),
             )
             .await?;
+        inner
+            .metrics
+            .action_finished(SUPERVISOR_RESTART, "restart", true);
         note(
             inner,
             &self.incident,
@@ -626,10 +680,19 @@ impl Driver<'_> {
             alert: self.signal.labels.clone(),
             ..self.context(&remedy.name)
         };
-        let outcome = inner
-            .executor
-            .run(&self.target.config, &remedy.action, &context)
-            .await;
+        // A failover probes the candidates and re-aims the probes: the
+        // agent's work, not a bare action's.
+        let outcome = match &remedy.action {
+            Action::Failover(_) => {
+                crate::failover::fail_over(inner, &self.target.config.name).await
+            }
+            action => {
+                inner
+                    .executor
+                    .run(&self.target.config, action, &context)
+                    .await
+            }
+        };
         let state = if outcome.success {
             ActionState::Succeeded
         } else {
@@ -738,8 +801,15 @@ impl Driver<'_> {
     /// What an action of `remedy` is told about the incident.
     fn context(&self, remedy: &str) -> ActionContext {
         let diagnosis = &self.diagnosis;
+        let endpoint = self
+            .inner
+            .targets()
+            .get(&self.target.config.name)
+            .and_then(|runtime| runtime.endpoint.clone())
+            .unwrap_or_default();
         ActionContext {
             target: self.target.config.name.clone(),
+            endpoint,
             incident_id: self.incident.id,
             fingerprint: self.fingerprint.clone(),
             title: self.incident.title.clone(),

@@ -58,6 +58,11 @@ fn release(inner: &Arc<Inner>, target: &str) -> Option<Signal> {
     let next = runtime.next_waiting_alert();
     if next.is_none() {
         runtime.busy = false;
+        // Recoveries while a task was at work did not look at the recurring
+        // target's escalated incident: look once it is quiet.
+        if runtime.health.is_recurring() && runtime.health.state() == TargetState::Healthy {
+            watch_quiet(inner, runtime);
+        }
         let reported_only = runtime.config.probes.is_empty()
             && runtime.config.supervise.is_none()
             && runtime.firing_alerts.is_empty()
@@ -212,6 +217,7 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal, paused: bool) -> Resu
         .filter(|r| matches!(r.action, Action::Escalate(_)))
         .map(|remedy| ActionContext {
             target: target.config.name.clone(),
+            endpoint: target.endpoint.clone().unwrap_or_default(),
             incident_id: incident.id,
             fingerprint: fingerprint.clone(),
             title: title.clone(),
@@ -230,8 +236,14 @@ async fn escalate_flapping(inner: &Inner, signal: &Signal, paused: bool) -> Resu
 /// Resolves the target's open incidents that no task is working on: they were
 /// left by an earlier run of the agent, and the target has recovered.
 pub(crate) async fn close_recovered(inner: Arc<Inner>, target: String) {
-    if let Err(e) = resolve_escalated(&inner, &target).await {
-        tracing::error!(%target, error = %e, "cannot resolve escalated incidents");
+    match resolve_escalated(&inner, &target).await {
+        Ok(true) => {
+            if let Some(runtime) = inner.targets().get_mut(&target) {
+                watch_quiet(&inner, runtime);
+            }
+        }
+        Ok(false) => {}
+        Err(e) => tracing::error!(%target, error = %e, "cannot resolve escalated incidents"),
     }
     let open = match inner.store.open_incidents().await {
         Ok(open) => open,
@@ -273,6 +285,8 @@ struct Snapshot {
     state: watch::Receiver<TargetState>,
     /// The supervised process's exit, if it caused this.
     exit: Option<Signal>,
+    /// The active endpoint, if the target has endpoints.
+    endpoint: Option<String>,
 }
 
 fn snapshot(inner: &Inner, target: &str) -> Option<Snapshot> {
@@ -283,6 +297,7 @@ fn snapshot(inner: &Inner, target: &str) -> Option<Snapshot> {
         logs: runtime.fresh_log_lines(),
         state: runtime.state.subscribe(),
         exit: runtime.last_exit.clone(),
+        endpoint: runtime.endpoint.clone(),
     })
 }
 
@@ -364,7 +379,8 @@ pub(crate) async fn set_status(
 /// escalated incidents are resolved (with their time to recover), which
 /// also resolves the PagerDuty alerts they opened. A flapping target's
 /// incident stays while it still flaps: healthy for a moment is not stable.
-async fn resolve_escalated(inner: &Inner, target: &str) -> Result<(), StoreError> {
+/// True when such an incident was left open for that reason.
+async fn resolve_escalated(inner: &Inner, target: &str) -> Result<bool, StoreError> {
     let escalated = inner
         .store
         .list_incidents(&IncidentFilter {
@@ -374,11 +390,20 @@ async fn resolve_escalated(inner: &Inner, target: &str) -> Result<(), StoreError
             before_id: None,
         })
         .await?;
-    let still_flapping = inner.targets().get(target).is_some_and(|runtime| {
-        runtime.health.is_recurring() || runtime.health.state() == TargetState::Flapping
-    });
+    let mut left_flapping = false;
     for mut incident in escalated {
-        if incident.fingerprint.starts_with(FLAPPING) && still_flapping {
+        // Read afresh for each: the target may have failed again meanwhile.
+        let Some((healthy, flapping)) = inner.targets().get(target).map(|runtime| {
+            let healthy = runtime.health.state() == TargetState::Healthy;
+            (healthy, runtime.health.is_recurring())
+        }) else {
+            return Ok(false);
+        };
+        if !healthy {
+            return Ok(false);
+        }
+        if incident.fingerprint.starts_with(FLAPPING) && flapping {
+            left_flapping = true;
             continue;
         }
         note(
@@ -391,7 +416,61 @@ async fn resolve_escalated(inner: &Inner, target: &str) -> Result<(), StoreError
         .await?;
         set_status(inner, &mut incident, IncidentStatus::Resolved).await?;
     }
-    Ok(())
+    Ok(left_flapping)
+}
+
+/// How often a recurring target is looked at for quiet.
+const QUIET_CHECK: Duration = Duration::from_secs(1);
+
+/// Starts, once per target, the wait that resolves a recurring target's
+/// incident when it has been quiet ([`resolve_when_quiet`]).
+fn watch_quiet(inner: &Arc<Inner>, runtime: &mut crate::targets::TargetRuntime) {
+    if !std::mem::replace(&mut runtime.quiet_watch, true) {
+        tokio::spawn(resolve_when_quiet(
+            inner.clone(),
+            runtime.config.name.clone(),
+        ));
+    }
+}
+
+/// A recurring target's incident, left open while the target still flipped,
+/// is resolved once it has been quiet for the flap window and is healthy;
+/// looking stops when the target fails again (its next recovery looks anew).
+async fn resolve_when_quiet(inner: Arc<Inner>, target: String) {
+    keep_quiet_watch(&inner, &target).await;
+    if let Some(runtime) = inner.targets().get_mut(&target) {
+        runtime.quiet_watch = false;
+    }
+}
+
+async fn keep_quiet_watch(inner: &Arc<Inner>, target: &str) {
+    loop {
+        // The health knows when the flips stop counting: looked at in
+        // memory every second, the store only once it is quiet.
+        tokio::time::sleep(QUIET_CHECK).await;
+        let Some((healthy, recurring)) = inner.targets().get(target).map(|runtime| {
+            (
+                runtime.health.state() == TargetState::Healthy,
+                runtime.health.is_recurring(),
+            )
+        }) else {
+            return;
+        };
+        if !healthy {
+            return;
+        }
+        if recurring {
+            continue;
+        }
+        match resolve_escalated(inner, target).await {
+            Ok(true) => continue,
+            Ok(false) => return,
+            Err(e) => {
+                tracing::error!(%target, error = %e, "cannot resolve a recurring target's incident");
+                return;
+            }
+        }
+    }
 }
 
 /// A resolved incident takes back the PagerDuty alerts it opened: every

@@ -97,6 +97,57 @@ async fn components_register_inspect_reset_and_remove() {
 }
 
 #[tokio::test]
+async fn removing_a_target_ends_its_open_incident() {
+    let api = Api::start().await;
+    // Port 9 refuses: both fixes fail; the second waits out the target's
+    // cooldown (30 s), so the incident is open when the target goes.
+    let spec = r#"{"name":"billing","health_url":"http://127.0.0.1:9/health","interval":"200ms",
+        "remedies":[{"name":"reconnect","action":{"kind":"http","url":"http://127.0.0.1:9/fix"}},
+                    {"name":"reconnect-again","action":{"kind":"http","url":"http://127.0.0.1:9/fix"}}]}"#;
+    let (status, body) = api.post("/api/v1/components", OPS, Some(spec)).await;
+    assert_eq!(status.as_u16(), 201, "{body}");
+    let list = api
+        .wait_for("/api/v1/incidents?target=billing", |b| {
+            b["incidents"].as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    let id = list["incidents"][0]["id"].as_i64().expect("id");
+    let detail_path = format!("/api/v1/incidents/{id}");
+    api.wait_for(&detail_path, |b| {
+        b["timeline"].to_string().contains("deferred")
+    })
+    .await;
+
+    let (status, _, _) = api
+        .call(request(
+            "DELETE",
+            "/api/v1/components/billing",
+            Some(OPS),
+            None,
+        ))
+        .await;
+    assert_eq!(status.as_u16(), 204);
+    let detail = api
+        .wait_for(&detail_path, |b| b["incident"]["status"] == "failed")
+        .await;
+    let timeline = detail["timeline"].as_array().expect("timeline");
+    assert!(
+        detail["timeline"]
+            .to_string()
+            .contains("target was removed"),
+        "{detail:#}"
+    );
+    // No busy loop of deferrals once nothing is watched any more.
+    assert!(
+        timeline.len() < 30,
+        "{} entries: {detail:#}",
+        timeline.len()
+    );
+    let runs = detail["actions"].as_array().expect("actions");
+    assert_eq!(runs.len(), 1, "only the first fix ran: {detail:#}");
+}
+
+#[tokio::test]
 async fn registration_runs_the_config_validation() {
     let api = Api::start().await;
     let cases = [

@@ -21,5 +21,5 @@ pub use schema::{
     OnFlapping, Policy, Probe, ProcessProbe, Remedy, RestartAction, Risk, Scope, Server, Storage,
     Supervise, Target, TcpProbe, Tls, WaitAction, WebhookSecret, Webhooks, When, effective_tls,
 };
-pub use schema::{DEFAULT_PROBE_TIMEOUT, Log, LogFormat};
+pub use schema::{DEFAULT_PROBE_TIMEOUT, ENDPOINT_PLACEHOLDER, Failback, Log, LogFormat};
 pub use validate::validate;

@@ -534,6 +534,24 @@ pub enum Mode {
     Approve,
 }
 
+/// Whether a target returns to its primary endpoint by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Failback {
+    /// Stay where a failover went until a human (or another failover) moves it.
+    #[default]
+    Manual,
+    /// Back to the primary once it has been healthy for `failback_after`.
+    Auto,
+}
+
+fn default_failback_after() -> HumanDuration {
+    secs(30)
+}
+
+/// What stands for the target's active endpoint in probes and actions.
+pub const ENDPOINT_PLACEHOLDER: &str = "{{target.endpoint}}";
+
 /// `[[targets]]`: one thing medic watches and heals.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -554,9 +572,21 @@ pub struct Target {
     pub health: Health,
     /// A process medic starts and owns.
     pub supervise: Option<Supervise>,
-    /// Alternate endpoints a `failover` action switches between.
+    /// The endpoints (`host:port`, or a URL's base) a `failover` action
+    /// switches between, the primary first. Probes and actions reach the
+    /// active one through `{{target.endpoint}}`; which one is active is
+    /// kept in the store.
     #[serde(default)]
     pub endpoints: Vec<String>,
+    /// `auto`: go back to the primary endpoint once it has been healthy for
+    /// `failback_after`; `manual` (default): stay on the endpoint a
+    /// failover chose.
+    #[serde(default)]
+    pub failback: Failback,
+    /// How long the primary must be healthy before an automatic failback
+    /// (default 30s).
+    #[serde(default = "default_failback_after")]
+    pub failback_after: HumanDuration,
     /// The remedy ladder, tried in order.
     #[serde(default)]
     pub remedies: Vec<Remedy>,
@@ -726,6 +756,35 @@ impl Probe {
             Probe::Exec(p) => p.timeout,
             Probe::Process(p) => p.timeout,
         }
+    }
+
+    /// Whether its `url` or `address` follows the target's active endpoint.
+    pub fn uses_endpoint(&self) -> bool {
+        match self {
+            Probe::Http(p) => p.url.contains(ENDPOINT_PLACEHOLDER),
+            Probe::Tcp(p) => p.address.contains(ENDPOINT_PLACEHOLDER),
+            Probe::Exec(_) | Probe::Process(_) => false,
+        }
+    }
+
+    /// The probe aimed at `endpoint`: `{{target.endpoint}}` in its `url` or
+    /// `address` replaced (the endpoints are the operator's own config).
+    ///
+    /// ```
+    /// use medic_engine::config::Probe;
+    /// let probe: Probe = toml::from_str(r#"kind = "http"
+    /// url = "http://{{target.endpoint}}/health""#).unwrap();
+    /// assert!(probe.uses_endpoint());
+    /// assert_eq!(probe.at_endpoint("10.0.0.2:80").describe(), "GET http://10.0.0.2:80/health");
+    /// ```
+    pub fn at_endpoint(&self, endpoint: &str) -> Probe {
+        let mut probe = self.clone();
+        match &mut probe {
+            Probe::Http(p) => p.url = p.url.replace(ENDPOINT_PLACEHOLDER, endpoint),
+            Probe::Tcp(p) => p.address = p.address.replace(ENDPOINT_PLACEHOLDER, endpoint),
+            Probe::Exec(_) | Probe::Process(_) => {}
+        }
+        probe
     }
 
     /// What it checks, in a few words (`GET http://…`, `tcp 127.0.0.1:6379`).

@@ -9,7 +9,9 @@ use regex::Regex;
 use super::http_shape::{header_name_problem, header_value_problem, method_problem};
 use super::json_path::JsonPath;
 use super::load::ConfigError;
-use super::schema::{Action, ClientTls, Config, LlmProvider, Probe, Risk, Target};
+use super::schema::{
+    Action, ClientTls, Config, ENDPOINT_PLACEHOLDER, Failback, LlmProvider, Probe, Risk, Target,
+};
 use crate::safety::{check_command_template, child_env, validate_template};
 
 /// Every semantic problem in `config`, in file order.
@@ -286,8 +288,39 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
             "thresholds must be at least 1".into(),
         );
     }
+    validate_endpoints(target, path, push);
     for (j, probe) in target.probes.iter().enumerate() {
-        validate_probe(probe, &format!("{path}.probes[{j}]"), push);
+        let probe_path = format!("{path}.probes[{j}]");
+        // Checked as it will run: aimed at the primary endpoint.
+        let aimed = match target.endpoints.first() {
+            Some(primary) if probe.uses_endpoint() => probe.at_endpoint(primary),
+            None if probe.uses_endpoint() => {
+                let key = if matches!(probe, Probe::Tcp(_)) {
+                    "address"
+                } else {
+                    "url"
+                };
+                push(
+                    format!("{probe_path}.{key}"),
+                    format!("uses {ENDPOINT_PLACEHOLDER} but the target has no endpoints = [...]"),
+                );
+                continue;
+            }
+            _ => probe.clone(),
+        };
+        let left = match &aimed {
+            Probe::Http(http) => Some(("url", &http.url)),
+            Probe::Tcp(tcp) => Some(("address", &tcp.address)),
+            _ => None,
+        };
+        if let Some((key, text)) = left.filter(|(_, text)| text.contains("{{")) {
+            push(
+                format!("{probe_path}.{key}"),
+                format!("{text:?}: a probe fills only {ENDPOINT_PLACEHOLDER}"),
+            );
+            continue;
+        }
+        validate_probe(&aimed, &probe_path, push);
     }
     for (j, log) in target.logs.iter().enumerate() {
         for (k, pattern) in log.patterns.iter().enumerate() {
@@ -386,6 +419,40 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
             }
             _ => {}
         }
+    }
+}
+
+/// The failover endpoints: real text, no repeats, and two of them for an
+/// automatic failback.
+fn validate_endpoints(target: &Target, path: &str, push: &mut impl FnMut(String, String)) {
+    for (j, endpoint) in target.endpoints.iter().enumerate() {
+        if endpoint.trim().is_empty()
+            || endpoint
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            push(
+                format!("{path}.endpoints[{j}]"),
+                format!("{endpoint:?}: an endpoint is host:port or a URL, without spaces"),
+            );
+        } else if target.endpoints[..j].contains(endpoint) {
+            push(
+                format!("{path}.endpoints[{j}]"),
+                format!("{endpoint:?} is listed twice"),
+            );
+        }
+    }
+    if target.failback == Failback::Auto && target.endpoints.len() < 2 {
+        push(
+            format!("{path}.failback"),
+            "\"auto\" needs at least two endpoints in the target's endpoints = [...]".into(),
+        );
+    }
+    if target.failback_after.get().is_zero() {
+        push(
+            format!("{path}.failback_after"),
+            "must be longer than 0s".into(),
+        );
     }
 }
 

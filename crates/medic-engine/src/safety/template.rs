@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 /// The placeholders a remedy may use.
 pub const PLACEHOLDERS: &[&str] = &[
     "target.name",
+    "target.endpoint",
     "incident.id",
     "incident.fingerprint",
     "incident.title",

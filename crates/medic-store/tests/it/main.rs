@@ -59,6 +59,7 @@ conformance_suite!(
     acknowledging_keeps_the_first,
     recent_actions_are_real_finished_runs,
     components_are_saved_once,
+    active_endpoints_are_kept_and_replaced,
     lifecycles_are_kept_per_incident,
     deliveries_are_recorded_once,
     replay_claims_are_kept_and_pruned,

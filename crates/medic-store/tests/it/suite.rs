@@ -1596,6 +1596,33 @@ pub async fn lifecycles_are_kept_per_incident(backend: &Backend) {
     assert!(orphan.is_err(), "{orphan:?}");
 }
 
+pub async fn active_endpoints_are_kept_and_replaced(backend: &Backend) {
+    let store = backend.open().await;
+    assert_eq!(store.active_endpoints().await.expect("read"), []);
+    store
+        .set_active_endpoint("db", "10.0.0.2:5432", t(1))
+        .await
+        .expect("set");
+    store
+        .set_active_endpoint("cache", "b:6379", t(1))
+        .await
+        .expect("set");
+    // A second failover (or a failback) replaces the first.
+    store
+        .set_active_endpoint("db", "10.0.0.1:5432", t(2))
+        .await
+        .expect("set again");
+    drop(store);
+    let reopened = backend.open().await;
+    assert_eq!(
+        reopened.active_endpoints().await.expect("read"),
+        [
+            ("cache".to_string(), "b:6379".to_string()),
+            ("db".to_string(), "10.0.0.1:5432".to_string())
+        ]
+    );
+}
+
 pub async fn components_are_saved_once(backend: &Backend) {
     let store = backend.open().await;
     let spec = serde_json::json!({"name": "billing", "health_url": "http://127.0.0.1:9/health"});

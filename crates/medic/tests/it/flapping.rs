@@ -26,6 +26,7 @@ cooldown = "1s"
 [[targets]]
 name = "shop"
 probes = [{{ kind = "http", url = "http://{chaos}/health", interval = "300ms", timeout = "250ms" }}]
+health = {{ flap_window = "30s" }}
 [[targets.remedies]]
 name = "reconnect-db"
 action = {{ kind = "http", method = "POST", url = "http://{chaos}/chaos/resolve" }}
@@ -90,4 +91,16 @@ action = {{ kind = "escalate", webhook = "{hook}" }}
             .contains("reconnect-db deferred")
     });
     assert!(deferred, "no deferral noted: {healed_in:?}");
+
+    // Quiet for the flap window and healthy: the recurrence is over, and
+    // so is the incident that told a human about it.
+    let id = recurring[0]["id"].as_i64().expect("id");
+    let path = format!("/api/v1/incidents/{id}");
+    let closed = served.wait_for(&path, Duration::from_secs(45), |json| {
+        json["incident"]["status"] == "resolved"
+    });
+    assert!(
+        closed["timeline"].to_string().contains("healthy again"),
+        "{closed:#}"
+    );
 }

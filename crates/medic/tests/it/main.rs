@@ -9,6 +9,7 @@ mod config;
 mod dashboard;
 mod demo;
 mod eval;
+mod failover;
 mod flapping;
 mod guard;
 mod learn;
