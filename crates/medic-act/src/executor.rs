@@ -15,7 +15,7 @@ use crate::breakers::{ActionBreakers, BreakerSettings};
 use crate::context::ActionContext;
 use crate::outcome::ActionOutcome;
 use crate::supervise::{SuperviseError, Supervisor};
-use crate::{escalate, exec, http};
+use crate::{escalate, exec, http, systemd};
 
 /// Runs actions. Cheap to clone: clones share the HTTP client, the active
 /// endpoints, the breakers and the supervisor.
@@ -277,6 +277,7 @@ impl Executor {
                 }
                 Err(error) => ActionOutcome::failed(error.to_string()),
             },
+            Action::Systemd(systemd) => systemd::run(systemd, &ctx.facts()).await,
             Action::Wait(wait) => {
                 tokio::time::sleep(wait.duration.get()).await;
                 ActionOutcome::succeeded().with_output(format!("waited {}", wait.duration))

@@ -41,6 +41,7 @@ mod http;
 mod outcome;
 mod process_group;
 mod supervise;
+mod systemd;
 
 pub use breakers::BreakerSettings;
 pub use context::ActionContext;

@@ -203,11 +203,16 @@ impl Diagnoser for RulesDiagnoser {
                 .push(format!("probe: {}", signal.message));
             return finding;
         }
-        // No log line says why: the signal alone. A process exit is a plain
-        // fact (the process is gone) even when its cause is unknown; any other
-        // signal alone (`HTTP 500`) earns modest confidence.
+        // No log line says why: the signal alone. A process exit, or a
+        // unit systemd reports down, is a plain fact (the process is gone)
+        // even when its cause is unknown; any other signal alone (`HTTP 500`)
+        // earns modest confidence.
         let ctx = self.classifier.classify_message(&signal.message);
-        let exited = matches!(signal.source, medic_model::SignalSource::Exit { .. });
+        let exited = match &signal.source {
+            medic_model::SignalSource::Exit { .. } => true,
+            medic_model::SignalSource::Probe { probe } => probe.starts_with("systemd:"),
+            _ => false,
+        };
         let mut evidence = signal.evidence.clone();
         evidence.extend(tail(symptoms.log_lines));
         let (fingerprint, template) = Finding::fingerprint_of(ctx.category, &signal.message);
@@ -245,6 +250,26 @@ mod tests {
             },
             message,
         )
+    }
+
+    #[test]
+    fn a_unit_systemd_reports_down_is_a_plain_fact_like_an_exit() {
+        let d = RulesDiagnoser::default();
+        let unit = Signal::unhealthy(
+            "shop",
+            SignalSource::Probe {
+                probe: "systemd:shop.service".into(),
+            },
+            "shop.service is failed (failed): its main process crashed and dumped core (core-dump)",
+        );
+        let symptoms = |signal| Symptoms {
+            signal,
+            log_lines: &[],
+        };
+        let finding = d.diagnose(&symptoms(&unit));
+        assert_eq!(finding.diagnosis.confidence, 0.9);
+        let http = d.diagnose(&symptoms(&signal("HTTP 500")));
+        assert!(http.diagnosis.confidence < 0.9);
     }
 
     #[test]

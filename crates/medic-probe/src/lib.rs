@@ -5,7 +5,7 @@
 //!
 //! - [`Prober`] builds a [`ProbeCheck`] from each configured
 //!   [`Probe`](medic_engine::config::Probe): [`http`], [`tcp`], [`exec`],
-//!   [`process`]. A check never returns an error: a failure is an unhealthy
+//!   [`process`], [`systemd`]. A check never returns an error: a failure is an unhealthy
 //!   signal with a short `message` (`HTTP 500`, `connection refused`,
 //!   `timed out after 500ms`, `exit status 3`, `process 1234 is a zombie`) and
 //!   `evidence` lines, and every check is bounded by the probe's `timeout`.
@@ -32,6 +32,7 @@ pub mod log;
 mod prober;
 pub mod process;
 pub mod scheduler;
+pub mod systemd;
 pub mod tcp;
 
 pub use check::{Check, CheckFuture};

@@ -13,6 +13,7 @@ use crate::error::ProbeBuildError;
 use crate::exec::ExecCheck;
 use crate::http::HttpCheck;
 use crate::process::ProcessCheck;
+use crate::systemd::SystemdCheck;
 use crate::tcp::TcpCheck;
 
 /// Idle keep-alive connections are closed after this long: longer than any
@@ -70,12 +71,13 @@ impl Prober {
             Probe::Tcp(tcp) => ProbeCheck::Tcp(TcpCheck::new(tcp, name)),
             Probe::Exec(exec) => ProbeCheck::Exec(ExecCheck::new(exec, name)?),
             Probe::Process(process) => ProbeCheck::Process(ProcessCheck::new(process, name)),
+            Probe::Systemd(systemd) => ProbeCheck::Systemd(SystemdCheck::new(systemd, name)),
         })
     }
 }
 
 /// The usual name of a probe in signals: `http`, `tcp:6379`,
-/// `exec:pg_isready`, `process:app.pid`.
+/// `exec:pg_isready`, `process:app.pid`, `systemd:nginx.service`.
 pub fn default_probe_name(probe: &Probe) -> String {
     let file_name = |path: &str| {
         Path::new(path)
@@ -94,6 +96,7 @@ pub fn default_probe_name(probe: &Probe) -> String {
             None => "exec".to_string(),
         },
         Probe::Process(process) => format!("process:{}", file_name(&process.pidfile)),
+        Probe::Systemd(systemd) => format!("systemd:{}", systemd.unit),
     }
 }
 
@@ -111,6 +114,8 @@ pub enum ProbeCheck {
     Exec(ExecCheck),
     /// A process probe.
     Process(ProcessCheck),
+    /// A systemd probe.
+    Systemd(SystemdCheck),
 }
 
 impl ProbeCheck {
@@ -121,6 +126,7 @@ impl ProbeCheck {
             ProbeCheck::Tcp(check) => check.check(target).await,
             ProbeCheck::Exec(check) => check.check(target).await,
             ProbeCheck::Process(check) => check.check(target).await,
+            ProbeCheck::Systemd(check) => check.check(target).await,
         }
     }
 }
@@ -135,7 +141,14 @@ macro_rules! impl_check {
     )+};
 }
 
-impl_check!(ProbeCheck, HttpCheck, TcpCheck, ExecCheck, ProcessCheck);
+impl_check!(
+    ProbeCheck,
+    HttpCheck,
+    TcpCheck,
+    ExecCheck,
+    ProcessCheck,
+    SystemdCheck
+);
 
 #[cfg(test)]
 mod tests {
@@ -168,6 +181,10 @@ mod tests {
             (
                 r#"probe = { kind = "process", pidfile = "/run/app.pid" }"#,
                 "process:app.pid",
+            ),
+            (
+                r#"probe = { kind = "systemd", unit = "nginx.service" }"#,
+                "systemd:nginx.service",
             ),
         ];
         for (text, expected) in cases {

@@ -375,6 +375,16 @@ fn action_summary(remedy: &Remedy) -> String {
             format!("{:?} webhook {}", escalate.format, escalate.webhook).to_lowercase()
         }
         Action::Wait(wait) => format!("wait {}", wait.duration),
+        Action::Systemd(systemd) => {
+            let calls: Vec<String> = (systemd.verb.commands().iter())
+                .map(|verb| format!("systemctl {verb} {}", systemd.unit))
+                .collect();
+            format!(
+                "{} (timeout {} each)",
+                calls.join(", then "),
+                systemd.timeout
+            )
+        }
     };
     if conditions.is_empty() {
         what

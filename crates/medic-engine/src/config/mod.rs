@@ -19,7 +19,8 @@ pub use schema::{
     DiagnosisRule, DiagnosisRules, EscalateAction, EscalationFormat, ExecAction, ExecProbe,
     FailoverAction, Health, HttpAction, HttpProbe, JsonCondition, Llm, LlmProvider, LogWatch, Mode,
     OnFlapping, Policy, Probe, ProcessProbe, Remedy, RestartAction, Risk, Scope, Server, Storage,
-    Supervise, Target, TcpProbe, Tls, WaitAction, WebhookSecret, Webhooks, When, effective_tls,
+    Supervise, SystemdAction, SystemdProbe, SystemdVerb, Target, TcpProbe, Tls, WaitAction,
+    WebhookSecret, Webhooks, When, effective_tls,
 };
 pub use schema::{DEFAULT_PROBE_TIMEOUT, ENDPOINT_PLACEHOLDER, Failback, Log, LogFormat};
 pub use validate::validate;

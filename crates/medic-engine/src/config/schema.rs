@@ -609,6 +609,8 @@ pub enum Probe {
     Exec(ExecProbe),
     /// A process by pidfile; a zombie counts as dead.
     Process(ProcessProbe),
+    /// A systemd unit's state, from `systemctl show`.
+    Systemd(SystemdProbe),
 }
 
 tagged_enum!(Probe, "probe", {
@@ -616,6 +618,7 @@ tagged_enum!(Probe, "probe", {
     "tcp" => Tcp(TcpProbe),
     "exec" => Exec(ExecProbe),
     "process" => Process(ProcessProbe),
+    "systemd" => Systemd(SystemdProbe),
 });
 
 /// An HTTP request.
@@ -716,6 +719,23 @@ pub struct ProcessProbe {
     pub timeout: HumanDuration,
 }
 
+/// A systemd unit's state, from `systemctl show`: healthy while the unit is
+/// loaded and `active`. A failed unit's `Result` (`exit-code`, `core-dump`,
+/// `oom-kill`, `start-limit-hit`, …) and systemd's own restart count are the
+/// evidence.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemdProbe {
+    /// The unit, e.g. `nginx.service`.
+    pub unit: String,
+    /// How often.
+    #[serde(default = "default_interval")]
+    pub interval: HumanDuration,
+    /// How long one check may take (default 5s, or the interval when shorter).
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+}
+
 fn default_interval() -> HumanDuration {
     secs(10)
 }
@@ -735,6 +755,7 @@ impl Probe {
             Probe::Tcp(_) => "tcp",
             Probe::Exec(_) => "exec",
             Probe::Process(_) => "process",
+            Probe::Systemd(_) => "systemd",
         }
     }
 
@@ -745,6 +766,7 @@ impl Probe {
             Probe::Tcp(p) => p.interval,
             Probe::Exec(p) => p.interval,
             Probe::Process(p) => p.interval,
+            Probe::Systemd(p) => p.interval,
         }
     }
 
@@ -755,6 +777,7 @@ impl Probe {
             Probe::Tcp(p) => p.timeout,
             Probe::Exec(p) => p.timeout,
             Probe::Process(p) => p.timeout,
+            Probe::Systemd(p) => p.timeout,
         }
     }
 
@@ -763,7 +786,7 @@ impl Probe {
         match self {
             Probe::Http(p) => p.url.contains(ENDPOINT_PLACEHOLDER),
             Probe::Tcp(p) => p.address.contains(ENDPOINT_PLACEHOLDER),
-            Probe::Exec(_) | Probe::Process(_) => false,
+            Probe::Exec(_) | Probe::Process(_) | Probe::Systemd(_) => false,
         }
     }
 
@@ -782,7 +805,7 @@ impl Probe {
         match &mut probe {
             Probe::Http(p) => p.url = p.url.replace(ENDPOINT_PLACEHOLDER, endpoint),
             Probe::Tcp(p) => p.address = p.address.replace(ENDPOINT_PLACEHOLDER, endpoint),
-            Probe::Exec(_) | Probe::Process(_) => {}
+            Probe::Exec(_) | Probe::Process(_) | Probe::Systemd(_) => {}
         }
         probe
     }
@@ -794,6 +817,7 @@ impl Probe {
             Probe::Tcp(p) => format!("tcp {}", p.address),
             Probe::Exec(p) => format!("exec {:?}", p.command),
             Probe::Process(p) => format!("process {}", p.pidfile),
+            Probe::Systemd(p) => format!("systemd {}", p.unit),
         }
     }
 }
@@ -977,6 +1001,8 @@ pub enum Action {
     Escalate(EscalateAction),
     /// Wait, e.g. for a dependency to come back by itself.
     Wait(WaitAction),
+    /// A systemd unit: restart, reload, or clear its failed state and start it.
+    Systemd(SystemdAction),
 }
 
 tagged_enum!(Action, "action", {
@@ -986,6 +1012,7 @@ tagged_enum!(Action, "action", {
     "failover" => Failover(FailoverAction),
     "escalate" => Escalate(EscalateAction),
     "wait" => Wait(WaitAction),
+    "systemd" => Systemd(SystemdAction),
 });
 
 /// An HTTP request.
@@ -1038,6 +1065,51 @@ pub struct ExecAction {
 #[serde(deny_unknown_fields)]
 pub struct RestartAction {}
 
+/// A systemd unit, through `systemctl` (run with the agent's rights, in a
+/// clean environment, like any command).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemdAction {
+    /// What to do.
+    pub verb: SystemdVerb,
+    /// The unit, e.g. `nginx.service`.
+    pub unit: String,
+    /// How long each `systemctl` call may take (default 30s: a stop may wait
+    /// out the unit's own stop timeout).
+    #[serde(default = "default_systemd_timeout")]
+    pub timeout: HumanDuration,
+}
+
+fn default_systemd_timeout() -> HumanDuration {
+    secs(30)
+}
+
+/// A systemd action's verb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub enum SystemdVerb {
+    /// `systemctl restart`.
+    #[serde(rename = "restart")]
+    Restart,
+    /// `systemctl reload`.
+    #[serde(rename = "reload")]
+    Reload,
+    /// `systemctl reset-failed` then `systemctl start`: what a unit that hit
+    /// its start limit needs (a plain restart is refused until then).
+    #[serde(rename = "reset-failed+start")]
+    ResetFailedStart,
+}
+
+impl SystemdVerb {
+    /// The `systemctl` verbs it runs, in order.
+    pub fn commands(self) -> &'static [&'static str] {
+        match self {
+            SystemdVerb::Restart => &["restart"],
+            SystemdVerb::Reload => &["reload"],
+            SystemdVerb::ResetFailedStart => &["reset-failed", "start"],
+        }
+    }
+}
+
 /// Switch to the next of the target's `endpoints`.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -1084,6 +1156,7 @@ impl Action {
             Action::Failover(_) => "failover",
             Action::Escalate(_) => "escalate",
             Action::Wait(_) => "wait",
+            Action::Systemd(_) => "systemd",
         }
     }
 
@@ -1098,6 +1171,9 @@ impl Action {
             Action::Http(http) => http.timeout.get(),
             Action::Exec(exec) => exec.timeout.get(),
             Action::Wait(wait) => wait.duration.get(),
+            Action::Systemd(systemd) => {
+                systemd.timeout.get() * systemd.verb.commands().len() as u32
+            }
             Action::Restart(_) | Action::Failover(_) | Action::Escalate(_) => OTHERS,
         }
     }

@@ -411,6 +411,9 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
                 action_path,
                 "failover needs at least two endpoints in the target's endpoints = [...]".into(),
             ),
+            Action::Systemd(systemd) => {
+                check_unit(&systemd.unit, &format!("{action_path}.unit"), push);
+            }
             Action::Escalate(escalate) => {
                 check_url(&escalate.webhook, &format!("{action_path}.webhook"), push);
                 if let Some(tls) = &escalate.tls {
@@ -548,6 +551,23 @@ fn validate_probe(probe: &Probe, path: &str, push: &mut impl FnMut(String, Strin
                 push(format!("{path}.pidfile"), "must not be empty".into());
             }
         }
+        Probe::Systemd(systemd) => check_unit(&systemd.unit, &format!("{path}.unit"), push),
+    }
+}
+
+/// A systemd unit name as systemd allows it (letters, digits, `:-_.\@`,
+/// with a type suffix such as `.service`), so it can never read as an
+/// option of `systemctl` or as more than one argument.
+fn check_unit(unit: &str, path: &str, push: &mut impl FnMut(String, String)) {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || ":-_.\\@".contains(c);
+    let typed = unit
+        .rsplit_once('.')
+        .is_some_and(|(name, kind)| !name.is_empty() && !kind.is_empty());
+    if unit.starts_with('-') || !unit.chars().all(allowed) || !typed || unit.len() > 255 {
+        push(
+            path.to_string(),
+            format!("{unit:?} is not a systemd unit name (e.g. \"nginx.service\")"),
+        );
     }
 }
 

@@ -30,6 +30,7 @@ const EXAMPLES: &[&str] = &[
     "github-actions.toml",
     "llm.toml",
     "postgres.toml",
+    "systemd.toml",
     "web-service.toml",
     "worker.toml",
 ];

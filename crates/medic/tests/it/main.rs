@@ -26,6 +26,7 @@ mod run;
 mod serve;
 mod supervise;
 mod support;
+mod systemd;
 mod templates;
 mod tls;
 mod verdict;
