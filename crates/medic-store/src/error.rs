@@ -57,6 +57,14 @@ pub enum StoreError {
         to: ActionState,
     },
 
+    /// A fenced write for a target whose lease this replica no longer
+    /// holds (it expired, or moved to another replica): nothing was written.
+    #[error("the lease of target {target} is no longer held by this replica")]
+    LeaseLost {
+        /// The target.
+        target: String,
+    },
+
     /// A row that must be unique already exists (an action step recorded twice).
     #[error("{what} already recorded: {key}")]
     Duplicate {

@@ -110,7 +110,10 @@ pub use agent_lock::{AgentLock, lock_single_agent};
 pub use error::{StoreError, explain};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-pub use store::{IncidentFilter, NewDelivery, NewIncident, PastIncident, Reopened, Result, Store};
+pub use store::{
+    Fence, IncidentFilter, Lease, NewDelivery, NewIncident, PastIncident, Reopened, Replica,
+    Result, Store,
+};
 
 /// Opens the store a URL names and applies its migrations.
 ///

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use medic_model::{
@@ -29,7 +30,8 @@ use crate::error::{
     pipeline_run_refusal, timeline_error, updated_or_refused,
 };
 use crate::{
-    IncidentFilter, NewDelivery, NewIncident, PastIncident, Reopened, Result, Store, StoreError,
+    Fence, IncidentFilter, Lease, NewDelivery, NewIncident, PastIncident, Reopened, Replica,
+    Result, Store, StoreError,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -370,6 +372,165 @@ impl Store for PgStore {
         .await
         .map_err(|error| intent_error(error, action))
         .and_then(|row| action_from_row(&row))
+    }
+
+    async fn record_intent_fenced(
+        &self,
+        action: &ActionRecord,
+        fence: Option<&Fence>,
+    ) -> Result<ActionRecord> {
+        let Some(fence) = fence else {
+            return self.record_intent(action).await;
+        };
+        // The lease is checked by the insert itself: no gap between the
+        // check and the write for a takeover to slip into.
+        let row = sqlx::query(concat!(
+            "INSERT INTO actions (incident_id, target, remedy, kind, state, step, dry_run, \
+             output, error, intended_at) SELECT $1, $2, $3, $4, 'intended', $5, $6, $7, $8, $9 \
+             WHERE EXISTS (SELECT 1 FROM leases WHERE target = $2 AND owner = $10 \
+             AND epoch = $11 AND expires_at > now()) RETURNING ",
+            action_columns!()
+        ))
+        .bind(action.incident_id)
+        .bind(&action.target)
+        .bind(&action.remedy)
+        .bind(&action.kind)
+        .bind(i64::from(action.step))
+        .bind(action.dry_run)
+        .bind(action.output.as_deref())
+        .bind(action.error.as_deref())
+        .bind(truncate_to_micros(action.intended_at))
+        .bind(&fence.owner)
+        .bind(fence.epoch)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|error| intent_error(error, action))?;
+        match row {
+            Some(row) => action_from_row(&row),
+            None => Err(StoreError::LeaseLost {
+                target: action.target.clone(),
+            }),
+        }
+    }
+
+    async fn save_lifecycle_fenced(
+        &self,
+        incident_id: IncidentId,
+        state: &serde_json::Value,
+        at: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<()> {
+        let Some(fence) = fence else {
+            return self.save_lifecycle(incident_id, state, at).await;
+        };
+        let written = sqlx::query(
+            "INSERT INTO incident_lifecycle (incident_id, state, updated_at) \
+             SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM leases l JOIN incidents i \
+             ON i.target = l.target WHERE i.id = $1 AND l.owner = $4 AND l.epoch = $5 \
+             AND l.expires_at > now()) \
+             ON CONFLICT (incident_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(incident_id)
+        .bind(Json(state))
+        .bind(at)
+        .bind(&fence.owner)
+        .bind(fence.epoch)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if written == 0 {
+            let target: Option<String> =
+                sqlx::query_scalar("SELECT target FROM incidents WHERE id = $1")
+                    .bind(incident_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            return Err(StoreError::LeaseLost {
+                target: target.unwrap_or_else(|| format!("of incident {incident_id}")),
+            });
+        }
+        Ok(())
+    }
+
+    async fn heartbeat(&self, replica: &Replica, ttl: Duration) -> Result<Vec<Replica>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO replicas (id, node, seen_at) VALUES ($1, $2, now()) \
+             ON CONFLICT (id) DO UPDATE SET node = excluded.node, seen_at = now()",
+        )
+        .bind(&replica.id)
+        .bind(&replica.node)
+        .execute(&mut *tx)
+        .await?;
+        // Rows of replicas long gone are only clutter.
+        sqlx::query("DELETE FROM replicas WHERE seen_at < now() - $1 * interval '10 milliseconds'")
+            .bind(millis(ttl))
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT id, node FROM replicas WHERE seen_at > now() - $1 * interval '1 millisecond' \
+             ORDER BY id",
+        )
+        .bind(millis(ttl))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Replica {
+                    id: row.try_get("id")?,
+                    node: row.try_get("node")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_leases(
+        &self,
+        owner: &str,
+        targets: &[String],
+        ttl: Duration,
+    ) -> Result<Vec<Lease>> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for all of them, on the database's clock. A lease
+        // changes owner only once expired; the epoch grows when it does.
+        let rows = sqlx::query(
+            "INSERT INTO leases (target, owner, epoch, expires_at) \
+             SELECT t, $1, 1, now() + $3 * interval '1 millisecond' FROM unnest($2::text[]) AS t \
+             ON CONFLICT (target) DO UPDATE SET owner = excluded.owner, \
+             epoch = CASE WHEN leases.owner = excluded.owner THEN leases.epoch ELSE leases.epoch + 1 END, \
+             expires_at = excluded.expires_at \
+             WHERE leases.owner = excluded.owner OR leases.expires_at <= now() \
+             RETURNING target, owner, epoch",
+        )
+        .bind(owner)
+        .bind(targets)
+        .bind(millis(ttl))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(lease_from_row).collect()
+    }
+
+    async fn release_leases(&self, owner: &str, targets: Option<&[String]>) -> Result<()> {
+        sqlx::query(
+            "UPDATE leases SET expires_at = now() WHERE owner = $1 \
+             AND ($2::text[] IS NULL OR target = ANY($2))",
+        )
+        .bind(owner)
+        .bind(targets)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn leases(&self) -> Result<Vec<Lease>> {
+        let rows = sqlx::query(
+            "SELECT target, owner, epoch FROM leases WHERE expires_at > now() ORDER BY target",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(lease_from_row).collect()
     }
 
     async fn mark_running(&self, id: ActionId, at: DateTime<Utc>) -> Result<ActionRecord> {
@@ -986,4 +1147,17 @@ impl Store for PgStore {
             None => Err(pipeline_run_refusal(self.pipeline_run(id).await)),
         }
     }
+}
+
+fn lease_from_row(row: &PgRow) -> Result<Lease> {
+    Ok(Lease {
+        target: row.try_get("target")?,
+        owner: row.try_get("owner")?,
+        epoch: row.try_get("epoch")?,
+    })
+}
+
+/// A duration in whole milliseconds, for `n * interval '1 millisecond'`.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }

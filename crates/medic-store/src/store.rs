@@ -12,6 +12,35 @@ use crate::StoreError;
 /// The store's result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A running agent, as the replicas see each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replica {
+    /// Unique per process: `node:pid:nonce`.
+    pub id: String,
+    /// The host it runs on (`[cluster] node`); host-bound targets name it.
+    pub node: String,
+}
+
+/// A target's lease: who owns its work, at which epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The target.
+    pub target: String,
+    /// The replica holding it.
+    pub owner: String,
+    /// Grows each time the lease changes owner: the fencing token.
+    pub epoch: i64,
+}
+
+/// What a fenced write carries: the writer and the epoch it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// The replica.
+    pub owner: String,
+    /// The epoch of its lease on the target written for.
+    pub epoch: i64,
+}
+
 /// A failure that may open an incident, or join the live one with the same
 /// target and fingerprint.
 ///
@@ -326,6 +355,75 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The lifecycle last kept for an incident, if any.
     async fn lifecycle(&self, incident_id: IncidentId) -> Result<Option<serde_json::Value>>;
+
+    /// [`Store::record_intent`], refused with [`StoreError::LeaseLost`]
+    /// (nothing written) unless `fence` still holds the action's target's
+    /// lease, in the same statement. A single-node store has no leases and
+    /// records it as is.
+    async fn record_intent_fenced(
+        &self,
+        action: &ActionRecord,
+        fence: Option<&Fence>,
+    ) -> Result<ActionRecord> {
+        let _ = fence;
+        self.record_intent(action).await
+    }
+
+    /// [`Store::save_lifecycle`], refused with [`StoreError::LeaseLost`]
+    /// unless `fence` still holds the incident's target's lease.
+    async fn save_lifecycle_fenced(
+        &self,
+        incident_id: IncidentId,
+        state: &serde_json::Value,
+        at: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<()> {
+        let _ = fence;
+        self.save_lifecycle(incident_id, state, at).await
+    }
+
+    /// Says `replica` is alive (its `seen_at` is the database's now) and
+    /// returns the replicas seen within `ttl`, by id. A single-node store
+    /// knows only the caller.
+    async fn heartbeat(&self, replica: &Replica, ttl: std::time::Duration) -> Result<Vec<Replica>> {
+        let _ = ttl;
+        Ok(vec![replica.clone()])
+    }
+
+    /// Claims or renews, for `owner`, the leases of `targets` that are free,
+    /// expired or already its own, until the database's now + `ttl`, in one
+    /// statement. Returns the leases `owner` holds among them, with their
+    /// epochs (an epoch grows each time a lease changes owner). A single-node
+    /// store grants every one at epoch 1.
+    async fn claim_leases(
+        &self,
+        owner: &str,
+        targets: &[String],
+        ttl: std::time::Duration,
+    ) -> Result<Vec<Lease>> {
+        let _ = ttl;
+        Ok(targets
+            .iter()
+            .map(|target| Lease {
+                target: target.clone(),
+                owner: owner.to_string(),
+                epoch: 1,
+            })
+            .collect())
+    }
+
+    /// Lets go of `owner`'s leases of `targets` (all of them with `None`)
+    /// at once, so another replica can claim them without waiting out
+    /// their expiry.
+    async fn release_leases(&self, owner: &str, targets: Option<&[String]>) -> Result<()> {
+        let _ = (owner, targets);
+        Ok(())
+    }
+
+    /// Every unexpired lease, by target.
+    async fn leases(&self) -> Result<Vec<Lease>> {
+        Ok(Vec::new())
+    }
 
     /// How many actions were recorded since `since` (inclusive) for `target`
     /// (or for every target with `None`), not counting dry runs and skipped

@@ -66,4 +66,5 @@ conformance_suite!(
     pipeline_runs_checkpoint_then_finish_once,
     pipeline_runs_refuse_unknown_ids_and_non_end_statuses,
     pipeline_checkpoints_survive_a_restart,
+    leases_change_hands_only_when_free_and_fence_writes,
 );

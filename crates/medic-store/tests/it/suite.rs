@@ -1859,3 +1859,153 @@ pub async fn replay_claims_are_kept_and_pruned(backend: &Backend) {
     assert!(claim(store.as_ref(), "sig:c", 1000).await);
     assert!(claim(store.as_ref(), "sig:a", 1001).await, "pruned");
 }
+
+/// Leases: PostgreSQL shares targets between replicas and fences writes;
+/// SQLite is single-node and grants everything to its one agent.
+pub async fn leases_change_hands_only_when_free_and_fence_writes(backend: &Backend) {
+    let store = backend.open().await;
+    let ttl = std::time::Duration::from_secs(30);
+    let a = medic_store::Replica {
+        id: "node-a:1:x".into(),
+        node: "node-a".into(),
+    };
+    let b = medic_store::Replica {
+        id: "node-b:2:y".into(),
+        node: "node-b".into(),
+    };
+    let targets = ["payments".to_string(), "billing".to_string()];
+    let incident = open(&*store, "payments", "db:refused", t(0)).await;
+    let fence = |owner: &str, epoch| medic_store::Fence {
+        owner: owner.to_string(),
+        epoch,
+    };
+    if store.backend() == "sqlite" {
+        let held = store
+            .claim_leases(&a.id, &targets, ttl)
+            .await
+            .expect("claim");
+        assert_eq!(held.len(), 2);
+        let fenced = store
+            .record_intent_fenced(&intent(&incident, 1, "fix", t(1)), Some(&fence("other", 9)))
+            .await;
+        assert!(fenced.is_ok(), "single-node: no fence {fenced:?}");
+        return;
+    }
+    assert_eq!(
+        store.heartbeat(&a, ttl).await.expect("beat"),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        store.heartbeat(&b, ttl).await.expect("beat"),
+        vec![a.clone(), b.clone()]
+    );
+    let held = store
+        .claim_leases(&a.id, &targets, ttl)
+        .await
+        .expect("claim");
+    assert_eq!(held.len(), 2, "{held:?}");
+    assert!(held.iter().all(|l| l.epoch == 1 && l.owner == a.id));
+    // Held by a: b gets nothing; a renews at the same epoch.
+    assert!(
+        store
+            .claim_leases(&b.id, &targets, ttl)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let renewed = store
+        .claim_leases(&a.id, &targets[..1], ttl)
+        .await
+        .expect("renew");
+    assert_eq!(renewed[0].epoch, 1);
+
+    // a's fenced writes pass; b's and a stale epoch are refused, writing nothing.
+    let recorded = store
+        .record_intent_fenced(&intent(&incident, 1, "fix", t(1)), Some(&fence(&a.id, 1)))
+        .await
+        .expect("a holds the lease");
+    let state = serde_json::json!({"phase": "acting"});
+    store
+        .save_lifecycle_fenced(incident.id, &state, t(1), Some(&fence(&a.id, 1)))
+        .await
+        .expect("a holds the lease");
+    for stale in [fence(&b.id, 1), fence(&a.id, 2)] {
+        let refused = store
+            .record_intent_fenced(&intent(&incident, 2, "fix", t(2)), Some(&stale))
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::LeaseLost { .. })),
+            "{refused:?}"
+        );
+        let refused = store
+            .save_lifecycle_fenced(incident.id, &serde_json::json!({}), t(2), Some(&stale))
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::LeaseLost { .. })),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        store.actions(incident.id).await.expect("actions"),
+        vec![recorded]
+    );
+    assert_eq!(
+        store.lifecycle(incident.id).await.expect("read"),
+        Some(state)
+    );
+
+    // Released: b takes payments over at the next epoch, and a is fenced out.
+    store
+        .release_leases(&a.id, Some(&targets[..1]))
+        .await
+        .expect("release");
+    let taken = store
+        .claim_leases(&b.id, &targets, ttl)
+        .await
+        .expect("claim");
+    assert_eq!(
+        taken,
+        vec![medic_store::Lease {
+            target: "payments".into(),
+            owner: b.id.clone(),
+            epoch: 2
+        }]
+    );
+    let refused = store
+        .record_intent_fenced(&intent(&incident, 2, "fix", t(2)), Some(&fence(&a.id, 1)))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::LeaseLost { .. })),
+        "{refused:?}"
+    );
+    let owners: Vec<(String, String)> = (store.leases().await.expect("leases").into_iter())
+        .map(|l| (l.target, l.owner))
+        .collect();
+    assert_eq!(
+        owners,
+        vec![
+            ("billing".into(), a.id.clone()),
+            ("payments".into(), b.id.clone())
+        ]
+    );
+    // An expired lease is free too.
+    store
+        .claim_leases(&b.id, &targets[1..], std::time::Duration::ZERO)
+        .await
+        .expect("nothing to claim");
+    store
+        .release_leases(&a.id, None)
+        .await
+        .expect("release all");
+    let zero = store
+        .claim_leases(&b.id, &targets[1..], std::time::Duration::from_millis(1))
+        .await
+        .expect("claim");
+    assert_eq!(zero.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let after_expiry = store
+        .claim_leases(&a.id, &targets[1..], ttl)
+        .await
+        .expect("claim");
+    assert_eq!(after_expiry[0].epoch, 3, "{after_expiry:?}");
+}
