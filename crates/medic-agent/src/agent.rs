@@ -77,6 +77,8 @@ pub(crate) struct Inner {
     pub intake: IntakeWriter,
     /// The host, as read at start.
     pub host: medic_engine::host::HostContext,
+    /// The targets this replica owns (all of them on a single-node store).
+    pub leases: crate::leases::Leases,
 }
 
 impl Inner {
@@ -112,7 +114,12 @@ impl Agent {
         store: Arc<dyn Store>,
         options: AgentOptions,
     ) -> Result<Agent, AgentError> {
-        settle_actions_in_doubt(store.as_ref()).await?;
+        // A single node settles what its previous run left in flight; with
+        // replicas, an action in flight may be another live replica's, so
+        // the replica that takes its target over settles it (driver.rs).
+        if store.backend() != "postgres" {
+            settle_actions_in_doubt(store.as_ref()).await?;
+        }
         // Before any new incident is named: learned statistics under
         // fingerprints of an older scheme move to today's names.
         crate::fingerprints::migrate(store.as_ref()).await?;
@@ -146,7 +153,9 @@ impl Agent {
 
         let host = crate::host::detect();
         tracing::info!(%host, "host");
+        let leases = crate::leases::Leases::new(&config, store.backend());
         let inner = Arc::new(Inner {
+            leases,
             host,
             executor,
             intake: IntakeWriter::start(store.clone()),
@@ -174,6 +183,12 @@ impl Agent {
             agent.attach(target.clone(), Origin::Config).await?;
         }
         agent.restore_components().await?;
+        if agent.inner.leases.shared() {
+            // Own a share before the first signal is looked at; a store that
+            // is away now is retried by the keeper.
+            crate::leases::start(&agent.inner).await;
+            tokio::spawn(crate::leases::keep(agent.inner.clone()));
+        }
         tokio::spawn(crate::failover::watch_failbacks(agent.inner.clone()));
         let looping = agent.clone();
         tokio::spawn(async move {
@@ -308,6 +323,7 @@ impl Agent {
 
     /// Stops supervised processes (so no orphan keeps a port).
     pub async fn shutdown(&self) {
+        crate::leases::release_all(&self.inner).await;
         self.inner.supervisor.shutdown().await;
     }
 
@@ -341,6 +357,11 @@ impl Agent {
                 latency_ms: signal.latency_ms,
             });
         }
+        if !signal.healthy {
+            runtime.last_failure = Some(signal.clone());
+        }
+        // Every replica watches; only the target's owner opens incidents and acts.
+        let owned = self.inner.leases.holds(&signal.target);
         let mut signal = signal;
         let transition = if exited {
             // A dead process needs no confirming probe.
@@ -385,7 +406,8 @@ impl Agent {
             // A new alert on a target that is down already is news all the
             // same (another failure, or one whose incident was escalated and
             // ended): it opens or joins an incident once no task is at work.
-            if alert
+            if owned
+                && alert
                 && !signal.healthy
                 && runtime.health.state() == TargetState::Unhealthy
                 && runtime.takes_new_alert(&signal)
@@ -400,7 +422,7 @@ impl Agent {
             if transition.from != TargetState::Suspect {
                 runtime.forget_outage_errors();
             }
-            if !runtime.busy {
+            if owned && !runtime.busy {
                 // Incidents left open by an earlier run (or by a flapping spell)
                 // end when the target is healthy again.
                 let inner = self.inner.clone();
@@ -410,7 +432,7 @@ impl Agent {
                 ));
             }
         }
-        if runtime.health.take_recurrence_onset() {
+        if runtime.health.take_recurrence_onset() && owned {
             // Healing goes on; a human hears of the recurrence once.
             tokio::spawn(crate::incident::recurring(
                 self.inner.clone(),
@@ -436,11 +458,11 @@ impl Agent {
             transition.to,
             TargetState::Unhealthy | TargetState::Flapping
         );
-        if starts_incident && runtime.busy && alert {
+        if owned && starts_incident && runtime.busy && alert {
             // Its task is still at work on the last outage: it takes this one up next.
             runtime.takes_new_alert(&signal);
         }
-        if starts_incident && !runtime.busy {
+        if owned && starts_incident && !runtime.busy {
             if alert {
                 runtime.alerts_handled.insert(signal.message.clone());
             }

@@ -165,6 +165,7 @@ fn alerts_target() -> Target {
         failback_after: medic_engine::config::HumanDuration::new(std::time::Duration::from_secs(
             30,
         )),
+        node: None,
         remedies: Vec::new(),
     }
 }

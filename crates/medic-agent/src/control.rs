@@ -215,6 +215,22 @@ impl Agent {
         &self.inner.host
     }
 
+    /// This replica: its id and node, whether targets are shared with other
+    /// replicas (a PostgreSQL store), and the targets it owns now.
+    pub fn replica(&self) -> serde_json::Value {
+        let leases = &self.inner.leases;
+        let owns: Vec<String> = (self.inner.targets().keys())
+            .filter(|name| leases.holds(name))
+            .cloned()
+            .collect();
+        serde_json::json!({
+            "id": leases.me().id,
+            "node": leases.me().node,
+            "shared": leases.shared(),
+            "owns": owns,
+        })
+    }
+
     /// An application's report. On a target it feeds the target's error
     /// rate (≥ 20 % over the last minute opens an incident); any other name
     /// is tracked as a component of system health.

@@ -142,6 +142,7 @@ pub(crate) async fn watch_failbacks(inner: Arc<Inner>) {
             .targets()
             .values()
             .filter(|r| r.config.failback == Failback::Auto && !r.busy)
+            .filter(|r| inner.leases.holds(&r.config.name))
             .filter_map(|r| {
                 let primary = r.config.endpoints.first()?;
                 (r.endpoint.as_ref() != Some(primary)).then(|| (r.config.clone(), primary.clone()))

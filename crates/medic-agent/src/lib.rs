@@ -25,6 +25,7 @@ pub mod host;
 mod incident;
 mod intake;
 mod learning;
+mod leases;
 mod live;
 mod llm;
 mod metrics;

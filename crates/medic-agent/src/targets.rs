@@ -49,6 +49,9 @@ pub(crate) struct TargetRuntime {
     /// The supervised process's exit since the target was last healthy: the
     /// most telling signal when a crash makes the probes fail.
     pub last_exit: Option<medic_model::Signal>,
+    /// The latest failure seen, for a replica that takes the target over
+    /// while it is down.
+    pub last_failure: Option<medic_model::Signal>,
     /// Probe outcomes over the last minute: intermittent failures that never
     /// reach the failure threshold in a row still show as an error rate.
     /// Shared with the agent's health registry (system health).
@@ -180,6 +183,7 @@ impl TargetRuntime {
             verifying: false,
             log_hits: HashMap::new(),
             last_exit: None,
+            last_failure: None,
             errors,
             latencies: VecDeque::with_capacity(LATENCY_HISTORY),
             origin,

@@ -234,6 +234,14 @@ impl Driver<'_> {
     async fn drive(&mut self, first: Vec<Command>) -> Result<(), StoreError> {
         let mut queue = VecDeque::from(first);
         while let Some(command) = queue.pop_front() {
+            // Another replica owns the target now: it carries the incident
+            // on from the kept lifecycle; this one stops before acting again.
+            let target = &self.incident.target;
+            if !self.inner.leases.holds(target) {
+                return Err(StoreError::LeaseLost {
+                    target: target.clone(),
+                });
+            }
             if let Some(event) = self.execute(command).await? {
                 queue.extend(self.transition(event).await?);
             }
@@ -253,11 +261,25 @@ impl Driver<'_> {
         Ok(commands)
     }
 
+    /// Records an action's intent, fenced by this replica's lease.
+    async fn record_intent(&self, record: &ActionRecord) -> Result<ActionRecord, StoreError> {
+        let fence = self.inner.leases.fence(&record.target);
+        (self.inner.store)
+            .record_intent_fenced(record, fence.as_ref())
+            .await
+    }
+
     async fn save(&mut self) -> Result<(), StoreError> {
         self.saved = true;
         let state = json!(self.lifecycle);
         let (inner, id) = (self.inner, self.incident.id);
-        patiently(|| inner.store.save_lifecycle(id, &state, Utc::now())).await
+        let fence = inner.leases.fence(&self.incident.target);
+        patiently(|| {
+            inner
+                .store
+                .save_lifecycle_fenced(id, &state, Utc::now(), fence.as_ref())
+        })
+        .await
     }
 
     /// Carries on a lifecycle a previous run kept.
@@ -310,8 +332,27 @@ impl Driver<'_> {
                             .transition(Event::ActionFinished { action_id, success })
                             .await;
                     }
-                    // In doubt: waited out below.
-                    ActionState::Running | ActionState::Unknown => {}
+                    // In doubt: waited out below. Started by a replica that
+                    // has since lost the target (a single node settles its
+                    // own at start): its outcome is unknown, and stays so.
+                    ActionState::Running => {
+                        let why = "its replica lost the target while this action ran; \
+                                   it will not be run again";
+                        let settled = (self.inner.store)
+                            .finish_action(
+                                action_id,
+                                ActionState::Unknown,
+                                None,
+                                Some(why),
+                                Utc::now(),
+                            )
+                            .await;
+                        match settled {
+                            Ok(_) | Err(StoreError::ActionAlreadyFinished { .. }) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    ActionState::Unknown => {}
                     // It never started (or was closed without running): plan again.
                     ActionState::Intended | ActionState::Skipped => {
                         self.settle_unstarted().await?;
@@ -364,14 +405,14 @@ impl Driver<'_> {
                 let record = intent(&self.incident, &rung.remedy, &rung.kind, step, false);
                 // Durable before anything runs: a crash now leaves an action
                 // in doubt, which is never run again.
-                let recorded = inner.store.record_intent(&record).await?;
+                let recorded = self.record_intent(&record).await?;
                 let action_id = recorded.id;
                 self.intents.insert(action_id, recorded);
                 Ok(Some(Event::IntentRecorded { action_id }))
             }
             Command::RecordSkipped { rung, step, why } => {
                 let record = intent(&self.incident, &rung.remedy, &rung.kind, step, true);
-                let recorded = inner.store.record_intent(&record).await?;
+                let recorded = self.record_intent(&record).await?;
                 self.finish_skipped(&recorded, &why).await?;
                 Ok(None)
             }
@@ -624,7 +665,7 @@ impl Driver<'_> {
         let inner = self.inner;
         let record = intent(&self.incident, SUPERVISOR_RESTART, "restart", step, false);
         set_status(inner, &mut self.incident, IncidentStatus::Remediating).await?;
-        let recorded = inner.store.record_intent(&record).await?;
+        let recorded = self.record_intent(&record).await?;
         inner.store.mark_running(recorded.id, Utc::now()).await?;
         self.verifying = Some(recorded.id);
         let output = match inner.supervisor.pid(&self.target.config.name) {

@@ -102,6 +102,10 @@ async fn handle_one(inner: &Arc<Inner>, signal: &Signal) {
                     tracing::info!(%target, "the incident ended elsewhere ({e}); this task stops");
                     break;
                 }
+                Err(StoreError::LeaseLost { .. }) => {
+                    tracing::info!(%target, "another replica owns the target now; this task stops");
+                    break;
+                }
                 Err(e) => e,
             };
         // An unreachable store is waited out however long it lasts: giving

@@ -34,6 +34,7 @@ pub(super) async fn readiness(State(state): State<ApiState>) -> ApiResult<impl I
 pub(super) async fn system_health(State(state): State<ApiState>) -> impl IntoResponse {
     let mut health = json!(state.agent.system_health());
     health["host"] = json!(state.agent.host());
+    health["replica"] = state.agent.replica();
     Reply(health)
 }
 

@@ -9,7 +9,9 @@ use std::fmt::Write as _;
 
 use medic_model::{Category, Severity};
 
-use super::schema::{AlertmanagerWebhook, CiWebhook, Health, Llm, Log, Policy, Server, Storage};
+use super::schema::{
+    AlertmanagerWebhook, CiWebhook, Cluster, Health, Llm, Log, Policy, Server, Storage,
+};
 
 const SCHEMA: &str = include_str!("schema.rs");
 
@@ -228,6 +230,7 @@ fn defaults() -> BTreeMap<&'static str, toml::Table> {
     BTreeMap::from([
         ("Server", table(&Server::default())),
         ("Storage", table(&Storage::default())),
+        ("Cluster", table(&Cluster::default())),
         ("Llm", table(&Llm::default())),
         ("Policy", table(&Policy::default())),
         ("Health", table(&Health::default())),

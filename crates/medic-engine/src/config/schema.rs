@@ -54,6 +54,8 @@ pub struct Config {
     pub server: Server,
     /// Where incidents, actions and outcomes are kept.
     pub storage: Storage,
+    /// Replicas sharing one PostgreSQL store.
+    pub cluster: Cluster,
     /// API keys.
     pub auth: Auth,
     /// How each webhook intake authenticates.
@@ -265,6 +267,31 @@ impl Default for Storage {
     fn default() -> Self {
         Self {
             url: "sqlite://medic.db".into(),
+        }
+    }
+}
+
+/// `[cluster]`: with a PostgreSQL store, any number of `medic serve`
+/// replicas share the targets. Each target is owned by one replica at a
+/// time, through a lease kept in the store; only the owner opens its
+/// incidents and acts. SQLite is single-node and ignores this section.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cluster {
+    /// How long a claim on a target lasts unless renewed (default 5s); it is
+    /// renewed every third of that. A replica that dies is replaced within
+    /// about this long.
+    pub lease: HumanDuration,
+    /// This replica's node name (default: the host's name). A target with
+    /// `node` set is owned only by replicas on that node.
+    pub node: Option<String>,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Self {
+            lease: secs(5),
+            node: None,
         }
     }
 }
@@ -587,6 +614,10 @@ pub struct Target {
     /// (default 30s).
     #[serde(default = "default_failback_after")]
     pub failback_after: HumanDuration,
+    /// With replicas (`[cluster]`), the node whose replicas alone may own
+    /// this target: set it for targets bound to one host (supervised
+    /// processes, exec and process probes, log files, exec remedies).
+    pub node: Option<String>,
     /// The remedy ladder, tried in order.
     #[serde(default)]
     pub remedies: Vec<Remedy>,

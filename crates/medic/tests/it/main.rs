@@ -22,6 +22,7 @@ mod prometheus;
 mod ready;
 mod redaction;
 mod replay;
+mod replicas;
 mod run;
 mod serve;
 mod supervise;

@@ -5,13 +5,12 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::chaos::Chaos;
-use crate::support::{Served, TempDir, poll, request};
+use crate::support::{PgSchema, Served, TempDir, poll, request};
 
 /// Used when `MEDIC_TEST_POSTGRES_URL` is not set (as in medic-store's suite).
 const DEFAULT_POSTGRES: &str = "127.0.0.1:5432";
@@ -100,51 +99,24 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
 struct RelayedStore {
     relay: Relay,
     url: String,
-    base: String,
-    schema: String,
+    _schema: PgSchema,
 }
 
 impl RelayedStore {
     fn start(name: &str) -> Option<Self> {
-        let base = std::env::var("MEDIC_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| format!("postgres://postgres@{DEFAULT_POSTGRES}/test"));
-        let schema = format!("medic_{name}_{}", std::process::id());
-        if !psql(&base, &format!("CREATE SCHEMA IF NOT EXISTS {schema}")) {
-            assert_ne!(
-                std::env::var("CI").as_deref(),
-                Ok("true"),
-                "CI=true requires PostgreSQL at {base}"
-            );
-            eprintln!("skipped: PostgreSQL unreachable at {base} (set MEDIC_TEST_POSTGRES_URL)");
-            return None;
-        }
+        let schema = PgSchema::create(name)?;
         // The relay stands in for the network path to the default server.
         let relay = Relay::start(DEFAULT_POSTGRES);
-        let url = format!(
-            "postgres://postgres@127.0.0.1:{}/test?options=-c%20search_path%3D{schema}",
+        let url = schema.url(&format!(
+            "postgres://postgres@127.0.0.1:{}/test",
             relay.port
-        );
+        ));
         Some(Self {
             relay,
             url,
-            base,
-            schema,
+            _schema: schema,
         })
     }
-}
-
-impl Drop for RelayedStore {
-    fn drop(&mut self) {
-        psql(&self.base, &format!("DROP SCHEMA {} CASCADE", self.schema));
-    }
-}
-
-fn psql(base: &str, sql: &str) -> bool {
-    Command::new("psql")
-        .args([base, "-qc", sql])
-        .output()
-        .map(|out| out.status.success())
-        .unwrap_or(false)
 }
 
 #[test]

@@ -365,3 +365,48 @@ risk = "{risk}"
         assert_eq!(status, 202, "chaos refused the trigger: {body}");
     }
 }
+
+/// A schema of its own on the test PostgreSQL (`MEDIC_TEST_POSTGRES_URL`,
+/// default the local server's `test` database), dropped at the end; `None`
+/// (after saying why) when PostgreSQL is unreachable outside CI.
+pub struct PgSchema {
+    /// The database's URL, without the schema.
+    pub base: String,
+    pub name: String,
+}
+
+impl PgSchema {
+    pub fn create(test: &str) -> Option<Self> {
+        let base = std::env::var("MEDIC_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("medic_{test}_{}", std::process::id());
+        if !psql(&base, &format!("CREATE SCHEMA IF NOT EXISTS {name}")) {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "CI=true requires PostgreSQL at {base}"
+            );
+            eprintln!("skipped: PostgreSQL unreachable at {base} (set MEDIC_TEST_POSTGRES_URL)");
+            return None;
+        }
+        Some(Self { base, name })
+    }
+
+    /// `base` (or another server's URL) with this schema as the search path.
+    pub fn url(&self, base: &str) -> String {
+        format!("{base}?options=-c%20search_path%3D{}", self.name)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        psql(&self.base, &format!("DROP SCHEMA {} CASCADE", self.name));
+    }
+}
+
+fn psql(base: &str, sql: &str) -> bool {
+    Command::new("psql")
+        .args([base, "-qc", sql])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}

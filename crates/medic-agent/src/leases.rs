@@ -1,0 +1,301 @@
+//! Which targets this replica owns. With a PostgreSQL store any number of
+//! agents share the targets: each target's work belongs to the replica that
+//! holds its lease in the store, and only that replica opens its incidents,
+//! records intents and acts. Every replica probes every target (so each
+//! shows the same state), but a replica that does not own a target only
+//! watches it.
+//!
+//! Every third of `[cluster] lease`, a replica heartbeats, works out which
+//! targets it should own (rendezvous hashing over the live replicas, so
+//! targets spread evenly and move as few as possible when one joins or
+//! leaves), then claims or renews those leases in one statement and lets go
+//! of the rest. A target whose incident is still at work is kept until the
+//! incident ends, so a rebalance never cuts a remedy short. A lease counts
+//! as held only until `lease` after the claim was *sent*, so a replica cut
+//! off from the store stops acting on its own clock before another may
+//! claim. Writes that decide an action carry the lease's epoch and the
+//! store refuses them once it moved on (`StoreError::LeaseLost`).
+//!
+//! A single-node store (SQLite) has no leases: this replica holds all.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use medic_engine::config::Config;
+use medic_engine::health::TargetState;
+use medic_model::{Signal, SignalSource};
+use medic_store::{Fence, Replica, StoreError};
+
+use crate::agent::Inner;
+
+/// This replica's leases.
+#[derive(Debug)]
+pub(crate) struct Leases {
+    /// False on a single-node store: every target is ours.
+    shared: bool,
+    me: Replica,
+    ttl: Duration,
+    held: Mutex<HashMap<String, Held>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    epoch: i64,
+    /// When the lease may have expired in the store, on our clock.
+    until: Instant,
+}
+
+impl Leases {
+    /// Leases for `config`'s store: shared when it is PostgreSQL.
+    pub(crate) fn new(config: &Config, backend: &str) -> Self {
+        let node = config.cluster.node.clone().unwrap_or_else(host_name);
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            shared: backend == "postgres",
+            me: Replica {
+                id: format!("{node}:{}:{}", std::process::id(), &nonce[..8]),
+                node,
+            },
+            ttl: config.cluster.lease.get(),
+            held: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether this replica may act for `target` now.
+    pub(crate) fn holds(&self, target: &str) -> bool {
+        !self.shared
+            || self
+                .held()
+                .get(target)
+                .is_some_and(|held| Instant::now() < held.until)
+    }
+
+    /// What a write for `target` carries: `None` on a single-node store.
+    /// A lease that is not held gives epoch 0, which the store refuses.
+    pub(crate) fn fence(&self, target: &str) -> Option<Fence> {
+        self.shared.then(|| Fence {
+            owner: self.me.id.clone(),
+            epoch: self.held().get(target).map_or(0, |held| held.epoch),
+        })
+    }
+
+    /// This replica, as the others see it.
+    pub(crate) fn me(&self) -> &Replica {
+        &self.me
+    }
+
+    /// Whether targets are shared with other replicas.
+    pub(crate) fn shared(&self) -> bool {
+        self.shared
+    }
+}
+
+/// The host's name, for a replica without `[cluster] node`.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The first round, at start: failures are left to [`keep`].
+pub(crate) async fn start(inner: &Arc<Inner>) {
+    if let Err(error) = renew(inner).await {
+        tracing::warn!(%error, "could not claim leases at start; retrying");
+    }
+}
+
+/// Keeps this replica's leases, for as long as the agent runs.
+pub(crate) async fn keep(inner: Arc<Inner>) {
+    let leases = &inner.leases;
+    let mut ticks = tokio::time::interval(leases.ttl / 3);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = renew(&inner).await {
+            // Held leases lapse on their own clock; the next tick tries again.
+            tracing::warn!(%error, "could not renew leases");
+        }
+    }
+}
+
+/// One round: heartbeat, choose, claim, let go, and take up what was gained.
+async fn renew(inner: &Arc<Inner>) -> Result<(), StoreError> {
+    let leases = &inner.leases;
+    let replicas = inner.store.heartbeat(&leases.me, leases.ttl).await?;
+    let (wanted, unwanted) = choose(inner, &replicas);
+    let sent = Instant::now();
+    let granted = inner
+        .store
+        .claim_leases(&leases.me.id, &wanted, leases.ttl)
+        .await?;
+    if !unwanted.is_empty() {
+        inner
+            .store
+            .release_leases(&leases.me.id, Some(&unwanted))
+            .await?;
+    }
+    let until = sent + leases.ttl;
+    let (gained, lost) = {
+        let mut held = leases.held();
+        // Leases that lapsed (the store was away) count as gained again: a
+        // task they stopped is taken up anew.
+        let before: Vec<String> = (held.iter())
+            .filter(|(_, lease)| lease.until > sent)
+            .map(|(target, _)| target.clone())
+            .collect();
+        held.clear();
+        for lease in &granted {
+            held.insert(
+                lease.target.clone(),
+                Held {
+                    epoch: lease.epoch,
+                    until,
+                },
+            );
+        }
+        let gained: Vec<String> = granted
+            .iter()
+            .map(|l| l.target.clone())
+            .filter(|t| !before.contains(t))
+            .collect();
+        let lost: Vec<String> = before
+            .into_iter()
+            .filter(|t| !held.contains_key(t))
+            .collect();
+        (gained, lost)
+    };
+    if !gained.is_empty() || !lost.is_empty() {
+        tracing::info!(replica = %leases.me.id, ?gained, ?lost, replicas = replicas.len(), "leases changed");
+    }
+    for target in gained {
+        take_up(inner, &target).await;
+    }
+    Ok(())
+}
+
+/// The targets this replica should own (by rendezvous hashing among the
+/// live replicas it may share with, or because its incident is at work
+/// here), and those it holds but should let go.
+fn choose(inner: &Inner, replicas: &[Replica]) -> (Vec<String>, Vec<String>) {
+    let me = &inner.leases.me;
+    let held: Vec<String> = inner.leases.held().keys().cloned().collect();
+    let targets = inner.targets();
+    let mut wanted = Vec::new();
+    for (name, runtime) in targets.iter() {
+        let node = runtime.config.node.as_ref();
+        if node.is_some_and(|node| *node != me.node) {
+            continue;
+        }
+        let candidates = replicas
+            .iter()
+            .filter(|r| node.is_none_or(|node| r.node == *node));
+        let preferred = candidates
+            .max_by_key(|r| weight(&r.id, name))
+            .is_none_or(|r| r.id == me.id);
+        let at_work = runtime.busy && held.contains(name);
+        if preferred || at_work {
+            wanted.push(name.clone());
+        }
+    }
+    let unwanted = held.into_iter().filter(|t| !wanted.contains(t)).collect();
+    (wanted, unwanted)
+}
+
+/// The rendezvous weight of (replica, target): FNV-1a, then MurmurHash3's
+/// final mix (FNV alone leaves similar names' weights correlated, and the
+/// spread uneven). Stable across builds and hosts, so every replica makes
+/// the same choice.
+fn weight(replica: &str, target: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in replica.bytes().chain([0]).chain(target.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^ (hash >> 33)
+}
+
+/// A target this replica has just come to own: if it is down with no task
+/// at work (its previous owner died or let go), its incident is opened or
+/// joined here and carried on from its kept lifecycle.
+async fn take_up(inner: &Arc<Inner>, target: &str) {
+    let signal = {
+        let mut targets = inner.targets();
+        let Some(runtime) = targets.get_mut(target) else {
+            return;
+        };
+        let down = matches!(
+            runtime.health.state(),
+            TargetState::Unhealthy | TargetState::Flapping
+        );
+        if !down || runtime.busy {
+            return;
+        }
+        runtime.busy = true;
+        runtime.last_failure.clone().unwrap_or_else(|| {
+            Signal::unhealthy(
+                target,
+                SignalSource::Probe {
+                    probe: "lease".into(),
+                },
+                "unhealthy when this replica took it over",
+            )
+        })
+    };
+    tracing::info!(%target, "taking over a target that is down");
+    tokio::spawn(crate::incident::handle(inner.clone(), signal));
+}
+
+/// Lets go of every lease at shutdown, so the others take over at once.
+pub(crate) async fn release_all(inner: &Inner) {
+    if !inner.leases.shared {
+        return;
+    }
+    inner.leases.held().clear();
+    if let Err(error) = inner.store.release_leases(&inner.leases.me.id, None).await {
+        tracing::warn!(%error, "could not release leases at shutdown");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendezvous_spreads_targets_and_moves_few_when_a_replica_leaves() {
+        let replicas = ["a:1:x", "b:2:y", "c:3:z"];
+        fn owner(among: &[&'static str], target: &str) -> &'static str {
+            among
+                .iter()
+                .copied()
+                .max_by_key(|r| weight(r, target))
+                .expect("some replica")
+        }
+        let targets: Vec<String> = (0..3000).map(|i| format!("target-{i}")).collect();
+        let mut counts = HashMap::new();
+        for t in &targets {
+            *counts.entry(owner(&replicas, t)).or_insert(0) += 1;
+        }
+        for r in replicas {
+            let n = counts[r];
+            assert!((800..1200).contains(&n), "{r} owns {n} of 3000");
+        }
+        // c leaves: only c's targets move.
+        let moved = targets
+            .iter()
+            .filter(|t| owner(&replicas, t) != owner(&replicas[..2], t))
+            .count();
+        assert_eq!(moved, counts["c:3:z"]);
+    }
+}

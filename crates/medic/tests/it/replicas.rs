@@ -1,0 +1,159 @@
+//! Issue 13: two `medic serve` replicas on one PostgreSQL. The target's
+//! remedy takes 2.5 s and a page is the next rung: exactly one replica runs
+//! the fix, nobody is paged, and when the owner is `kill -9`ed in the middle
+//! of the fix, the other takes the target over, waits the orphaned fix out
+//! instead of running it again, and resolves the incident.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use crate::chaos::Chaos;
+use crate::support::{PgSchema, Served, TempDir, Webhook, poll};
+
+/// The replicas' shared config: the fix is a script that takes 2.5 s, then
+/// ends the chaos; a page follows it on the ladder.
+fn config(dir: &TempDir, store: &str, shop: &str, hook: &str) -> std::path::PathBuf {
+    let fix = dir.0.join("fix.py");
+    std::fs::write(
+        &fix,
+        format!(
+            "#!/usr/bin/env python3\nimport time, urllib.request\ntime.sleep(2.5)\n\
+             urllib.request.urlopen(urllib.request.Request('http://{shop}/chaos/resolve', method='POST'))\n\
+             print('resolved')\n"
+        ),
+    )
+    .expect("fix script");
+    std::fs::set_permissions(&fix, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = dir.0.join("medic.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+url = "{store}"
+[cluster]
+lease = "1500ms"
+[policy]
+cooldown = "0s"
+[[targets]]
+name = "shop"
+probes = [{{ kind = "http", url = "http://{shop}/health", interval = "300ms", timeout = "250ms" }}]
+health = {{ verify_window = "8s" }}
+[[targets.remedies]]
+name = "slow-fix"
+action = {{ kind = "exec", command = ["{fix}"], timeout = "5s" }}
+[[targets.remedies]]
+name = "page"
+action = {{ kind = "escalate", webhook = "{hook}" }}
+"#,
+            fix = fix.display(),
+        ),
+    )
+    .expect("config");
+    path
+}
+
+/// The replica that owns `target`, by its `/api/v1/health`.
+fn owner<'a>(replicas: &'a [&'a Served], target: &str) -> Option<&'a Served> {
+    let owning: Vec<&Served> = replicas
+        .iter()
+        .copied()
+        .filter(|r| {
+            r.get_json("/api/v1/health")["replica"]["owns"]
+                .as_array()
+                .is_some_and(|owns| owns.iter().any(|t| t == target))
+        })
+        .collect();
+    (owning.len() == 1).then(|| owning[0])
+}
+
+fn incidents(served: &Served) -> Vec<serde_json::Value> {
+    served.get_json("/api/v1/incidents")["incidents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn one_replica_heals_and_a_takeover_never_runs_the_fix_twice() {
+    let Some(schema) = PgSchema::create("replicas") else {
+        return;
+    };
+    let dir = TempDir::new("replicas");
+    let shop = Chaos::start("replicas-shop");
+    let hook = Webhook::start();
+    let store = schema.url(&schema.base);
+    let config = config(&dir, &store, &shop.address, &hook.url);
+    let first = Served::start(&config, &[]);
+    let second = Served::start(&config, &[]);
+    let both = [&first, &second];
+    poll(Duration::from_secs(15), || owner(&both, "shop")).expect("exactly one replica owns shop");
+    for replica in both {
+        assert_eq!(
+            replica.get_json("/api/v1/health")["replica"]["shared"],
+            true
+        );
+    }
+
+    // One outage: one fix, by one replica; no page.
+    let (status, body) = shop.request("POST", "/chaos/trigger?mode=error");
+    assert_eq!(status, 202, "{body}");
+    first.wait_for("/api/v1/incidents", Duration::from_secs(30), |json| {
+        json["incidents"][0]["status"] == "resolved"
+    });
+    let listed = incidents(&first);
+    assert_eq!(listed.len(), 1, "one incident for one outage: {listed:#?}");
+    let id = listed[0]["id"].as_i64().expect("id");
+    let detail = first.get_json(&format!("/api/v1/incidents/{id}"));
+    let actions = detail["actions"].as_array().expect("actions");
+    assert_eq!(actions.len(), 1, "the fix ran once: {detail:#}");
+    assert_eq!(actions[0]["remedy"], "slow-fix", "{detail:#}");
+    assert_eq!(actions[0]["verified"], true, "{detail:#}");
+
+    // Another outage; the owner dies while its fix runs.
+    let owning = owner(&both, "shop").expect("an owner");
+    let owning_address = owning.address.clone();
+    let (status, body) = shop.request("POST", "/chaos/trigger?mode=error");
+    assert_eq!(status, 202, "{body}");
+    let running = poll(Duration::from_secs(20), || {
+        let listed = incidents(&first);
+        let open = listed.iter().find(|i| i["id"].as_i64() != Some(id))?;
+        let next = open["id"].as_i64()?;
+        let detail = first.get_json(&format!("/api/v1/incidents/{next}"));
+        (detail["actions"][0]["state"] == "running").then_some(next)
+    })
+    .expect("the second fix starts");
+    let (killed, survivor) = if owning_address == first.address {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    killed.kill_hard();
+    let resolved = survivor.wait_for(
+        &format!("/api/v1/incidents/{running}"),
+        Duration::from_secs(30),
+        |json| json["incident"]["status"] == "resolved" || json["status"] == "resolved",
+    );
+    let actions = resolved["actions"].as_array().expect("actions");
+    assert_eq!(
+        actions.len(),
+        1,
+        "the orphaned fix was waited out, not run again: {resolved:#}"
+    );
+    assert_eq!(actions[0]["remedy"], "slow-fix", "{resolved:#}");
+    assert_eq!(
+        actions[0]["state"], "unknown",
+        "its outcome died with its replica: {resolved:#}"
+    );
+    let survivors = [&survivor];
+    assert!(
+        owner(&survivors, "shop").is_some(),
+        "the survivor owns shop"
+    );
+    assert!(
+        hook.bodies.lock().expect("lock").is_empty(),
+        "nobody was paged"
+    );
+}
