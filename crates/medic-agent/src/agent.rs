@@ -254,7 +254,13 @@ impl Agent {
             kept.or_else(|| target.endpoints.first().cloned())
         };
         let checks = build_checks(inner, &target, endpoint.as_deref()).map_err(fail)?;
-        if target.supervise.is_some() {
+        // A target bound to another node is that node's replicas' to run.
+        let elsewhere = inner.leases.shared()
+            && target
+                .node
+                .as_ref()
+                .is_some_and(|node| *node != inner.leases.me().node);
+        if target.supervise.is_some() && !elsewhere {
             inner
                 .supervisor
                 .start(&target)

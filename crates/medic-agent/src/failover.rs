@@ -106,6 +106,49 @@ async fn switch(inner: &Inner, target: &str, to: &str, why: &str) -> Result<Stri
         .set_active_endpoint(target, to, Utc::now())
         .await
         .map_err(|e| format!("the new endpoint could not be kept: {e}"))?;
+    aim(inner, target, to, checks, why)
+}
+
+/// A replica that takes `target` over aims its probes where the store says
+/// the previous owner's failover went.
+pub(crate) async fn follow_store(inner: &Inner, target: &str) {
+    let Some((config, active)) = current(inner, target) else {
+        return;
+    };
+    if config.endpoints.len() < 2 {
+        return;
+    }
+    let kept = match inner.store.active_endpoints().await {
+        Ok(kept) => kept,
+        Err(error) => {
+            tracing::warn!(%target, %error, "could not read the active endpoint");
+            return;
+        }
+    };
+    let Some((_, endpoint)) = kept
+        .into_iter()
+        .find(|(name, endpoint)| name == target && config.endpoints.contains(endpoint))
+    else {
+        return;
+    };
+    if endpoint == active {
+        return;
+    }
+    let aimed = crate::agent::build_checks(inner, &config, Some(&endpoint))
+        .and_then(|checks| aim(inner, target, &endpoint, checks, "taken over"));
+    if let Err(why) = aimed {
+        tracing::warn!(%target, "could not follow the active endpoint: {why}");
+    }
+}
+
+/// Re-aims the target's probes (`checks`, built for `to`) and says so.
+fn aim(
+    inner: &Inner,
+    target: &str,
+    to: &str,
+    checks: crate::agent::Checks,
+    why: &str,
+) -> Result<String, String> {
     let from = {
         let mut targets = inner.targets();
         let Some(runtime) = targets.get_mut(target) else {

@@ -176,6 +176,7 @@ async fn renew(inner: &Arc<Inner>) -> Result<(), StoreError> {
         tracing::info!(replica = %leases.me.id, ?gained, ?lost, replicas = replicas.len(), "leases changed");
     }
     for target in gained {
+        crate::failover::follow_store(inner, &target).await;
         take_up(inner, &target).await;
     }
     Ok(())
@@ -228,19 +229,25 @@ fn weight(replica: &str, target: &str) -> u64 {
 
 /// A target this replica has just come to own: if it is down with no task
 /// at work (its previous owner died or let go), its incident is opened or
-/// joined here and carried on from its kept lifecycle.
+/// joined here and carried on from its kept lifecycle; if it is healthy, an
+/// incident its previous owner left open is closed.
 async fn take_up(inner: &Arc<Inner>, target: &str) {
     let signal = {
         let mut targets = inner.targets();
         let Some(runtime) = targets.get_mut(target) else {
             return;
         };
-        let down = matches!(
-            runtime.health.state(),
-            TargetState::Unhealthy | TargetState::Flapping
-        );
-        if !down || runtime.busy {
+        if runtime.busy {
             return;
+        }
+        match runtime.health.state() {
+            TargetState::Unhealthy | TargetState::Flapping => {}
+            TargetState::Healthy => {
+                let target = target.to_string();
+                tokio::spawn(crate::incident::close_recovered(inner.clone(), target));
+                return;
+            }
+            _ => return,
         }
         runtime.busy = true;
         runtime.last_failure.clone().unwrap_or_else(|| {

@@ -236,6 +236,24 @@ fn describe(config: &Config) -> String {
         config.server.listen,
         without_password(&config.storage.url)
     );
+    if config.storage.url.starts_with("postgres") {
+        let node = config.cluster.node.as_deref().unwrap_or("this host's name");
+        let _ = writeln!(
+            out,
+            "cluster: replicas on this store share the targets by leases (lease {}, node {node})",
+            config.cluster.lease
+        );
+        for target in config.targets.iter().filter(|t| t.node.is_none()) {
+            if target.is_host_bound() {
+                let _ = writeln!(
+                    out,
+                    "  WARNING target {} is bound to one host (supervised, local probes, logs or commands) \
+                     but names no node: with replicas on other hosts, set node = \"…\"",
+                    target.name
+                );
+            }
+        }
+    }
     let llm = &config.llm;
     let provider = match llm.provider {
         medic_engine::config::LlmProvider::None => None,

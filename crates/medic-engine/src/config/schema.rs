@@ -778,6 +778,26 @@ fn default_timeout() -> HumanDuration {
     HumanDuration::new(DEFAULT_PROBE_TIMEOUT)
 }
 
+impl Target {
+    /// Whether its work can only be done on one host: a supervised process,
+    /// exec, process or systemd probes, log files, or exec, restart or
+    /// systemd remedies. With replicas it should name its `node`.
+    pub fn is_host_bound(&self) -> bool {
+        self.supervise.is_some()
+            || !self.logs.is_empty()
+            || self
+                .probes
+                .iter()
+                .any(|p| matches!(p, Probe::Exec(_) | Probe::Process(_) | Probe::Systemd(_)))
+            || self.remedies.iter().any(|r| {
+                matches!(
+                    r.action,
+                    Action::Exec(_) | Action::Restart(_) | Action::Systemd(_)
+                )
+            })
+    }
+}
+
 impl Probe {
     /// The kind's name, as written in the config.
     pub fn kind(&self) -> &'static str {

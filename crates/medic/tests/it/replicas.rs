@@ -157,3 +157,56 @@ fn one_replica_heals_and_a_takeover_never_runs_the_fix_twice() {
         "nobody was paged"
     );
 }
+
+#[test]
+fn check_warns_of_a_host_bound_target_without_a_node() {
+    let dir = TempDir::new("replicas-check");
+    let path = dir.0.join("medic.toml");
+    std::fs::write(
+        &path,
+        r#"
+[storage]
+url = "postgres://medic@db.internal/medic"
+[cluster]
+node = "web-1"
+[[targets]]
+name = "worker"
+supervise = { command = ["/usr/local/bin/worker"] }
+[[targets]]
+name = "pinned"
+node = "web-1"
+supervise = { command = ["/usr/local/bin/worker"] }
+[[targets]]
+name = "api"
+probes = [{ kind = "http", url = "http://api.internal/health" }]
+"#,
+    )
+    .expect("config");
+    let out = crate::medic(
+        &[
+            "check",
+            "--offline",
+            "--config",
+            path.to_str().expect("utf-8"),
+        ],
+        &[],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "cluster: replicas on this store share the targets by leases (lease 5s, node web-1)"
+        ),
+        "{stdout}"
+    );
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("WARNING target"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stdout}");
+    assert!(
+        warnings[0].contains("target worker is bound to one host"),
+        "{stdout}"
+    );
+}
