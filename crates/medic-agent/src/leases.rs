@@ -37,6 +37,10 @@ pub(crate) struct Leases {
     me: Replica,
     ttl: Duration,
     held: Mutex<HashMap<String, Held>>,
+    /// Alerts for targets another replica owns, in arrival order, on their
+    /// way to the store (`hand_off`); the receiver is taken by [`keep`].
+    handoffs: tokio::sync::mpsc::UnboundedSender<Signal>,
+    handoffs_out: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Signal>>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +55,10 @@ impl Leases {
     pub(crate) fn new(config: &Config, backend: &str) -> Self {
         let node = config.cluster.node.clone().unwrap_or_else(host_name);
         let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let (handoffs, handoffs_out) = tokio::sync::mpsc::unbounded_channel();
         Self {
+            handoffs,
+            handoffs_out: Mutex::new(Some(handoffs_out)),
             shared: backend == "postgres",
             me: Replica {
                 id: format!("{node}:{}:{}", std::process::id(), &nonce[..8]),
@@ -82,6 +89,19 @@ impl Leases {
             owner: self.me.id.clone(),
             epoch: self.held().get(target).map_or(0, |held| held.epoch),
         })
+    }
+
+    /// Leaves an alert for `signal.target`'s owner, when that is another
+    /// replica: true if it was handed off (and this replica must not act on
+    /// it).
+    pub(crate) fn hand_off(&self, signal: &Signal) -> bool {
+        let outside = matches!(signal.source, SignalSource::Alert { .. });
+        if !outside || self.holds(&signal.target) {
+            return false;
+        }
+        // The receiver lives as long as the agent.
+        let _ = self.handoffs.send(signal.clone());
+        true
     }
 
     /// This replica, as the others see it.
@@ -115,6 +135,14 @@ pub(crate) async fn start(inner: &Arc<Inner>) {
 /// Keeps this replica's leases, for as long as the agent runs.
 pub(crate) async fn keep(inner: Arc<Inner>) {
     let leases = &inner.leases;
+    let outgoing = leases
+        .handoffs_out
+        .lock()
+        .ok()
+        .and_then(|mut out| out.take());
+    if let Some(outgoing) = outgoing {
+        tokio::spawn(send_handoffs(inner.clone(), outgoing));
+    }
     let mut ticks = tokio::time::interval(leases.ttl / 3);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -122,6 +150,10 @@ pub(crate) async fn keep(inner: Arc<Inner>) {
         if let Err(error) = renew(&inner).await {
             // Held leases lapse on their own clock; the next tick tries again.
             tracing::warn!(%error, "could not renew leases");
+            continue;
+        }
+        if let Err(error) = take_handoffs(&inner).await {
+            tracing::warn!(%error, "could not take alerts handed off by other replicas");
         }
     }
 }
@@ -178,6 +210,41 @@ async fn renew(inner: &Arc<Inner>) -> Result<(), StoreError> {
     for target in gained {
         crate::failover::follow_store(inner, &target).await;
         take_up(inner, &target).await;
+    }
+    Ok(())
+}
+
+/// Writes alerts for other replicas' targets to the store, in order; one
+/// that cannot be written is retried until it can (the store is away).
+async fn send_handoffs(
+    inner: Arc<Inner>,
+    mut outgoing: tokio::sync::mpsc::UnboundedReceiver<Signal>,
+) {
+    while let Some(signal) = outgoing.recv().await {
+        let value = serde_json::json!(signal);
+        let mut waits = crate::incident::store_waits();
+        while let Err(error) = inner.store.hand_off(&signal.target, &value).await {
+            tracing::warn!(target = %signal.target, %error, "could not hand an alert off; retrying");
+            tokio::time::sleep(waits.next().unwrap_or(Duration::from_secs(4))).await;
+        }
+    }
+}
+
+/// Takes the alerts other replicas received for targets this one owns, and
+/// looks at them as if they had come here.
+async fn take_handoffs(inner: &Arc<Inner>) -> Result<(), StoreError> {
+    let owned: Vec<String> = (inner.leases.held().iter())
+        .filter(|(_, lease)| Instant::now() < lease.until)
+        .map(|(target, _)| target.clone())
+        .collect();
+    let agent = crate::agent::Agent {
+        inner: inner.clone(),
+    };
+    for (target, value) in inner.store.take_handoffs(&owned).await? {
+        match serde_json::from_value::<Signal>(value) {
+            Ok(signal) => agent.observe(signal),
+            Err(error) => tracing::warn!(%target, %error, "an alert handed off could not be read"),
+        }
     }
     Ok(())
 }

@@ -524,6 +524,41 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn hand_off(&self, target: &str, signal: &serde_json::Value) -> Result<()> {
+        sqlx::query("INSERT INTO handoffs (target, signal) VALUES ($1, $2)")
+            .bind(target)
+            .bind(Json(signal))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_handoffs(&self, targets: &[String]) -> Result<Vec<(String, serde_json::Value)>> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Alerts nobody took within the hour (their target was removed) go.
+        sqlx::query("DELETE FROM handoffs WHERE handed_at < now() - interval '1 hour'")
+            .execute(&self.pool)
+            .await?;
+        let rows =
+            sqlx::query("DELETE FROM handoffs WHERE target = ANY($1) RETURNING id, target, signal")
+                .bind(targets)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut taken = rows
+            .iter()
+            .map(|row| {
+                let id: i64 = row.try_get("id")?;
+                let target: String = row.try_get("target")?;
+                let Json(signal): Json<serde_json::Value> = row.try_get("signal")?;
+                Ok((id, target, signal))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        taken.sort_by_key(|(id, _, _)| *id);
+        Ok(taken.into_iter().map(|(_, t, s)| (t, s)).collect())
+    }
+
     async fn leases(&self) -> Result<Vec<Lease>> {
         let rows = sqlx::query(
             "SELECT target, owner, epoch FROM leases WHERE expires_at > now() ORDER BY target",

@@ -129,7 +129,7 @@ async fn handle_one(inner: &Arc<Inner>, signal: &Signal) {
 
 /// Waits between tries against a store that is away: 0.5 s doubling to
 /// 4 s, jittered, for as long as it takes.
-fn store_waits() -> impl Iterator<Item = Duration> {
+pub(crate) fn store_waits() -> impl Iterator<Item = Duration> {
     Backoff::try_new(
         Duration::from_millis(500),
         Duration::from_secs(4),

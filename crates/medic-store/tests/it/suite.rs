@@ -2008,4 +2008,31 @@ pub async fn leases_change_hands_only_when_free_and_fence_writes(backend: &Backe
         .await
         .expect("claim");
     assert_eq!(after_expiry[0].epoch, 3, "{after_expiry:?}");
+
+    // Signals for a target another replica owns wait for it, in order.
+    let first = serde_json::json!({"message": "first"});
+    let second = serde_json::json!({"message": "second"});
+    store.hand_off("payments", &first).await.expect("hand off");
+    store.hand_off("billing", &second).await.expect("hand off");
+    store.hand_off("payments", &second).await.expect("hand off");
+    let taken = store
+        .take_handoffs(&["payments".to_string()])
+        .await
+        .expect("take");
+    assert_eq!(
+        taken,
+        vec![
+            ("payments".to_string(), first),
+            ("payments".to_string(), second.clone())
+        ]
+    );
+    assert!(
+        store
+            .take_handoffs(&["payments".to_string()])
+            .await
+            .expect("take")
+            .is_empty()
+    );
+    let rest = store.take_handoffs(&targets).await.expect("take");
+    assert_eq!(rest, vec![("billing".to_string(), second)]);
 }

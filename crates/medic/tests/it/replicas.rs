@@ -210,3 +210,70 @@ probes = [{ kind = "http", url = "http://api.internal/health" }]
         "{stdout}"
     );
 }
+
+#[test]
+fn an_alert_sent_to_the_other_replica_is_handed_to_the_owner_and_acted_on_once() {
+    let Some(schema) = PgSchema::create("handoff") else {
+        return;
+    };
+    let dir = TempDir::new("replicas-handoff");
+    let fixes = Webhook::start();
+    let path = dir.0.join("medic.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+url = "{store}"
+[cluster]
+lease = "1500ms"
+[webhooks]
+alertmanager = {{ token_env = "MEDIC_AM_TOKEN", target_labels = ["service"] }}
+[[targets]]
+name = "payments"
+[[targets.remedies]]
+name = "reconnect"
+action = {{ kind = "http", url = "{fix}" }}
+"#,
+            store = schema.url(&schema.base),
+            fix = fixes.url,
+        ),
+    )
+    .expect("config");
+    let env = [("MEDIC_AM_TOKEN", "am-token-handoff-0123")];
+    let first = crate::planted::Agent::start(&path, &env);
+    let second = crate::planted::Agent::start(&path, &env);
+    let both = [&first.served, &second.served];
+    let owning = poll(Duration::from_secs(15), || owner(&both, "payments"))
+        .expect("exactly one replica owns payments")
+        .address
+        .clone();
+    let other = if first.served.address == owning {
+        &second
+    } else {
+        &first
+    };
+
+    let body = crate::child_env::alert(
+        serde_json::json!({"alertname": "PaymentsDown", "service": "payments"}),
+        serde_json::json!({"summary": "payments: connect to db:5432: connection refused"}),
+    );
+    let (status, answer) = other.call(
+        "POST",
+        "/webhooks/alertmanager",
+        &[("Authorization", "Bearer am-token-handoff-0123")],
+        &body,
+    );
+    assert_eq!(status, 200, "{answer}");
+    poll(Duration::from_secs(20), || {
+        (!fixes.bodies.lock().expect("lock").is_empty()).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the owner never acted; its log:\n{}", first.stderr()));
+    // Both replicas had every chance to act; one did, once.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(fixes.bodies.lock().expect("lock").len(), 1, "one fix");
+    let listed = incidents(&first.served);
+    assert_eq!(listed.len(), 1, "one incident: {listed:#?}");
+}
