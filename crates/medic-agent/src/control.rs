@@ -215,6 +215,12 @@ impl Agent {
         &self.inner.host
     }
 
+    /// Why this replica cannot do its share of the targets now (its leases
+    /// lapsed: the store is away), or `None`.
+    pub fn unready(&self) -> Option<String> {
+        self.inner.leases.unready()
+    }
+
     /// This replica: its id and node, whether targets are shared with other
     /// replicas (a PostgreSQL store), and the targets it owns now.
     pub fn replica(&self) -> serde_json::Value {

@@ -41,6 +41,8 @@ pub(crate) struct Leases {
     /// way to the store (`hand_off`); the receiver is taken by [`keep`].
     handoffs: tokio::sync::mpsc::UnboundedSender<Signal>,
     handoffs_out: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Signal>>>,
+    /// When a round last reached the store.
+    renewed: Mutex<Option<Instant>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +61,7 @@ impl Leases {
         Self {
             handoffs,
             handoffs_out: Mutex::new(Some(handoffs_out)),
+            renewed: Mutex::new(None),
             shared: backend == "postgres",
             me: Replica {
                 id: format!("{node}:{}:{}", std::process::id(), &nonce[..8]),
@@ -102,6 +105,24 @@ impl Leases {
         // The receiver lives as long as the agent.
         let _ = self.handoffs.send(signal.clone());
         true
+    }
+
+    /// Why this replica cannot do its share now (its leases could not be
+    /// renewed for a whole lease), for `/ready`; `None` when it can.
+    pub(crate) fn unready(&self) -> Option<String> {
+        if !self.shared {
+            return None;
+        }
+        let renewed = *self.renewed.lock().unwrap_or_else(|e| e.into_inner());
+        match renewed {
+            Some(at) if at.elapsed() <= self.ttl => None,
+            Some(at) => Some(format!(
+                "leases not renewed for {:.1}s (lease {:?})",
+                at.elapsed().as_secs_f64(),
+                self.ttl
+            )),
+            None => Some("leases not claimed yet".into()),
+        }
     }
 
     /// This replica, as the others see it.
@@ -175,6 +196,7 @@ async fn renew(inner: &Arc<Inner>) -> Result<(), StoreError> {
             .await?;
     }
     let until = sent + leases.ttl;
+    *leases.renewed.lock().unwrap_or_else(|e| e.into_inner()) = Some(sent);
     let (gained, lost) = {
         let mut held = leases.held();
         // Leases that lapsed (the store was away) count as gained again: a

@@ -19,12 +19,16 @@ pub(super) async fn liveness() -> impl IntoResponse {
 /// balancer's readiness probe.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Ready when the store answers: without it nothing can be recorded, so a
-/// load balancer should send webhooks to a replica that has one.
+/// Ready when the store answers and, with replicas, this one's leases are
+/// current: without them nothing can be recorded or acted on, so a load
+/// balancer should send webhooks to a replica that is ready.
 pub(super) async fn readiness(State(state): State<ApiState>) -> ApiResult<impl IntoResponse> {
     let backend = state.store.backend();
     let why = match tokio::time::timeout(READY_WITHIN, state.store.ping()).await {
-        Ok(Ok(())) => return Ok(Reply(json!({"status": "ready", "store": backend}))),
+        Ok(Ok(())) => match state.agent.unready() {
+            None => return Ok(Reply(json!({"status": "ready", "store": backend}))),
+            Some(why) => why,
+        },
         Ok(Err(error)) => error.to_string(),
         Err(_) => format!("no answer within {READY_WITHIN:?}"),
     };
