@@ -184,6 +184,14 @@ async fn renew(inner: &Arc<Inner>) -> Result<(), StoreError> {
     let leases = &inner.leases;
     let replicas = inner.store.heartbeat(&leases.me, leases.ttl).await?;
     let (wanted, unwanted) = choose(inner, &replicas);
+    // Let go here before the store does: never a moment in which another
+    // replica may claim a lease this one still counts as held.
+    {
+        let mut held = leases.held();
+        for target in &unwanted {
+            held.remove(target);
+        }
+    }
     let sent = Instant::now();
     let granted = inner
         .store
@@ -291,7 +299,10 @@ fn choose(inner: &Inner, replicas: &[Replica]) -> (Vec<String>, Vec<String>) {
             .max_by_key(|r| weight(&r.id, name))
             .is_none_or(|r| r.id == me.id);
         let at_work = runtime.busy && held.contains(name);
-        if preferred || at_work {
+        // Registered through this replica's API (or the catch-all for
+        // unmatched alerts): the others do not know it, so it stays here.
+        let known_here_only = !matches!(runtime.origin, crate::targets::Origin::Config);
+        if preferred || at_work || known_here_only {
             wanted.push(name.clone());
         }
     }
@@ -321,7 +332,7 @@ fn weight(replica: &str, target: &str) -> u64 {
 /// joined here and carried on from its kept lifecycle; if it is healthy, an
 /// incident its previous owner left open is closed.
 async fn take_up(inner: &Arc<Inner>, target: &str) {
-    let signal = {
+    let (signal, flapping) = {
         let mut targets = inner.targets();
         let Some(runtime) = targets.get_mut(target) else {
             return;
@@ -339,7 +350,8 @@ async fn take_up(inner: &Arc<Inner>, target: &str) {
             _ => return,
         }
         runtime.busy = true;
-        runtime.last_failure.clone().unwrap_or_else(|| {
+        let flapping = runtime.health.state() == TargetState::Flapping;
+        let signal = runtime.last_failure.clone().unwrap_or_else(|| {
             Signal::unhealthy(
                 target,
                 SignalSource::Probe {
@@ -347,10 +359,48 @@ async fn take_up(inner: &Arc<Inner>, target: &str) {
                 },
                 "unhealthy when this replica took it over",
             )
-        })
+        });
+        (signal, flapping)
     };
+    // Its last incident was escalated or failed: a human has it, as on a
+    // single node, until the target recovers and fails again.
+    match handed_to_a_human(inner, target).await {
+        Ok(false) => {}
+        Ok(true) => {
+            free(inner, target);
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(%target, %error, "could not read its incidents; taking it up");
+        }
+    }
     tracing::info!(%target, "taking over a target that is down");
-    tokio::spawn(crate::incident::handle(inner.clone(), signal));
+    if flapping {
+        tokio::spawn(crate::incident::flapping(inner.clone(), signal));
+    } else {
+        tokio::spawn(crate::incident::handle(inner.clone(), signal));
+    }
+}
+
+/// Whether the target's newest incident ended with a human (escalated or
+/// failed) and none is open.
+async fn handed_to_a_human(inner: &Inner, target: &str) -> Result<bool, StoreError> {
+    let filter = medic_store::IncidentFilter::default()
+        .with_target(target)
+        .with_limit(1);
+    let newest = inner.store.list_incidents(&filter).await?;
+    Ok(newest.first().is_some_and(|incident| {
+        matches!(
+            incident.status,
+            medic_model::IncidentStatus::Escalated | medic_model::IncidentStatus::Failed
+        )
+    }))
+}
+
+fn free(inner: &Inner, target: &str) {
+    if let Some(runtime) = inner.targets().get_mut(target) {
+        runtime.busy = false;
+    }
 }
 
 /// Lets go of every lease at shutdown, so the others take over at once.

@@ -413,6 +413,45 @@ impl Store for PgStore {
         }
     }
 
+    async fn mark_running_fenced(
+        &self,
+        id: ActionId,
+        at: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<ActionRecord> {
+        let Some(fence) = fence else {
+            return self.mark_running(id, at).await;
+        };
+        let query = sqlx::query(concat!(
+            "UPDATE actions SET state = 'running', started_at = $1 \
+             WHERE id = $2 AND state = 'intended' AND EXISTS (SELECT 1 FROM leases l \
+             WHERE l.target = actions.target AND l.owner = $3 AND l.epoch = $4 \
+             AND l.expires_at > now()) RETURNING ",
+            action_columns!()
+        ))
+        .bind(truncate_to_micros(at))
+        .bind(id)
+        .bind(&fence.owner)
+        .bind(fence.epoch);
+        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        if updated.is_none() {
+            let target: Option<String> = sqlx::query_scalar(
+                "SELECT a.target FROM actions a WHERE a.id = $1 AND NOT EXISTS \
+                 (SELECT 1 FROM leases l WHERE l.target = a.target AND l.owner = $2 \
+                 AND l.epoch = $3 AND l.expires_at > now())",
+            )
+            .bind(id)
+            .bind(&fence.owner)
+            .bind(fence.epoch)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(target) = target {
+                return Err(StoreError::LeaseLost { target });
+            }
+        }
+        updated_or_refused(self, updated, id, ActionState::Running).await
+    }
+
     async fn save_lifecycle_fenced(
         &self,
         incident_id: IncidentId,

@@ -369,6 +369,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         self.record_intent(action).await
     }
 
+    /// [`Store::mark_running`], refused with [`StoreError::LeaseLost`]
+    /// unless `fence` still holds the action's target's lease: the last
+    /// moment before an action starts.
+    async fn mark_running_fenced(
+        &self,
+        id: ActionId,
+        at: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<ActionRecord> {
+        let _ = fence;
+        self.mark_running(id, at).await
+    }
+
     /// [`Store::save_lifecycle`], refused with [`StoreError::LeaseLost`]
     /// unless `fence` still holds the incident's target's lease.
     async fn save_lifecycle_fenced(

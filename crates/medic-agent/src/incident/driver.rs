@@ -45,6 +45,12 @@ const UNKNOWN_ACTION_DOUBT: Duration = Duration::from_secs(30);
 /// Opens or joins the incident for `signal`, diagnoses it, and carries its
 /// lifecycle to the end (or on from where a previous run left it).
 pub(super) async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError> {
+    // Also on a retry after a store error: the lease may have moved on.
+    if !inner.leases.holds(&signal.target) {
+        return Err(StoreError::LeaseLost {
+            target: signal.target.clone(),
+        });
+    }
     let Some(mut target) = snapshot(inner, &signal.target) else {
         return Ok(());
     };
@@ -716,7 +722,12 @@ impl Driver<'_> {
             });
         };
         set_status(inner, &mut self.incident, IncidentStatus::Remediating).await?;
-        inner.store.mark_running(action_id, Utc::now()).await?;
+        // The lease is checked inside the write: a replica whose lease
+        // moved on since its last command never starts the action.
+        let fence = inner.leases.fence(&self.incident.target);
+        (inner.store)
+            .mark_running_fenced(action_id, Utc::now(), fence.as_ref())
+            .await?;
         let context = ActionContext {
             alert: self.signal.labels.clone(),
             ..self.context(&remedy.name)

@@ -1947,8 +1947,21 @@ pub async fn leases_change_hands_only_when_free_and_fence_writes(backend: &Backe
     }
     assert_eq!(
         store.actions(incident.id).await.expect("actions"),
-        vec![recorded]
+        vec![recorded.clone()]
     );
+    // Starting it is fenced too: a stale epoch cannot, the holder can.
+    let refused = store
+        .mark_running_fenced(recorded.id, t(1), Some(&fence(&a.id, 2)))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::LeaseLost { .. })),
+        "{refused:?}"
+    );
+    let running = store
+        .mark_running_fenced(recorded.id, t(1), Some(&fence(&a.id, 1)))
+        .await
+        .expect("a holds the lease");
+    assert_eq!(running.state, ActionState::Running);
     assert_eq!(
         store.lifecycle(incident.id).await.expect("read"),
         Some(state)
