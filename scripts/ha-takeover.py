@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Takeover time: how long a dead replica's targets go unowned (issue 13).
+
+Starts REPLICAS `medic serve` on one PostgreSQL schema (a private one,
+dropped at the end) with TARGETS HTTP targets probing a loopback server,
+waits until every target has exactly one owner (by each replica's
+`GET /api/v1/health`: `replica.owns`), then KILLS times: `kill -9` of a
+random replica, and the time until every target it owned is owned by a
+survivor; a replacement replica is started and the targets rebalance.
+At every poll no target may be owned by two replicas at once.
+
+Usage: scripts/ha-takeover.py [--quick] [--check] [MEDIC_BINARY]
+  default binary: ${CARGO_TARGET_DIR:-target}/release/medic
+  --quick: 2 replicas, 10 targets, 1 kill (CI); else 3, 30, 5
+  --check: exit 1 unless takeover p95 <= 2 x the lease and no target was
+           ever owned twice
+Environment: MEDIC_TEST_POSTGRES_URL (default the local server's `test`).
+"""
+
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LEASE_S = 2.0
+
+
+class Healthy(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def psql(base, sql):
+    return subprocess.run(["psql", base, "-qc", sql], capture_output=True).returncode == 0
+
+
+def get_json(address, path):
+    with urllib.request.urlopen(f"http://{address}{path}", timeout=2) as answer:
+        return json.load(answer)
+
+
+class Replica:
+    def __init__(self, medic, config):
+        self.process = subprocess.Popen(
+            [medic, "serve", "--config", config],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "MEDIC_LOG": "error"},
+        )
+        line = self.process.stdout.readline().decode()
+        self.address = line.strip().rsplit("http://", 1)[-1]
+
+    def owns(self):
+        try:
+            return set(get_json(self.address, "/api/v1/health")["replica"]["owns"])
+        except OSError:
+            return None
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def ownership(replicas):
+    """Each target's owners, by the replicas that answer."""
+    owners = {}
+    for replica in replicas:
+        for target in replica.owns() or ():
+            owners.setdefault(target, []).append(replica)
+    return owners
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    quick, check = "--quick" in sys.argv, "--check" in sys.argv
+    medic = args[0] if args else os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "medic")
+    n_replicas, n_targets, kills = (2, 10, 1) if quick else (3, 30, 5)
+    base = os.environ.get("MEDIC_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+    schema = f"medic_ha_{os.getpid()}"
+    if not psql(base, f"CREATE SCHEMA {schema}"):
+        sys.exit(f"ha-takeover: PostgreSQL unreachable at {base} (set MEDIC_TEST_POSTGRES_URL)")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Healthy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    work = tempfile.mkdtemp(prefix="medic-ha-")
+    config = os.path.join(work, "medic.toml")
+    with open(config, "w") as out:
+        out.write('[server]\nlisten = "127.0.0.1:0"\n')
+        out.write(f'[storage]\nurl = "{base}?options=-c%20search_path%3D{schema}"\n')
+        out.write(f'[cluster]\nlease = "{int(LEASE_S * 1000)}ms"\n')
+        for i in range(n_targets):
+            out.write(
+                f'[[targets]]\nname = "t{i}"\n'
+                f'probes = [{{ kind = "http", url = "http://127.0.0.1:{port}/health?t={i}", interval = "1s" }}]\n'
+            )
+    targets = {f"t{i}" for i in range(n_targets)}
+    replicas = []
+    twice = []
+    takeovers = []
+
+    def settled(deadline):
+        while time.monotonic() < deadline:
+            owners = ownership(replicas)
+            twice.extend(t for t, o in owners.items() if len(o) > 1)
+            # Settled: one owner each, and every replica has its share.
+            spread = {r for o in owners.values() for r in o}
+            one_each = set(owners) == targets and all(len(o) == 1 for o in owners.values())
+            if one_each and len(spread) == len(replicas):
+                return owners
+            time.sleep(0.05)
+        return None
+
+    try:
+        replicas = [Replica(medic, config) for _ in range(n_replicas)]
+        if settled(time.monotonic() + 30) is None:
+            sys.exit("ha-takeover: the targets never spread, one owner each, over the replicas")
+        for _ in range(kills):
+            victim = random.choice(replicas)
+            orphaned = victim.owns() or set()
+            if not orphaned:
+                sys.exit("ha-takeover: the chosen replica owned nothing to take over")
+            started = time.monotonic()
+            victim.kill()
+            replicas.remove(victim)
+            taken = None
+            while time.monotonic() < started + 30:
+                owners = ownership(replicas)
+                twice.extend(t for t, o in owners.items() if len(o) > 1)
+                if orphaned <= set(owners):
+                    taken = time.monotonic() - started
+                    break
+                time.sleep(0.05)
+            if taken is None:
+                sys.exit(f"ha-takeover: {len(orphaned)} targets were never taken over")
+            takeovers.append(taken)
+            replicas.append(Replica(medic, config))
+            if settled(time.monotonic() + 30) is None:
+                sys.exit("ha-takeover: the targets never rebalanced after a replica joined")
+    finally:
+        for replica in replicas:
+            replica.stop()
+        server.shutdown()
+        psql(base, f"DROP SCHEMA {schema} CASCADE")
+
+    ordered = sorted(takeovers)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    print(f"{n_replicas} replicas, {n_targets} targets, lease {LEASE_S:g} s, {kills} kill -9")
+    print("| takeover after kill -9 | p50 | p95 | max | targets owned twice |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    print(
+        f"| {len(takeovers)} kills | {statistics.median(takeovers):.2f} s | {p95:.2f} s "
+        f"| {max(takeovers):.2f} s | {len(set(twice))} |"
+    )
+    print(f"goal: p95 <= {2 * LEASE_S:g} s (2 x the lease), nothing owned twice")
+    if check and (p95 > 2 * LEASE_S or twice):
+        print("ha-takeover: goal missed", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
