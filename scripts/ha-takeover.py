@@ -9,11 +9,12 @@ random replica, and the time until every target it owned is owned by a
 survivor; a replacement replica is started and the targets rebalance.
 At every poll no target may be owned by two replicas at once.
 
-Usage: scripts/ha-takeover.py [--quick] [--check] [MEDIC_BINARY]
+Usage: scripts/ha-takeover.py [--quick] [--check] [--lease=SECONDS] [MEDIC_BINARY]
   default binary: ${CARGO_TARGET_DIR:-target}/release/medic
   --quick: 2 replicas, 10 targets, 1 kill (CI); else 3, 30, 5
   --check: exit 1 unless takeover p95 <= 2 x the lease and no target was
            ever owned twice
+  --lease: the [cluster] lease (default 2)
 Environment: MEDIC_TEST_POSTGRES_URL (default the local server's `test`).
 """
 
@@ -30,7 +31,7 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LEASE_S = 2.0
+LEASE_S = next((float(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--lease=")), 2.0)
 
 
 class Healthy(BaseHTTPRequestHandler):
