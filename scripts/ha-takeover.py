@@ -175,6 +175,7 @@ def main():
         f"| {len(takeovers)} kills | {statistics.median(takeovers):.2f} s | {p95:.2f} s "
         f"| {max(takeovers):.2f} s | {len(set(twice))} |"
     )
+    print("each: " + ", ".join(f"{t:.2f} s" for t in takeovers))
     print(f"goal: p95 <= {2 * LEASE_S:g} s (2 x the lease), nothing owned twice")
     if check and (p95 > 2 * LEASE_S or twice):
         print("ha-takeover: goal missed", file=sys.stderr)
