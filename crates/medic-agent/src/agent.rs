@@ -114,10 +114,12 @@ impl Agent {
         store: Arc<dyn Store>,
         options: AgentOptions,
     ) -> Result<Agent, AgentError> {
-        // A single node settles what its previous run left in flight; with
-        // replicas, an action in flight may be another live replica's, so
-        // the replica that takes its target over settles it (driver.rs).
-        if store.backend() != "postgres" {
+        // The only agent on the store settles what its previous run left in
+        // flight. With other live replicas, an action in flight may be one
+        // of theirs: the replica that takes its target over settles it
+        // (driver.rs).
+        let leases = crate::leases::Leases::new(&config, store.backend());
+        if crate::leases::alone(&leases, store.as_ref()).await? {
             settle_actions_in_doubt(store.as_ref()).await?;
         }
         // Before any new incident is named: learned statistics under
@@ -153,7 +155,6 @@ impl Agent {
 
         let host = crate::host::detect();
         tracing::info!(%host, "host");
-        let leases = crate::leases::Leases::new(&config, store.backend());
         let inner = Arc::new(Inner {
             leases,
             host,

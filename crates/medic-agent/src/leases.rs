@@ -146,6 +146,19 @@ fn host_name() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
+/// Whether this agent is the only live one on its store (always, on a
+/// single-node store). Says so in the store, as a heartbeat.
+pub(crate) async fn alone(
+    leases: &Leases,
+    store: &dyn medic_store::Store,
+) -> Result<bool, StoreError> {
+    if !leases.shared {
+        return Ok(true);
+    }
+    let live = store.heartbeat(&leases.me, leases.ttl).await?;
+    Ok(live.iter().all(|replica| replica.id == leases.me.id))
+}
+
 /// The first round, at start: failures are left to [`keep`].
 pub(crate) async fn start(inner: &Arc<Inner>) {
     if let Err(error) = renew(inner).await {
