@@ -73,6 +73,7 @@ pub(crate) async fn wait(
 
     let (answered, recovered) = tokio::select! {
         answer = decided => (answer.ok(), false),
+        answer = decided_elsewhere(inner, requested.id) => (Some(answer), false),
         _ = tokio::time::sleep(timeout) => (None, false),
         _ = wait_for_health(state, Duration::MAX) => (None, true),
     };
@@ -107,6 +108,24 @@ pub(crate) async fn wait(
     )
     .await?;
     Ok(verdict)
+}
+
+/// With replicas, a human may decide through another replica's API: that
+/// decision reaches this one through the store, looked at every second.
+/// Never returns on a single node (the decision comes in memory).
+async fn decided_elsewhere(inner: &Inner, id: i64) -> Approval {
+    if !inner.leases.shared() {
+        return std::future::pending().await;
+    }
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        ticks.tick().await;
+        match inner.store.approval(id).await {
+            Ok(approval) if approval.status != ApprovalStatus::Pending => return approval,
+            Ok(_) => {}
+            Err(error) => tracing::debug!(%error, approval = id, "approval not readable now"),
+        }
+    }
 }
 
 /// Marks the approval expired, unless a human decided it a moment before:

@@ -277,3 +277,86 @@ action = {{ kind = "http", url = "{fix}" }}
     let listed = incidents(&first.served);
     assert_eq!(listed.len(), 1, "one incident: {listed:#?}");
 }
+
+#[test]
+fn an_approval_given_through_the_other_replica_lets_the_owner_act_at_once() {
+    let Some(schema) = PgSchema::create("approval") else {
+        return;
+    };
+    let dir = TempDir::new("replicas-approval");
+    let shop = Chaos::start("replicas-approval-shop");
+    let path = dir.0.join("medic.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+url = "{store}"
+[cluster]
+lease = "1500ms"
+[auth]
+keys = [{{ name = "ops", key_env = "MEDIC_OPS_KEY", scopes = ["read", "write", "admin"] }}]
+[[targets]]
+name = "shop"
+probes = [{{ kind = "http", url = "http://{shop}/health", interval = "300ms", timeout = "250ms" }}]
+[[targets.remedies]]
+name = "resolve"
+risk = "high"
+action = {{ kind = "http", url = "http://{shop}/chaos/resolve" }}
+"#,
+            store = schema.url(&schema.base),
+            shop = shop.address,
+        ),
+    )
+    .expect("config");
+    let env = [("MEDIC_OPS_KEY", "ops-key-approval-0123456789")];
+    let key = [("Authorization", "Bearer ops-key-approval-0123456789")];
+    let first = crate::planted::Agent::start(&path, &env);
+    let second = crate::planted::Agent::start(&path, &env);
+    let json = |agent: &crate::planted::Agent, path: &str| {
+        let (status, body) = agent.call("GET", path, &key, "");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str::<serde_json::Value>(&body).expect("JSON")
+    };
+    let owns = |agent: &crate::planted::Agent| {
+        json(agent, "/api/v1/health")["replica"]["owns"]
+            .as_array()
+            .is_some_and(|owns| owns.iter().any(|t| t == "shop"))
+    };
+    let other = poll(Duration::from_secs(15), || {
+        match (owns(&first), owns(&second)) {
+            (true, false) => Some(&second),
+            (false, true) => Some(&first),
+            _ => None,
+        }
+    })
+    .expect("exactly one replica owns shop");
+
+    let (status, body) = shop.request("POST", "/chaos/trigger?mode=error");
+    assert_eq!(status, 202, "{body}");
+    let approval = poll(Duration::from_secs(20), || {
+        json(other, "/api/v1/approvals")["approvals"][0]["id"].as_i64()
+    })
+    .expect("the owner asks for approval");
+    let (status, body) = other.call(
+        "POST",
+        &format!("/api/v1/approvals/{approval}/approve"),
+        &key,
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    // The owner hears of it through the store and runs the fix at once,
+    // not when its wait (15 minutes by default) times out.
+    let resolved = poll(Duration::from_secs(15), || {
+        let listed = json(other, "/api/v1/incidents");
+        (listed["incidents"][0]["status"] == "resolved").then_some(listed)
+    });
+    assert!(
+        resolved.is_some(),
+        "the approved fix ran; owner log:\n{}\n{}",
+        first.stderr(),
+        second.stderr()
+    );
+}
