@@ -339,11 +339,6 @@ impl Agent {
         // What a signal says is kept (timeline, titles), shown and may fill a
         // placeholder: control characters and secrets out first.
         clean_signal(&mut signal);
-        // An alert for a target another replica owns is that replica's.
-        let known = self.inner.targets().contains_key(&signal.target);
-        if known && self.inner.leases.hand_off(&signal) {
-            return;
-        }
         let now_ms = self.inner.now_ms();
         let mut targets = self.inner.targets();
         let Some(runtime) = targets.get_mut(&signal.target) else {

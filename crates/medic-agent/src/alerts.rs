@@ -22,7 +22,7 @@ pub const ALERTS_TARGET: &str = "alerts";
 const FIRING_REMEMBERED: usize = 10_000;
 
 /// One alert, as the intake read it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlertNotice {
     /// Who sent it (`alertmanager`).
     pub sender: String,
@@ -98,6 +98,12 @@ impl Agent {
     pub async fn alert(&self, target: &str, notice: &AlertNotice) -> Result<(), AgentError> {
         if target == ALERTS_TARGET {
             self.attach_alerts_target().await?;
+        }
+        // A target another replica owns: the alert is that replica's, with
+        // its firing set (a resolution must reach where the firing went).
+        let known = self.inner.targets().contains_key(target);
+        if known && self.inner.leases.hand_off(target, notice) {
+            return Ok(());
         }
         {
             let mut targets = self.inner.targets();

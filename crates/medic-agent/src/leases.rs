@@ -28,6 +28,7 @@ use medic_model::{Signal, SignalSource};
 use medic_store::{Fence, Replica, StoreError};
 
 use crate::agent::Inner;
+use crate::alerts::AlertNotice;
 
 /// This replica's leases.
 #[derive(Debug)]
@@ -39,8 +40,8 @@ pub(crate) struct Leases {
     held: Mutex<HashMap<String, Held>>,
     /// Alerts for targets another replica owns, in arrival order, on their
     /// way to the store (`hand_off`); the receiver is taken by [`keep`].
-    handoffs: tokio::sync::mpsc::UnboundedSender<Signal>,
-    handoffs_out: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Signal>>>,
+    handoffs: tokio::sync::mpsc::UnboundedSender<(String, AlertNotice)>,
+    handoffs_out: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<(String, AlertNotice)>>>,
     /// When a round last reached the store.
     renewed: Mutex<Option<Instant>>,
 }
@@ -94,16 +95,14 @@ impl Leases {
         })
     }
 
-    /// Leaves an alert for `signal.target`'s owner, when that is another
-    /// replica: true if it was handed off (and this replica must not act on
-    /// it).
-    pub(crate) fn hand_off(&self, signal: &Signal) -> bool {
-        let outside = matches!(signal.source, SignalSource::Alert { .. });
-        if !outside || self.holds(&signal.target) {
+    /// Leaves an alert for `target`'s owner, when that is another replica:
+    /// true if it was handed off (and this replica must not act on it).
+    pub(crate) fn hand_off(&self, target: &str, notice: &AlertNotice) -> bool {
+        if self.holds(target) {
             return false;
         }
         // The receiver lives as long as the agent.
-        let _ = self.handoffs.send(signal.clone());
+        let _ = self.handoffs.send((target.to_string(), notice.clone()));
         true
     }
 
@@ -261,13 +260,13 @@ async fn renew(inner: &Arc<Inner>) -> Result<(), StoreError> {
 /// that cannot be written is retried until it can (the store is away).
 async fn send_handoffs(
     inner: Arc<Inner>,
-    mut outgoing: tokio::sync::mpsc::UnboundedReceiver<Signal>,
+    mut outgoing: tokio::sync::mpsc::UnboundedReceiver<(String, AlertNotice)>,
 ) {
-    while let Some(signal) = outgoing.recv().await {
-        let value = serde_json::json!(signal);
+    while let Some((target, notice)) = outgoing.recv().await {
+        let value = serde_json::json!(notice);
         let mut waits = crate::incident::store_waits();
-        while let Err(error) = inner.store.hand_off(&signal.target, &value).await {
-            tracing::warn!(target = %signal.target, %error, "could not hand an alert off; retrying");
+        while let Err(error) = inner.store.hand_off(&target, &value).await {
+            tracing::warn!(%target, %error, "could not hand an alert off; retrying");
             tokio::time::sleep(waits.next().unwrap_or(Duration::from_secs(4))).await;
         }
     }
@@ -284,9 +283,15 @@ async fn take_handoffs(inner: &Arc<Inner>) -> Result<(), StoreError> {
         inner: inner.clone(),
     };
     for (target, value) in inner.store.take_handoffs(&owned).await? {
-        match serde_json::from_value::<Signal>(value) {
-            Ok(signal) => agent.observe(signal),
-            Err(error) => tracing::warn!(%target, %error, "an alert handed off could not be read"),
+        let notice = match serde_json::from_value::<AlertNotice>(value) {
+            Ok(notice) => notice,
+            Err(error) => {
+                tracing::warn!(%target, %error, "an alert handed off could not be read");
+                continue;
+            }
+        };
+        if let Err(error) = agent.alert(&target, &notice).await {
+            tracing::warn!(%target, %error, "an alert handed off could not be taken up");
         }
     }
     Ok(())

@@ -563,10 +563,10 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn hand_off(&self, target: &str, signal: &serde_json::Value) -> Result<()> {
-        sqlx::query("INSERT INTO handoffs (target, signal) VALUES ($1, $2)")
+    async fn hand_off(&self, target: &str, alert: &serde_json::Value) -> Result<()> {
+        sqlx::query("INSERT INTO handoffs (target, alert) VALUES ($1, $2)")
             .bind(target)
-            .bind(Json(signal))
+            .bind(Json(alert))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -581,7 +581,7 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         let rows =
-            sqlx::query("DELETE FROM handoffs WHERE target = ANY($1) RETURNING id, target, signal")
+            sqlx::query("DELETE FROM handoffs WHERE target = ANY($1) RETURNING id, target, alert")
                 .bind(targets)
                 .fetch_all(&self.pool)
                 .await?;
@@ -590,8 +590,8 @@ impl Store for PgStore {
             .map(|row| {
                 let id: i64 = row.try_get("id")?;
                 let target: String = row.try_get("target")?;
-                let Json(signal): Json<serde_json::Value> = row.try_get("signal")?;
-                Ok((id, target, signal))
+                let Json(alert): Json<serde_json::Value> = row.try_get("alert")?;
+                Ok((id, target, alert))
             })
             .collect::<Result<Vec<_>>>()?;
         taken.sort_by_key(|(id, _, _)| *id);

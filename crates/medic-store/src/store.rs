@@ -433,17 +433,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 
-    /// Leaves `signal` (an alert or event for `target`, as JSON) for the
-    /// replica that owns the target. A single-node store owns everything and
-    /// refuses.
-    async fn hand_off(&self, target: &str, signal: &serde_json::Value) -> Result<()> {
-        let _ = signal;
+    /// Leaves `alert` (for `target`, as JSON) for the replica that owns the
+    /// target. A single-node store owns everything and refuses.
+    async fn hand_off(&self, target: &str, alert: &serde_json::Value) -> Result<()> {
+        let _ = alert;
         Err(StoreError::LeaseLost {
             target: target.to_string(),
         })
     }
 
-    /// Takes (and deletes) the signals handed off for `targets`, oldest first.
+    /// Takes (and deletes) the alerts handed off for `targets`, oldest first.
     async fn take_handoffs(&self, targets: &[String]) -> Result<Vec<(String, serde_json::Value)>> {
         let _ = targets;
         Ok(Vec::new())

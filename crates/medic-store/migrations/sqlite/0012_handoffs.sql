@@ -3,7 +3,7 @@
 CREATE TABLE handoffs (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     target    TEXT    NOT NULL,
-    signal    TEXT    NOT NULL,
+    alert     TEXT    NOT NULL,
     handed_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX handoffs_target ON handoffs (target);

@@ -276,6 +276,29 @@ action = {{ kind = "http", url = "{fix}" }}
     assert_eq!(fixes.bodies.lock().expect("lock").len(), 1, "one fix");
     let listed = incidents(&first.served);
     assert_eq!(listed.len(), 1, "one incident: {listed:#?}");
+
+    // Its resolution, also sent to the replica that does not own the
+    // target, ends the outage where the alert went: the incident resolves.
+    let resolved = body
+        .replace("\"status\":\"firing\"", "\"status\":\"resolved\"")
+        .replace("0001-01-01T00:00:00Z", "2026-12-05T10:05:00Z");
+    assert!(resolved.contains("\"resolved\""), "{resolved}");
+    let (status, answer) = other.call(
+        "POST",
+        "/webhooks/alertmanager",
+        &[("Authorization", "Bearer am-token-handoff-0123")],
+        &resolved,
+    );
+    assert_eq!(status, 200, "{answer}");
+    let closed = poll(Duration::from_secs(20), || {
+        let listed = incidents(&first.served);
+        (listed[0]["status"] == "resolved").then_some(())
+    });
+    assert!(
+        closed.is_some(),
+        "the owner heard the resolution: {:#?}",
+        incidents(&first.served)
+    );
 }
 
 #[test]
