@@ -353,25 +353,7 @@ impl Store for PgStore {
     }
 
     async fn record_intent(&self, action: &ActionRecord) -> Result<ActionRecord> {
-        sqlx::query(concat!(
-            "INSERT INTO actions (incident_id, target, remedy, kind, state, step, dry_run, \
-             output, error, intended_at) VALUES ($1, $2, $3, $4, 'intended', $5, $6, $7, $8, $9) \
-             RETURNING ",
-            action_columns!()
-        ))
-        .bind(action.incident_id)
-        .bind(&action.target)
-        .bind(&action.remedy)
-        .bind(&action.kind)
-        .bind(i64::from(action.step))
-        .bind(action.dry_run)
-        .bind(action.output.as_deref())
-        .bind(action.error.as_deref())
-        .bind(truncate_to_micros(action.intended_at))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|error| intent_error(error, action))
-        .and_then(|row| action_from_row(&row))
+        self.insert_intent(action, None).await
     }
 
     async fn record_intent_fenced(
@@ -379,38 +361,7 @@ impl Store for PgStore {
         action: &ActionRecord,
         fence: Option<&Fence>,
     ) -> Result<ActionRecord> {
-        let Some(fence) = fence else {
-            return self.record_intent(action).await;
-        };
-        // The lease is checked by the insert itself: no gap between the
-        // check and the write for a takeover to slip into.
-        let row = sqlx::query(concat!(
-            "INSERT INTO actions (incident_id, target, remedy, kind, state, step, dry_run, \
-             output, error, intended_at) SELECT $1, $2, $3, $4, 'intended', $5, $6, $7, $8, $9 \
-             WHERE EXISTS (SELECT 1 FROM leases WHERE target = $2 AND owner = $10 \
-             AND epoch = $11 AND expires_at > now()) RETURNING ",
-            action_columns!()
-        ))
-        .bind(action.incident_id)
-        .bind(&action.target)
-        .bind(&action.remedy)
-        .bind(&action.kind)
-        .bind(i64::from(action.step))
-        .bind(action.dry_run)
-        .bind(action.output.as_deref())
-        .bind(action.error.as_deref())
-        .bind(truncate_to_micros(action.intended_at))
-        .bind(&fence.owner)
-        .bind(fence.epoch)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|error| intent_error(error, action))?;
-        match row {
-            Some(row) => action_from_row(&row),
-            None => Err(StoreError::LeaseLost {
-                target: action.target.clone(),
-            }),
-        }
+        self.insert_intent(action, fence).await
     }
 
     async fn mark_running_fenced(
@@ -1234,4 +1185,43 @@ fn lease_from_row(row: &PgRow) -> Result<Lease> {
 /// A duration in whole milliseconds, for `n * interval '1 millisecond'`.
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl PgStore {
+    /// The intent's insert; with a fence, the lease is checked by the insert
+    /// itself: no gap between the check and the write for a takeover to slip
+    /// into. Refused with [`StoreError::LeaseLost`], writing nothing.
+    async fn insert_intent(
+        &self,
+        action: &ActionRecord,
+        fence: Option<&Fence>,
+    ) -> Result<ActionRecord> {
+        let row = sqlx::query(concat!(
+            "INSERT INTO actions (incident_id, target, remedy, kind, state, step, dry_run, \
+             output, error, intended_at) SELECT $1, $2, $3, $4, 'intended', $5, $6, $7, $8, $9 \
+             WHERE $10::text IS NULL OR EXISTS (SELECT 1 FROM leases WHERE target = $2 \
+             AND owner = $10 AND epoch = $11 AND expires_at > now()) RETURNING ",
+            action_columns!()
+        ))
+        .bind(action.incident_id)
+        .bind(&action.target)
+        .bind(&action.remedy)
+        .bind(&action.kind)
+        .bind(i64::from(action.step))
+        .bind(action.dry_run)
+        .bind(action.output.as_deref())
+        .bind(action.error.as_deref())
+        .bind(truncate_to_micros(action.intended_at))
+        .bind(fence.map(|f| f.owner.as_str()))
+        .bind(fence.map(|f| f.epoch))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|error| intent_error(error, action))?;
+        match row {
+            Some(row) => action_from_row(&row),
+            None => Err(StoreError::LeaseLost {
+                target: action.target.clone(),
+            }),
+        }
+    }
 }

@@ -10,6 +10,13 @@ use std::time::Duration;
 use crate::chaos::Chaos;
 use crate::support::{PgSchema, Served, TempDir, Webhook, poll};
 
+/// The start every replica config shares: loopback, the store, a short lease.
+fn cluster(store: &str) -> String {
+    format!(
+        "\n[server]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"{store}\"\n[cluster]\nlease = \"1500ms\""
+    )
+}
+
 /// The replicas' shared config: the fix is a script that takes 2.5 s, then
 /// ends the chaos; a page follows it on the ladder.
 fn config(dir: &TempDir, store: &str, shop: &str, hook: &str) -> std::path::PathBuf {
@@ -28,13 +35,7 @@ fn config(dir: &TempDir, store: &str, shop: &str, hook: &str) -> std::path::Path
     std::fs::write(
         &path,
         format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-[storage]
-url = "{store}"
-[cluster]
-lease = "1500ms"
+            r#"{cluster}
 [policy]
 cooldown = "0s"
 [[targets]]
@@ -48,6 +49,7 @@ action = {{ kind = "exec", command = ["{fix}"], timeout = "5s" }}
 name = "page"
 action = {{ kind = "escalate", webhook = "{hook}" }}
 "#,
+            cluster = cluster(store),
             fix = fix.display(),
         ),
     )
@@ -222,13 +224,7 @@ fn an_alert_sent_to_the_other_replica_is_handed_to_the_owner_and_acted_on_once()
     std::fs::write(
         &path,
         format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-[storage]
-url = "{store}"
-[cluster]
-lease = "1500ms"
+            r#"{cluster}
 [webhooks]
 alertmanager = {{ token_env = "MEDIC_AM_TOKEN", target_labels = ["service"] }}
 [[targets]]
@@ -237,7 +233,7 @@ name = "payments"
 name = "reconnect"
 action = {{ kind = "http", url = "{fix}" }}
 "#,
-            store = schema.url(&schema.base),
+            cluster = cluster(&schema.url(&schema.base)),
             fix = fixes.url,
         ),
     )
@@ -312,13 +308,7 @@ fn an_approval_given_through_the_other_replica_lets_the_owner_act_at_once() {
     std::fs::write(
         &path,
         format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-[storage]
-url = "{store}"
-[cluster]
-lease = "1500ms"
+            r#"{cluster}
 [auth]
 keys = [{{ name = "ops", key_env = "MEDIC_OPS_KEY", scopes = ["read", "write", "admin"] }}]
 [[targets]]
@@ -329,7 +319,7 @@ name = "resolve"
 risk = "high"
 action = {{ kind = "http", url = "http://{shop}/chaos/resolve" }}
 "#,
-            store = schema.url(&schema.base),
+            cluster = cluster(&schema.url(&schema.base)),
             shop = shop.address,
         ),
     )
