@@ -9,9 +9,11 @@ use medic_model::{
     IncidentId, IncidentStatus, NewPipelineRun, PipelineRun, PipelineRunId, PipelineRunStatus,
     RemedyStats, TimelineEntry,
 };
+use sqlx::Postgres;
 use sqlx::Row;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::query::Query;
 use sqlx::types::Json;
 
 use crate::codec::{
@@ -22,8 +24,8 @@ use crate::codec::{
     counter_to_db, decode_all, decode_found, decode_optional, diagnosed_fingerprint_from_row,
     diagnosis_from_row, diagnosis_to_json, fresh_deliveries, incident_columns, incident_from_row,
     live, outcome_recover_ms, past_incident_from_row, pipeline_run_columns, pipeline_run_from_row,
-    select_all, select_found, stats_columns, stats_from_row, time_to_recover_ms, timeline_columns,
-    timeline_from_row, truncate_to_micros,
+    stats_columns, stats_from_row, time_to_recover_ms, timeline_columns, timeline_from_row,
+    truncate_to_micros,
 };
 use crate::error::{
     action_refusal, approval_error, component_error, decision_refusal, intent_error,
@@ -63,61 +65,242 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Behind a pooler in transaction mode (`pool_mode=transaction` in the
+    /// URL): see [`RunOn`].
+    transaction_pooled: bool,
 }
 
 impl PgStore {
     /// Connects to `postgres://…` or `postgresql://…` and migrates the schema.
+    ///
+    /// `pool_mode=transaction` among the URL's parameters says the URL is a
+    /// PgBouncer in transaction pooling mode: every statement then runs
+    /// unnamed inside a transaction of its own, and migrations hold a
+    /// transaction-level advisory lock instead of a session one.
     pub async fn connect(url: &str) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)
+        let (url, transaction_pooled) = pool_mode(url)?;
+        let options = PgConnectOptions::from_str(&url)
             .map_err(|error| StoreError::BadUrl(format!("invalid PostgreSQL URL: {error}")))?;
-        Self::connect_with(options).await
+        if transaction_pooled {
+            Self::connect_pooled(options).await
+        } else {
+            Self::connect_with(options).await
+        }
     }
 
     /// Connects with explicit options and migrates the schema.
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self> {
         first_contact(&options).await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options)
-            .await?;
+        let pool = pool(options).await?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
         tracing::debug!("postgres store ready");
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            transaction_pooled: false,
+        })
+    }
+
+    /// Connects through a pooler in transaction mode and migrates the schema.
+    pub async fn connect_pooled(options: PgConnectOptions) -> Result<Self> {
+        first_contact(&options).await?;
+        migrate_in_one_transaction(&options).await?;
+        tracing::debug!("postgres store ready (transaction pooling)");
+        Ok(Self {
+            pool: pool(options).await?,
+            transaction_pooled: true,
+        })
     }
 
     /// Connects in a read-only session (`default_transaction_read_only`),
     /// never migrating (`medic check`), and reads which migrations the
     /// schema has.
     pub async fn connect_read_only(url: &str) -> Result<(Self, crate::SchemaVersion)> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|error| StoreError::BadUrl(format!("invalid PostgreSQL URL: {error}")))?
-            .options([("default_transaction_read_only", "on")]);
+        let (url, transaction_pooled) = pool_mode(url)?;
+        let options = PgConnectOptions::from_str(&url)
+            .map_err(|error| StoreError::BadUrl(format!("invalid PostgreSQL URL: {error}")))?;
+        // PgBouncer refuses startup `options`: through it the session is not
+        // made read-only (`medic check` only reads either way).
+        let options = if transaction_pooled {
+            options
+        } else {
+            options.options([("default_transaction_read_only", "on")])
+        };
         first_contact(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await?;
+        let store = Self {
+            pool,
+            transaction_pooled,
+        };
         let has_table: bool =
-            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                .fetch_one(&pool)
-                .await?;
-        let applied: Option<i64> = if has_table {
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&pool)
+            sqlx::query("SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS has")
+                .fetch_one_on(&store)
                 .await?
+                .try_get("has")?;
+        let applied: Option<i64> = if has_table {
+            sqlx::query("SELECT MAX(version) AS applied FROM _sqlx_migrations WHERE success")
+                .fetch_one_on(&store)
+                .await?
+                .try_get("applied")?
         } else {
             None
         };
         let schema = crate::SchemaVersion::new(applied, &MIGRATOR);
-        Ok((Self { pool }, schema))
+        Ok((store, schema))
     }
 
     /// The connection pool, for tools and tests. Writes through it bypass the
     /// store's checks.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+}
+
+async fn pool(options: PgConnectOptions) -> Result<PgPool> {
+    Ok(PgPoolOptions::new()
+        .max_connections(POOL_SIZE)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_with(options)
+        .await?)
+}
+
+/// Splits medic's own `pool_mode` parameter off a PostgreSQL URL: whether
+/// the URL is a pooler in transaction mode (`pool_mode=transaction`) or a
+/// server or session pooler (`pool_mode=session`, or none).
+fn pool_mode(url: &str) -> Result<(String, bool)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), false));
+    };
+    let mut transaction = false;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.strip_prefix("pool_mode=") {
+            Some("transaction") => transaction = true,
+            Some("session") => transaction = false,
+            Some(other) => {
+                return Err(StoreError::BadUrl(format!(
+                    "pool_mode={other:?} in the PostgreSQL URL: expected transaction or session"
+                )));
+            }
+            None => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, transaction))
+}
+
+/// Migrations through a transaction pooler: one connection, one
+/// transaction, a transaction-level advisory lock (a session lock would be
+/// held by whichever server the pooler picked, and never released). The
+/// migrator prepares named statements; they are deallocated before the
+/// transaction ends, so the server goes back to the pool without them.
+async fn migrate_in_one_transaction(options: &PgConnectOptions) -> Result<()> {
+    use sqlx::Connection as _;
+    let mut connection = sqlx::PgConnection::connect_with(options).await?;
+    let mut tx = connection.begin().await?;
+    sqlx::raw_sql("DEALLOCATE ALL; SELECT pg_advisory_xact_lock(7256047213874115170)")
+        .execute(&mut *tx)
+        .await?;
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    migrator.set_locking(false);
+    migrator
+        .run(&mut *tx)
+        .await
+        .map_err(StoreError::Migration)?;
+    sqlx::raw_sql("DEALLOCATE ALL").execute(&mut *tx).await?;
+    tx.commit().await?;
+    let _ = connection.close().await;
+    Ok(())
+}
+
+/// How every statement runs, so one code path works on a direct connection
+/// and behind PgBouncer in transaction pooling mode. Through such a pooler
+/// consecutive round trips may reach different servers; sqlx parses a
+/// statement in one round trip and runs it in the next. So there each
+/// statement is unnamed (no server keeps it) and runs in a transaction of
+/// its own (the pooler keeps one server for a transaction). Directly, the
+/// statements are named and cached per connection, as sqlx does by default.
+trait RunOn: Sized {
+    /// Named unless the store is transaction-pooled; for statements run in
+    /// a transaction the caller holds.
+    fn unnamed_if_pooled(self, store: &PgStore) -> Self;
+    async fn fetch_all_on(self, store: &PgStore) -> sqlx::Result<Vec<PgRow>>;
+    async fn fetch_optional_on(self, store: &PgStore) -> sqlx::Result<Option<PgRow>>;
+    async fn fetch_one_on(self, store: &PgStore) -> sqlx::Result<PgRow> {
+        self.fetch_optional_on(store)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+    async fn execute_on(self, store: &PgStore) -> sqlx::Result<sqlx::postgres::PgQueryResult>;
+}
+
+impl RunOn for Query<'_, Postgres, PgArguments> {
+    fn unnamed_if_pooled(self, store: &PgStore) -> Self {
+        self.persistent(!store.transaction_pooled)
+    }
+
+    async fn fetch_all_on(self, store: &PgStore) -> sqlx::Result<Vec<PgRow>> {
+        if !store.transaction_pooled {
+            return self.fetch_all(&store.pool).await;
+        }
+        let mut tx = store.pool.begin().await?;
+        let rows = self.persistent(false).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    async fn fetch_optional_on(self, store: &PgStore) -> sqlx::Result<Option<PgRow>> {
+        if !store.transaction_pooled {
+            return self.fetch_optional(&store.pool).await;
+        }
+        let mut tx = store.pool.begin().await?;
+        let row = self.persistent(false).fetch_optional(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn execute_on(self, store: &PgStore) -> sqlx::Result<sqlx::postgres::PgQueryResult> {
+        if !store.transaction_pooled {
+            return self.execute(&store.pool).await;
+        }
+        let mut tx = store.pool.begin().await?;
+        let done = self.persistent(false).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+}
+
+impl PgStore {
+    /// Every row `sql` selects by `key`, decoded.
+    async fn select_all<K, T>(
+        &self,
+        sql: &'static str,
+        key: K,
+        decode: fn(&PgRow) -> Result<T>,
+    ) -> Result<Vec<T>>
+    where
+        K: for<'k> sqlx::Encode<'k, Postgres> + sqlx::Type<Postgres> + Send,
+    {
+        decode_all(sqlx::query(sql).bind(key).fetch_all_on(self).await?, decode)
+    }
+
+    /// The row `sql` selects by `id`, decoded; no row is [`StoreError::NotFound`].
+    async fn select_found<T>(
+        &self,
+        sql: &'static str,
+        what: &'static str,
+        id: i64,
+        decode: fn(&PgRow) -> Result<T>,
+    ) -> Result<T> {
+        let row = sqlx::query(sql).bind(id).fetch_optional_on(self).await?;
+        decode_found(row, decode, what, id)
     }
 }
 
@@ -170,7 +353,7 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute_on(self).await?;
         Ok(())
     }
 
@@ -190,7 +373,7 @@ impl Store for PgStore {
             .bind(&new.target)
             .bind(&new.fingerprint);
             if let Some(incident) =
-                decode_optional(live.fetch_optional(&self.pool).await?, incident_from_row)?
+                decode_optional(live.fetch_optional_on(self).await?, incident_from_row)?
             {
                 return Ok((incident, false));
             }
@@ -209,7 +392,7 @@ impl Store for PgStore {
             .bind(new.severity.map(|severity| severity.as_str()))
             .bind(at);
             if let Some(incident) =
-                decode_optional(insert.fetch_optional(&self.pool).await?, incident_from_row)?
+                decode_optional(insert.fetch_optional_on(self).await?, incident_from_row)?
             {
                 return Ok((incident, true));
             }
@@ -226,7 +409,8 @@ impl Store for PgStore {
             incident_columns!(),
             " FROM incidents WHERE id = $1"
         );
-        select_found(&self.pool, sql, "incident", id, incident_from_row).await
+        self.select_found(sql, "incident", id, incident_from_row)
+            .await
     }
 
     async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
@@ -242,12 +426,12 @@ impl Store for PgStore {
         .bind(filter.target.as_deref())
         .bind(filter.before_id)
         .bind(i64::from(filter.effective_limit()));
-        decode_all(query.fetch_all(&self.pool).await?, incident_from_row)
+        decode_all(query.fetch_all_on(self).await?, incident_from_row)
     }
 
     async fn open_incidents(&self) -> Result<Vec<Incident>> {
         let rows = sqlx::query(SELECT_OPEN_INCIDENTS)
-            .fetch_all(&self.pool)
+            .fetch_all_on(self)
             .await?;
         decode_all(rows, incident_from_row)
     }
@@ -267,7 +451,9 @@ impl Store for PgStore {
         ))
         .bind(id);
         let current = decode_found(
-            lock.fetch_optional(&mut *tx).await?,
+            lock.unnamed_if_pooled(self)
+                .fetch_optional(&mut *tx)
+                .await?,
             incident_from_row,
             "incident",
             id,
@@ -288,7 +474,8 @@ impl Store for PgStore {
         .bind(closed_at)
         .bind(ttr)
         .bind(id);
-        let incident = incident_from_row(&query.fetch_one(&mut *tx).await?)?;
+        let incident =
+            incident_from_row(&query.unnamed_if_pooled(self).fetch_one(&mut *tx).await?)?;
         tx.commit().await?;
         Ok(incident)
     }
@@ -311,7 +498,7 @@ impl Store for PgStore {
         .bind(truncate_to_micros(at))
         .bind(id);
         decode_found(
-            query.fetch_optional(&self.pool).await?,
+            query.fetch_optional_on(self).await?,
             incident_from_row,
             "incident",
             id,
@@ -321,7 +508,7 @@ impl Store for PgStore {
     async fn diagnosis(&self, id: IncidentId) -> Result<Option<Diagnosis>> {
         let row = sqlx::query("SELECT diagnosis FROM incidents WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional_on(self)
             .await?;
         decode_found(row, |row| diagnosis_from_row(row, id), "incident", id)
     }
@@ -337,7 +524,7 @@ impl Store for PgStore {
         .bind(entry.kind.as_str())
         .bind(&entry.message)
         .bind(Json(&entry.data))
-        .fetch_one(&self.pool)
+        .fetch_one_on(self)
         .await
         .map_err(|error| timeline_error(error, entry))
         .and_then(|row| timeline_from_row(&row))
@@ -349,7 +536,7 @@ impl Store for PgStore {
             timeline_columns!(),
             " FROM timeline WHERE incident_id = $1 ORDER BY at, id"
         );
-        select_all(&self.pool, sql, incident_id, timeline_from_row).await
+        self.select_all(sql, incident_id, timeline_from_row).await
     }
 
     async fn record_intent(&self, action: &ActionRecord) -> Result<ActionRecord> {
@@ -384,9 +571,9 @@ impl Store for PgStore {
         .bind(id)
         .bind(&fence.owner)
         .bind(fence.epoch);
-        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        let updated = decode_optional(query.fetch_optional_on(self).await?, action_from_row)?;
         if updated.is_none() {
-            let target: Option<String> = sqlx::query_scalar(
+            let lost = sqlx::query(
                 "SELECT a.target FROM actions a WHERE a.id = $1 AND NOT EXISTS \
                  (SELECT 1 FROM leases l WHERE l.target = a.target AND l.owner = $2 \
                  AND l.epoch = $3 AND l.expires_at > now())",
@@ -394,10 +581,12 @@ impl Store for PgStore {
             .bind(id)
             .bind(&fence.owner)
             .bind(fence.epoch)
-            .fetch_optional(&self.pool)
+            .fetch_optional_on(self)
             .await?;
-            if let Some(target) = target {
-                return Err(StoreError::LeaseLost { target });
+            if let Some(row) = lost {
+                return Err(StoreError::LeaseLost {
+                    target: row.try_get("target")?,
+                });
             }
         }
         updated_or_refused(self, updated, id, ActionState::Running).await
@@ -425,15 +614,15 @@ impl Store for PgStore {
         .bind(at)
         .bind(&fence.owner)
         .bind(fence.epoch)
-        .execute(&self.pool)
+        .execute_on(self)
         .await?
         .rows_affected();
         if written == 0 {
-            let target: Option<String> =
-                sqlx::query_scalar("SELECT target FROM incidents WHERE id = $1")
-                    .bind(incident_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
+            let row = sqlx::query("SELECT target FROM incidents WHERE id = $1")
+                .bind(incident_id)
+                .fetch_optional_on(self)
+                .await?;
+            let target: Option<String> = row.map(|row| row.try_get("target")).transpose()?;
             return Err(StoreError::LeaseLost {
                 target: target.unwrap_or_else(|| format!("of incident {incident_id}")),
             });
@@ -449,11 +638,13 @@ impl Store for PgStore {
         )
         .bind(&replica.id)
         .bind(&replica.node)
+        .unnamed_if_pooled(self)
         .execute(&mut *tx)
         .await?;
         // Rows of replicas long gone are only clutter.
         sqlx::query("DELETE FROM replicas WHERE seen_at < now() - $1 * interval '10 milliseconds'")
             .bind(millis(ttl))
+            .unnamed_if_pooled(self)
             .execute(&mut *tx)
             .await?;
         let rows = sqlx::query(
@@ -461,6 +652,7 @@ impl Store for PgStore {
              ORDER BY id",
         )
         .bind(millis(ttl))
+        .unnamed_if_pooled(self)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -497,7 +689,7 @@ impl Store for PgStore {
         .bind(owner)
         .bind(targets)
         .bind(millis(ttl))
-        .fetch_all(&self.pool)
+        .fetch_all_on(self)
         .await?;
         rows.iter().map(lease_from_row).collect()
     }
@@ -509,7 +701,7 @@ impl Store for PgStore {
         )
         .bind(owner)
         .bind(targets)
-        .execute(&self.pool)
+        .execute_on(self)
         .await?;
         Ok(())
     }
@@ -518,7 +710,7 @@ impl Store for PgStore {
         sqlx::query("INSERT INTO handoffs (target, alert) VALUES ($1, $2)")
             .bind(target)
             .bind(Json(alert))
-            .execute(&self.pool)
+            .execute_on(self)
             .await?;
         Ok(())
     }
@@ -529,12 +721,12 @@ impl Store for PgStore {
         }
         // Alerts nobody took within the hour (their target was removed) go.
         sqlx::query("DELETE FROM handoffs WHERE handed_at < now() - interval '1 hour'")
-            .execute(&self.pool)
+            .execute_on(self)
             .await?;
         let rows =
             sqlx::query("DELETE FROM handoffs WHERE target = ANY($1) RETURNING id, target, alert")
                 .bind(targets)
-                .fetch_all(&self.pool)
+                .fetch_all_on(self)
                 .await?;
         let mut taken = rows
             .iter()
@@ -553,7 +745,7 @@ impl Store for PgStore {
         let rows = sqlx::query(
             "SELECT target, owner, epoch FROM leases WHERE expires_at > now() ORDER BY target",
         )
-        .fetch_all(&self.pool)
+        .fetch_all_on(self)
         .await?;
         rows.iter().map(lease_from_row).collect()
     }
@@ -566,7 +758,7 @@ impl Store for PgStore {
         ))
         .bind(truncate_to_micros(at))
         .bind(id);
-        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        let updated = decode_optional(query.fetch_optional_on(self).await?, action_from_row)?;
         updated_or_refused(self, updated, id, ActionState::Running).await
     }
 
@@ -592,7 +784,7 @@ impl Store for PgStore {
         .bind(error)
         .bind(truncate_to_micros(at))
         .bind(id);
-        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        let updated = decode_optional(query.fetch_optional_on(self).await?, action_from_row)?;
         updated_or_refused(self, updated, id, state).await
     }
 
@@ -603,13 +795,13 @@ impl Store for PgStore {
         ))
         .bind(verified)
         .bind(id);
-        let updated = decode_optional(query.fetch_optional(&self.pool).await?, action_from_row)?;
+        let updated = decode_optional(query.fetch_optional_on(self).await?, action_from_row)?;
         updated_or_refused(self, updated, id, ActionState::Succeeded).await
     }
 
     async fn action(&self, id: ActionId) -> Result<ActionRecord> {
         let sql = concat!("SELECT ", action_columns!(), " FROM actions WHERE id = $1");
-        select_found(&self.pool, sql, "action", id, action_from_row).await
+        self.select_found(sql, "action", id, action_from_row).await
     }
 
     async fn actions(&self, incident_id: IncidentId) -> Result<Vec<ActionRecord>> {
@@ -618,12 +810,12 @@ impl Store for PgStore {
             action_columns!(),
             " FROM actions WHERE incident_id = $1 ORDER BY id"
         );
-        select_all(&self.pool, sql, incident_id, action_from_row).await
+        self.select_all(sql, incident_id, action_from_row).await
     }
 
     async fn actions_in_doubt(&self) -> Result<Vec<ActionRecord>> {
         let rows = sqlx::query(SELECT_ACTIONS_IN_DOUBT)
-            .fetch_all(&self.pool)
+            .fetch_all_on(self)
             .await?;
         decode_all(rows, action_from_row)
     }
@@ -641,7 +833,7 @@ impl Store for PgStore {
         .bind(incident_id)
         .bind(Json(state))
         .bind(at)
-        .execute(&self.pool)
+        .execute_on(self)
         .await?;
         Ok(())
     }
@@ -649,21 +841,22 @@ impl Store for PgStore {
     async fn lifecycle(&self, incident_id: IncidentId) -> Result<Option<serde_json::Value>> {
         let row = sqlx::query("SELECT state FROM incident_lifecycle WHERE incident_id = $1")
             .bind(incident_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional_on(self)
             .await?;
         row.map(|row| row.json("lifecycle", &format!("incident {incident_id}"), "state"))
             .transpose()
     }
 
     async fn count_actions_since(&self, target: Option<&str>, since: DateTime<Utc>) -> Result<u64> {
-        let count: i64 = sqlx::query_scalar(
+        let count: i64 = sqlx::query(
             "SELECT COUNT(*) FROM actions WHERE intended_at >= $1 \
              AND ($2::text IS NULL OR target = $2) AND NOT dry_run AND state <> 'skipped'",
         )
         .bind(truncate_to_micros(since))
         .bind(target)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one_on(self)
+        .await?
+        .try_get(0)?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -687,7 +880,7 @@ impl Store for PgStore {
         .bind(remedy)
         .bind(i64::from(success))
         .bind(outcome_recover_ms(success, recover_ms));
-        stats_from_row(&query.fetch_one(&self.pool).await?)
+        stats_from_row(&query.fetch_one_on(self).await?)
     }
 
     async fn record_resolution(
@@ -703,6 +896,7 @@ impl Store for PgStore {
                 .bind(remedy)
                 .bind(counter_to_db(recover_ms))
                 .bind(incident)
+                .unnamed_if_pooled(self)
                 .execute(&mut *tx)
                 .await?;
         if credited.rows_affected() == 0 {
@@ -722,7 +916,7 @@ impl Store for PgStore {
         .bind(fingerprint)
         .bind(remedy)
         .bind(counter_to_db(recover_ms));
-        let stats = stats_from_row(&query.fetch_one(&mut *tx).await?)?;
+        let stats = stats_from_row(&query.unnamed_if_pooled(self).fetch_one(&mut *tx).await?)?;
         tx.commit().await?;
         Ok(stats)
     }
@@ -743,6 +937,7 @@ impl Store for PgStore {
         .bind(&incident.fingerprint)
         .bind(incident.id)
         .bind(truncate_to_micros(since))
+        .unnamed_if_pooled(self)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(previous) = previous else {
@@ -758,6 +953,7 @@ impl Store for PgStore {
              WHERE id = $1 AND resolved_by IS NOT NULL",
         )
         .bind(id)
+        .unnamed_if_pooled(self)
         .execute(&mut *tx)
         .await?;
         if claimed.rows_affected() != 1 {
@@ -772,6 +968,7 @@ impl Store for PgStore {
         .bind(credited_ms.unwrap_or(0))
         .bind(&incident.fingerprint)
         .bind(&remedy)
+        .unnamed_if_pooled(self)
         .fetch_optional(&mut *tx)
         .await?;
         let stats = decode_optional(stats, stats_from_row)?;
@@ -789,7 +986,7 @@ impl Store for PgStore {
              WHERE status = 'resolved' AND diagnosis IS NOT NULL ORDER BY id DESC LIMIT $1",
         )
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all_on(self)
         .await?;
         decode_all(rows, past_incident_from_row)
     }
@@ -800,12 +997,12 @@ impl Store for PgStore {
             stats_columns!(),
             " FROM remedy_stats WHERE fingerprint = $1 ORDER BY remedy"
         );
-        select_all(&self.pool, sql, fingerprint, stats_from_row).await
+        self.select_all(sql, fingerprint, stats_from_row).await
     }
 
     async fn all_remedy_stats(&self) -> Result<Vec<RemedyStats>> {
         let rows = sqlx::query(SELECT_ALL_REMEDY_STATS)
-            .fetch_all(&self.pool)
+            .fetch_all_on(self)
             .await?;
         decode_all(rows, stats_from_row)
     }
@@ -824,6 +1021,7 @@ impl Store for PgStore {
             .bind(counter_to_db(entry.attempts))
             .bind(counter_to_db(entry.successes))
             .bind(counter_to_db(entry.total_recover_ms))
+            .unnamed_if_pooled(self)
             .execute(&mut *tx)
             .await?;
         }
@@ -833,7 +1031,7 @@ impl Store for PgStore {
 
     async fn fingerprint_version(&self) -> Result<u32> {
         let row = sqlx::query(SELECT_FINGERPRINT_VERSION)
-            .fetch_one(&self.pool)
+            .fetch_one_on(self)
             .await?;
         let version: Option<i64> = row.try_get("version")?;
         Ok(version.and_then(|v| u32::try_from(v).ok()).unwrap_or(1))
@@ -841,7 +1039,7 @@ impl Store for PgStore {
 
     async fn diagnosed_fingerprints(&self) -> Result<Vec<(String, Diagnosis)>> {
         let rows = sqlx::query(SELECT_DIAGNOSED_FINGERPRINTS)
-            .fetch_all(&self.pool)
+            .fetch_all_on(self)
             .await?;
         decode_all(rows, diagnosed_fingerprint_from_row)
     }
@@ -861,6 +1059,7 @@ impl Store for PgStore {
             ))
             .bind(new)
             .bind(old)
+            .unnamed_if_pooled(self)
             .execute(&mut *tx)
             .await?;
             // Learned counts move to the new name, added to any it has.
@@ -874,15 +1073,17 @@ impl Store for PgStore {
             )
             .bind(new)
             .bind(old)
-            .execute(&mut *tx)
+            .unnamed_if_pooled(self).execute(&mut *tx)
             .await?;
             sqlx::query("DELETE FROM remedy_stats WHERE fingerprint = $1")
                 .bind(old)
+                .unnamed_if_pooled(self)
                 .execute(&mut *tx)
                 .await?;
         }
         sqlx::query("UPDATE fingerprint_version SET version = $1")
             .bind(i64::from(version))
+            .unnamed_if_pooled(self)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -898,7 +1099,7 @@ impl Store for PgStore {
         ))
         .bind(target)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all_on(self)
         .await?;
         decode_all(rows, action_from_row)
     }
@@ -914,7 +1115,7 @@ impl Store for PgStore {
         .bind(at)
         .bind(id);
         decode_found(
-            query.fetch_optional(&self.pool).await?,
+            query.fetch_optional_on(self).await?,
             incident_from_row,
             "incident",
             id,
@@ -934,7 +1135,7 @@ impl Store for PgStore {
         .bind(&approval.reason)
         .bind(approval.requested_at)
         .bind(approval.expires_at)
-        .fetch_one(&self.pool)
+        .fetch_one_on(self)
         .await
         .map_err(|error| approval_error(error, approval))
         .and_then(|row| approval_from_row(&row))
@@ -946,7 +1147,8 @@ impl Store for PgStore {
             approval_columns!(),
             " FROM approvals WHERE id = $1"
         );
-        select_found(&self.pool, sql, "approval", id, approval_from_row).await
+        self.select_found(sql, "approval", id, approval_from_row)
+            .await
     }
 
     async fn approvals(&self, pending_only: bool, limit: u32) -> Result<Vec<Approval>> {
@@ -957,7 +1159,7 @@ impl Store for PgStore {
         ))
         .bind(pending_only)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all_on(self)
         .await?;
         decode_all(rows, approval_from_row)
     }
@@ -978,7 +1180,7 @@ impl Store for PgStore {
         .bind(by)
         .bind(at)
         .bind(id);
-        match decode_optional(query.fetch_optional(&self.pool).await?, approval_from_row)? {
+        match decode_optional(query.fetch_optional_on(self).await?, approval_from_row)? {
             Some(decided) => Ok(decided),
             None => Err(decision_refusal(self.approval(id).await?)),
         }
@@ -994,7 +1196,7 @@ impl Store for PgStore {
             .bind(name)
             .bind(Json(spec))
             .bind(at)
-            .execute(&self.pool)
+            .execute_on(self)
             .await
             .map_err(|error| component_error(error, name))?;
         Ok(())
@@ -1003,22 +1205,23 @@ impl Store for PgStore {
     async fn delete_component(&self, name: &str) -> Result<bool> {
         let deleted = sqlx::query("DELETE FROM components WHERE name = $1")
             .bind(name)
-            .execute(&self.pool)
+            .execute_on(self)
             .await?;
         Ok(deleted.rows_affected() > 0)
     }
 
     async fn components(&self) -> Result<Vec<(String, serde_json::Value)>> {
-        let rows = sqlx::query(SELECT_COMPONENTS).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(SELECT_COMPONENTS).fetch_all_on(self).await?;
         decode_all(rows, component_from_row)
     }
 
     async fn active_endpoints(&self) -> Result<Vec<(String, String)>> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT target, endpoint FROM active_endpoints ORDER BY target")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows)
+        let rows = sqlx::query("SELECT target, endpoint FROM active_endpoints ORDER BY target")
+            .fetch_all_on(self)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("target")?, row.try_get("endpoint")?)))
+            .collect()
     }
 
     async fn set_active_endpoint(
@@ -1034,7 +1237,7 @@ impl Store for PgStore {
         .bind(target)
         .bind(endpoint)
         .bind(at)
-        .execute(&self.pool)
+        .execute_on(self)
         .await?;
         Ok(())
     }
@@ -1056,13 +1259,19 @@ impl Store for PgStore {
         };
         if deliveries.len() <= DELIVERIES_PER_STATEMENT {
             // One statement is a transaction of its own: one round trip.
-            let inserted = insert(deliveries).build().fetch_all(&self.pool).await?;
+            let inserted = insert(deliveries).build().fetch_all_on(self).await?;
             return fresh_deliveries(deliveries, &inserted);
         }
         let mut tx = self.pool.begin().await?;
         let mut inserted = Vec::new();
         for chunk in deliveries.chunks(DELIVERIES_PER_STATEMENT) {
-            inserted.extend(insert(chunk).build().fetch_all(&mut *tx).await?);
+            inserted.extend(
+                insert(chunk)
+                    .build()
+                    .unnamed_if_pooled(self)
+                    .fetch_all(&mut *tx)
+                    .await?,
+            );
         }
         tx.commit().await?;
         fresh_deliveries(deliveries, &inserted)
@@ -1076,14 +1285,14 @@ impl Store for PgStore {
     ) -> Result<bool> {
         sqlx::query("DELETE FROM replay_claims WHERE claimed_at < $1")
             .bind(forget_before)
-            .execute(&self.pool)
+            .execute_on(self)
             .await?;
         let inserted = sqlx::query(
             "INSERT INTO replay_claims (key, claimed_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
         )
         .bind(key)
         .bind(at)
-        .execute(&self.pool)
+        .execute_on(self)
         .await?;
         Ok(inserted.rows_affected() == 1)
     }
@@ -1107,7 +1316,7 @@ impl Store for PgStore {
         .bind(&run.flow_digest)
         .bind(Json(&run.vars))
         .bind(at);
-        pipeline_run_from_row(&query.fetch_one(&self.pool).await?)
+        pipeline_run_from_row(&query.fetch_one_on(self).await?)
     }
 
     async fn checkpoint_pipeline_run(
@@ -1127,10 +1336,7 @@ impl Store for PgStore {
         .bind(i64::from(next_step))
         .bind(at)
         .bind(id);
-        match decode_optional(
-            query.fetch_optional(&self.pool).await?,
-            pipeline_run_from_row,
-        )? {
+        match decode_optional(query.fetch_optional_on(self).await?, pipeline_run_from_row)? {
             Some(run) => Ok(run),
             None => Err(pipeline_run_refusal(self.pipeline_run(id).await)),
         }
@@ -1142,7 +1348,8 @@ impl Store for PgStore {
             pipeline_run_columns!(),
             " FROM pipeline_runs WHERE id = $1"
         );
-        select_found(&self.pool, sql, "pipeline run", id, pipeline_run_from_row).await
+        self.select_found(sql, "pipeline run", id, pipeline_run_from_row)
+            .await
     }
 
     async fn finish_pipeline_run(
@@ -1164,10 +1371,7 @@ impl Store for PgStore {
         .bind(reason)
         .bind(at)
         .bind(id);
-        match decode_optional(
-            query.fetch_optional(&self.pool).await?,
-            pipeline_run_from_row,
-        )? {
+        match decode_optional(query.fetch_optional_on(self).await?, pipeline_run_from_row)? {
             Some(run) => Ok(run),
             None => Err(pipeline_run_refusal(self.pipeline_run(id).await)),
         }
@@ -1214,7 +1418,7 @@ impl PgStore {
         .bind(truncate_to_micros(action.intended_at))
         .bind(fence.map(|f| f.owner.as_str()))
         .bind(fence.map(|f| f.epoch))
-        .fetch_optional(&self.pool)
+        .fetch_optional_on(self)
         .await
         .map_err(|error| intent_error(error, action))?;
         match row {

@@ -10,7 +10,7 @@ use medic_store::{PgStore, SqliteStore, Store};
 use sqlx::{AssertSqlSafe, Connection as _, Executor as _, PgConnection};
 
 /// Used when `MEDIC_TEST_POSTGRES_URL` is not set.
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// One test's private database.
 pub struct Backend {
@@ -18,8 +18,20 @@ pub struct Backend {
 }
 
 enum Kind {
-    Sqlite { path: PathBuf },
-    Postgres { base_url: String, schema: String },
+    Sqlite {
+        path: PathBuf,
+    },
+    Postgres {
+        base_url: String,
+        schema: String,
+    },
+    /// A database of its own, reached through PgBouncer in transaction
+    /// pooling mode (PgBouncer passes no `search_path` option).
+    Pooled {
+        base_url: String,
+        database: String,
+        port: u16,
+    },
 }
 
 fn unique_name(test: &str) -> String {
@@ -70,6 +82,42 @@ impl Backend {
         })
     }
 
+    /// A fresh database on the test server, reached through a PgBouncer in
+    /// transaction pooling mode that this test binary starts; `None` as for
+    /// [`Backend::postgres`] when the server or `pgbouncer` is missing.
+    pub async fn pgbouncer(test: &str) -> Option<Self> {
+        let base_url = std::env::var("MEDIC_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+        let reachable = admin_connection(&base_url).await;
+        let port = match reachable.and_then(|admin| Ok((admin, crate::pooler::port()?))) {
+            Ok((mut admin, port)) => {
+                let database = format!("medic_test_{}", uuid::Uuid::new_v4().simple());
+                admin
+                    .execute(AssertSqlSafe(format!("CREATE DATABASE {database}")))
+                    .await
+                    .expect("create the test database");
+                let _ = admin.close().await;
+                return Some(Self {
+                    kind: Kind::Pooled {
+                        base_url,
+                        database,
+                        port,
+                    },
+                });
+            }
+            Err(why) => why,
+        };
+        let message = format!("PgBouncer half of the suite cannot run: {port}");
+        if std::env::var("CI").is_ok_and(|value| value == "true") {
+            panic!("{message}; CI=true requires it");
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {test} through pgbouncer: {message}"
+        );
+        None
+    }
+
     /// The URL a store for this test connects to.
     pub fn url(&self) -> String {
         match &self.kind {
@@ -77,6 +125,9 @@ impl Backend {
             Kind::Postgres { base_url, schema } => {
                 let separator = if base_url.contains('?') { '&' } else { '?' };
                 format!("{base_url}{separator}options=-c%20search_path%3D{schema}")
+            }
+            Kind::Pooled { database, port, .. } => {
+                format!("postgres://postgres@127.0.0.1:{port}/{database}?pool_mode=transaction")
             }
         }
     }
@@ -100,7 +151,7 @@ impl Backend {
                     .expect("raw sql");
                 store.close().await;
             }
-            Kind::Postgres { .. } => {
+            Kind::Postgres { .. } | Kind::Pooled { .. } => {
                 let store = PgStore::connect(&self.url()).await.expect("connect");
                 sqlx::raw_sql(AssertSqlSafe(sql))
                     .execute(store.pool())
@@ -144,30 +195,39 @@ impl Drop for Backend {
                 }
             }
             Kind::Postgres { base_url, schema } => {
-                // Drop may run inside the test's runtime (or while it unwinds):
-                // clean up from a thread with a runtime of its own.
-                let base_url = base_url.clone();
-                let schema = schema.clone();
-                let cleanup = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("cleanup runtime");
-                    runtime.block_on(async {
-                        if let Ok(mut admin) = admin_connection(&base_url).await {
-                            let _ = admin
-                                .execute(AssertSqlSafe(format!(
-                                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                                )))
-                                .await;
-                            let _ = admin.close().await;
-                        }
-                    });
-                });
-                let _ = cleanup.join();
+                admin_after_test(base_url, format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+            Kind::Pooled {
+                base_url, database, ..
+            } => {
+                // FORCE ends the pooler's server connections to it.
+                admin_after_test(
+                    base_url,
+                    format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+                );
             }
         }
     }
+}
+
+/// Runs `sql` on the test server, ignoring failure. Drop may run inside
+/// the test's runtime (or while it unwinds): this runs from a thread with a
+/// runtime of its own.
+fn admin_after_test(base_url: &str, sql: String) {
+    let base_url = base_url.to_owned();
+    let cleanup = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("cleanup runtime");
+        runtime.block_on(async {
+            if let Ok(mut admin) = admin_connection(&base_url).await {
+                let _ = admin.execute(AssertSqlSafe(sql)).await;
+                let _ = admin.close().await;
+            }
+        });
+    });
+    let _ = cleanup.join();
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod connect;
 mod harness;
+mod pooler;
 mod suite;
 
 /// Generates, for each suite function, one `#[tokio::test]` per backend.
@@ -23,6 +24,19 @@ macro_rules! conformance_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     let Some(backend) = crate::harness::Backend::postgres(stringify!($test)).await
+                    else {
+                        return;
+                    };
+                    crate::suite::$test(&backend).await;
+                }
+            )+
+        }
+
+        mod pgbouncer {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(backend) = crate::harness::Backend::pgbouncer(stringify!($test)).await
                     else {
                         return;
                     };
