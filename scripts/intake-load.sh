@@ -51,11 +51,12 @@ done
 
 cat > "$dir/alert.lua" <<LUA
 -- One new alert per request: fingerprints never repeat, so every request
--- is a real insert, not a recognised re-delivery.
+-- is a real insert, not a recognised re-delivery (each run starts where
+-- ALERT_FROM says).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $token"
-local n = 0
+local n = tonumber(os.getenv("ALERT_FROM") or "0")
 request = function()
   n = n + 1
   local body = string.format([[{"version":"4","groupKey":"{}:{alertname=\"HighLatency\"}","truncatedAlerts":0,"status":"firing","receiver":"medic","groupLabels":{"alertname":"HighLatency"},"commonLabels":{"alertname":"HighLatency","service":"checkout"},"commonAnnotations":{},"externalURL":"http://127.0.0.1:9093","alerts":[{"status":"firing","labels":{"alertname":"HighLatency","service":"checkout","instance":"checkout-%d:8080"},"annotations":{"summary":"p99 latency above 2s"},"startsAt":"2026-11-26T06:00:00.000Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://127.0.0.1:9090/graph","fingerprint":"%016x"}]}]], n, n)
@@ -89,8 +90,12 @@ fsyncs="$(dd if=/dev/zero of="$dir/fsync.test" bs=4k count=500 oflag=dsync 2>&1 
 rm -f "$dir/fsync.test"
 ceiling="$(run "GET /health (no-op ceiling)" /health)"
 peer="$(run "POST /api/v1/events (stores nothing)" /api/v1/events -s "$dir/event.lua")"
-intake="$(run "POST /webhooks/alertmanager (stored, group commit)" /webhooks/alertmanager -s "$dir/alert.lua")"
-acknowledged="$(( $(cut -d'|' -f6 <<<"$intake") - $(cut -d'|' -f5 <<<"$intake") ))"
+# One second first, not measured: the database file grows to its working
+# size and the writer settles, so the run measures the steady state.
+warmup="$(duration=1 run "warm-up" /webhooks/alertmanager -s "$dir/alert.lua")"
+intake="$(ALERT_FROM=1000000000 run "POST /webhooks/alertmanager (stored, group commit)" /webhooks/alertmanager -s "$dir/alert.lua")"
+acknowledged="$(( $(cut -d'|' -f6 <<<"$intake") - $(cut -d'|' -f5 <<<"$intake") \
+  + $(cut -d'|' -f6 <<<"$warmup") - $(cut -d'|' -f5 <<<"$warmup") ))"
 stored="$(sqlite3 "$dir/medic.db" "SELECT count(*) FROM deliveries WHERE source = 'alertmanager'")"
 peer_rps="$(cut -d'|' -f2 <<<"$peer")"
 echo

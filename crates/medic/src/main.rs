@@ -387,6 +387,11 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         .map_err(|e| e.to_string())
 }
 
+/// mimalloc, not glibc's malloc: under webhook load glibc's allocator took
+/// a fifth of the CPU (docs/benchmarks.md, intake).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.command, cli.log_format.as_deref());
