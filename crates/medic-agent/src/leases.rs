@@ -350,7 +350,7 @@ fn weight(replica: &str, target: &str) -> u64 {
 /// joined here and carried on from its kept lifecycle; if it is healthy, an
 /// incident its previous owner left open is closed.
 async fn take_up(inner: &Arc<Inner>, target: &str) {
-    let (signal, flapping) = {
+    let (signal, flapping, healthy_at) = {
         let mut targets = inner.targets();
         let Some(runtime) = targets.get_mut(target) else {
             return;
@@ -378,7 +378,7 @@ async fn take_up(inner: &Arc<Inner>, target: &str) {
                 "unhealthy when this replica took it over",
             )
         });
-        (signal, flapping)
+        (signal, flapping, runtime.healthy_at)
     };
     // Its last incident was escalated or failed: a human has it, as on a
     // single node, until the target recovers and fails again.
@@ -391,6 +391,11 @@ async fn take_up(inner: &Arc<Inner>, target: &str) {
         Err(error) => {
             tracing::warn!(%target, %error, "could not read its incidents; taking it up");
         }
+    }
+    if let Some(at) = healthy_at
+        && let Err(error) = crate::incident::close_recovered_before(inner, target, at).await
+    {
+        tracing::warn!(%target, %error, "could not close incidents it recovered from");
     }
     tracing::info!(%target, "taking over a target that is down");
     if flapping {

@@ -52,6 +52,9 @@ pub(crate) struct TargetRuntime {
     /// The latest failure seen, for a replica that takes the target over
     /// while it is down.
     pub last_failure: Option<medic_model::Signal>,
+    /// When the target last turned healthy: a replica taking it over knows
+    /// whether it recovered since its old owner's incident opened.
+    pub healthy_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Probe outcomes over the last minute: intermittent failures that never
     /// reach the failure threshold in a row still show as an error rate.
     /// Shared with the agent's health registry (system health).
@@ -184,6 +187,7 @@ impl TargetRuntime {
             log_hits: HashMap::new(),
             last_exit: None,
             last_failure: None,
+            healthy_at: None,
             errors,
             latencies: VecDeque::with_capacity(LATENCY_HISTORY),
             origin,
@@ -203,6 +207,7 @@ impl TargetRuntime {
             }
         }
         self.log_marks = self.logs.iter().map(|tail| tail.lines_seen()).collect();
+        self.healthy_at = Some(chrono::Utc::now());
         self.last_exit = None;
         self.log_hits.clear();
         self.alerts_handled.clear();

@@ -9,7 +9,7 @@ mod driver;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use medic_act::ActionContext;
 use medic_engine::config::{Action, EscalateAction, EscalationFormat, Target};
 use medic_engine::health::TargetState;
@@ -265,21 +265,45 @@ pub(crate) async fn close_recovered(inner: Arc<Inner>, target: String) {
         {
             return;
         }
-        let closed = async {
-            note(
-                &inner,
-                &incident,
-                TimelineKind::Verification,
-                "healthy again",
-                json!({}),
-            )
-            .await?;
-            set_status(&inner, &mut incident, IncidentStatus::Resolved).await
-        };
-        if let Err(e) = closed.await {
+        if let Err(e) = resolve_recovered(&inner, &mut incident, "healthy again").await {
             tracing::error!(%target, incident = incident.id, error = %e, "cannot resolve a recovered incident");
         }
     }
+}
+
+/// For a replica taking over a target that is down now: resolves the open
+/// incidents its previous owner opened before the target was last seen
+/// healthy here (`healthy_at`). The target recovered from those, unseen by
+/// their owner, which died; the failure now is a new one, with an incident
+/// of its own, not a failed fix of the old (whose next rung would page).
+pub(crate) async fn close_recovered_before(
+    inner: &Inner,
+    target: &str,
+    healthy_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let open = inner.store.open_incidents().await?;
+    for mut incident in open.into_iter().filter(|i| i.target == target) {
+        if incident.opened_at < healthy_at {
+            let note = format!(
+                "healthy again (seen by another replica at {}) before the target failed anew",
+                healthy_at.format("%H:%M:%S%.3f")
+            );
+            resolve_recovered(inner, &mut incident, &note).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn resolve_recovered(
+    inner: &Inner,
+    incident: &mut Incident,
+    why: &str,
+) -> Result<(), StoreError> {
+    settle_left_behind(inner, incident).await?;
+    note(inner, incident, TimelineKind::Verification, why, json!({})).await?;
+    set_status(inner, incident, IncidentStatus::Resolved)
+        .await
+        .map(|_| ())
 }
 
 /// What the incident task needs from the target's runtime, taken under the lock once.
@@ -603,7 +627,7 @@ impl PlanningFacts {
         let actions = inner.store.actions(incident.id).await?;
         let hour_ago = Utc::now() - chrono::Duration::hours(1);
         Ok(Self {
-            tried: actions.iter().map(|a| a.remedy.clone()).collect(),
+            tried: used_up(&actions),
             next_step: actions.iter().map(|a| a.step).max().unwrap_or(0) + 1,
             history: inner.store.remedy_stats(fingerprint).await?,
             // The cooldown is the target's, across its incidents: a fix that
@@ -645,6 +669,53 @@ impl PlanningFacts {
             all_actions_last_hour: self.all_actions_last_hour,
         }
     }
+}
+
+/// Closes the actions of a recovered incident that another run (a replica
+/// that lost the target, or an agent that died) left without an outcome: a
+/// running one is `unknown` (it may have done the fix), an intended one
+/// never started.
+async fn settle_left_behind(inner: &Inner, incident: &Incident) -> Result<(), StoreError> {
+    for action in inner.store.actions(incident.id).await? {
+        let (state, why) = match action.state {
+            ActionState::Running => (
+                ActionState::Unknown,
+                "its agent stopped while this action ran; the target was healthy when the incident was taken over",
+            ),
+            ActionState::Intended => (
+                ActionState::Skipped,
+                "not run: its agent stopped first, and the target recovered",
+            ),
+            _ => continue,
+        };
+        match (inner.store)
+            .finish_action(action.id, state, None, Some(why), Utc::now())
+            .await
+        {
+            Ok(_) | Err(StoreError::ActionAlreadyFinished { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The remedies this incident has used up. A run its agent left in doubt
+/// (`unknown`: the agent died while it ran) may never have started, so its
+/// remedy gets one more try, as a new action; a second doubt uses it up.
+fn used_up(actions: &[medic_model::ActionRecord]) -> Vec<String> {
+    let mut doubts: std::collections::HashMap<&str, u32> = Default::default();
+    let mut used = Vec::new();
+    for action in actions {
+        if action.state == ActionState::Unknown {
+            let seen = doubts.entry(action.remedy.as_str()).or_default();
+            *seen += 1;
+            if *seen < 2 {
+                continue;
+            }
+        }
+        used.push(action.remedy.clone());
+    }
+    used
 }
 
 /// While alive, the target's probes run fast: a fix is being verified.
@@ -726,4 +797,46 @@ pub(crate) async fn send_escalations(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use medic_model::{ActionRecord, ActionState};
+
+    fn action(remedy: &str, state: ActionState) -> ActionRecord {
+        ActionRecord {
+            id: 0,
+            incident_id: 1,
+            target: "shop".into(),
+            remedy: remedy.into(),
+            kind: "http".into(),
+            state,
+            step: 1,
+            dry_run: false,
+            output: None,
+            error: None,
+            intended_at: chrono::Utc::now(),
+            started_at: None,
+            finished_at: None,
+            verified: None,
+        }
+    }
+
+    #[test]
+    fn a_remedy_left_in_doubt_gets_one_more_try() {
+        use ActionState::{Failed, Succeeded, Unknown};
+        assert_eq!(
+            super::used_up(&[action("fix", Unknown)]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            super::used_up(&[action("fix", Unknown), action("fix", Unknown)]),
+            vec!["fix"]
+        );
+        assert_eq!(
+            super::used_up(&[action("fix", Unknown), action("page", Succeeded)]),
+            vec!["page"]
+        );
+        assert_eq!(super::used_up(&[action("fix", Failed)]), vec!["fix"]);
+    }
 }

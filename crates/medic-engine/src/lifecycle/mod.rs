@@ -110,12 +110,16 @@ pub enum Phase {
         /// When it started.
         started_ms: u64,
     },
-    /// An action reported success; waiting for the target to be healthy.
+    /// An action reported success (or was in doubt after a crash); waiting
+    /// for the target to be healthy.
     Verifying {
         /// The remedy that ran.
         remedy: String,
         /// When the verify window ends.
         until_ms: u64,
+        /// Whether it ran at all is unknown: its agent stopped meanwhile.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_doubt: bool,
     },
     /// Dry-run with the ladder spent: waiting for the target to recover alone.
     Watching,
@@ -349,6 +353,7 @@ impl Lifecycle {
                 self.phase = Phase::Verifying {
                     remedy: SUPERVISOR_RESTART.into(),
                     until_ms: verify_until,
+                    in_doubt: false,
                 };
                 vec![
                     C::RecordRestart { step },
@@ -431,6 +436,7 @@ impl Lifecycle {
                 self.phase = Phase::Verifying {
                     remedy: rung.remedy,
                     until_ms: verify_until,
+                    in_doubt: false,
                 };
                 vec![
                     C::Verify,
@@ -446,6 +452,23 @@ impl Lifecycle {
                     format!("healthy again after {remedy}")
                 };
                 self.resolve(Some(remedy), &note)
+            }
+            (
+                Phase::Verifying {
+                    remedy,
+                    in_doubt: true,
+                    ..
+                },
+                Event::StillUnhealthy,
+            ) => {
+                // Unknown is not failed: the run may never have started (its
+                // agent died first), so nothing is learned from it and the
+                // planner may try the remedy once more, as a new action.
+                let note = format!(
+                    "still unhealthy after {remedy}, whose run is in doubt: \
+                     it counts as neither a fix nor a failure"
+                );
+                self.then_plan(vec![C::note(TimelineKind::Verification, note)])
             }
             (Phase::Verifying { remedy, .. }, Event::StillUnhealthy) => {
                 let note = if remedy == SUPERVISOR_RESTART {
@@ -508,6 +531,7 @@ impl Lifecycle {
                 self.phase = Phase::Verifying {
                     remedy: rung.remedy,
                     until_ms,
+                    in_doubt: true,
                 };
                 vec![
                     C::note(TimelineKind::Note, note),

@@ -49,6 +49,7 @@ fn the_transition_table() {
     let verifying = |remedy: &str| Phase::Verifying {
         remedy: remedy.into(),
         until_ms: 1_100,
+        in_doubt: false,
     };
     let cases: Vec<(Phase, Event, Phase, Vec<Command>)> = vec![
         (
@@ -399,9 +400,32 @@ fn an_action_in_doubt_after_a_crash_is_waited_out_never_run_again() {
             until_ms: Some(32_000)
         })
     );
-    // Still unhealthy once its outcome must be known: the next rung, now.
+    // Still unhealthy once its outcome must be known: plan again, now; an
+    // action in doubt did not fail, so nothing is learned against it.
     let next = lifecycle.on(Event::StillUnhealthy, 32_000);
     assert_eq!(next.last(), Some(&Command::Plan));
+    assert!(
+        !next
+            .iter()
+            .any(|c| matches!(c, Command::RecordFailure { .. })),
+        "{next:?}"
+    );
+}
+
+#[test]
+fn a_remedy_that_verifiably_failed_is_learned_as_a_failure() {
+    let mut lifecycle = at(Phase::Verifying {
+        remedy: "restart".into(),
+        until_ms: 5,
+        in_doubt: false,
+    });
+    let next = lifecycle.on(Event::StillUnhealthy, 5);
+    assert_eq!(
+        next.first(),
+        Some(&Command::RecordFailure {
+            remedy: "restart".into()
+        })
+    );
 }
 
 #[test]

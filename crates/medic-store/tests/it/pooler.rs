@@ -41,7 +41,7 @@ fn start() -> Result<u16, String> {
              listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
              auth_type = trust\nauth_file = {dir}/userlist.txt\n\
              pool_mode = transaction\nmax_client_conn = 1000\ndefault_pool_size = 20\n\
-             ignore_startup_parameters = extra_float_digits\n",
+             ignore_startup_parameters = extra_float_digits\nserver_login_retry = 1\n",
             host = server.get_host(),
             server_port = server.get_port(),
             dir = dir.display(),
