@@ -355,6 +355,7 @@ impl Agent {
         };
         if matches!(signal.source, medic_model::SignalSource::Probe { .. }) {
             self.inner.metrics.probed(&signal.target, signal.latency_ms);
+            runtime.probes_seen += 1;
             if let Some(ms) = signal.latency_ms {
                 runtime.record_latency(ms);
             }

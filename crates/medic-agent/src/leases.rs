@@ -350,7 +350,7 @@ fn weight(replica: &str, target: &str) -> u64 {
 /// joined here and carried on from its kept lifecycle; if it is healthy, an
 /// incident its previous owner left open is closed.
 async fn take_up(inner: &Arc<Inner>, target: &str) {
-    let (signal, flapping, healthy_at) = {
+    let (signal, flapping, healthy_at, probes_seen) = {
         let mut targets = inner.targets();
         let Some(runtime) = targets.get_mut(target) else {
             return;
@@ -378,7 +378,7 @@ async fn take_up(inner: &Arc<Inner>, target: &str) {
                 "unhealthy when this replica took it over",
             )
         });
-        (signal, flapping, runtime.healthy_at)
+        (signal, flapping, runtime.healthy_at, runtime.probes_seen)
     };
     // Its last incident was escalated or failed: a human has it, as on a
     // single node, until the target recovers and fails again.
@@ -397,13 +397,66 @@ async fn take_up(inner: &Arc<Inner>, target: &str) {
     {
         tracing::warn!(%target, %error, "could not close incidents it recovered from");
     }
+    let target = target.to_string();
+    tokio::spawn(look_again_then_handle(
+        inner.clone(),
+        target,
+        signal,
+        flapping,
+        probes_seen,
+    ));
+}
+
+/// A target that looked down when this replica took it over. Its state here
+/// may be old (probes back off while a target is down, and this replica did
+/// not own it), so it is probed at the fast pace until a fresh answer comes,
+/// and only a target still down gets an incident task: a fix run on an old
+/// view would hit a target that had recovered, and its verification would
+/// then blame the next, unrelated failure on it.
+async fn look_again_then_handle(
+    inner: Arc<Inner>,
+    target: String,
+    signal: Signal,
+    flapping: bool,
+    probes_seen: u64,
+) {
+    crate::incident::set_verifying(&inner, &target, true);
+    let deadline = tokio::time::Instant::now() + FRESH_LOOK_LIMIT;
+    let down = loop {
+        let (seen, state) = match inner.targets().get(&target) {
+            Some(runtime) => (runtime.probes_seen, runtime.health.state()),
+            None => return,
+        };
+        let fresh = seen > probes_seen;
+        if fresh || tokio::time::Instant::now() >= deadline {
+            break matches!(state, TargetState::Unhealthy | TargetState::Flapping);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    crate::incident::set_verifying(&inner, &target, false);
+    if !down {
+        // Recovering: the owner's usual watch takes it from here, and an
+        // incident left open is closed once it is healthy.
+        free(&inner, &target);
+        tracing::info!(%target, "taken over: it had recovered meanwhile");
+        let mut state = inner.targets().get(&target).map(|r| r.state.subscribe());
+        if let Some(state) = state.as_mut()
+            && crate::incident::wait_for_health(state, FRESH_LOOK_LIMIT).await
+        {
+            crate::incident::close_recovered(inner, target).await;
+        }
+        return;
+    }
     tracing::info!(%target, "taking over a target that is down");
     if flapping {
-        tokio::spawn(crate::incident::flapping(inner.clone(), signal));
+        crate::incident::flapping(inner, signal).await;
     } else {
-        tokio::spawn(crate::incident::handle(inner.clone(), signal));
+        crate::incident::handle(inner, signal).await;
     }
 }
+
+/// How long a replica taking a target over waits for a fresh probe answer.
+const FRESH_LOOK_LIMIT: Duration = Duration::from_secs(5);
 
 /// Whether the target's newest incident ended with a human (escalated or
 /// failed) and none is open.

@@ -55,6 +55,9 @@ pub(crate) struct TargetRuntime {
     /// When the target last turned healthy: a replica taking it over knows
     /// whether it recovered since its old owner's incident opened.
     pub healthy_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Probe answers received: a replica taking the target over waits for
+    /// a fresh one (probes back off while a target is down).
+    pub probes_seen: u64,
     /// Probe outcomes over the last minute: intermittent failures that never
     /// reach the failure threshold in a row still show as an error rate.
     /// Shared with the agent's health registry (system health).
@@ -188,6 +191,7 @@ impl TargetRuntime {
             last_exit: None,
             last_failure: None,
             healthy_at: None,
+            probes_seen: 0,
             errors,
             latencies: VecDeque::with_capacity(LATENCY_HISTORY),
             origin,

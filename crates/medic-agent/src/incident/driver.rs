@@ -391,8 +391,7 @@ impl Driver<'_> {
     async fn settle_unstarted(&mut self) -> Result<(), StoreError> {
         for action in self.inner.store.actions(self.incident.id).await? {
             if action.state == ActionState::Intended {
-                let why = "not run: its agent stopped before it started";
-                self.finish_skipped(&action, why).await?;
+                self.finish_skipped(&action, super::NOT_STARTED).await?;
             }
         }
         Ok(())

@@ -699,13 +699,20 @@ async fn settle_left_behind(inner: &Inner, incident: &Incident) -> Result<(), St
     Ok(())
 }
 
-/// The remedies this incident has used up. A run its agent left in doubt
-/// (`unknown`: the agent died while it ran) may never have started, so its
-/// remedy gets one more try, as a new action; a second doubt uses it up.
+/// Why an intent its agent never started (it died first) was closed.
+pub(crate) const NOT_STARTED: &str = "not run: its agent stopped before it started";
+
+/// The remedies this incident has used up. An intent its agent never
+/// started uses nothing up. A run its agent left in doubt (`unknown`: the
+/// agent died while it ran) may never have started either, so its remedy
+/// gets one more try, as a new action; a second doubt uses it up.
 fn used_up(actions: &[medic_model::ActionRecord]) -> Vec<String> {
     let mut doubts: std::collections::HashMap<&str, u32> = Default::default();
     let mut used = Vec::new();
     for action in actions {
+        if action.state == ActionState::Skipped && action.error.as_deref() == Some(NOT_STARTED) {
+            continue;
+        }
         if action.state == ActionState::Unknown {
             let seen = doubts.entry(action.remedy.as_str()).or_default();
             *seen += 1;
@@ -740,7 +747,7 @@ impl Drop for FastProbes<'_> {
     }
 }
 
-fn set_verifying(inner: &Inner, target: &str, verifying: bool) {
+pub(crate) fn set_verifying(inner: &Inner, target: &str, verifying: bool) {
     let mut targets = inner.targets();
     let Some(runtime) = targets.get_mut(target) else {
         return;
@@ -838,5 +845,11 @@ mod tests {
             vec!["page"]
         );
         assert_eq!(super::used_up(&[action("fix", Failed)]), vec!["fix"]);
+        let mut never_started = action("fix", ActionState::Skipped);
+        never_started.error = Some(super::NOT_STARTED.into());
+        assert_eq!(super::used_up(&[never_started]), Vec::<String>::new());
+        let mut rejected = action("fix", ActionState::Skipped);
+        rejected.error = Some("rejected by ana".into());
+        assert_eq!(super::used_up(&[rejected]), vec!["fix"]);
     }
 }

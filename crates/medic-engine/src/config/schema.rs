@@ -259,7 +259,9 @@ impl Default for Server {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Storage {
-    /// `sqlite://medic.db` (default) or `postgres://user@host:5432/db`.
+    /// `sqlite://medic.db` (default) or `postgres://user@host:5432/db`;
+    /// behind PgBouncer in transaction pooling mode, add
+    /// `?pool_mode=transaction`.
     pub url: String,
 }
 
