@@ -370,11 +370,12 @@ def main():
         f"| {statistics.median(valid_takeovers) if valid_takeovers else float('nan'):.2f} / "
         f"{percentile(valid_takeovers, 0.95):.2f} / {max(valid_takeovers, default=float('nan')):.2f} s |"
     )
-    print(
-        f"MTTR (fault -> healthy): calm p50 {percentile(mttr_calm, 0.5):.0f} ms, p95 {percentile(mttr_calm, 0.95):.0f} ms "
-        f"({len(mttr_calm)}); across a kill p50 {percentile(mttr_kill, 0.5):.0f} ms, "
-        f"p95 {percentile(mttr_kill, 0.95):.0f} ms ({len(mttr_kill)})"
-    )
+    def mttr(values):
+        if not values:
+            return "none"
+        return f"p50 {percentile(values, 0.5):.0f} ms, p95 {percentile(values, 0.95):.0f} ms ({len(values)})"
+
+    print(f"MTTR (fault -> healthy): calm {mttr(mttr_calm)}; across a kill {mttr(mttr_kill)}")
     print("takeovers: " + ", ".join(f"{t:.2f} s" if t is not None else "never" for t in takeovers)
           + (f"; PostgreSQL restarted {db_restart_at - started:.0f} s in" if db_restart_at else "")
           + "; kills at " + ", ".join(f"{k - started:.0f}" for k in kill_times) + " s")

@@ -703,9 +703,11 @@ async fn settle_left_behind(inner: &Inner, incident: &Incident) -> Result<(), St
 pub(crate) const NOT_STARTED: &str = "not run: its agent stopped before it started";
 
 /// The remedies this incident has used up. An intent its agent never
-/// started uses nothing up. A run its agent left in doubt (`unknown`: the
-/// agent died while it ran) may never have started either, so its remedy
-/// gets one more try, as a new action; a second doubt uses it up.
+/// started uses nothing up. An HTTP request its agent left in doubt
+/// (`unknown`: the agent died while it ran) may never have been sent, and
+/// the far side has done it or not by now: it gets one more try, as a new
+/// action; a second doubt uses it up. A command in doubt is used up: it
+/// may still be running, orphaned, and a second copy would race it.
 fn used_up(actions: &[medic_model::ActionRecord]) -> Vec<String> {
     let mut doubts: std::collections::HashMap<&str, u32> = Default::default();
     let mut used = Vec::new();
@@ -713,7 +715,7 @@ fn used_up(actions: &[medic_model::ActionRecord]) -> Vec<String> {
         if action.state == ActionState::Skipped && action.error.as_deref() == Some(NOT_STARTED) {
             continue;
         }
-        if action.state == ActionState::Unknown {
+        if action.state == ActionState::Unknown && action.kind == "http" {
             let seen = doubts.entry(action.remedy.as_str()).or_default();
             *seen += 1;
             if *seen < 2 {
@@ -830,7 +832,7 @@ mod tests {
     }
 
     #[test]
-    fn a_remedy_left_in_doubt_gets_one_more_try() {
+    fn an_http_remedy_left_in_doubt_gets_one_more_try() {
         use ActionState::{Failed, Succeeded, Unknown};
         assert_eq!(
             super::used_up(&[action("fix", Unknown)]),
@@ -845,6 +847,9 @@ mod tests {
             vec!["page"]
         );
         assert_eq!(super::used_up(&[action("fix", Failed)]), vec!["fix"]);
+        let mut command = action("fix", Unknown);
+        command.kind = "exec".into();
+        assert_eq!(super::used_up(&[command]), vec!["fix"]);
         let mut never_started = action("fix", ActionState::Skipped);
         never_started.error = Some(super::NOT_STARTED.into());
         assert_eq!(super::used_up(&[never_started]), Vec::<String>::new());
