@@ -350,7 +350,7 @@ fn weight(replica: &str, target: &str) -> u64 {
 /// joined here and carried on from its kept lifecycle; if it is healthy, an
 /// incident its previous owner left open is closed.
 async fn take_up(inner: &Arc<Inner>, target: &str) {
-    let (signal, flapping, healthy_at, probes_seen) = {
+    let (signal, flapping, healthy_at, probed) = {
         let mut targets = inner.targets();
         let Some(runtime) = targets.get_mut(target) else {
             return;
@@ -378,7 +378,9 @@ async fn take_up(inner: &Arc<Inner>, target: &str) {
                 "unhealthy when this replica took it over",
             )
         });
-        (signal, flapping, runtime.healthy_at, runtime.probes_seen)
+        // Without probes (alerts and logs only) there is nothing to look at again.
+        let probed = (!runtime.probes.is_empty()).then_some(runtime.probes_seen);
+        (signal, flapping, runtime.healthy_at, probed)
     };
     // Its last incident was escalated or failed: a human has it, as on a
     // single node, until the target recovers and fails again.
@@ -403,7 +405,7 @@ async fn take_up(inner: &Arc<Inner>, target: &str) {
         target,
         signal,
         flapping,
-        probes_seen,
+        probed,
     ));
 }
 
@@ -418,23 +420,11 @@ async fn look_again_then_handle(
     target: String,
     signal: Signal,
     flapping: bool,
-    probes_seen: u64,
+    probed: Option<u64>,
 ) {
-    crate::incident::set_verifying(&inner, &target, true);
-    let deadline = tokio::time::Instant::now() + FRESH_LOOK_LIMIT;
-    let down = loop {
-        let (seen, state) = match inner.targets().get(&target) {
-            Some(runtime) => (runtime.probes_seen, runtime.health.state()),
-            None => return,
-        };
-        let fresh = seen > probes_seen;
-        if fresh || tokio::time::Instant::now() >= deadline {
-            break matches!(state, TargetState::Unhealthy | TargetState::Flapping);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    crate::incident::set_verifying(&inner, &target, false);
-    if !down {
+    if let Some(probes_seen) = probed
+        && !still_down(&inner, &target, probes_seen).await
+    {
         // Recovering: the owner's usual watch takes it from here, and an
         // incident left open is closed once it is healthy.
         free(&inner, &target);
@@ -453,6 +443,26 @@ async fn look_again_then_handle(
     } else {
         crate::incident::handle(inner, signal).await;
     }
+}
+
+/// Probes `target` at the fast pace until an answer newer than
+/// `probes_seen` comes (or [`FRESH_LOOK_LIMIT`] passes): whether it is down.
+async fn still_down(inner: &Inner, target: &str, probes_seen: u64) -> bool {
+    crate::incident::set_verifying(inner, target, true);
+    let deadline = tokio::time::Instant::now() + FRESH_LOOK_LIMIT;
+    let down = loop {
+        let (seen, state) = match inner.targets().get(target) {
+            Some(runtime) => (runtime.probes_seen, runtime.health.state()),
+            None => return false, // removed meanwhile
+        };
+        let fresh = seen > probes_seen;
+        if fresh || tokio::time::Instant::now() >= deadline {
+            break matches!(state, TargetState::Unhealthy | TargetState::Flapping);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    crate::incident::set_verifying(inner, target, false);
+    down
 }
 
 /// How long a replica taking a target over waits for a fresh probe answer.
