@@ -34,11 +34,9 @@ root they run as the `postgres` user.
 """
 
 import glob
-import json
 import os
 import random
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -47,8 +45,9 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from medic_replica import Replica
 
 LEASE_S = 5
 TARGETS = 30
@@ -212,41 +211,10 @@ class Chaos:
             return all(f is None for f in self.fault)
 
 
-class Replica:
-    started = 0
-
-    def __init__(self, medic, config, work):
-        Replica.started += 1
-        log = open(os.path.join(work, f"replica-{Replica.started}.log"), "w")
-        self.process = subprocess.Popen(
-            [medic, "serve", "--config", config],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            env={**os.environ, "MEDIC_LOG": os.environ.get("CHAOS_MEDIC_LOG", "warn")},
-        )
-        line = self.process.stdout.readline().decode()
-        self.address = line.strip().rsplit("http://", 1)[-1]
-        # The rest goes to the log: a full pipe would stall the replica.
-        threading.Thread(target=lambda: shutil.copyfileobj(self.process.stdout, log.buffer), daemon=True).start()
-
-    def owns(self):
-        try:
-            with urllib.request.urlopen(f"http://{self.address}/api/v1/health", timeout=2) as answer:
-                return set(json.load(answer)["replica"]["owns"])
-        except (OSError, ValueError, KeyError):
-            return None
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+def start_replica(medic, config, work, started=[0]):
+    started[0] += 1
+    log = os.path.join(work, f"replica-{started[0]}.log")
+    return Replica(medic, config, log, os.environ.get("CHAOS_MEDIC_LOG", "warn"))
 
 
 def write_config(path, db_url, chaos_port):
@@ -294,7 +262,7 @@ def main():
     db_restart_at = None
     started = time.monotonic()
     try:
-        replicas = [Replica(medic, config, work) for _ in range(REPLICAS)]
+        replicas = [start_replica(medic, config, work) for _ in range(REPLICAS)]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             owned = [r.owns() or set() for r in replicas]
@@ -316,7 +284,7 @@ def main():
                 kill_times.append(time.monotonic())
                 victim.kill()
                 replicas.remove(victim)
-                replicas.append(Replica(medic, config, work))
+                replicas.append(start_replica(medic, config, work))
                 threading.Thread(
                     target=lambda o=orphaned, at=kill_times[-1]: takeovers.append(
                         taken_over(o, at, lambda: list(replicas))

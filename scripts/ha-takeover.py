@@ -21,7 +21,7 @@ Environment: MEDIC_TEST_POSTGRES_URL (default the local server's `test`).
 import json
 import os
 import random
-import signal
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +30,8 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from medic_replica import Replica
 
 LEASE_S = next((float(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--lease=")), 2.0)
 
@@ -52,36 +54,6 @@ def psql(base, sql):
 def get_json(address, path):
     with urllib.request.urlopen(f"http://{address}{path}", timeout=2) as answer:
         return json.load(answer)
-
-
-class Replica:
-    def __init__(self, medic, config):
-        self.process = subprocess.Popen(
-            [medic, "serve", "--config", config],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "MEDIC_LOG": "error"},
-        )
-        line = self.process.stdout.readline().decode()
-        self.address = line.strip().rsplit("http://", 1)[-1]
-
-    def owns(self):
-        try:
-            return set(get_json(self.address, "/api/v1/health")["replica"]["owns"])
-        except OSError:
-            return None
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def ownership(replicas):
@@ -135,7 +107,7 @@ def main():
         return None
 
     try:
-        replicas = [Replica(medic, config) for _ in range(n_replicas)]
+        replicas = [Replica(medic, config, os.path.join(work, f"replica-{time.monotonic_ns()}.log"), "error") for _ in range(n_replicas)]
         if settled(time.monotonic() + 30) is None:
             sys.exit("ha-takeover: the targets never spread, one owner each, over the replicas")
         for _ in range(kills):
@@ -157,7 +129,7 @@ def main():
             if taken is None:
                 sys.exit(f"ha-takeover: {len(orphaned)} targets were never taken over")
             takeovers.append(taken)
-            replicas.append(Replica(medic, config))
+            replicas.append(Replica(medic, config, os.path.join(work, f"replica-{time.monotonic_ns()}.log"), "error"))
             if settled(time.monotonic() + 30) is None:
                 sys.exit("ha-takeover: the targets never rebalanced after a replica joined")
     finally:
@@ -165,6 +137,7 @@ def main():
             replica.stop()
         server.shutdown()
         psql(base, f"DROP SCHEMA {schema} CASCADE")
+        shutil.rmtree(work, ignore_errors=True)
 
     ordered = sorted(takeovers)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
