@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,7 +30,7 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from medic_replica import Replica
+from medic_replica import Replica, ownership, psql, write_http_targets_config
 
 LEASE_S = next((float(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--lease=")), 2.0)
 
@@ -47,22 +46,11 @@ class Healthy(BaseHTTPRequestHandler):
         pass
 
 
-def psql(base, sql):
-    return subprocess.run(["psql", base, "-qc", sql], capture_output=True).returncode == 0
-
 
 def get_json(address, path):
     with urllib.request.urlopen(f"http://{address}{path}", timeout=2) as answer:
         return json.load(answer)
 
-
-def ownership(replicas):
-    """Each target's owners, by the replicas that answer."""
-    owners = {}
-    for replica in replicas:
-        for target in replica.owns() or ():
-            owners.setdefault(target, []).append(replica)
-    return owners
 
 
 def main():
@@ -80,16 +68,8 @@ def main():
     port = server.server_address[1]
     work = tempfile.mkdtemp(prefix="medic-ha-")
     config = os.path.join(work, "medic.toml")
-    with open(config, "w") as out:
-        out.write('[server]\nlisten = "127.0.0.1:0"\n')
-        out.write(f'[storage]\nurl = "{base}?options=-c%20search_path%3D{schema}"\n')
-        out.write(f'[cluster]\nlease = "{int(LEASE_S * 1000)}ms"\n')
-        for i in range(n_targets):
-            out.write(
-                f'[[targets]]\nname = "t{i}"\n'
-                f'probes = [{{ kind = "http", url = "http://127.0.0.1:{port}/health?t={i}", interval = "1s" }}]\n'
-            )
-    targets = {f"t{i}" for i in range(n_targets)}
+    store = f"{base}?options=-c%20search_path%3D{schema}"
+    targets = write_http_targets_config(config, store, LEASE_S, n_targets, port)
     replicas = []
     twice = []
     takeovers = []

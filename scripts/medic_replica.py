@@ -1,6 +1,8 @@
 """One `medic serve` replica for the replica scripts (ha-takeover.py,
-ha-chaos.py): started on a config whose `[server] listen` is port 0, its
-address read from the first line it prints, its log written to a file."""
+ha-chaos.py, ha-scale.py): started on a config whose `[server] listen` is
+port 0, its address read from the first line it prints, its log written to
+a file. Also what those scripts share: psql, the replicas' config, and who
+owns what."""
 
 import json
 import os
@@ -9,6 +11,35 @@ import signal
 import subprocess
 import threading
 import urllib.request
+
+
+def psql(base, sql):
+    """Runs `sql` on `base`; whether it worked."""
+    return subprocess.run(["psql", base, "-qc", sql], capture_output=True).returncode == 0
+
+
+def write_http_targets_config(path, store, lease_s, n_targets, port):
+    """A replica config: loopback API, `store`, the lease, and `n_targets`
+    targets `t0`… each probing http://127.0.0.1:PORT/health every second."""
+    with open(path, "w") as out:
+        out.write('[server]\nlisten = "127.0.0.1:0"\n')
+        out.write(f'[storage]\nurl = "{store}"\n')
+        out.write(f'[cluster]\nlease = "{int(lease_s * 1000)}ms"\n')
+        for i in range(n_targets):
+            out.write(
+                f'[[targets]]\nname = "t{i}"\n'
+                f'probes = [{{ kind = "http", url = "http://127.0.0.1:{port}/health?t={i}", interval = "1s" }}]\n'
+            )
+    return {f"t{i}" for i in range(n_targets)}
+
+
+def ownership(replicas):
+    """Each target's owners, by the replicas that answer."""
+    owners = {}
+    for replica in replicas:
+        for target in replica.owns() or ():
+            owners.setdefault(target, []).append(replica)
+    return owners
 
 
 class Replica:

@@ -270,8 +270,15 @@ impl Agent {
         }
         let errors = inner.health.component(&target.name);
         let pause_when_flapping = inner.config.policy.on_flapping == OnFlapping::Pause;
-        let mut runtime =
-            TargetRuntime::new(target.clone(), logs, errors, origin, pause_when_flapping);
+        let owned = !inner.leases.shared();
+        let mut runtime = TargetRuntime::new(
+            target.clone(),
+            logs,
+            errors,
+            origin,
+            pause_when_flapping,
+            owned,
+        );
         runtime.endpoint = endpoint;
         schedule(inner, &mut runtime, checks);
         // Checked again as it goes in: two first alerts may attach the
@@ -284,9 +291,12 @@ impl Agent {
                 slot.insert(runtime);
             }
         }
-        inner
-            .metrics
-            .target_state(&target.name, TargetState::Unknown);
+        // A target's series are the replica's that probes it (its owner).
+        if owned {
+            inner
+                .metrics
+                .target_state(&target.name, TargetState::Unknown);
+        }
         Ok(())
     }
 
@@ -430,7 +440,11 @@ impl Agent {
             if transition.from != TargetState::Suspect {
                 runtime.forget_outage_errors();
             }
-            if owned && !runtime.busy {
+            // Its first verdict since start or takeover: a shared store was
+            // read once for all targets, and this one may have nothing open.
+            let nothing_open = transition.from == TargetState::Unknown
+                && !self.inner.leases.may_have_incidents(&signal.target);
+            if owned && !runtime.busy && !nothing_open {
                 // Incidents left open by an earlier run (or by a flapping spell)
                 // end when the target is healthy again.
                 let inner = self.inner.clone();
@@ -470,13 +484,19 @@ impl Agent {
             // Its task is still at work on the last outage: it takes this one up next.
             runtime.takes_new_alert(&signal);
         }
+        // The first verdict since this replica took the target over.
+        let decided = transition.to != TargetState::Suspect;
+        let taken_over = decided && std::mem::take(&mut runtime.newly_owned);
         if owned && starts_incident && !runtime.busy {
             if alert {
                 runtime.alerts_handled.insert(signal.message.clone());
             }
             runtime.busy = true;
             let inner = self.inner.clone();
-            if transition.to == TargetState::Flapping {
+            let flapping = transition.to == TargetState::Flapping;
+            if taken_over {
+                tokio::spawn(crate::leases::take_over_outage(inner, signal, flapping));
+            } else if flapping {
                 tokio::spawn(crate::incident::flapping(inner, signal));
             } else {
                 tokio::spawn(crate::incident::handle(inner, signal));

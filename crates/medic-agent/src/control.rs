@@ -81,6 +81,9 @@ pub struct ComponentView {
     pub source: &'static str,
     /// medic's verdict.
     pub state: TargetState,
+    /// Whether this replica probes it: false when another replica owns it,
+    /// and then its state here is `unknown` (its incidents are shared).
+    pub watched_here: bool,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
     /// Its probes, described (aimed at the active endpoint).
@@ -384,6 +387,13 @@ impl Agent {
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
+
+    /// The metrics' text exposition, with the probe scheduler's counters
+    /// read now.
+    pub fn metrics_text(&self) -> String {
+        (self.inner.metrics).probe_scheduler(self.inner.scheduler.stats());
+        self.inner.metrics.encode()
+    }
 }
 
 fn not_found(what: &'static str, name: &str) -> ControlError {
@@ -406,6 +416,7 @@ fn view(
             Origin::Api(_) => "api",
         },
         state: runtime.health.state(),
+        watched_here: runtime.owned,
         labels: config.labels.clone(),
         probes: config
             .probes

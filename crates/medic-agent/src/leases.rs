@@ -1,9 +1,10 @@
 //! Which targets this replica owns. With a PostgreSQL store any number of
 //! agents share the targets: each target's work belongs to the replica that
 //! holds its lease in the store, and only that replica opens its incidents,
-//! records intents and acts. Every replica probes every target (so each
-//! shows the same state), but a replica that does not own a target only
-//! watches it.
+//! records intents and acts. Only the owner probes a target: the others
+//! leave its probes idle and show its state as unknown (its incidents, in
+//! the store, are the same on every replica). A replica that takes a
+//! target over starts from unknown and probes it afresh.
 //!
 //! Every third of `[cluster] lease`, a replica heartbeats, works out which
 //! targets it should own (rendezvous hashing over the live replicas, so
@@ -18,13 +19,14 @@
 //!
 //! A single-node store (SQLite) has no leases: this replica holds all.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use medic_engine::config::Config;
 use medic_engine::health::TargetState;
 use medic_model::{Signal, SignalSource};
+use medic_probe::scheduler::Pace;
 use medic_store::{Fence, Replica, StoreError};
 
 use crate::agent::Inner;
@@ -44,6 +46,10 @@ pub(crate) struct Leases {
     handoffs_out: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<(String, AlertNotice)>>>,
     /// When a round last reached the store.
     renewed: Mutex<Option<Instant>>,
+    /// Targets with an incident not yet resolved (open or escalated), as of
+    /// the last round that gained targets: only those need a look in the
+    /// store when a newly gained target first shows healthy.
+    unsettled: Mutex<HashSet<String>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +69,7 @@ impl Leases {
             handoffs,
             handoffs_out: Mutex::new(Some(handoffs_out)),
             renewed: Mutex::new(None),
+            unsettled: Mutex::new(HashSet::new()),
             shared: backend == "postgres",
             me: Replica {
                 id: format!("{node}:{}:{}", std::process::id(), &nonce[..8]),
@@ -122,6 +129,14 @@ impl Leases {
             )),
             None => Some("leases not claimed yet".into()),
         }
+    }
+
+    /// Whether `target` may have an incident to close when it shows healthy
+    /// for the first time here. Always on a single-node store; on a shared
+    /// one, only when the last look at the store found one (thousands of
+    /// targets taken over must not mean thousands of reads).
+    pub(crate) fn may_have_incidents(&self, target: &str) -> bool {
+        !self.shared || (self.unsettled.lock().unwrap_or_else(|e| e.into_inner())).contains(target)
     }
 
     /// This replica, as the others see it.
@@ -197,13 +212,21 @@ async fn renew(inner: &Arc<Inner>) -> Result<(), StoreError> {
     let replicas = inner.store.heartbeat(&leases.me, leases.ttl).await?;
     let (wanted, unwanted) = choose(inner, &replicas);
     // Let go here before the store does: never a moment in which another
-    // replica may claim a lease this one still counts as held.
-    {
+    // replica may claim a lease this one still counts as held. Leases that
+    // lapsed (the store was away) do not count as held before: they are
+    // gained again, and a task they stopped is taken up anew.
+    let before: HashSet<String> = {
         let mut held = leases.held();
+        let now = Instant::now();
+        let before = (held.iter())
+            .filter(|(_, lease)| lease.until > now)
+            .map(|(target, _)| target.clone())
+            .collect();
         for target in &unwanted {
             held.remove(target);
         }
-    }
+        before
+    };
     let sent = Instant::now();
     let granted = inner
         .store
@@ -217,14 +240,8 @@ async fn renew(inner: &Arc<Inner>) -> Result<(), StoreError> {
     }
     let until = sent + leases.ttl;
     *leases.renewed.lock().unwrap_or_else(|e| e.into_inner()) = Some(sent);
-    let (gained, lost) = {
+    let (gained, granted_names) = {
         let mut held = leases.held();
-        // Leases that lapsed (the store was away) count as gained again: a
-        // task they stopped is taken up anew.
-        let before: Vec<String> = (held.iter())
-            .filter(|(_, lease)| lease.until > sent)
-            .map(|(target, _)| target.clone())
-            .collect();
         held.clear();
         for lease in &granted {
             held.insert(
@@ -240,20 +257,122 @@ async fn renew(inner: &Arc<Inner>) -> Result<(), StoreError> {
             .map(|l| l.target.clone())
             .filter(|t| !before.contains(t))
             .collect();
-        let lost: Vec<String> = before
-            .into_iter()
-            .filter(|t| !held.contains_key(t))
-            .collect();
-        (gained, lost)
+        let names: HashSet<&str> = granted.iter().map(|l| l.target.as_str()).collect();
+        (gained, names)
     };
+    // Probed here but not held: let go this round, or in an earlier one
+    // whose claim failed after the release.
+    let lost: Vec<String> = (inner.targets().iter())
+        .filter(|(name, runtime)| runtime.owned && !granted_names.contains(name.as_str()))
+        .map(|(name, _)| name.clone())
+        .collect();
     if !gained.is_empty() || !lost.is_empty() {
-        tracing::info!(replica = %leases.me.id, ?gained, ?lost, replicas = replicas.len(), "leases changed");
+        tracing::info!(
+            replica = %leases.me.id,
+            gained = gained.len(),
+            lost = lost.len(),
+            replicas = replicas.len(),
+            "leases changed"
+        );
+        tracing::debug!(?gained, ?lost, "leases changed");
+    }
+    for target in &lost {
+        stop_watching(inner, target);
+    }
+    if !gained.is_empty() {
+        // Read before the gained targets' probes start: an old owner can
+        // open no incident once its lease moved on.
+        let unsettled = unsettled_targets(inner.store.as_ref()).await?;
+        *leases.unsettled.lock().unwrap_or_else(|e| e.into_inner()) = unsettled;
     }
     for target in gained {
         crate::failover::follow_store(inner, &target).await;
-        take_up(inner, &target).await;
+        if start_watching(inner, &target) {
+            take_up(inner, &target).await;
+        }
     }
     Ok(())
+}
+
+/// The targets with an open or escalated incident: two reads, however
+/// many targets there are (escalated ones a page at a time).
+async fn unsettled_targets(store: &dyn medic_store::Store) -> Result<HashSet<String>, StoreError> {
+    let mut targets: HashSet<String> = (store.open_incidents().await?)
+        .into_iter()
+        .map(|incident| incident.target)
+        .collect();
+    let mut filter = medic_store::IncidentFilter::default()
+        .with_status(medic_model::IncidentStatus::Escalated)
+        .with_limit(medic_store::IncidentFilter::MAX_LIMIT);
+    loop {
+        let page = store.list_incidents(&filter).await?;
+        let Some(last) = page.last().map(|incident| incident.id) else {
+            break;
+        };
+        targets.extend(page.into_iter().map(|incident| incident.target));
+        filter.before_id = Some(last);
+    }
+    Ok(targets)
+}
+
+/// Another replica owns `target` now: its probes go idle here, and what
+/// they said is forgotten (it would only grow stale).
+fn stop_watching(inner: &Inner, target: &str) {
+    let mut targets = inner.targets();
+    let Some(runtime) = targets.get_mut(target) else {
+        return;
+    };
+    runtime.owned = false;
+    runtime.newly_owned = false;
+    if runtime.probes.is_empty() {
+        return;
+    }
+    runtime.health.forget();
+    runtime.latencies.clear();
+    runtime.forget_outage_errors();
+    runtime.state.send_replace(TargetState::Unknown);
+    // Its series are its new owner's to export.
+    inner.metrics.forget_target(target);
+    for probe in &runtime.probes {
+        inner.scheduler.set_pace(*probe, Pace::Idle);
+    }
+}
+
+/// `target` is this replica's now: its probes start (from an unknown
+/// state, their first verdict taking it over). True when it should be
+/// taken up at once instead: it was watched here all along (its lease had
+/// only lapsed) or it has no probes to give a verdict.
+fn start_watching(inner: &Inner, target: &str) -> bool {
+    let mut targets = inner.targets();
+    let Some(runtime) = targets.get_mut(target) else {
+        return false;
+    };
+    let watched_already = std::mem::replace(&mut runtime.owned, true);
+    if !watched_already {
+        inner.metrics.target_state(target, runtime.health.state());
+    }
+    if watched_already || runtime.probes.is_empty() {
+        return true;
+    }
+    runtime.newly_owned = true;
+    let pace = runtime.pace();
+    for probe in &runtime.probes {
+        inner.scheduler.set_pace(*probe, pace);
+    }
+    false
+}
+
+/// The first verdict on a target this replica took over says it is down:
+/// its incident is opened or joined here and carried on from its kept
+/// lifecycle, unless its last incident already went to a human.
+pub(crate) async fn take_over_outage(inner: Arc<Inner>, signal: Signal, flapping: bool) {
+    let target = signal.target.clone();
+    if let Ok(true) = handed_to_a_human(&inner, &target).await {
+        tracing::info!(%target, "taken over while down; its last incident is with a human");
+        free(&inner, &target);
+        return;
+    }
+    handle_taken_over(inner, signal, flapping).await;
 }
 
 /// Writes alerts for other replicas' targets to the store, in order; one
@@ -302,7 +421,7 @@ async fn take_handoffs(inner: &Arc<Inner>) -> Result<(), StoreError> {
 /// here), and those it holds but should let go.
 fn choose(inner: &Inner, replicas: &[Replica]) -> (Vec<String>, Vec<String>) {
     let me = &inner.leases.me;
-    let held: Vec<String> = inner.leases.held().keys().cloned().collect();
+    let held: HashSet<String> = inner.leases.held().keys().cloned().collect();
     let targets = inner.targets();
     let mut wanted = Vec::new();
     for (name, runtime) in targets.iter() {
@@ -324,7 +443,13 @@ fn choose(inner: &Inner, replicas: &[Replica]) -> (Vec<String>, Vec<String>) {
             wanted.push(name.clone());
         }
     }
-    let unwanted = held.into_iter().filter(|t| !wanted.contains(t)).collect();
+    let unwanted = {
+        let wanted: HashSet<&String> = wanted.iter().collect();
+        held.iter()
+            .filter(|t| !wanted.contains(t))
+            .cloned()
+            .collect()
+    };
     (wanted, unwanted)
 }
 
@@ -437,7 +562,12 @@ async fn look_again_then_handle(
         }
         return;
     }
-    tracing::info!(%target, "taking over a target that is down");
+    handle_taken_over(inner, signal, flapping).await;
+}
+
+/// A target taken over while down gets its incident task here.
+async fn handle_taken_over(inner: Arc<Inner>, signal: Signal, flapping: bool) {
+    tracing::info!(target = %signal.target, "taking over a target that is down");
     if flapping {
         crate::incident::flapping(inner, signal).await;
     } else {

@@ -47,6 +47,11 @@ struct ReasonLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct IntakeLabels {
     source: String,
     outcome: String,
@@ -72,6 +77,9 @@ pub struct Metrics {
     intake: Family<IntakeLabels, Counter>,
     approvals: Family<ApprovalLabels, Counter>,
     skipped: Family<ReasonLabel, Counter>,
+    probe_runs: Family<OutcomeLabel, Counter>,
+    /// Held while `probe_runs` catch up, so two scrapes never add twice.
+    probe_runs_sync: std::sync::Mutex<()>,
     /// (verified, finished) remedy actions, for the ratio.
     tally: std::sync::Mutex<(u64, u64)>,
 }
@@ -153,6 +161,12 @@ impl Metrics {
             "Remedies held back, by reason: deferred (cooldown) or skipped (budget, breaker)",
             skipped.clone(),
         );
+        let probe_runs = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "probe_runs",
+            "Probe runs due on this replica, by outcome: on_time (started within 100 ms of its due instant), late, missed (the scheduler fell a whole interval behind), skipped (its previous check still ran)",
+            probe_runs.clone(),
+        );
         Self {
             registry,
             incidents,
@@ -165,6 +179,8 @@ impl Metrics {
             intake,
             approvals,
             skipped,
+            probe_runs,
+            probe_runs_sync: std::sync::Mutex::new(()),
             tally: std::sync::Mutex::new((0, 0)),
         }
     }
@@ -176,6 +192,24 @@ impl Metrics {
             tracing::error!(error = %e, "encoding metrics failed");
         }
         text
+    }
+
+    /// Brings the probe-run counters up to the scheduler's own.
+    pub(crate) fn probe_scheduler(&self, stats: medic_probe::scheduler::SchedulerStats) {
+        let _sync = self
+            .probe_runs_sync
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let on_time = stats.checks_started.saturating_sub(stats.late_runs);
+        for (outcome, total) in [
+            ("on_time", on_time),
+            ("late", stats.late_runs),
+            ("missed", stats.missed_runs),
+            ("skipped", stats.skipped_in_flight),
+        ] {
+            let counter = self.probe_runs.get_or_create(&OutcomeLabel { outcome });
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
     }
 
     /// A remedy held back: `cooldown`, `global_budget`, `target_budget`,

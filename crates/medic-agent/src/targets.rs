@@ -55,6 +55,12 @@ pub(crate) struct TargetRuntime {
     /// When the target last turned healthy: a replica taking it over knows
     /// whether it recovered since its old owner's incident opened.
     pub healthy_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// This replica owns it (always, on a single-node store): only the
+    /// owner probes a target; the others leave its probes idle.
+    pub owned: bool,
+    /// It came to this replica from another and its probes have not yet
+    /// given a verdict: an outage found then is taken over, not new.
+    pub newly_owned: bool,
     /// Probe answers received: a replica taking the target over waits for
     /// a fresh one (probes back off while a target is down).
     pub probes_seen: u64,
@@ -104,11 +110,15 @@ impl TargetRuntime {
         hits.len() >= threshold
     }
 
-    /// How often its probes run now: fast while a change of state is being
+    /// How often its probes run now: not at all while another replica owns
+    /// it; fast while a change of state is being
     /// confirmed or a fix verified; backing off while it stays down with
     /// nothing to confirm (a struggling service is not hammered by the tool
     /// meant to help it); else at their own interval.
     pub fn pace(&self) -> Pace {
+        if !self.owned {
+            return Pace::Idle;
+        }
         match self.health.state() {
             _ if self.health.wants_fast_confirmation() => Pace::Fast,
             TargetState::Unhealthy | TargetState::Flapping if self.verifying => Pace::Fast,
@@ -167,6 +177,7 @@ impl TargetRuntime {
         errors: Arc<ComponentHealth>,
         origin: Origin,
         pause_when_flapping: bool,
+        owned: bool,
     ) -> Self {
         let h = &config.health;
         let thresholds = Thresholds {
@@ -191,6 +202,8 @@ impl TargetRuntime {
             last_exit: None,
             last_failure: None,
             healthy_at: None,
+            owned,
+            newly_owned: false,
             probes_seen: 0,
             errors,
             latencies: VecDeque::with_capacity(LATENCY_HISTORY),

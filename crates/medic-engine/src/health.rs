@@ -133,6 +133,12 @@ impl TargetHealth {
         }
     }
 
+    /// Forgets every result: the target is unknown again (another replica
+    /// watched it meanwhile, so what this one saw last is stale).
+    pub fn forget(&mut self) {
+        *self = Self::new(self.thresholds);
+    }
+
     /// Past the flap limit while automation goes on (`pause_when_flapping`
     /// off), until no flip is left in the window.
     pub fn is_recurring(&self) -> bool {

@@ -340,6 +340,7 @@ fn stats_delta(after: SchedulerStats, before: SchedulerStats) -> SchedulerStats 
         checks_started: after.checks_started - before.checks_started,
         missed_runs: after.missed_runs - before.missed_runs,
         skipped_in_flight: after.skipped_in_flight - before.skipped_in_flight,
+        late_runs: after.late_runs - before.late_runs,
         max_lateness: after.max_lateness,
         total_lateness: after.total_lateness.saturating_sub(before.total_lateness),
     }

@@ -84,7 +84,7 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> impl IntoResponse 
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.agent.metrics().encode(),
+        state.agent.metrics_text(),
     )
 }
 

@@ -11,7 +11,8 @@
 //! - [`Scheduler::set_pace`] switches a probe to the short confirm interval
 //!   while its target is suspect or a fix is being verified, to a backoff
 //!   (the interval doubling up to a cap) while its target stays down with
-//!   nothing to confirm, and back to its own place in the spread.
+//!   nothing to confirm, and back to its own place in the spread; to
+//!   idle while another replica owns its target.
 //! - All timing uses tokio's clock, so tests run it with paused time.
 
 mod run;
@@ -28,7 +29,7 @@ use tokio::task::JoinHandle;
 
 use crate::check::Check;
 
-pub use stats::SchedulerStats;
+pub use stats::{LATE_AFTER, SchedulerStats};
 pub use timing::spread_offset;
 
 /// Intervals shorter than this are raised to it: a zero interval would spin.
@@ -105,6 +106,9 @@ pub enum Pace {
         /// The longest interval.
         max: Duration,
     },
+    /// Not at all: another replica owns its target and probes it. Back to
+    /// another pace, it takes up its own schedule again.
+    Idle,
 }
 
 /// The handle to a running scheduler. Dropping it (or [`Scheduler::shutdown`])

@@ -48,6 +48,8 @@ enum Mode {
         next: Duration,
         max: Duration,
     },
+    /// Not scheduled at all.
+    Idle,
 }
 
 impl Mode {
@@ -56,6 +58,7 @@ impl Mode {
             Mode::Normal => Pace::Normal,
             Mode::Fast { .. } => Pace::Fast,
             Mode::BackOff { max, .. } => Pace::BackOff { max },
+            Mode::Idle => Pace::Idle,
         }
     }
 }
@@ -158,19 +161,22 @@ impl ScheduleLoop {
                     max,
                 }
             }
+            Pace::Idle => Mode::Idle,
         };
         if slot.mode.pace() == mode.pace() {
             return;
         }
+        // The new generation drops the entry already in the heap.
         slot.generation += 1;
+        slot.mode = mode;
         let due = match mode {
             Mode::Fast { anchor } => anchor,
             // A backoff carries on from the current schedule, then stretches.
             Mode::Normal | Mode::BackOff { .. } => {
                 grid_point_at_or_after(slot.anchor, slot.interval, now)
             }
+            Mode::Idle => return,
         };
-        slot.mode = mode;
         self.heap.push(Reverse((due, id, slot.generation)));
     }
 
@@ -185,6 +191,7 @@ impl ScheduleLoop {
                 Mode::Normal | Mode::BackOff { .. } => {
                     grid_point_at_or_after(slot.anchor, slot.interval, now)
                 }
+                Mode::Idle => continue,
             };
             self.heap.push(Reverse((due, id, slot.generation)));
         }
@@ -211,6 +218,8 @@ impl ScheduleLoop {
                     *next = next.saturating_mul(2).min(*max);
                     this
                 }
+                // Never pushed while idle; an entry from before is stale.
+                Mode::Idle => continue,
             };
             let next = step(due, interval, now);
             if next.missed > 0 {

@@ -279,6 +279,37 @@ async fn pause_stops_checks_and_resume_picks_up_without_counting_missed_runs() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_idle_probe_does_not_run_and_comes_back_on_its_grid() {
+    let (scheduler, _received) = start(SchedulerConfig::default());
+    let recorder = Recorder::taking(Duration::ZERO);
+    let id = scheduler.add(probe("payments", SECOND, Arc::clone(&recorder)));
+    tokio::time::sleep(SECOND * 3).await;
+    let first = recorder.times()[0];
+
+    // Idle from fast mode too: its pending fast run must not fire.
+    scheduler.set_pace(id, Pace::Fast);
+    scheduler.set_pace(id, Pace::Idle);
+    let before = recorder.count();
+    tokio::time::sleep(SECOND * 10).await;
+    assert_eq!(recorder.count(), before, "no checks while idle");
+
+    scheduler.set_pace(id, Pace::Normal);
+    tokio::time::sleep(SECOND * 3).await;
+    let back = recorder.times()[before..].to_vec();
+    assert!(back.len() >= 2, "runs again: {back:?}");
+    for at in back {
+        assert_eq!(
+            (at - first).as_nanos() % SECOND.as_nanos(),
+            0,
+            "off its grid"
+        );
+    }
+    let stats = scheduler.stats();
+    assert_eq!(stats.missed_runs, 0, "idle runs are not missed");
+    assert_eq!(stats.on_time_share(), 1.0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_probe_never_overlaps_itself() {
     let (scheduler, _received) = start(SchedulerConfig::default());
     let recorder = Recorder::taking(Duration::from_millis(2_500));

@@ -71,6 +71,20 @@ fn owner<'a>(replicas: &'a [&'a Served], target: &str) -> Option<&'a Served> {
     (owning.len() == 1).then(|| owning[0])
 }
 
+/// Probe runs started on `served` so far (`medic_probe_runs_total`, on
+/// time or late).
+fn probe_runs(served: &Served) -> f64 {
+    let (status, text) = crate::support::request(&served.address, "GET", "/metrics", "");
+    assert_eq!(status, 200, "{text}");
+    text.lines()
+        .filter(|line| {
+            line.starts_with("medic_probe_runs_total{")
+                && (line.contains("\"on_time\"") || line.contains("\"late\""))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn incidents(served: &Served) -> Vec<serde_json::Value> {
     served.get_json("/api/v1/incidents")["incidents"]
         .as_array()
@@ -98,6 +112,25 @@ fn one_replica_heals_and_a_takeover_never_runs_the_fix_twice() {
             true
         );
     }
+    // Only the owner probes: the other leaves shop's probe idle, says so,
+    // and shows its state as unknown rather than a stale verdict. (A lease
+    // first, so both replicas have seen each other and the share settled.)
+    std::thread::sleep(Duration::from_millis(1500));
+    let watching = owner(&both, "shop").expect("an owner");
+    let idle = if watching.address == first.address {
+        &second
+    } else {
+        &first
+    };
+    let runs_before = (probe_runs(watching), probe_runs(idle));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(probe_runs(watching) > runs_before.0, "the owner probes");
+    assert_eq!(probe_runs(idle), runs_before.1, "the other does not");
+    let shown = idle.get_json("/api/v1/components/shop");
+    assert_eq!(shown["watched_here"], false, "{shown:#}");
+    assert_eq!(shown["state"], "unknown", "{shown:#}");
+    let shown = watching.get_json("/api/v1/components/shop");
+    assert_eq!(shown["watched_here"], true, "{shown:#}");
 
     // One outage: one fix, by one replica; no page.
     let (status, body) = shop.request("POST", "/chaos/trigger?mode=error");
