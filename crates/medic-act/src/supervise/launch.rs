@@ -1,6 +1,7 @@
 //! Starting one supervised process, and stopping it with its process group.
 
 use std::fs::OpenOptions;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -8,6 +9,8 @@ use std::time::Duration;
 use medic_engine::config::Supervise;
 use medic_engine::safety::{check_command, child_env};
 use nix::sys::signal::Signal;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
@@ -24,15 +27,34 @@ pub(super) struct Launcher {
     marker: Option<String>,
 }
 
-/// A started process: the leader of its own process group.
+/// A running process: the leader of its own process group.
 #[derive(Debug)]
 pub(super) struct RunningProcess {
-    pub(super) child: Child,
+    leader: Leader,
     pub(super) pid: u32,
     pub(super) started: Instant,
     /// Declared after `child`: on drop (an aborted task) the group is
     /// SIGKILLed before `kill_on_drop` lets the leader be reaped.
     group: GroupKillGuard,
+}
+
+/// How the watcher knows the leader is alive.
+#[derive(Debug)]
+enum Leader {
+    /// Started by this agent: its child, reaped with its exit status.
+    Spawned(Child),
+    /// Started by an earlier agent that died, and adopted: a pidfd that
+    /// turns readable when it exits (it is not our child, so its status is
+    /// not ours to read).
+    Adopted(AsyncFd<OwnedFd>),
+}
+
+/// Registers a pidfd with the reactor: readable once its process exits.
+#[allow(unsafe_code)] // tokio's registration is unsafe since 1.5x (I/O safety)
+fn watch_pidfd(pidfd: OwnedFd) -> std::io::Result<AsyncFd<OwnedFd>> {
+    // SAFETY: an `OwnedFd` is open until dropped and always returns the same
+    // descriptor, and the `AsyncFd` owns it: the contract the call asks for.
+    unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) }.map_err(Into::into)
 }
 
 impl Launcher {
@@ -96,7 +118,7 @@ impl Launcher {
             ))
         })?;
         Ok(RunningProcess {
-            child,
+            leader: Leader::Spawned(child),
             pid,
             started: Instant::now(),
             group: GroupKillGuard::new(pid),
@@ -126,9 +148,64 @@ impl Launcher {
 }
 
 impl RunningProcess {
+    /// Takes over `pid`, the leader of a group an earlier agent started, if
+    /// it carries `marker` (`MEDIC_SUPERVISED=…`) once pinned by its pidfd:
+    /// then the pidfd is that very process, not one that reused its pid.
+    /// `Ok(None)` when it is gone or is not ours.
+    pub(super) fn adopt(pid: u32, marker: &str) -> std::io::Result<Option<Self>> {
+        let Some(raw) = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            return Ok(None);
+        };
+        let pidfd = match rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::NONBLOCK) {
+            Ok(pidfd) => pidfd,
+            Err(rustix::io::Errno::SRCH) => return Ok(None),
+            Err(errno) => return Err(errno.into()),
+        };
+        if !super::orphans::carries(pid, &format!("{}={marker}", super::MARKER)) {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            leader: Leader::Adopted(watch_pidfd(pidfd)?),
+            pid,
+            // Its age is counted from the adoption.
+            started: Instant::now(),
+            group: GroupKillGuard::new(pid),
+        }))
+    }
+
+    /// Whether it was adopted from an earlier agent.
+    pub(super) fn adopted(&self) -> bool {
+        matches!(self.leader, Leader::Adopted(_))
+    }
+
+    /// Waits for the leader to exit: its status, or `None` for an adopted
+    /// one (the kernel tells only that it ended).
+    pub(super) async fn wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        match &mut self.leader {
+            Leader::Spawned(child) => child.wait().await.map(Some),
+            // A pidfd stays readable once its process has exited.
+            Leader::Adopted(pidfd) => pidfd.readable().await.map(|_| None),
+        }
+    }
+
     /// Stops the whole group: SIGTERM, `grace` to leave, then SIGKILL.
     pub(super) async fn terminate(mut self, grace: Duration) -> Option<ExitStatus> {
-        let status = crate::process_group::terminate_group(&mut self.child, self.pid, grace).await;
+        let status = match &mut self.leader {
+            Leader::Spawned(child) => {
+                crate::process_group::terminate_group(child, self.pid, grace).await
+            }
+            Leader::Adopted(_) => {
+                signal_group(self.pid, Signal::SIGTERM);
+                if !wait_until_gone(self.pid, Instant::now() + grace).await {
+                    signal_group(self.pid, Signal::SIGKILL);
+                    wait_until_gone(self.pid, Instant::now() + Duration::from_secs(1)).await;
+                }
+                None
+            }
+        };
         self.group.disarm();
         status
     }

@@ -15,7 +15,8 @@
 //!
 //! With an [`identity`](SupervisorBuilder::identity), each process carries
 //! a marker in its environment, and a copy an earlier (killed) agent left
-//! running is stopped before a new one starts (`orphans.rs`).
+//! running is adopted, watched through a pidfd, instead of a second copy
+//! being started (`orphans.rs`).
 
 mod budget;
 mod launch;
@@ -209,9 +210,10 @@ impl Supervisor {
             return Err(SuperviseError::NotSupervised(name.clone()));
         };
         let marker = self.inner.identity.as_deref().map(|id| marker(id, name));
-        if let Some(marker) = &marker {
-            orphans::stop_orphans(marker, self.inner.timing.stop_grace).await;
-        }
+        let adopted = match &marker {
+            Some(marker) => orphans::adopt_or_stop(marker, self.inner.timing.stop_grace).await,
+            None => None,
+        };
         let launcher = Launcher::new(name, spec, self.inner.log_file.clone(), marker)?;
         let mut watchers = self.lock();
         if let Some(existing) = watchers.get(name)
@@ -232,7 +234,10 @@ impl Supervisor {
             self.inner.signals.clone(),
             pid_sender,
         );
-        let process = watcher.start()?;
+        let process = match adopted {
+            Some(process) => watcher.adopt(process),
+            None => watcher.start()?,
+        };
         let started_pid = process.pid;
         let (commands, received) = mpsc::channel(8);
         let task = tokio::spawn(watcher.run(process, received));

@@ -6,17 +6,21 @@
 //! port the orphan still holds while the orphan runs unsupervised.
 //!
 //! So each supervised process is started with [`MARKER`]`=<id>` in its
-//! environment, `id` naming the agent's store and the target. Before an
-//! agent starts a target's process it looks in `/proc` for an orphaned group
+//! environment, `id` naming the agent's store and the target: the marker is
+//! the record of what runs, kept by the kernel with the process (no store
+//! needed to find it, on the one host where it can run). Before an agent
+//! starts a target's process it looks in `/proc` for an orphaned group
 //! leader carrying its id (parent gone: reparented to init or a subreaper,
-//! not another live medic) and stops that whole group. The service restarts
-//! once, under supervision, instead of running twice.
+//! not another live medic). Exactly one is adopted: watched through a pidfd
+//! and left running, so the service does not even restart. Several (which
+//! one agent never leaves) are stopped, whole groups, and one copy starts.
 
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use tokio::time::Instant;
 
+use super::launch::RunningProcess;
 use crate::process_group::{signal_group, wait_until_gone};
 
 /// The environment variable that marks a supervised process as medic's.
@@ -34,11 +38,35 @@ pub fn marker(store: &str, target: &str) -> String {
     format!("{target}:{hash:016x}")
 }
 
-/// Stops every orphaned group carrying `marker` (SIGTERM, `grace`, then
-/// SIGKILL) and returns their leaders' pids.
-pub(super) async fn stop_orphans(marker: &str, grace: Duration) -> Vec<u32> {
+/// The process an earlier agent left running with `marker`, adopted, when
+/// there is exactly one; otherwise every such group is stopped and `None`
+/// says to start afresh.
+pub(super) async fn adopt_or_stop(marker: &str, grace: Duration) -> Option<RunningProcess> {
     let orphans = find_orphans(marker);
-    for &pid in &orphans {
+    if let [pid] = orphans[..] {
+        match RunningProcess::adopt(pid, marker) {
+            Ok(Some(process)) => {
+                tracing::warn!(
+                    pid,
+                    marker,
+                    "adopted a supervised process an earlier agent left running"
+                );
+                return Some(process);
+            }
+            Ok(None) => return None, // gone meanwhile
+            Err(error) => {
+                tracing::warn!(pid, marker, %error, "cannot watch an orphaned supervised process; stopping it");
+            }
+        }
+    }
+    stop_orphans(&orphans, marker, grace).await;
+    None
+}
+
+/// Stops the orphaned groups led by `orphans` (SIGTERM, `grace`, then
+/// SIGKILL).
+async fn stop_orphans(orphans: &[u32], marker: &str, grace: Duration) {
+    for &pid in orphans {
         tracing::warn!(
             pid,
             marker,
@@ -46,13 +74,12 @@ pub(super) async fn stop_orphans(marker: &str, grace: Duration) -> Vec<u32> {
         );
         signal_group(pid, Signal::SIGTERM);
     }
-    for &pid in &orphans {
+    for &pid in orphans {
         if !wait_until_gone(pid, Instant::now() + grace).await {
             signal_group(pid, Signal::SIGKILL);
             wait_until_gone(pid, Instant::now() + Duration::from_secs(1)).await;
         }
     }
-    orphans
 }
 
 /// Group leaders carrying `marker` whose parent is not a live medic.
@@ -80,7 +107,7 @@ fn find_orphans(marker: &str) -> Vec<u32> {
 }
 
 /// Whether the environment of `pid` holds `variable` (`NAME=value`).
-fn carries(pid: u32, variable: &str) -> bool {
+pub(super) fn carries(pid: u32, variable: &str) -> bool {
     std::fs::read(format!("/proc/{pid}/environ"))
         .is_ok_and(|environ| environ.split(|&b| b == 0).any(|v| v == variable.as_bytes()))
 }

@@ -53,7 +53,8 @@ enum Phase {
 
 /// What woke the watcher, with the process if one was running.
 enum Event {
-    Exited(Box<RunningProcess>, std::io::Result<ExitStatus>),
+    /// The status is `None` for an adopted process (not our child).
+    Exited(Box<RunningProcess>, std::io::Result<Option<ExitStatus>>),
     BackoffOver,
     /// `None`: every supervisor handle is gone.
     Command(Option<Command>, Option<Box<RunningProcess>>),
@@ -105,6 +106,14 @@ impl Watcher {
         Ok(process)
     }
 
+    /// Takes an adopted process as its own (no start used up) and
+    /// publishes its pid.
+    pub(super) fn adopt(&mut self, process: RunningProcess) -> RunningProcess {
+        tracing::info!(supervised = self.target, pid = process.pid, "adopted");
+        self.pid.send_replace(Some(process.pid));
+        process
+    }
+
     /// The watcher's life: ends on `Stop`, or when every supervisor handle
     /// is gone; either way the process group is stopped first.
     pub(super) async fn run(
@@ -116,7 +125,7 @@ impl Watcher {
         loop {
             let event = match phase {
                 Phase::Running(mut process) => tokio::select! {
-                    status = process.child.wait() => Event::Exited(process, status),
+                    status = process.wait() => Event::Exited(process, status),
                     command = commands.recv() => Event::Command(command, Some(process)),
                 },
                 Phase::BackingOff(until) => tokio::select! {
@@ -157,22 +166,28 @@ impl Watcher {
     async fn on_exit(
         &mut self,
         process: RunningProcess,
-        status: std::io::Result<ExitStatus>,
+        status: std::io::Result<Option<ExitStatus>>,
     ) -> Phase {
         let (pid, ran_for) = (process.pid, process.started.elapsed());
+        let adopted = process.adopted();
         self.pid.send_replace(None);
         process.clean_up_after_exit(self.timing.stop_grace).await;
         let (code, message) = match &status {
-            Ok(status) => (status.code(), exit_message(*status)),
+            Ok(Some(status)) => (status.code(), exit_message(*status)),
+            Ok(None) => (
+                None,
+                "exited (adopted from an earlier agent: its status is not known)".into(),
+            ),
             Err(error) => (None, format!("lost track of the process: {error}")),
         };
         self.last_exit_code = code;
         tracing::warn!(supervised = self.target, pid, %message, "supervised process exited");
         let evidence = vec![format!(
-            "pid {pid} ran for {}",
+            "pid {pid} ran for {}{}",
             HumanDuration::new(Duration::from_millis(
                 u64::try_from(ran_for.as_millis()).unwrap_or(u64::MAX)
-            ))
+            )),
+            if adopted { " since it was adopted" } else { "" }
         )];
         self.emit(
             Signal::unhealthy(&self.target, SignalSource::Exit { code }, &message)

@@ -233,7 +233,8 @@ action = {{ kind = "restart" }}
 /// Issue 13: `kill -9` of the agent leaves its supervised service running,
 /// reparented. The next agent must not start a second copy beside it (which
 /// would crash-loop on the busy port while the orphan runs unsupervised): it
-/// stops the orphan's group, then starts its own.
+/// adopts the orphan, watches it through a pidfd, and restarts it when it
+/// dies like any process of its own.
 #[test]
 fn a_restarted_agent_never_runs_a_second_copy_of_a_supervised_service() {
     let dir = TempDir::new("orphan");
@@ -282,18 +283,29 @@ probes = [{{ kind = "http", url = "http://127.0.0.1:{port}/health", interval = "
     assert_eq!(copies(), orphan, "the orphan should still run");
 
     let second = Served::start(&config, &[]);
+    // Adopted, not restarted: the same process keeps serving.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(copies(), orphan, "the orphan was not adopted as it was");
+    assert!(answers_200(&address, "/health"));
+    let shown = second.get_json("/api/v1/components/shop");
+    assert_eq!(shown["state"], "healthy", "{shown:#}");
+
+    // Watched: when the adopted process dies, it is restarted, once.
+    let status = Command::new("kill")
+        .args(["-9", &orphan[0].to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
     assert!(
         wait_until(Duration::from_secs(10), || {
             let now = copies();
             now.len() == 1 && now != orphan && answers_200(&address, "/health")
         }),
-        "not exactly one new copy: {:?} (orphan {orphan:?})",
+        "the adopted process was not restarted: {:?} (adopted {orphan:?})",
         copies()
     );
-    // And it stays one: no crash loop on a busy port.
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(Duration::from_secs(1));
     assert_eq!(copies().len(), 1, "{:?}", copies());
-    assert!(answers_200(&address, "/health"));
     drop(second);
     assert!(
         wait_until(Duration::from_secs(5), || copies().is_empty()),
