@@ -180,6 +180,8 @@ impl Agent {
             waiting: Mutex::new(HashMap::new()),
         });
         let agent = Agent { inner };
+        // A pause from before a restart (maintenance) or another replica holds.
+        follow_monitoring_pause(&agent.inner).await?;
         for target in &agent.inner.config.targets {
             agent.attach(target.clone(), Origin::Config).await?;
         }
@@ -530,6 +532,24 @@ impl Agent {
             self.observe(signal);
         }
     }
+}
+
+/// Pauses or resumes probing as the store says: a monitoring pause is kept
+/// there, for every agent on the store.
+pub(crate) async fn follow_monitoring_pause(inner: &Inner) -> Result<(), medic_store::StoreError> {
+    let pause = inner.store.monitoring_pause().await?;
+    match pause {
+        Some((by, at)) if !inner.scheduler.is_paused() => {
+            inner.scheduler.pause();
+            tracing::warn!(%by, %at, "monitoring is paused (kept in the store)");
+        }
+        None if inner.scheduler.is_paused() => {
+            inner.scheduler.resume();
+            tracing::info!("monitoring resumed (by another replica)");
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Records a probe result in the target's error window; returns the error

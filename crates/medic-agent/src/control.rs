@@ -293,16 +293,23 @@ impl Agent {
         reset
     }
 
-    /// Pauses probing (no new incidents from probes until resumed).
-    pub fn stop_monitoring(&self, by: &str) {
+    /// Pauses probing (no new incidents from probes until resumed) on every
+    /// agent on this store; kept there, so a restart does not end it.
+    pub async fn stop_monitoring(&self, by: &str) -> Result<(), ControlError> {
+        (self.inner.store)
+            .set_monitoring_pause(Some((by, Utc::now())))
+            .await?;
         self.inner.scheduler.pause();
         tracing::warn!(by = %by, "monitoring paused through the API");
+        Ok(())
     }
 
-    /// Resumes probing.
-    pub fn start_monitoring(&self, by: &str) {
+    /// Resumes probing on every agent on this store.
+    pub async fn start_monitoring(&self, by: &str) -> Result<(), ControlError> {
+        self.inner.store.set_monitoring_pause(None).await?;
         self.inner.scheduler.resume();
         tracing::info!(by = %by, "monitoring resumed through the API");
+        Ok(())
     }
 
     /// Whether probing runs, and over how much.

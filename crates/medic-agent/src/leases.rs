@@ -203,6 +203,9 @@ pub(crate) async fn keep(inner: Arc<Inner>) {
         if let Err(error) = take_handoffs(&inner).await {
             tracing::warn!(%error, "could not take alerts handed off by other replicas");
         }
+        if let Err(error) = crate::agent::follow_monitoring_pause(&inner).await {
+            tracing::warn!(%error, "could not read whether monitoring is paused");
+        }
     }
 }
 

@@ -1242,6 +1242,28 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn monitoring_pause(&self) -> Result<Option<(String, DateTime<Utc>)>> {
+        let row = sqlx::query("SELECT paused_by, paused_at FROM monitoring_pause")
+            .fetch_optional_on(self)
+            .await?;
+        row.map(|row| Ok((row.try_get("paused_by")?, row.try_get("paused_at")?)))
+            .transpose()
+    }
+
+    async fn set_monitoring_pause(&self, pause: Option<(&str, DateTime<Utc>)>) -> Result<()> {
+        let query = match pause {
+            Some((by, at)) => sqlx::query(
+                "INSERT INTO monitoring_pause (id, paused_by, paused_at) VALUES (1, $1, $2) \
+                 ON CONFLICT (id) DO UPDATE SET paused_by = excluded.paused_by, paused_at = excluded.paused_at",
+            )
+            .bind(by)
+            .bind(at),
+            None => sqlx::query("DELETE FROM monitoring_pause"),
+        };
+        query.execute_on(self).await?;
+        Ok(())
+    }
+
     async fn record_deliveries(&self, deliveries: &[NewDelivery]) -> Result<Vec<bool>> {
         if deliveries.is_empty() {
             return Ok(Vec::new());

@@ -886,6 +886,29 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn monitoring_pause(&self) -> Result<Option<(String, DateTime<Utc>)>> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT paused_by, paused_at FROM monitoring_pause")
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(by, at)| Ok((by, from_micros("monitoring_pause.paused_at", at)?)))
+            .transpose()
+    }
+
+    async fn set_monitoring_pause(&self, pause: Option<(&str, DateTime<Utc>)>) -> Result<()> {
+        let query = match pause {
+            Some((by, at)) => sqlx::query(
+                "INSERT INTO monitoring_pause (id, paused_by, paused_at) VALUES (1, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET paused_by = excluded.paused_by, paused_at = excluded.paused_at",
+            )
+            .bind(by)
+            .bind(to_micros(at)),
+            None => sqlx::query("DELETE FROM monitoring_pause"),
+        };
+        query.execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn record_deliveries(&self, deliveries: &[NewDelivery]) -> Result<Vec<bool>> {
         if deliveries.is_empty() {
             return Ok(Vec::new());

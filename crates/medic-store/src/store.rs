@@ -575,6 +575,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
     ) -> Result<()>;
 
+    /// Who paused monitoring and when, if it is paused (for every agent on
+    /// this store).
+    async fn monitoring_pause(&self) -> Result<Option<(String, DateTime<Utc>)>>;
+
+    /// Pauses monitoring (`Some`: by whom, when) or resumes it (`None`).
+    async fn set_monitoring_pause(&self, pause: Option<(&str, DateTime<Utc>)>) -> Result<()>;
+
     /// Stores webhook deliveries in one transaction and says, for each, whether
     /// it is new: a delivery whose (source, key) is already stored, earlier or
     /// in the same batch, is a re-delivery (`false`) and is not stored again.

@@ -61,17 +61,17 @@ pub(super) async fn reset_breaker(
 pub(super) async fn start_monitoring(
     State(state): State<ApiState>,
     Extension(principal): Extension<Principal>,
-) -> impl IntoResponse {
-    state.agent.start_monitoring(&principal.name);
-    Reply(json!(state.agent.monitoring_status()))
+) -> ApiResult<impl IntoResponse> {
+    state.agent.start_monitoring(&principal.name).await?;
+    Ok(Reply(json!(state.agent.monitoring_status())))
 }
 
 pub(super) async fn stop_monitoring(
     State(state): State<ApiState>,
     Extension(principal): Extension<Principal>,
-) -> impl IntoResponse {
-    state.agent.stop_monitoring(&principal.name);
-    Reply(json!(state.agent.monitoring_status()))
+) -> ApiResult<impl IntoResponse> {
+    state.agent.stop_monitoring(&principal.name).await?;
+    Ok(Reply(json!(state.agent.monitoring_status())))
 }
 
 pub(super) async fn monitoring_status(State(state): State<ApiState>) -> impl IntoResponse {

@@ -74,6 +74,7 @@ conformance_suite!(
     recent_actions_are_real_finished_runs,
     components_are_saved_once,
     active_endpoints_are_kept_and_replaced,
+    a_monitoring_pause_is_kept_until_resumed,
     lifecycles_are_kept_per_incident,
     deliveries_are_recorded_once,
     replay_claims_are_kept_and_pruned,

@@ -1596,6 +1596,27 @@ pub async fn lifecycles_are_kept_per_incident(backend: &Backend) {
     assert!(orphan.is_err(), "{orphan:?}");
 }
 
+pub async fn a_monitoring_pause_is_kept_until_resumed(backend: &Backend) {
+    let store = backend.open().await;
+    assert_eq!(store.monitoring_pause().await.expect("read"), None);
+    let at = chrono::DateTime::from_timestamp(1_800_000_000, 123_000).expect("time");
+    store
+        .set_monitoring_pause(Some(("ops", at)))
+        .await
+        .expect("pause");
+    // Pausing again replaces who and when.
+    store
+        .set_monitoring_pause(Some(("oncall", at)))
+        .await
+        .expect("pause again");
+    assert_eq!(
+        store.monitoring_pause().await.expect("read"),
+        Some(("oncall".to_string(), at))
+    );
+    store.set_monitoring_pause(None).await.expect("resume");
+    assert_eq!(store.monitoring_pause().await.expect("read"), None);
+}
+
 pub async fn active_endpoints_are_kept_and_replaced(backend: &Backend) {
     let store = backend.open().await;
     assert_eq!(store.active_endpoints().await.expect("read"), []);

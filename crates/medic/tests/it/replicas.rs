@@ -406,3 +406,56 @@ action = {{ kind = "http", url = "http://{shop}/chaos/resolve" }}
         second.stderr()
     );
 }
+
+/// A monitoring pause is kept in the store: given through the replica that
+/// does not probe the target, it stops the owner's probes too; a resume
+/// through the owner starts the other again.
+#[test]
+fn a_monitoring_pause_through_one_replica_holds_on_every_replica() {
+    let Some(schema) = PgSchema::create("replicas_pause") else {
+        return;
+    };
+    let dir = TempDir::new("replicas-pause");
+    let shop = Chaos::start("replicas-pause-shop");
+    let hook = Webhook::start();
+    let config = config(&dir, &schema.url(&schema.base), &shop.address, &hook.url);
+    let first = Served::start(&config, &[]);
+    let second = Served::start(&config, &[]);
+    let both = [&first, &second];
+    // A lease, so both have seen each other and the share settled.
+    std::thread::sleep(Duration::from_millis(1500));
+    let watching = poll(Duration::from_secs(15), || owner(&both, "shop")).expect("an owner");
+    let other = if watching.address == first.address {
+        &second
+    } else {
+        &first
+    };
+    let running = |served: &Served| served.get_json("/api/v1/monitoring/status")["running"].clone();
+
+    let (status, body) =
+        crate::support::request(&other.address, "POST", "/api/v1/monitoring/stop", "");
+    assert_eq!(status, 200, "{body}");
+    poll(Duration::from_secs(5), || {
+        (running(watching) == false).then_some(())
+    })
+    .expect("the owner pauses within a lease round");
+    let paused_at = probe_runs(watching);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        probe_runs(watching),
+        paused_at,
+        "the owner's probes stopped"
+    );
+
+    let (status, body) =
+        crate::support::request(&watching.address, "POST", "/api/v1/monitoring/start", "");
+    assert_eq!(status, 200, "{body}");
+    poll(Duration::from_secs(5), || {
+        (running(other) == true).then_some(())
+    })
+    .expect("the other resumes within a lease round");
+    poll(Duration::from_secs(5), || {
+        (probe_runs(watching) > paused_at).then_some(())
+    })
+    .expect("the owner probes again");
+}

@@ -503,3 +503,37 @@ fn a_second_agent_on_the_same_sqlite_file_stops_with_the_first_ones_pid() {
     let (status, _) = crate::support::request(&again.address, "GET", "/health", "");
     assert_eq!(status, 200);
 }
+
+/// A monitoring pause is kept in the store: an agent restarted during
+/// maintenance does not start probing on its own.
+#[test]
+fn a_monitoring_pause_outlives_a_restart() {
+    let dir = TempDir::new("pause-restart");
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[[targets]]
+name = "api"
+probes = [{{ kind = "tcp", address = "127.0.0.1:{port}", interval = "1s" }}]
+"#,
+            port = closed_port()
+        ),
+    );
+    let first = Served::start(&config, &[]);
+    let (status, body) =
+        crate::support::request(&first.address, "POST", "/api/v1/monitoring/stop", "");
+    assert_eq!(status, 200, "{body}");
+    drop(first);
+
+    let second = Served::start(&config, &[]);
+    let shown = second.get_json("/api/v1/monitoring/status");
+    assert_eq!(shown["running"], false, "{shown:#}");
+    let (status, body) =
+        crate::support::request(&second.address, "POST", "/api/v1/monitoring/start", "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        second.get_json("/api/v1/monitoring/status")["running"],
+        true
+    );
+}
