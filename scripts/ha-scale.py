@@ -22,7 +22,7 @@ Usage: scripts/ha-scale.py [--quick] [--check] [--targets=N] [MEDIC_BINARY]
   --quick: a 10 s window instead of 30 s (CI)
   --check: exit 1 unless every replica has ~1/3 (within 10 %), >= 99 % of
            runs on time, <= 0.5 core, <= 150 MB, and the survivors own
-           every target within the lease plus one renewal round (lease/3)
+           every target within the lease + 0.5 s of the kill, on time too
 Environment: MEDIC_TEST_POSTGRES_URL (default the local server's `test`).
 """
 
@@ -173,7 +173,9 @@ def measure(replicas, window_s):
     return rows
 
 
-def table(title, rows, n_targets, n_replicas):
+def table(title, rows, n_targets, n_replicas, resource_goals=True):
+    """Prints the rows; returns the goals they miss (CPU and memory only
+    with `resource_goals`: after a kill, two replicas carry half each)."""
     print(f"\n{title}")
     print("| replica | owns | runs due | on time | CPU (cores) | peak RSS | peak RSS before (start-up, churn) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -189,8 +191,12 @@ def table(title, rows, n_targets, n_replicas):
         for problem in (
             f"replica {i + 1} owns {row['owns']}, not ~{share:.0f}" if abs(row["owns"] - share) > 0.1 * share else None,
             f"replica {i + 1}: {row['on_time']:.3%} on time (goal {GOAL_ON_TIME:.0%})" if row["on_time"] < GOAL_ON_TIME else None,
-            f"replica {i + 1}: {row['cores']:.3f} cores (goal {GOAL_CORES})" if row["cores"] > GOAL_CORES else None,
-            f"replica {i + 1}: {row['rss_mb']:.1f} MB (goal {GOAL_RSS_MB:.0f})" if row["rss_mb"] > GOAL_RSS_MB else None,
+            f"replica {i + 1}: {row['cores']:.3f} cores (goal {GOAL_CORES})"
+            if resource_goals and row["cores"] > GOAL_CORES
+            else None,
+            f"replica {i + 1}: {row['rss_mb']:.1f} MB (goal {GOAL_RSS_MB:.0f})"
+            if resource_goals and row["rss_mb"] > GOAL_RSS_MB
+            else None,
         )
         if problem
     ]
@@ -232,16 +238,25 @@ def main():
                 taken = time.monotonic() - killed
                 break
             time.sleep(0.1)
-        limit = LEASE_S * 4 / 3
+        # The floor is the lease: a lease renewed just before the kill may
+        # not be claimed before it expires. Survivors claim at that moment
+        # (plus the time to notice and to poll ownership here).
+        limit = LEASE_S + 0.5
         if taken is None:
             problems.append("the survivors never owned every target")
             print("\nafter kill -9: the survivors never owned every target within 30 s")
         else:
-            print(f"\nafter kill -9 of one replica: the survivors owned all {n_targets} targets after {taken:.2f} s (bound: lease + lease/3 = {limit:.2f} s)")
+            print(f"\nafter kill -9 of one replica: the survivors owned all {n_targets} targets after {taken:.2f} s (bound: the lease + 0.5 s = {limit:.2f} s)")
             if taken > limit:
                 problems.append(f"rebalance took {taken:.2f} s (bound {limit:.2f} s)")
             time.sleep(3)
-            problems += table("The two survivors", measure(replicas, window_s), n_targets, REPLICAS - 1)
+            problems += table(
+                "The two survivors (CPU and memory as context: the goals are for three)",
+                measure(replicas, window_s),
+                n_targets,
+                REPLICAS - 1,
+                resource_goals=False,
+            )
         print(f"\ntargets ever owned by two replicas at once: {len(twice)}")
         if twice:
             problems.append(f"{len(twice)} targets owned twice")

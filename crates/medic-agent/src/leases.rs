@@ -193,8 +193,15 @@ pub(crate) async fn keep(inner: Arc<Inner>) {
     }
     let mut ticks = tokio::time::interval(leases.ttl / 3);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut orphaned: Option<Duration> = None;
     loop {
-        ticks.tick().await;
+        // The next round comes at the tick, or as soon as the leases of a
+        // replica that stopped renewing expire: its targets are taken over
+        // at the earliest moment the fencing allows, not up to a round later.
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = sleep_if_some(orphaned.map(|left| left + EXPIRY_MARGIN)) => {}
+        }
         if let Err(error) = renew(&inner).await {
             // Held leases lapse on their own clock; the next tick tries again.
             tracing::warn!(%error, "could not renew leases");
@@ -206,6 +213,27 @@ pub(crate) async fn keep(inner: Arc<Inner>) {
         if let Err(error) = crate::agent::follow_monitoring_pause(&inner).await {
             tracing::warn!(%error, "could not read whether monitoring is paused");
         }
+        orphaned = match (inner.store)
+            .next_orphaned_lease_expiry(&leases.me.id, leases.ttl / 2, leases.ttl)
+            .await
+        {
+            Ok(left) => left,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the leases of silent replicas");
+                None
+            }
+        };
+    }
+}
+
+/// How long after a silent replica's leases expire the early round runs
+/// (the database's clock and ours need not tick together).
+const EXPIRY_MARGIN: Duration = Duration::from_millis(20);
+
+async fn sleep_if_some(duration: Option<Duration>) {
+    match duration {
+        Some(duration) => tokio::time::sleep(duration).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -331,7 +359,7 @@ fn stop_watching(inner: &Inner, target: &str) {
         return;
     }
     runtime.health.forget();
-    runtime.latencies.clear();
+    runtime.latencies = std::collections::VecDeque::new();
     runtime.forget_outage_errors();
     runtime.state.send_replace(TargetState::Unknown);
     // Its series are its new owner's to export.

@@ -630,6 +630,33 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn next_orphaned_lease_expiry(
+        &self,
+        owner: &str,
+        silent: Duration,
+        ttl: Duration,
+    ) -> Result<Option<Duration>> {
+        // A replica killed between its heartbeat and its claim stays live
+        // after its leases expire: the later of the two counts.
+        let row = sqlx::query(
+            "SELECT (EXTRACT(EPOCH FROM MIN(GREATEST(l.expires_at, \
+                 r.seen_at + $3 * interval '1 millisecond')) - now()) * 1000)::float8 AS left_ms \
+             FROM leases l JOIN replicas r ON r.id = l.owner \
+             WHERE l.owner <> $1 AND l.expires_at > now() \
+             AND r.seen_at < now() - $2 * interval '1 millisecond'",
+        )
+        .bind(owner)
+        .bind(millis(silent))
+        .bind(millis(ttl))
+        .fetch_optional_on(self)
+        .await?;
+        let left_ms: Option<f64> = match row {
+            Some(row) => row.try_get("left_ms")?,
+            None => None,
+        };
+        Ok(left_ms.map(|ms| Duration::from_secs_f64(ms.max(0.0) / 1000.0)))
+    }
+
     async fn heartbeat(&self, replica: &Replica, ttl: Duration) -> Result<Vec<Replica>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(

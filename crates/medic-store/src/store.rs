@@ -425,6 +425,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
             .collect())
     }
 
+    /// How long until a survivor may claim the first lease held by another
+    /// replica that seems dead (its heartbeat is older than `silent`): until
+    /// the lease has expired and the replica no longer counts as live (its
+    /// heartbeat older than `ttl`), on the database's clock. `None` when
+    /// there is none (always, on a single-node store).
+    async fn next_orphaned_lease_expiry(
+        &self,
+        owner: &str,
+        silent: std::time::Duration,
+        ttl: std::time::Duration,
+    ) -> Result<Option<std::time::Duration>> {
+        let _ = (owner, silent, ttl);
+        Ok(None)
+    }
+
     /// Lets go of `owner`'s leases of `targets` (all of them with `None`)
     /// at once, so another replica can claim them without waiting out
     /// their expiry.

@@ -1926,6 +1926,29 @@ pub async fn leases_change_hands_only_when_free_and_fence_writes(backend: &Backe
         .expect("claim");
     assert_eq!(held.len(), 2, "{held:?}");
     assert!(held.iter().all(|l| l.epoch == 1 && l.owner == a.id));
+    // b learns when a's leases expire once a counts as silent, not before.
+    let silent_an_hour = std::time::Duration::from_secs(3600);
+    assert_eq!(
+        store
+            .next_orphaned_lease_expiry(&b.id, silent_an_hour, ttl)
+            .await
+            .expect("read"),
+        None
+    );
+    let left = store
+        .next_orphaned_lease_expiry(&b.id, std::time::Duration::ZERO, ttl)
+        .await
+        .expect("read")
+        .expect("a's leases, a silent for 0 s");
+    assert!(left <= ttl && left > ttl / 2, "{left:?}");
+    assert_eq!(
+        store
+            .next_orphaned_lease_expiry(&a.id, std::time::Duration::ZERO, ttl)
+            .await
+            .expect("read"),
+        None,
+        "its own leases are not orphaned"
+    );
     // Held by a: b gets nothing; a renews at the same epoch.
     assert!(
         store
