@@ -48,8 +48,9 @@ pub(crate) struct Leases {
     renewed: Mutex<Option<Instant>>,
     /// Targets with an incident not yet resolved (open or escalated), as of
     /// the last round that gained targets: only those need a look in the
-    /// store when a newly gained target first shows healthy.
-    unsettled: Mutex<HashSet<String>>,
+    /// store when a newly gained target first shows healthy. `None` when
+    /// that read failed: then every one gets its look.
+    unsettled: Mutex<Option<HashSet<String>>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +70,7 @@ impl Leases {
             handoffs,
             handoffs_out: Mutex::new(Some(handoffs_out)),
             renewed: Mutex::new(None),
-            unsettled: Mutex::new(HashSet::new()),
+            unsettled: Mutex::new(Some(HashSet::new())),
             shared: backend == "postgres",
             me: Replica {
                 id: format!("{node}:{}:{}", std::process::id(), &nonce[..8]),
@@ -136,7 +137,10 @@ impl Leases {
     /// one, only when the last look at the store found one (thousands of
     /// targets taken over must not mean thousands of reads).
     pub(crate) fn may_have_incidents(&self, target: &str) -> bool {
-        !self.shared || (self.unsettled.lock().unwrap_or_else(|e| e.into_inner())).contains(target)
+        !self.shared
+            || (self.unsettled.lock().unwrap_or_else(|e| e.into_inner()))
+                .as_ref()
+                .is_none_or(|unsettled| unsettled.contains(target))
     }
 
     /// This replica, as the others see it.
@@ -198,9 +202,10 @@ pub(crate) async fn keep(inner: Arc<Inner>) {
         // The next round comes at the tick, or as soon as the leases of a
         // replica that stopped renewing expire: its targets are taken over
         // at the earliest moment the fencing allows, not up to a round later.
+        let early = orphaned.take().map(|left| left + EXPIRY_MARGIN);
         tokio::select! {
             _ = ticks.tick() => {}
-            () = sleep_if_some(orphaned.map(|left| left + EXPIRY_MARGIN)) => {}
+            () = sleep_if_some(early) => {}
         }
         if let Err(error) = renew(&inner).await {
             // Held leases lapse on their own clock; the next tick tries again.
@@ -313,7 +318,15 @@ async fn renew(inner: &Arc<Inner>) -> Result<(), StoreError> {
     if !gained.is_empty() {
         // Read before the gained targets' probes start: an old owner can
         // open no incident once its lease moved on.
-        let unsettled = unsettled_targets(inner.store.as_ref()).await?;
+        // The leases are held already: a failed read must not keep the
+        // gained targets from being watched, only make each look for itself.
+        let unsettled = match unsettled_targets(inner.store.as_ref()).await {
+            Ok(unsettled) => Some(unsettled),
+            Err(error) => {
+                tracing::warn!(%error, "could not read which targets have incidents");
+                None
+            }
+        };
         *leases.unsettled.lock().unwrap_or_else(|e| e.into_inner()) = unsettled;
     }
     for target in gained {

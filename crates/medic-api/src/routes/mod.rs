@@ -131,8 +131,8 @@ route_table! {
     GET "/api/v1/recovery/recent", READ, None, "the most recent recoveries" => recovery::recent;
     GET "/api/v1/circuit-breakers", READ, None, "breakers on remedies" => operations::breakers;
     POST "/api/v1/circuit-breakers/{name}/reset", ADMIN, None, "close a breaker" => operations::reset_breaker;
-    POST "/api/v1/monitoring/start", ADMIN, None, "resume probing" => operations::start_monitoring;
-    POST "/api/v1/monitoring/stop", ADMIN, None, "pause probing" => operations::stop_monitoring;
+    POST "/api/v1/monitoring/start", ADMIN, None, "resume probing, on every agent on the store" => operations::start_monitoring;
+    POST "/api/v1/monitoring/stop", ADMIN, None, "pause probing, on every agent on the store (kept there: a restart does not end it)" => operations::stop_monitoring;
     GET "/api/v1/monitoring/status", READ, None, "whether probing runs" => operations::monitoring_status;
     POST "/api/v1/events", KeyOrSignature, Some("AppEvent"), "an application reports an error or a success" => events::report;
     GET "/api/v1/events/stream", READ, None, "server-sent events of every change, live" => events::stream;
