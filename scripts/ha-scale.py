@@ -36,7 +36,7 @@ import tempfile
 import time
 import urllib.request
 
-from medic_replica import Replica, ownership, psql, write_http_targets_config
+from medic_replica import Replica, psql, settle, time_takeover, write_http_targets_config
 
 REPLICAS = 3
 LEASE_S = 5.0
@@ -126,19 +126,6 @@ def probe_runs(replica):
 
 
 
-def settle(replicas, targets, limit_s, twice):
-    """Waits until every target has one owner and every replica a share."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        owners = ownership(replicas)
-        twice.update(t for t, o in owners.items() if len(o) > 1)
-        spread = {id(r) for o in owners.values() for r in o}
-        if set(owners) == targets and all(len(o) == 1 for o in owners.values()) and len(spread) == len(replicas):
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def reset_peak(pid):
     """Starts VmHWM over from the current RSS (Linux >= 4.0)."""
     with open(f"/proc/{pid}/clear_refs", "w") as refs:
@@ -220,7 +207,7 @@ def main():
     replicas, twice, problems = [], set(), []
     try:
         replicas = [Replica(medic, config, os.path.join(work, f"replica-{i}.log"), "error") for i in range(REPLICAS)]
-        if not settle(replicas, targets, 60, twice):
+        if not settle(replicas, targets, 60, twice, pause_s=0.2):
             sys.exit("ha-scale: the targets never spread, one owner each, over the replicas")
         time.sleep(3)  # warm-up: every probe past its first run
         print(f"{REPLICAS} replicas, {n_targets} HTTP targets at 1 s (nginx on loopback), lease {LEASE_S:g} s, window {window_s} s")
@@ -230,14 +217,7 @@ def main():
         killed = time.monotonic()
         victim.kill()
         replicas.remove(victim)
-        taken = None
-        while time.monotonic() < killed + 30:
-            owners = ownership(replicas)
-            twice.update(t for t, o in owners.items() if len(o) > 1)
-            if set(owners) == targets:
-                taken = time.monotonic() - killed
-                break
-            time.sleep(0.1)
+        taken = time_takeover(replicas, targets, killed, twice, pause_s=0.1)
         # The floor is the lease: a lease renewed just before the kill may
         # not be claimed before it expires. Survivors claim at that moment
         # (plus the time to notice and to poll ownership here).

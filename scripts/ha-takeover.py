@@ -30,7 +30,7 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from medic_replica import Replica, ownership, psql, write_http_targets_config
+from medic_replica import Replica, psql, settle, time_takeover, write_http_targets_config
 
 LEASE_S = next((float(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--lease=")), 2.0)
 
@@ -71,24 +71,12 @@ def main():
     store = f"{base}?options=-c%20search_path%3D{schema}"
     targets = write_http_targets_config(config, store, LEASE_S, n_targets, port)
     replicas = []
-    twice = []
+    twice = set()
     takeovers = []
-
-    def settled(deadline):
-        while time.monotonic() < deadline:
-            owners = ownership(replicas)
-            twice.extend(t for t, o in owners.items() if len(o) > 1)
-            # Settled: one owner each, and every replica has its share.
-            spread = {r for o in owners.values() for r in o}
-            one_each = set(owners) == targets and all(len(o) == 1 for o in owners.values())
-            if one_each and len(spread) == len(replicas):
-                return owners
-            time.sleep(0.05)
-        return None
 
     try:
         replicas = [Replica(medic, config, os.path.join(work, f"replica-{time.monotonic_ns()}.log"), "error") for _ in range(n_replicas)]
-        if settled(time.monotonic() + 30) is None:
+        if not settle(replicas, targets, 30, twice):
             sys.exit("ha-takeover: the targets never spread, one owner each, over the replicas")
         for _ in range(kills):
             victim = random.choice(replicas)
@@ -98,19 +86,12 @@ def main():
             started = time.monotonic()
             victim.kill()
             replicas.remove(victim)
-            taken = None
-            while time.monotonic() < started + 30:
-                owners = ownership(replicas)
-                twice.extend(t for t, o in owners.items() if len(o) > 1)
-                if orphaned <= set(owners):
-                    taken = time.monotonic() - started
-                    break
-                time.sleep(0.05)
+            taken = time_takeover(replicas, orphaned, started, twice)
             if taken is None:
                 sys.exit(f"ha-takeover: {len(orphaned)} targets were never taken over")
             takeovers.append(taken)
             replicas.append(Replica(medic, config, os.path.join(work, f"replica-{time.monotonic_ns()}.log"), "error"))
-            if settled(time.monotonic() + 30) is None:
+            if not settle(replicas, targets, 30, twice):
                 sys.exit("ha-takeover: the targets never rebalanced after a replica joined")
     finally:
         for replica in replicas:
@@ -126,7 +107,7 @@ def main():
     print("| --- | ---: | ---: | ---: | ---: |")
     print(
         f"| {len(takeovers)} kills | {statistics.median(takeovers):.2f} s | {p95:.2f} s "
-        f"| {max(takeovers):.2f} s | {len(set(twice))} |"
+        f"| {max(takeovers):.2f} s | {len(twice)} |"
     )
     print("each: " + ", ".join(f"{t:.2f} s" for t in takeovers))
     print(f"goal: p95 <= {2 * LEASE_S:g} s (2 x the lease), nothing owned twice")

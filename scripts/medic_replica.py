@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 import urllib.request
 
 
@@ -40,6 +41,34 @@ def ownership(replicas):
         for target in replica.owns() or ():
             owners.setdefault(target, []).append(replica)
     return owners
+
+
+def settle(replicas, targets, limit_s, twice, pause_s=0.05):
+    """Waits up to `limit_s` until every one of `targets` has one owner and
+    every replica a share; whether it happened. A target seen with two
+    owners meanwhile is added to the set `twice`."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        owners = ownership(replicas)
+        twice.update(t for t, o in owners.items() if len(o) > 1)
+        spread = {id(r) for o in owners.values() for r in o}
+        one_each = set(owners) == targets and all(len(o) == 1 for o in owners.values())
+        if one_each and len(spread) == len(replicas):
+            return True
+        time.sleep(pause_s)
+    return False
+
+
+def time_takeover(replicas, wanted, started, twice, limit_s=30, pause_s=0.05):
+    """Seconds from `started` until the live `replicas` own every one of
+    `wanted`, or None after `limit_s`; targets owned twice go into `twice`."""
+    while time.monotonic() < started + limit_s:
+        owners = ownership(replicas)
+        twice.update(t for t, o in owners.items() if len(o) > 1)
+        if wanted <= set(owners):
+            return time.monotonic() - started
+        time.sleep(pause_s)
+    return None
 
 
 class Replica:
