@@ -106,9 +106,15 @@ fn find_orphans(marker: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Whether the environment of `pid` holds `variable` (`NAME=value`).
+/// Whether `pid` runs as this agent's user and its environment holds
+/// `variable` (`NAME=value`). The marker is no secret (a target name and a
+/// hash of the store URL): another user's process carrying it, planted for
+/// an agent running as root to adopt, must not stand in for the service.
 pub(super) fn carries(pid: u32, variable: &str) -> bool {
-    std::fs::read(format!("/proc/{pid}/environ"))
+    use std::os::unix::fs::MetadataExt;
+    let ours = std::fs::metadata(format!("/proc/{pid}"))
+        .is_ok_and(|proc| proc.uid() == rustix::process::geteuid().as_raw());
+    ours && std::fs::read(format!("/proc/{pid}/environ"))
         .is_ok_and(|environ| environ.split(|&b| b == 0).any(|v| v == variable.as_bytes()))
 }
 
@@ -139,6 +145,31 @@ mod tests {
         assert_ne!(a, marker("sqlite:///var/lib/medic/medic.db", "orders"));
         // The separator keeps ("ab", "c") and ("a", "bc") apart.
         assert_ne!(marker("ab", "c"), marker("a", "bc"));
+    }
+
+    #[test]
+    fn only_a_process_of_this_user_carries_a_marker() {
+        // `carries` reads the caller's own environment like any other.
+        let (name, value) = std::env::vars().next().expect("some variable");
+        let own = format!("{name}={value}");
+        assert!(carries(std::process::id(), &own));
+        if rustix::process::geteuid().as_raw() != 0 {
+            // PID 1 belongs to root, not to this user.
+            assert!(!carries(1, "PATH=/usr/bin"));
+            return;
+        }
+        // As root: a process of `nobody` carrying the marker is not ours.
+        let mut planted = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(["env", "MEDIC_SUPERVISED=shop:planted", "sleep", "5"])
+            .spawn()
+            .expect("setpriv runs");
+        let pid = planted.id();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let carried = carries(pid, "MEDIC_SUPERVISED=shop:planted");
+        let _ = planted.kill();
+        let _ = planted.wait();
+        assert!(!carried, "another user's process passed for ours");
     }
 
     #[test]
