@@ -42,8 +42,14 @@ if kinds != expected:
 deployment = next(d for d in docs if d["kind"] == "Deployment")
 container = deployment["spec"]["template"]["spec"]["containers"][0]
 problems = []
-if deployment["spec"]["replicas"] != 1 or deployment["spec"].get("strategy", {}).get("type") != "Recreate":
-    problems.append("the Deployment must run exactly 1 replica, recreated (replicas do not share work yet)")
+if deployment["spec"]["replicas"] != 3 or deployment["spec"].get("strategy", {}).get("type") != "RollingUpdate":
+    problems.append("the Deployment must run 3 replicas with a rolling update (they share targets by leases)")
+node = next((e for e in container.get("env", []) if e.get("name") == "MEDIC_CLUSTER_NODE"), {})
+if node.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "spec.nodeName":
+    problems.append("MEDIC_CLUSTER_NODE must come from the pod's spec.nodeName")
+budget = next(d for d in docs if d["kind"] == "PodDisruptionBudget")
+if budget["spec"].get("minAvailable") != 2:
+    problems.append("the PodDisruptionBudget must keep 2 of the 3 replicas")
 for probe, path in (("livenessProbe", "/health"), ("readinessProbe", "/ready")):
     if container.get(probe, {}).get("httpGet", {}).get("path") != path:
         problems.append(f"{probe} is not GET {path}")

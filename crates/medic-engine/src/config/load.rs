@@ -54,7 +54,7 @@ impl std::error::Error for ConfigErrors {}
 
 /// Sections whose scalar keys `MEDIC_<SECTION>_<KEY>` may override. Other
 /// `MEDIC_*` variables are left alone: they are often secrets named by `*_env`.
-const OVERRIDABLE: &[&str] = &["server", "storage", "policy", "llm", "log"];
+const OVERRIDABLE: &[&str] = &["server", "storage", "cluster", "policy", "llm", "log"];
 
 /// Parses and validates a configuration.
 ///
