@@ -79,6 +79,8 @@ pub(crate) struct Inner {
     pub host: medic_engine::host::HostContext,
     /// The targets this replica owns (all of them on a single-node store).
     pub leases: crate::leases::Leases,
+    /// Maintenance windows, the config's and the API's.
+    pub maintenance: crate::maintenance::Maintenance,
 }
 
 impl Inner {
@@ -155,8 +157,12 @@ impl Agent {
 
         let host = crate::host::detect();
         tracing::info!(%host, "host");
+        let maintenance = crate::maintenance::Maintenance::new(&config);
+        // Windows opened through the API before this start hold from the first signal.
+        maintenance.refresh(store.as_ref()).await?;
         let inner = Arc::new(Inner {
             leases,
+            maintenance,
             host,
             executor,
             intake: IntakeWriter::start(store.clone()),
@@ -193,6 +199,7 @@ impl Agent {
             tokio::spawn(crate::leases::keep(agent.inner.clone()));
         }
         tokio::spawn(crate::failover::watch_failbacks(agent.inner.clone()));
+        tokio::spawn(crate::maintenance::watch(agent.inner.clone()));
         let looping = agent.clone();
         tokio::spawn(async move {
             while let Some(signal) = incoming.recv().await {
@@ -422,11 +429,18 @@ impl Agent {
         } else {
             runtime.health.observe(signal.healthy, now_ms)
         };
+        // A maintenance window holds incidents and remedies back; probes go on.
+        let held = self.inner.maintenance.covering(
+            &signal.target,
+            &runtime.config.labels,
+            chrono::Utc::now(),
+        );
         let Some(transition) = transition else {
             // A new alert on a target that is down already is news all the
             // same (another failure, or one whose incident was escalated and
             // ended): it opens or joins an incident once no task is at work.
             if owned
+                && held.is_none()
                 && alert
                 && !signal.healthy
                 && runtime.health.state() == TargetState::Unhealthy
@@ -456,7 +470,7 @@ impl Agent {
                 ));
             }
         }
-        if runtime.health.take_recurrence_onset() && owned {
+        if runtime.health.take_recurrence_onset() && owned && held.is_none() {
             // Healing goes on; a human hears of the recurrence once.
             tokio::spawn(crate::incident::recurring(
                 self.inner.clone(),
@@ -489,7 +503,9 @@ impl Agent {
         // The first verdict since this replica took the target over.
         let decided = transition.to != TargetState::Suspect;
         let taken_over = decided && std::mem::take(&mut runtime.newly_owned);
-        if owned && starts_incident && !runtime.busy {
+        if let Some((window, until)) = held.as_ref().filter(|_| owned && starts_incident) {
+            tracing::info!(target = %signal.target, %window, %until, "down during a maintenance window: no incident until it ends");
+        } else if owned && starts_incident && !runtime.busy {
             if alert {
                 runtime.alerts_handled.insert(signal.message.clone());
             }

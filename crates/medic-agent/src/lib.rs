@@ -10,7 +10,8 @@
 //!
 //! Every decision comes from `medic-engine`; every fact goes to the
 //! [`Store`](medic_store::Store) before the step that depends on it. What the
-//! API may ask of a running agent is in `control.rs`; what it tells live
+//! API may ask of a running agent is in `control.rs`; planned windows that
+//! hold healing back in `maintenance.rs`; what it tells live
 //! watchers in [`LiveEvent`]; what Prometheus scrapes in [`Metrics`].
 
 mod agent;
@@ -28,6 +29,7 @@ mod learning;
 mod leases;
 mod live;
 mod llm;
+mod maintenance;
 mod metrics;
 mod targets;
 mod triage;
@@ -39,5 +41,6 @@ pub use components::{AppEvent, ComponentSpec, EventOutcome};
 pub use control::{ComponentView, ControlError, MonitoringStatus};
 pub use intake::IntakeError;
 pub use live::LiveEvent;
+pub use maintenance::{MaintenanceRequest, WindowView};
 pub use metrics::Metrics;
 pub use triage::{PlannedRemedy, Triage};

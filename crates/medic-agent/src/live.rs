@@ -44,6 +44,15 @@ pub enum LiveEvent {
         /// `failover` or `failback`.
         reason: String,
     },
+    /// A maintenance window started or ended over some targets.
+    Maintenance {
+        /// The window's name.
+        window: String,
+        /// `started` or `ended`.
+        state: String,
+        /// The targets it started or stopped covering.
+        targets: Vec<String>,
+    },
     /// A probe (or an application event) reported on a target.
     Probe {
         /// The target or component.
@@ -65,6 +74,7 @@ impl LiveEvent {
             LiveEvent::Approval(_) => "approval",
             LiveEvent::Probe { .. } => "probe",
             LiveEvent::Endpoint { .. } => "endpoint",
+            LiveEvent::Maintenance { .. } => "maintenance",
         }
     }
 

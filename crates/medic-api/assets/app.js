@@ -9,7 +9,7 @@
   const DEBOUNCE_MS = 200;            // coalesce bursts of events into one fetch per section
   const STALL_MS = 45000;             // keep-alives arrive every 15 s; 3 missed = dead stream
   const ALL = ['health', 'monitoring', 'components', 'approvals', 'incidents', 'detail',
-    'recovery', 'breakers', 'learning'];
+    'recovery', 'breakers', 'maintenance', 'learning'];
   // Mirrors IncidentStatus::is_terminal in medic-model.
   const TERMINAL = new Set(['resolved', 'escalated', 'failed']);
 
@@ -166,6 +166,7 @@
       return { stats, recent: recent.recoveries || [] };
     },
     breakers: () => api('/api/v1/circuit-breakers').then(r => r.breakers || []),
+    maintenance: () => api('/api/v1/maintenance').then(r => r.windows || []),
     learning: () => api('/api/v1/learning').then(r => r.remedies || []),
   };
 
@@ -573,6 +574,24 @@
           (b.state !== 'closed' && b.retry_in_ms > 0 ? ' · retry in ' + fmtMs(b.retry_in_ms) : ''))))));
   }
 
+  // Windows in force first (the API sorts them so), then those to come.
+  function renderMaintenance(list) {
+    const active = list.filter(w => w.active).length;
+    $('#maintenance-count').textContent = list.length ? (active ? active + ' in force' : String(list.length)) : '';
+    if (!list.length) return $('#maintenance-body').replaceChildren(empty('No maintenance window in force or planned.'));
+    $('#maintenance-body').replaceChildren(h('ul', { class: 'windows' }, list.map(w =>
+      h('li', { 'data-window': w.name, 'data-active': String(!!w.active), 'data-tone': w.active ? 'warn' : 'unk' },
+        h('div', { class: 'row' },
+          h('span', { class: 'strong clip', title: w.name, text: w.name }), h('span', { class: 'grow' }),
+          tag(w.active ? 'in force' : 'upcoming'), tag(w.source)),
+        h('div', { class: 'sub' },
+          (w.active ? 'until ' : 'from ') , timeAbs(w.active ? w.ends_at : w.starts_at),
+          w.active ? null : [' to ', timeAbs(w.ends_at)],
+          ' · covers ' + ((w.covers || []).join(', ') || 'no target yet'),
+          w.schedule ? ' · ' + w.schedule : '',
+          w.opened_by ? ' · opened by ' + w.opened_by : '')))));
+  }
+
   function renderLearning(list) {
     if (!list.length) return $('#learning-body').replaceChildren(empty('Nothing learned yet: the catalog fills as remedies are tried.'));
     const rows = [...list].sort((a, b) => String(a.fingerprint).localeCompare(String(b.fingerprint)) ||
@@ -593,12 +612,14 @@
 
   const BODY = {
     components: '#targets-body', approvals: '#approvals-body', incidents: '#incidents-body', detail: '#detail-body',
-    recovery: '#recovery-body', breakers: '#breakers-body', learning: '#learning-body',
+    recovery: '#recovery-body', breakers: '#breakers-body', maintenance: '#maintenance-body',
+    learning: '#learning-body',
   };
   const RENDER = {
     health: renderHealth, monitoring: renderCounters, components: renderTargets,
     approvals: renderApprovals, incidents: renderIncidents, detail: renderDetail,
-    recovery: renderRecovery, breakers: renderBreakers, learning: renderLearning,
+    recovery: renderRecovery, breakers: renderBreakers, maintenance: renderMaintenance,
+    learning: renderLearning,
   };
 
   // ---------------------------------------------------------------- event stream
@@ -643,6 +664,7 @@
         schedule('incidents');
         if (sel(d && d.incident_id)) schedule('detail');
         return;
+      case 'maintenance': return schedule('maintenance', 'components');
       case 'approval':
         schedule('approvals', 'incidents');
         if (sel(d && d.incident_id)) schedule('detail');

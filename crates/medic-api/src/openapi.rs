@@ -238,6 +238,19 @@ fn schemas() -> Value {
                 }},
             },
         },
+        "MaintenanceRequest": {
+            "type": "object",
+            "description": "A maintenance window: give `targets` and/or `labels`, and `ends_at` or `duration`. It lasts at most 7 days.",
+            "additionalProperties": false,
+            "properties": {
+                "name": {"type": "string", "maxLength": 200},
+                "targets": {"type": "array", "items": {"type": "string"}},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "starts_at": {"type": "string", "format": "date-time", "description": "default: now"},
+                "ends_at": {"type": "string", "format": "date-time"},
+                "duration": {"type": "string", "examples": ["30m", "2h"]},
+            },
+        },
         "AppEvent": {
             "type": "object",
             "required": ["component", "outcome"],

@@ -12,6 +12,7 @@ pub mod health;
 pub mod host;
 pub mod lifecycle;
 pub mod logs;
+pub mod maintenance;
 pub mod pipeline;
 pub mod plan;
 pub mod redact;

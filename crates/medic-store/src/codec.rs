@@ -735,3 +735,38 @@ mod tests {
         assert_eq!(counter_to_db(u64::MAX), i64::MAX);
     }
 }
+
+/// A maintenance window's `scope` column: its targets and labels as JSON.
+pub(crate) fn window_scope(window: &crate::StoredWindow) -> String {
+    serde_json::json!({"targets": window.targets, "labels": window.labels}).to_string()
+}
+
+/// A maintenance window from its columns (times already decoded).
+pub(crate) fn window_from_columns(
+    id: i64,
+    name: String,
+    scope: &str,
+    (starts_at, ends_at): (DateTime<Utc>, DateTime<Utc>),
+    opened_by: String,
+    opened_at: DateTime<Utc>,
+) -> Result<crate::StoredWindow, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Scope {
+        targets: Vec<String>,
+        labels: std::collections::BTreeMap<String, String>,
+    }
+    let scope: Scope = serde_json::from_str(scope).map_err(|error| StoreError::Corrupt {
+        what: "maintenance_windows.scope",
+        detail: format!("window {id}: {error}"),
+    })?;
+    Ok(crate::StoredWindow {
+        id,
+        name,
+        targets: scope.targets,
+        labels: scope.labels,
+        starts_at,
+        ends_at,
+        opened_by,
+        opened_at,
+    })
+}

@@ -188,6 +188,14 @@ pub fn explain(error: &sqlx::Error) -> String {
             _ if io.to_string().contains("lookup") => {
                 format!("DNS: cannot resolve the host ({io})")
             }
+            // sqlx hands rustls's verdict on the server over wrapped in an
+            // io::Error: say it is TLS, so nobody looks for a network fault.
+            _ if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+            {
+                format!("TLS: {io} (check sslrootcert and the host name the certificate is for)")
+            }
             _ => format!("cannot connect: {io}"),
         },
         sqlx::Error::Tls(tls) => format!("TLS: {tls}"),

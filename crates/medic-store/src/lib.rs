@@ -112,7 +112,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::{
     Fence, IncidentFilter, Lease, NewDelivery, NewIncident, PastIncident, Reopened, Replica,
-    Result, Store,
+    Result, Store, StoredWindow,
 };
 
 /// Opens the store a URL names and applies its migrations.

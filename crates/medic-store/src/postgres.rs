@@ -25,7 +25,7 @@ use crate::codec::{
     diagnosis_from_row, diagnosis_to_json, fresh_deliveries, incident_columns, incident_from_row,
     live, outcome_recover_ms, past_incident_from_row, pipeline_run_columns, pipeline_run_from_row,
     stats_columns, stats_from_row, time_to_recover_ms, timeline_columns, timeline_from_row,
-    truncate_to_micros,
+    truncate_to_micros, window_from_columns, window_scope,
 };
 use crate::error::{
     action_refusal, approval_error, component_error, decision_refusal, intent_error,
@@ -33,7 +33,7 @@ use crate::error::{
 };
 use crate::{
     Fence, IncidentFilter, Lease, NewDelivery, NewIncident, PastIncident, Reopened, Replica,
-    Result, Store, StoreError,
+    Result, Store, StoreError, StoredWindow,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -1269,6 +1269,51 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn open_maintenance(&self, window: &StoredWindow) -> Result<StoredWindow> {
+        let row = sqlx::query(
+            "INSERT INTO maintenance_windows (name, scope, starts_at, ends_at, opened_by, opened_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&window.name)
+        .bind(window_scope(window))
+        .bind(window.starts_at)
+        .bind(window.ends_at)
+        .bind(&window.opened_by)
+        .bind(window.opened_at)
+        .fetch_one_on(self)
+        .await?;
+        Ok(StoredWindow {
+            id: row.try_get("id")?,
+            starts_at: truncate_to_micros(window.starts_at),
+            ends_at: truncate_to_micros(window.ends_at),
+            opened_at: truncate_to_micros(window.opened_at),
+            ..window.clone()
+        })
+    }
+
+    async fn maintenance_windows(&self, now: DateTime<Utc>) -> Result<Vec<StoredWindow>> {
+        let rows = sqlx::query(
+            "SELECT id, name, scope, starts_at, ends_at, opened_by, opened_at \
+             FROM maintenance_windows WHERE ends_at > $1 ORDER BY starts_at, id",
+        )
+        .bind(now)
+        .fetch_all_on(self)
+        .await?;
+        rows.iter().map(window_from_row).collect()
+    }
+
+    async fn end_maintenance(&self, id: i64, at: DateTime<Utc>) -> Result<Option<StoredWindow>> {
+        let row = sqlx::query(
+            "UPDATE maintenance_windows SET ends_at = LEAST(ends_at, $1) WHERE id = $2 \
+             RETURNING id, name, scope, starts_at, ends_at, opened_by, opened_at",
+        )
+        .bind(at)
+        .bind(id)
+        .fetch_optional_on(self)
+        .await?;
+        row.as_ref().map(window_from_row).transpose()
+    }
+
     async fn monitoring_pause(&self) -> Result<Option<(String, DateTime<Utc>)>> {
         let row = sqlx::query("SELECT paused_by, paused_at FROM monitoring_pause")
             .fetch_optional_on(self)
@@ -1477,4 +1522,16 @@ impl PgStore {
             }),
         }
     }
+}
+
+fn window_from_row(row: &PgRow) -> Result<StoredWindow> {
+    let scope: String = row.try_get("scope")?;
+    window_from_columns(
+        row.try_get("id")?,
+        row.try_get("name")?,
+        &scope,
+        (row.try_get("starts_at")?, row.try_get("ends_at")?),
+        row.try_get("opened_by")?,
+        row.try_get("opened_at")?,
+    )
 }

@@ -27,7 +27,7 @@ use crate::codec::{
     incident_from_row, live, outcome_recover_ms, parse_json, past_incident_from_row,
     pipeline_run_columns, pipeline_run_from_row, select_all, select_found, stats_columns,
     stats_from_row, time_to_recover_ms, timeline_columns, timeline_from_row, to_micros,
-    truncate_to_micros,
+    truncate_to_micros, window_from_columns, window_scope,
 };
 use crate::error::{
     action_refusal, approval_error, component_error, decision_refusal, intent_error,
@@ -35,6 +35,7 @@ use crate::error::{
 };
 use crate::{
     IncidentFilter, NewDelivery, NewIncident, PastIncident, Reopened, Result, Store, StoreError,
+    StoredWindow,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -886,6 +887,51 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn open_maintenance(&self, window: &StoredWindow) -> Result<StoredWindow> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO maintenance_windows (name, scope, starts_at, ends_at, opened_by, opened_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&window.name)
+        .bind(window_scope(window))
+        .bind(to_micros(window.starts_at))
+        .bind(to_micros(window.ends_at))
+        .bind(&window.opened_by)
+        .bind(to_micros(window.opened_at))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(StoredWindow {
+            id,
+            starts_at: truncate_to_micros(window.starts_at),
+            ends_at: truncate_to_micros(window.ends_at),
+            opened_at: truncate_to_micros(window.opened_at),
+            ..window.clone()
+        })
+    }
+
+    async fn maintenance_windows(&self, now: DateTime<Utc>) -> Result<Vec<StoredWindow>> {
+        let rows: Vec<WindowRow> = sqlx::query_as(
+            "SELECT id, name, scope, starts_at, ends_at, opened_by, opened_at \
+             FROM maintenance_windows WHERE ends_at > ? ORDER BY starts_at, id",
+        )
+        .bind(to_micros(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(window_from_row).collect()
+    }
+
+    async fn end_maintenance(&self, id: i64, at: DateTime<Utc>) -> Result<Option<StoredWindow>> {
+        let row: Option<WindowRow> = sqlx::query_as(
+            "UPDATE maintenance_windows SET ends_at = MIN(ends_at, ?) WHERE id = ? \
+             RETURNING id, name, scope, starts_at, ends_at, opened_by, opened_at",
+        )
+        .bind(to_micros(at))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(window_from_row).transpose()
+    }
+
     async fn monitoring_pause(&self) -> Result<Option<(String, DateTime<Utc>)>> {
         let row: Option<(String, i64)> =
             sqlx::query_as("SELECT paused_by, paused_at FROM monitoring_pause")
@@ -1102,4 +1148,24 @@ mod tests {
             parse_enum::<ActionState>("action state", "test", text).expect("known state");
         }
     }
+}
+
+/// A `maintenance_windows` row as SQLite keeps it.
+type WindowRow = (i64, String, String, i64, i64, String, i64);
+
+fn window_from_row(
+    (id, name, scope, starts_at, ends_at, opened_by, opened_at): WindowRow,
+) -> Result<StoredWindow> {
+    let time = |what, micros| from_micros(what, micros);
+    window_from_columns(
+        id,
+        name,
+        &scope,
+        (
+            time("maintenance_windows.starts_at", starts_at)?,
+            time("maintenance_windows.ends_at", ends_at)?,
+        ),
+        opened_by,
+        time("maintenance_windows.opened_at", opened_at)?,
+    )
 }

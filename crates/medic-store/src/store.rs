@@ -207,6 +207,27 @@ pub struct Reopened {
     pub stats: Option<RemedyStats>,
 }
 
+/// A maintenance window opened through the API, as kept in the store.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredWindow {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The targets it covers by name.
+    pub targets: Vec<String>,
+    /// The labels a target must carry to be covered.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// When it starts.
+    pub starts_at: DateTime<Utc>,
+    /// When it ends (moved earlier when it is ended by hand).
+    pub ends_at: DateTime<Utc>,
+    /// Who opened it.
+    pub opened_by: String,
+    /// When it was opened.
+    pub opened_at: DateTime<Utc>,
+}
+
 /// A resolved incident, as similar-incident search reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PastIncident {
@@ -589,6 +610,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         endpoint: &str,
         at: DateTime<Utc>,
     ) -> Result<()>;
+
+    /// Keeps a maintenance window opened through the API (its `id` is
+    /// ignored and assigned) and returns it as stored.
+    async fn open_maintenance(&self, window: &StoredWindow) -> Result<StoredWindow>;
+
+    /// The windows that have not ended by `now`, by start.
+    async fn maintenance_windows(&self, now: DateTime<Utc>) -> Result<Vec<StoredWindow>>;
+
+    /// Ends window `id` at `at` (its end only ever moves earlier) and
+    /// returns it; `None` if there is no such window.
+    async fn end_maintenance(&self, id: i64, at: DateTime<Utc>) -> Result<Option<StoredWindow>>;
 
     /// Who paused monitoring and when, if it is paused (for every agent on
     /// this store).

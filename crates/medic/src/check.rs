@@ -195,6 +195,38 @@ fn describe_tls(config: &Config, out: &mut String) {
     }
 }
 
+/// Each `[[maintenance]]` window: what it covers and when it is next in force.
+fn describe_maintenance(config: &Config, out: &mut String) {
+    let now = chrono::Utc::now();
+    for window in &config.maintenance {
+        let Ok(parsed) = medic_engine::maintenance::Window::from_config(window) else {
+            continue;
+        };
+        let covers: Vec<&str> = config
+            .targets
+            .iter()
+            .filter(|t| parsed.covers(&t.name, &t.labels))
+            .map(|t| t.name.as_str())
+            .collect();
+        let when = match (parsed.active_at(now), parsed.next_after(now)) {
+            (Some(span), _) => format!("in force until {}", span.end.format("%Y-%m-%d %H:%M UTC")),
+            (None, Some(span)) => format!(
+                "next {} to {}",
+                span.start.format("%Y-%m-%d %H:%M UTC"),
+                span.end.format("%Y-%m-%d %H:%M UTC")
+            ),
+            (None, None) => "over".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "maintenance {:?}: {when}{}; covers {} (probed, but no incident and no remedy)",
+            window.name,
+            parsed.schedule().map(|s| format!(", {s}")).unwrap_or_default(),
+            if covers.is_empty() { "no target yet".to_string() } else { covers.join(", ") }
+        );
+    }
+}
+
 /// The human summary `medic check` prints.
 fn describe(config: &Config) -> String {
     let mut out = String::new();
@@ -273,6 +305,7 @@ fn describe(config: &Config) -> String {
         }
     }
     describe_tls(config, &mut out);
+    describe_maintenance(config, &mut out);
     // Host-dependent fixes (the package index) use this host's commands.
     let _ = writeln!(out, "host: {}", medic_agent::host::detect());
     if config.targets.is_empty() {

@@ -14,6 +14,7 @@ mod diagnose;
 mod eval;
 mod init;
 mod learn;
+mod maintenance;
 mod migrate;
 mod out;
 mod pipeline;
@@ -258,6 +259,12 @@ enum Command {
         #[command(flatten)]
         api: client::ApiArgs,
     },
+    /// Maintenance windows of a running agent: list them, open one, end one
+    /// early. Covered targets are probed but get no incident and no remedy.
+    Maintenance {
+        #[command(subcommand)]
+        action: maintenance::MaintenanceAction,
+    },
     /// The fix catalog (what each remedy achieved per fingerprint) as JSON,
     /// to move between installations.
     Learn {
@@ -444,6 +451,7 @@ fn main() -> ExitCode {
         Command::Stats { target, api } => {
             return client::run(client::Request::Stats { target }, &api);
         }
+        Command::Maintenance { action } => return maintenance::run(action),
         Command::Run {
             max_attempts,
             catalog,

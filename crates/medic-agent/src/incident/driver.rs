@@ -137,6 +137,7 @@ pub(super) async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError
         intents: HashMap::new(),
         verifying: None,
         held: HashSet::new(),
+        paused_by: None,
         saved: saved.is_some(),
     };
     let first = match saved {
@@ -199,6 +200,8 @@ struct Driver<'a> {
     verifying: Option<i64>,
     /// Remedies already noted as held back, with the reason.
     held: HashSet<(String, &'static str)>,
+    /// The maintenance window the ladder waits for, if any.
+    paused_by: Option<String>,
     /// Whether the store holds a lifecycle of this incident.
     saved: bool,
 }
@@ -533,6 +536,9 @@ impl Driver<'_> {
         if *self.target.state.borrow() == TargetState::Healthy {
             return Ok(Event::Healthy);
         }
+        if let Some(wait) = self.held_by_maintenance().await? {
+            return Ok(Event::Planned(Choice::Defer { wait_ms: wait }));
+        }
         self.consult().await?;
         let known = PlanningFacts::read(inner, &self.incident, &self.fingerprint).await?;
         // The store's count of steps wins over the one kept (an older run's
@@ -586,6 +592,46 @@ impl Driver<'_> {
             self.note_held(held).await?;
         }
         Ok(Event::Planned(choice))
+    }
+
+    /// While a maintenance window covers the target, remedies wait: how
+    /// long to wait before looking again (at most a second, so a window
+    /// ended early through the API is seen at once). The pause and its end
+    /// are timeline notes.
+    async fn held_by_maintenance(&mut self) -> Result<Option<u64>, StoreError> {
+        let now = Utc::now();
+        let config = &self.target.config;
+        let covering = (self.inner.maintenance).covering(&config.name, &config.labels, now);
+        let Some((window, until)) = covering else {
+            if let Some(window) = self.paused_by.take() {
+                let text = format!("maintenance window {window:?} is over: healing goes on");
+                note(
+                    self.inner,
+                    &self.incident,
+                    TimelineKind::Note,
+                    &text,
+                    json!({}),
+                )
+                .await?;
+            }
+            return Ok(None);
+        };
+        if self.paused_by.as_deref() != Some(window.as_str()) {
+            let text = format!(
+                "maintenance window {window:?} covers {} until {}: remedies wait, probes go on",
+                config.name,
+                until.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+            self.inner.metrics.action_skipped("maintenance");
+            let data = json!({"maintenance": window, "until": until});
+            note(self.inner, &self.incident, TimelineKind::Note, &text, data).await?;
+            self.paused_by = Some(window);
+        }
+        let left = (until - now).to_std().unwrap_or_default();
+        Ok(Some(millis(left.clamp(
+            Duration::from_millis(100),
+            Duration::from_secs(1),
+        ))))
     }
 
     /// The policy, with the cooldown doubled for every change of state past

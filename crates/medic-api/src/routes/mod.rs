@@ -5,6 +5,7 @@ mod approvals;
 mod components;
 mod events;
 mod incidents;
+mod maintenance;
 mod operations;
 mod recovery;
 mod webhooks;
@@ -134,6 +135,9 @@ route_table! {
     POST "/api/v1/monitoring/start", ADMIN, None, "resume probing, on every agent on the store" => operations::start_monitoring;
     POST "/api/v1/monitoring/stop", ADMIN, None, "pause probing, on every agent on the store (kept there: a restart does not end it)" => operations::stop_monitoring;
     GET "/api/v1/monitoring/status", READ, None, "whether probing runs" => operations::monitoring_status;
+    GET "/api/v1/maintenance", READ, None, "maintenance windows in force, then those to come, with the targets each covers" => maintenance::list;
+    POST "/api/v1/maintenance", WRITE, Some("MaintenanceRequest"), "open a maintenance window: covered targets are probed but get no incident and no remedy until it ends (kept in the store, for every agent)" => maintenance::open;
+    DELETE "/api/v1/maintenance/{id}", WRITE, None, "end a window opened through the API now; a covered target still down gets its incident at once" => maintenance::end;
     POST "/api/v1/events", KeyOrSignature, Some("AppEvent"), "an application reports an error or a success" => events::report;
     GET "/api/v1/events/stream", READ, None, "server-sent events of every change, live" => events::stream;
     GET "/api/v1/learning", READ, None, "the fix catalog: per fingerprint and remedy, attempts, successes, mean time, posterior of success (mean, 95 % interval)" => recovery::learning;

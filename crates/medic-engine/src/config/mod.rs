@@ -18,9 +18,9 @@ pub use schema::{
     Action, AlertmanagerWebhook, ApiKey, Auth, CiWebhook, ClientTls, Cluster, Config,
     DEFAULT_MAX_RERUNS, DiagnosisRule, DiagnosisRules, EscalateAction, EscalationFormat,
     ExecAction, ExecProbe, FailoverAction, Health, HttpAction, HttpProbe, JsonCondition, Llm,
-    LlmProvider, LogWatch, Mode, OnFlapping, Policy, Probe, ProcessProbe, Remedy, RestartAction,
-    Risk, Scope, Server, Storage, Supervise, SystemdAction, SystemdProbe, SystemdVerb, Target,
-    TcpProbe, Tls, WaitAction, WebhookSecret, Webhooks, When, effective_tls,
+    LlmProvider, LogWatch, Maintenance, Mode, OnFlapping, Policy, Probe, ProcessProbe, Remedy,
+    RestartAction, Risk, Scope, Server, Storage, Supervise, SystemdAction, SystemdProbe,
+    SystemdVerb, Target, TcpProbe, Tls, WaitAction, WebhookSecret, Webhooks, When, effective_tls,
 };
 pub use schema::{DEFAULT_PROBE_TIMEOUT, ENDPOINT_PLACEHOLDER, Failback, Log, LogFormat};
 pub use validate::validate;

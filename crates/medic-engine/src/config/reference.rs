@@ -253,8 +253,8 @@ pub fn reference_markdown() -> String {
          crates/medic-engine/src/config/schema.rs. Do not edit by hand. -->\n\n\
          medic reads one TOML file (`--config`, default `medic.toml`, or `MEDIC_CONFIG`).\n\
          Unknown keys are errors, reported with their key path. Scalar keys of\n\
-         `[server]`, `[storage]`, `[policy]`, `[llm]` and `[log]` can be overridden by\n\
-         environment variables: `MEDIC_POLICY_MODE=dry-run` sets `policy.mode`.\n\
+         `[server]`, `[storage]`, `[cluster]`, `[policy]`, `[llm]` and `[log]` can be\n\
+         overridden by environment variables: `MEDIC_POLICY_MODE=dry-run` sets `policy.mode`.\n\
          `medic check` validates a file; `medic init` writes a commented starter;\n\
          `examples/` holds complete configs.\n",
     );

@@ -73,6 +73,41 @@ pub struct Config {
     pub tls: ClientTls,
     /// What medic watches and heals.
     pub targets: Vec<Target>,
+    /// Planned maintenance windows.
+    pub maintenance: Vec<Maintenance>,
+}
+
+/// `[[maintenance]]`: a planned window. Its targets are still probed and
+/// their state shown, but no incident opens and no remedy runs for them
+/// while it lasts; an incident already open waits. When it ends, a target
+/// still unhealthy gets its incident at once. Give either `schedule` with
+/// `duration` (recurring) or `start` with `end` (once). Windows opened
+/// through the API (`POST /api/v1/maintenance`, `medic maintenance start`)
+/// work the same way; overlapping windows add up.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Maintenance {
+    /// Its name, shown on the dashboard, the live feed and timelines.
+    pub name: String,
+    /// The targets it covers, by name.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// The targets it covers, by label: a target whose labels hold every
+    /// pair (besides those named in `targets`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// When a recurring window starts: a five-field cron expression
+    /// (minute hour day-of-month month day-of-week), e.g. `"0 2 * * SUN"`.
+    pub schedule: Option<String>,
+    /// How long each recurring window lasts.
+    pub duration: Option<HumanDuration>,
+    /// The IANA time zone `schedule` is read in, e.g. `"Europe/Berlin"`
+    /// (default UTC).
+    pub timezone: Option<String>,
+    /// A one-off window's start, RFC 3339 in quotes: `"2026-12-24T02:00:00Z"`.
+    pub start: Option<String>,
+    /// A one-off window's end, RFC 3339 in quotes.
+    pub end: Option<String>,
 }
 
 /// `[log]`: lines go to stderr; `MEDIC_LOG` sets the level (`info`, `medic_agent=debug`).

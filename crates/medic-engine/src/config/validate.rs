@@ -170,7 +170,38 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         }
         validate_target(target, &path, &mut push);
     }
+    validate_maintenance(config, &names, &mut push);
     errors
+}
+
+fn validate_maintenance(
+    config: &Config,
+    targets: &BTreeSet<&str>,
+    push: &mut impl FnMut(String, String),
+) {
+    let mut names = BTreeSet::new();
+    for (i, window) in config.maintenance.iter().enumerate() {
+        let path = format!("maintenance[{i}]");
+        if window.name.trim().is_empty() {
+            push(format!("{path}.name"), "must not be empty".into());
+        } else if !names.insert(window.name.as_str()) {
+            push(
+                format!("{path}.name"),
+                format!("{:?} is used by an earlier window", window.name),
+            );
+        }
+        if let Err((key, message)) = crate::maintenance::Window::from_config(window) {
+            push(format!("{path}.{key}"), message);
+        }
+        for (j, name) in window.targets.iter().enumerate() {
+            if !targets.contains(name.as_str()) {
+                push(
+                    format!("{path}.targets[{j}]"),
+                    format!("no target is named {name:?}"),
+                );
+            }
+        }
+    }
 }
 
 /// More re-runs than this hide a broken pipeline behind retries.

@@ -75,6 +75,7 @@ conformance_suite!(
     components_are_saved_once,
     active_endpoints_are_kept_and_replaced,
     a_monitoring_pause_is_kept_until_resumed,
+    maintenance_windows_are_kept_listed_and_ended_early,
     lifecycles_are_kept_per_incident,
     deliveries_are_recorded_once,
     replay_claims_are_kept_and_pruned,

@@ -1617,6 +1617,58 @@ pub async fn a_monitoring_pause_is_kept_until_resumed(backend: &Backend) {
     assert_eq!(store.monitoring_pause().await.expect("read"), None);
 }
 
+pub async fn maintenance_windows_are_kept_listed_and_ended_early(backend: &Backend) {
+    let store = backend.open().await;
+    let window = |name: &str, from: i64, to: i64| medic_store::StoredWindow {
+        id: 0,
+        name: name.into(),
+        targets: vec!["db".into()],
+        labels: std::collections::BTreeMap::from([("team".into(), "pay".into())]),
+        starts_at: t(from),
+        ends_at: t(to),
+        opened_by: "ops".into(),
+        opened_at: t(0),
+    };
+    let first = store
+        .open_maintenance(&window("upgrade", 10, 20))
+        .await
+        .expect("open");
+    let second = store
+        .open_maintenance(&window("later", 30, 40))
+        .await
+        .expect("open");
+    assert_ne!(first.id, second.id);
+    assert_eq!(
+        first,
+        medic_store::StoredWindow {
+            id: first.id,
+            ..window("upgrade", 10, 20)
+        }
+    );
+    // Listed until they end, by start; targets and labels come back.
+    assert_eq!(
+        store.maintenance_windows(t(5)).await.expect("list"),
+        [first.clone(), second.clone()]
+    );
+    assert_eq!(
+        store.maintenance_windows(t(20)).await.expect("list"),
+        [second.clone()]
+    );
+    // Ending moves the end earlier, never later.
+    let ended = store.end_maintenance(second.id, t(35)).await.expect("end");
+    assert_eq!(ended.map(|w| w.ends_at), Some(t(35)));
+    let again = store.end_maintenance(second.id, t(39)).await.expect("end");
+    assert_eq!(again.map(|w| w.ends_at), Some(t(35)));
+    assert_eq!(store.maintenance_windows(t(35)).await.expect("list"), []);
+    assert_eq!(
+        store
+            .end_maintenance(second.id + 1_000, t(1))
+            .await
+            .expect("end"),
+        None
+    );
+}
+
 pub async fn active_endpoints_are_kept_and_replaced(backend: &Backend) {
     let store = backend.open().await;
     assert_eq!(store.active_endpoints().await.expect("read"), []);

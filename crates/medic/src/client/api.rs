@@ -96,9 +96,37 @@ impl Api {
         self.call(reqwest::Method::POST, path)
     }
 
+    /// POST `path` with a JSON body; the JSON body of a 2xx answer.
+    pub(crate) fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, ClientError> {
+        self.send(reqwest::Method::POST, path, Some(body))
+    }
+
+    /// DELETE `path`; the JSON body of a 2xx answer.
+    pub(crate) fn delete(&self, path: &str) -> Result<serde_json::Value, ClientError> {
+        self.call(reqwest::Method::DELETE, path)
+    }
+
     fn call(&self, method: reqwest::Method, path: &str) -> Result<serde_json::Value, ClientError> {
+        self.send(method, path, None)
+    }
+
+    fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, ClientError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.client.request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
         if let Some(key) = &self.key {
             request = request.header("authorization", format!("Bearer {key}"));
         }

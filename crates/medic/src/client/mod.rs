@@ -1,5 +1,5 @@
 //! The operator commands (`medic status`, `incidents`, `incident`, `ack`,
-//! `resolve`, `approvals`, `approve`, `reject`, `stats`): thin clients of the
+//! `resolve`, `approvals`, `approve`, `reject`, `stats`, `maintenance`): thin clients of the
 //! HTTP API of a running `medic serve`. Nothing here reads the store or the
 //! config; what the API answers is what the operator sees.
 //!
@@ -52,6 +52,12 @@ pub(crate) enum Request {
     Reject(i64),
     /// Recovery statistics.
     Stats { target: Option<String> },
+    /// Maintenance windows in force and to come.
+    MaintenanceList,
+    /// Open a maintenance window (the API's request body).
+    MaintenanceStart(serde_json::Value),
+    /// End a window opened through the API.
+    MaintenanceEnd(i64),
 }
 
 /// Runs one operator command; the exit code follows the module's table.
@@ -174,6 +180,27 @@ fn execute(api: &Api, request: &Request, json: bool) -> Result<String, ClientErr
                 return Ok(pretty(&stats));
             }
             Ok(render::stats(&stats))
+        }
+        Request::MaintenanceList => {
+            let windows = api.get("/api/v1/maintenance")?;
+            if json {
+                return Ok(pretty(&windows));
+            }
+            Ok(render::maintenance(&windows))
+        }
+        Request::MaintenanceStart(body) => {
+            let window = api.post_json("/api/v1/maintenance", body)?;
+            if json {
+                return Ok(pretty(&window));
+            }
+            Ok(render::window_changed("opened", &window))
+        }
+        Request::MaintenanceEnd(id) => {
+            let window = api.delete(&format!("/api/v1/maintenance/{id}"))?;
+            if json {
+                return Ok(pretty(&window));
+            }
+            Ok(render::window_changed("ended", &window))
         }
     }
 }

@@ -343,3 +343,63 @@ mod tests {
         );
     }
 }
+
+/// `medic maintenance list`.
+pub(super) fn maintenance(list: &Value) -> String {
+    let windows = items(list, "windows");
+    if windows.is_empty() {
+        return "no maintenance windows\n".into();
+    }
+    let rows: Vec<Vec<String>> = windows
+        .iter()
+        .map(|w| {
+            let state = if w["active"].as_bool() == Some(true) {
+                "in force"
+            } else {
+                "upcoming"
+            };
+            let covers: Vec<String> = items(w, "covers").iter().map(text).collect();
+            vec![
+                text(&w["id"]),
+                text(&w["name"]),
+                state.to_string(),
+                when(&w["starts_at"]),
+                when(&w["ends_at"]),
+                text(&w["source"]),
+                if covers.is_empty() {
+                    "-".into()
+                } else {
+                    covers.join(", ")
+                },
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID",
+            "NAME",
+            "STATE",
+            "FROM (UTC)",
+            "UNTIL (UTC)",
+            "SOURCE",
+            "COVERS",
+        ],
+        &rows,
+    )
+}
+
+/// `medic maintenance start|end`.
+pub(super) fn window_changed(what: &str, window: &Value) -> String {
+    let covers: Vec<String> = items(window, "covers").iter().map(text).collect();
+    format!(
+        "maintenance window {} ({}) {what}: until {} UTC, covers {}\n",
+        text(&window["id"]),
+        text(&window["name"]),
+        when(&window["ends_at"]),
+        if covers.is_empty() {
+            "no target yet".to_string()
+        } else {
+            covers.join(", ")
+        }
+    )
+}

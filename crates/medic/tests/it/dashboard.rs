@@ -342,5 +342,28 @@ fn an_operator_approves_the_fix_in_the_dashboard_and_the_incident_resolves() {
     browser.assert_no_error_banner();
     settle();
     browser.screenshot("dashboard-light.png");
+
+    // A maintenance window opened from the command line shows in its panel.
+    let opened = Command::new(env!("CARGO_BIN_EXE_medic"))
+        .args(["maintenance", "start", "--target", "shop", "--for", "10m"])
+        .args(["--name", "dashboard window"])
+        .env("MEDIC_URL", &base)
+        .env("MEDIC_API_KEY", OPS_KEY)
+        .output()
+        .expect("medic maintenance start");
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    browser.wait_for(
+        r#"#maintenance li[data-window="dashboard window"][data-active="true"]"#,
+        "the window in force in the maintenance panel",
+    );
+    assert!(
+        browser.text("#maintenance").contains("covers shop"),
+        "{}",
+        browser.text("#maintenance")
+    );
     eprintln!("dashboard test took {:?}", started.elapsed());
 }

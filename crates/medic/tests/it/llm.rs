@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::support::{KillOnDrop, Served, TempDir, closed_port, poll, read_request_body};
 
 /// The server binary and the model, or `None` (skipped) when missing.
-fn artifacts() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn artifacts() -> Option<(PathBuf, PathBuf)> {
     let cache = std::env::var_os("LLM_SERVER_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/medic-llm")))
@@ -36,7 +36,7 @@ fn artifacts() -> Option<(PathBuf, PathBuf)> {
 }
 
 /// `llama-server` on a free loopback port, healthy; its base URL.
-fn start_llama(server: &PathBuf, model: &PathBuf) -> (KillOnDrop, String) {
+pub(crate) fn start_llama(server: &PathBuf, model: &PathBuf) -> (KillOnDrop, String) {
     let port = closed_port();
     let child = Command::new(server)
         .arg("-m")
