@@ -172,6 +172,7 @@ fn alerts_target() -> Target {
             30,
         )),
         node: None,
+        depends_on: Vec::new(),
         remedies: Vec::new(),
     }
 }

@@ -222,7 +222,7 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
-            .unwrap()
+            .expect("as written")
             .with_timezone(&Utc)
     }
 
@@ -243,14 +243,19 @@ mod tests {
 
     #[test]
     fn a_recurring_window_is_in_force_from_its_start_for_its_duration() {
-        let window = Window::from_config(&recurring("0 2 * * *", 90, None)).unwrap();
+        let window = Window::from_config(&recurring("0 2 * * *", 90, None)).expect("as written");
         assert_eq!(window.active_at(at("2026-12-07T01:59:59Z")), None);
-        let span = window.active_at(at("2026-12-07T02:00:00Z")).unwrap();
+        let span = window
+            .active_at(at("2026-12-07T02:00:00Z"))
+            .expect("as written");
         assert_eq!(span.end, at("2026-12-07T03:30:00Z"));
         assert!(window.active_at(at("2026-12-07T03:29:59Z")).is_some());
         assert_eq!(window.active_at(at("2026-12-07T03:30:00Z")), None);
         assert_eq!(
-            window.next_after(at("2026-12-07T03:30:00Z")).unwrap().start,
+            window
+                .next_after(at("2026-12-07T03:30:00Z"))
+                .expect("as written")
+                .start,
             at("2026-12-08T02:00:00Z")
         );
     }
@@ -258,8 +263,8 @@ mod tests {
     #[test]
     fn a_schedule_is_read_in_its_time_zone() {
         // 02:00 in Berlin is 01:00 UTC in winter.
-        let window =
-            Window::from_config(&recurring("0 2 * * *", 60, Some("Europe/Berlin"))).unwrap();
+        let window = Window::from_config(&recurring("0 2 * * *", 60, Some("Europe/Berlin")))
+            .expect("as written");
         assert!(window.active_at(at("2026-12-07T01:30:00Z")).is_some());
         assert!(window.active_at(at("2026-12-07T02:30:00Z")).is_none());
     }
@@ -276,7 +281,7 @@ mod tests {
             start: Some("2026-12-24T02:00:00+01:00".into()),
             end: Some("2026-12-24T03:00:00+01:00".into()),
         })
-        .unwrap();
+        .expect("as written");
         assert!(window.active_at(at("2026-12-24T01:00:00Z")).is_some());
         assert!(window.active_at(at("2026-12-24T02:00:00Z")).is_none());
         assert!(window.is_over(at("2026-12-24T02:00:00Z")));
@@ -289,17 +294,29 @@ mod tests {
     #[test]
     fn bad_windows_name_the_key() {
         let mut bad = recurring("0 2 * *", 60, None);
-        assert_eq!(Window::from_config(&bad).unwrap_err().0, "schedule");
+        assert_eq!(
+            Window::from_config(&bad).expect_err("refused").0,
+            "schedule"
+        );
         bad = recurring("0 2 * * *", 60, Some("Mars/Olympus"));
-        assert_eq!(Window::from_config(&bad).unwrap_err().0, "timezone");
+        assert_eq!(
+            Window::from_config(&bad).expect_err("refused").0,
+            "timezone"
+        );
         bad = recurring("0 2 * * *", 0, None);
-        assert_eq!(Window::from_config(&bad).unwrap_err().0, "duration");
+        assert_eq!(
+            Window::from_config(&bad).expect_err("refused").0,
+            "duration"
+        );
         bad = recurring("0 2 * * *", 60, None);
         bad.start = Some("2026-12-24T02:00:00Z".into());
-        assert_eq!(Window::from_config(&bad).unwrap_err().0, "schedule");
+        assert_eq!(
+            Window::from_config(&bad).expect_err("refused").0,
+            "schedule"
+        );
         bad = recurring("0 2 * * *", 60, None);
         bad.targets.clear();
-        assert_eq!(Window::from_config(&bad).unwrap_err().0, "targets");
+        assert_eq!(Window::from_config(&bad).expect_err("refused").0, "targets");
         let once = Maintenance {
             name: "x".into(),
             targets: vec!["db".into()],
@@ -310,11 +327,14 @@ mod tests {
             start: Some("2026-12-24T02:00:00Z".into()),
             end: Some("2026-12-24T01:00:00Z".into()),
         };
-        assert_eq!(Window::from_config(&once).unwrap_err().0, "end");
+        assert_eq!(Window::from_config(&once).expect_err("refused").0, "end");
         let unparsable = Maintenance {
             end: Some("tomorrow".into()),
             ..once
         };
-        assert_eq!(Window::from_config(&unparsable).unwrap_err().0, "end");
+        assert_eq!(
+            Window::from_config(&unparsable).expect_err("refused").0,
+            "end"
+        );
     }
 }

@@ -136,6 +136,10 @@ pub struct Incident {
     /// When it was acknowledged.
     #[serde(default)]
     pub acknowledged_at: Option<DateTime<Utc>>,
+    /// The incident of the dependency (`depends_on`) whose outage caused
+    /// this one: while it lasts, this target is its victim and no remedy runs.
+    #[serde(default)]
+    pub caused_by: Option<IncidentId>,
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ use crate::StoreError;
 macro_rules! incident_columns {
     () => {
         "id, target, fingerprint, status, title, category, severity, \
-         opened_at, updated_at, closed_at, time_to_recover_ms, acknowledged_by, acknowledged_at"
+         opened_at, updated_at, closed_at, time_to_recover_ms, acknowledged_by, acknowledged_at, \
+         caused_by"
     };
 }
 
@@ -250,6 +251,7 @@ pub(crate) struct IncidentRow {
     pub time_to_recover_ms: Option<i64>,
     pub acknowledged_by: Option<String>,
     pub acknowledged_at: Option<DateTime<Utc>>,
+    pub caused_by: Option<i64>,
 }
 
 impl IncidentRow {
@@ -269,6 +271,7 @@ impl IncidentRow {
             time_to_recover_ms: self.time_to_recover_ms,
             acknowledged_by: self.acknowledged_by,
             acknowledged_at: self.acknowledged_at,
+            caused_by: self.caused_by,
         })
     }
 }
@@ -446,6 +449,7 @@ pub(crate) fn incident_from_row<R: DbRow>(row: &R) -> Result<Incident, StoreErro
         time_to_recover_ms: row.value("time_to_recover_ms")?,
         acknowledged_by: row.value("acknowledged_by")?,
         acknowledged_at: row.opt_time("incident acknowledged_at", "acknowledged_at")?,
+        caused_by: row.value("caused_by")?,
     }
     .into_incident()
 }
@@ -661,6 +665,41 @@ pub(crate) fn diagnosed_fingerprint_from_row<R: DbRow>(
 pub(crate) const SELECT_FINGERPRINT_VERSION: &str =
     "SELECT MAX(version) AS version FROM fingerprint_version";
 
+/// A maintenance window's `scope` column: its targets and labels as JSON.
+pub(crate) fn window_scope(window: &crate::StoredWindow) -> String {
+    serde_json::json!({"targets": window.targets, "labels": window.labels}).to_string()
+}
+
+/// A maintenance window from its columns (times already decoded).
+pub(crate) fn window_from_columns(
+    id: i64,
+    name: String,
+    scope: &str,
+    (starts_at, ends_at): (DateTime<Utc>, DateTime<Utc>),
+    opened_by: String,
+    opened_at: DateTime<Utc>,
+) -> Result<crate::StoredWindow, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Scope {
+        targets: Vec<String>,
+        labels: std::collections::BTreeMap<String, String>,
+    }
+    let scope: Scope = serde_json::from_str(scope).map_err(|error| StoreError::Corrupt {
+        what: "maintenance_windows.scope",
+        detail: format!("window {id}: {error}"),
+    })?;
+    Ok(crate::StoredWindow {
+        id,
+        name,
+        targets: scope.targets,
+        labels: scope.labels,
+        starts_at,
+        ends_at,
+        opened_by,
+        opened_at,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -734,39 +773,4 @@ mod tests {
         assert!(matches!(row.into_stats(), Err(StoreError::Corrupt { .. })));
         assert_eq!(counter_to_db(u64::MAX), i64::MAX);
     }
-}
-
-/// A maintenance window's `scope` column: its targets and labels as JSON.
-pub(crate) fn window_scope(window: &crate::StoredWindow) -> String {
-    serde_json::json!({"targets": window.targets, "labels": window.labels}).to_string()
-}
-
-/// A maintenance window from its columns (times already decoded).
-pub(crate) fn window_from_columns(
-    id: i64,
-    name: String,
-    scope: &str,
-    (starts_at, ends_at): (DateTime<Utc>, DateTime<Utc>),
-    opened_by: String,
-    opened_at: DateTime<Utc>,
-) -> Result<crate::StoredWindow, StoreError> {
-    #[derive(serde::Deserialize)]
-    struct Scope {
-        targets: Vec<String>,
-        labels: std::collections::BTreeMap<String, String>,
-    }
-    let scope: Scope = serde_json::from_str(scope).map_err(|error| StoreError::Corrupt {
-        what: "maintenance_windows.scope",
-        detail: format!("window {id}: {error}"),
-    })?;
-    Ok(crate::StoredWindow {
-        id,
-        name,
-        targets: scope.targets,
-        labels: scope.labels,
-        starts_at,
-        ends_at,
-        opened_by,
-        opened_at,
-    })
 }

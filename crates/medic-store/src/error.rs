@@ -1,8 +1,8 @@
 //! The store's one error type.
 
 use medic_model::{
-    ActionId, ActionRecord, ActionState, Approval, ApprovalId, ApprovalStatus, InvalidTransition,
-    PipelineRun, PipelineRunId, PipelineRunStatus, TimelineEntry,
+    ActionId, ActionRecord, ActionState, Approval, ApprovalId, ApprovalStatus, IncidentId,
+    InvalidTransition, PipelineRun, PipelineRunId, PipelineRunStatus, TimelineEntry,
 };
 use sqlx::error::ErrorKind;
 
@@ -237,6 +237,18 @@ pub(crate) fn intent_error(error: sqlx::Error, action: &ActionRecord) -> StoreEr
         Some(ErrorKind::UniqueViolation) => StoreError::Duplicate {
             what: "action step",
             key: format!("incident {} step {}", action.incident_id, action.step),
+        },
+        _ => error.into(),
+    }
+}
+
+/// Translates a failed link to a parent incident: an unknown parent is
+/// [`StoreError::NotFound`].
+pub(crate) fn caused_by_error(error: sqlx::Error, parent: IncidentId) -> StoreError {
+    match constraint_kind(&error) {
+        Some(ErrorKind::ForeignKeyViolation) => StoreError::NotFound {
+            what: "incident",
+            id: parent,
         },
         _ => error.into(),
     }

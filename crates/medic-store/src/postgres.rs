@@ -28,8 +28,8 @@ use crate::codec::{
     truncate_to_micros, window_from_columns, window_scope,
 };
 use crate::error::{
-    action_refusal, approval_error, component_error, decision_refusal, intent_error,
-    pipeline_run_refusal, timeline_error, updated_or_refused,
+    action_refusal, approval_error, caused_by_error, component_error, decision_refusal,
+    intent_error, pipeline_run_refusal, timeline_error, updated_or_refused,
 };
 use crate::{
     Fence, IncidentFilter, Lease, NewDelivery, NewIncident, PastIncident, Reopened, Replica,
@@ -1267,6 +1267,30 @@ impl Store for PgStore {
         .execute_on(self)
         .await?;
         Ok(())
+    }
+
+    async fn set_caused_by(&self, id: IncidentId, parent: IncidentId) -> Result<()> {
+        let linked = sqlx::query("UPDATE incidents SET caused_by = $1 WHERE id = $2")
+            .bind(parent)
+            .bind(id)
+            .execute_on(self)
+            .await
+            .map_err(|error| caused_by_error(error, parent))?;
+        if linked.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "incident",
+                id,
+            });
+        }
+        Ok(())
+    }
+
+    async fn incidents_caused_by(&self, parent: IncidentId) -> Result<Vec<IncidentId>> {
+        let rows = sqlx::query("SELECT id FROM incidents WHERE caused_by = $1 ORDER BY id")
+            .bind(parent)
+            .fetch_all_on(self)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
     }
 
     async fn open_maintenance(&self, window: &StoredWindow) -> Result<StoredWindow> {

@@ -30,8 +30,8 @@ use crate::codec::{
     truncate_to_micros, window_from_columns, window_scope,
 };
 use crate::error::{
-    action_refusal, approval_error, component_error, decision_refusal, intent_error,
-    pipeline_run_refusal, timeline_error, updated_or_refused,
+    action_refusal, approval_error, caused_by_error, component_error, decision_refusal,
+    intent_error, pipeline_run_refusal, timeline_error, updated_or_refused,
 };
 use crate::{
     IncidentFilter, NewDelivery, NewIncident, PastIncident, Reopened, Result, Store, StoreError,
@@ -887,6 +887,31 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn set_caused_by(&self, id: IncidentId, parent: IncidentId) -> Result<()> {
+        let linked = sqlx::query("UPDATE incidents SET caused_by = ? WHERE id = ?")
+            .bind(parent)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|error| caused_by_error(error, parent))?;
+        if linked.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "incident",
+                id,
+            });
+        }
+        Ok(())
+    }
+
+    async fn incidents_caused_by(&self, parent: IncidentId) -> Result<Vec<IncidentId>> {
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT id FROM incidents WHERE caused_by = ? ORDER BY id")
+                .bind(parent)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     async fn open_maintenance(&self, window: &StoredWindow) -> Result<StoredWindow> {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO maintenance_windows (name, scope, starts_at, ends_at, opened_by, opened_at) \
@@ -1092,6 +1117,26 @@ impl Store for SqliteStore {
     }
 }
 
+/// A `maintenance_windows` row as SQLite keeps it.
+type WindowRow = (i64, String, String, i64, i64, String, i64);
+
+fn window_from_row(
+    (id, name, scope, starts_at, ends_at, opened_by, opened_at): WindowRow,
+) -> Result<StoredWindow> {
+    let time = |what, micros| from_micros(what, micros);
+    window_from_columns(
+        id,
+        name,
+        &scope,
+        (
+            time("maintenance_windows.starts_at", starts_at)?,
+            time("maintenance_windows.ends_at", ends_at)?,
+        ),
+        opened_by,
+        time("maintenance_windows.opened_at", opened_at)?,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1148,24 +1193,4 @@ mod tests {
             parse_enum::<ActionState>("action state", "test", text).expect("known state");
         }
     }
-}
-
-/// A `maintenance_windows` row as SQLite keeps it.
-type WindowRow = (i64, String, String, i64, i64, String, i64);
-
-fn window_from_row(
-    (id, name, scope, starts_at, ends_at, opened_by, opened_at): WindowRow,
-) -> Result<StoredWindow> {
-    let time = |what, micros| from_micros(what, micros);
-    window_from_columns(
-        id,
-        name,
-        &scope,
-        (
-            time("maintenance_windows.starts_at", starts_at)?,
-            time("maintenance_windows.ends_at", ends_at)?,
-        ),
-        opened_by,
-        time("maintenance_windows.opened_at", opened_at)?,
-    )
 }

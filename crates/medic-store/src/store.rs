@@ -611,6 +611,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
     ) -> Result<()>;
 
+    /// Links incident `id` to `parent`, the incident of the dependency
+    /// that caused it. Unknown incidents are [`StoreError::NotFound`].
+    async fn set_caused_by(&self, id: IncidentId, parent: IncidentId) -> Result<()>;
+
+    /// The incidents `parent` caused (its dependents'), oldest first.
+    async fn incidents_caused_by(&self, parent: IncidentId) -> Result<Vec<IncidentId>>;
+
     /// Keeps a maintenance window opened through the API (its `id` is
     /// ignored and assigned) and returns it as stored.
     async fn open_maintenance(&self, window: &StoredWindow) -> Result<StoredWindow>;

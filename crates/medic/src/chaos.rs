@@ -22,6 +22,10 @@
 //!
 //! `GET /status` counts the orders and tax answers served, so tests can tell
 //! whether a step ran again.
+//!
+//! With `--redis HOST:PORT` the shop needs a Redis: `/health` sends it a
+//! `PING` and answers 503 while no `+PONG` comes back, as a real service's
+//! health check does for its dependencies (`depends_on` in a config).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -84,6 +88,27 @@ struct Chaos {
     tax_served: AtomicU64,
     log: Option<Mutex<std::fs::File>>,
     leaked: Mutex<Vec<Vec<u8>>>,
+    /// The Redis `/health` pings, if the shop needs one.
+    redis: Option<SocketAddr>,
+}
+
+/// How long the Redis `PING` may take before the shop counts it as down.
+const REDIS_PING_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Whether the Redis at `address` answers `PING` with `+PONG` in time.
+async fn redis_answers(address: SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let ping = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+        stream.write_all(b"PING\r\n").await.ok()?;
+        let mut reply = [0u8; 16];
+        let read = stream.read(&mut reply).await.ok()?;
+        Some(reply[..read].starts_with(b"+PONG"))
+    };
+    matches!(
+        tokio::time::timeout(REDIS_PING_TIMEOUT, ping).await,
+        Ok(Some(true))
+    )
 }
 
 impl Chaos {
@@ -181,6 +206,9 @@ Modes (for /health, /buy, /orders and /tax until /chaos/resolve):
   crash      the process exits with status 1
   leak       each /buy keeps 1 MiB (up to 512 MiB); health says degraded from 64 MiB
 
+With --redis HOST:PORT, /health also PINGs that Redis and answers 503 while
+it does not answer (a shop that depends on its cache).
+
 Example:
   medic chaos --listen 127.0.0.1:8000 --log-file shop.log &
   curl -X POST 'http://127.0.0.1:8000/chaos/trigger?mode=error'
@@ -216,6 +244,16 @@ async fn buy(State(chaos): State<Shared>) -> Response {
 async fn health(State(chaos): State<Shared>) -> Response {
     if let Some(failure) = chaos.failure("/health").await {
         return failure;
+    }
+    if let Some(redis) = chaos.redis
+        && !redis_answers(redis).await
+    {
+        chaos.log(
+            "ERROR",
+            &format!("redis: Error connecting to {redis}: Connection refused"),
+        );
+        let body = json!({"status": "error", "redis": format!("{redis} does not answer PING")});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
     let degraded = chaos.leaked_chunks() >= DEGRADED_CHUNKS;
     Json(json!({"status": if degraded { "degraded" } else { "ok" }})).into_response()
@@ -389,7 +427,20 @@ fn open_log(path: &Path) -> Result<std::fs::File, UsageError> {
         })
 }
 
-pub(crate) fn run(listen: &str, log_file: Option<&PathBuf>) -> Result<(), UsageError> {
+pub(crate) fn run(
+    listen: &str,
+    log_file: Option<&PathBuf>,
+    redis: Option<&str>,
+) -> Result<(), UsageError> {
+    let redis = redis
+        .map(|text| {
+            text.parse::<SocketAddr>().map_err(|e| {
+                UsageError(vec![format!(
+                    "--redis {text:?}: {e} (write it like 127.0.0.1:6379)"
+                )])
+            })
+        })
+        .transpose()?;
     let address: SocketAddr = listen
         .parse()
         .map_err(|e| UsageError(vec![format!("--listen {listen:?}: {e}")]))?;
@@ -404,6 +455,7 @@ pub(crate) fn run(listen: &str, log_file: Option<&PathBuf>) -> Result<(), UsageE
         tax_served: AtomicU64::new(0),
         log,
         leaked: Mutex::new(Vec::new()),
+        redis,
     });
     let runtime = crate::runtime()?;
     runtime.block_on(async move {

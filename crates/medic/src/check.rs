@@ -221,8 +221,15 @@ fn describe_maintenance(config: &Config, out: &mut String) {
             out,
             "maintenance {:?}: {when}{}; covers {} (probed, but no incident and no remedy)",
             window.name,
-            parsed.schedule().map(|s| format!(", {s}")).unwrap_or_default(),
-            if covers.is_empty() { "no target yet".to_string() } else { covers.join(", ") }
+            parsed
+                .schedule()
+                .map(|s| format!(", {s}"))
+                .unwrap_or_default(),
+            if covers.is_empty() {
+                "no target yet".to_string()
+            } else {
+                covers.join(", ")
+            }
         );
     }
 }
@@ -262,6 +269,16 @@ fn describe(config: &Config) -> String {
         OnFlapping::Pause => "a flapping target's automation pauses until it is quiet",
     };
     let _ = writeln!(out, "  {flapping}");
+    if let Some(share) = &p.min_healthy {
+        let group = match &p.min_healthy_by {
+            Some(key) => format!("of the targets sharing their {key} label"),
+            None => "of all targets".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  storm brake: disruptive remedies wait while fewer than {share} {group} are healthy"
+        );
+    }
     let _ = writeln!(
         out,
         "server: {}   storage: {}",
@@ -329,6 +346,13 @@ fn describe_target(target: &Target, mode: Mode, out: &mut String) {
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let _ = writeln!(out, "  labels: {}", labels.join(", "));
+    }
+    if !target.depends_on.is_empty() {
+        let _ = writeln!(
+            out,
+            "  depends on: {} (while one is down, no remedy here: its failure is theirs)",
+            target.depends_on.join(", ")
+        );
     }
     if let Some(supervise) = &target.supervise {
         let _ = writeln!(

@@ -100,6 +100,10 @@ enum Command {
         /// Append the service's log lines to this file.
         #[arg(long)]
         log_file: Option<PathBuf>,
+        /// A Redis the shop depends on: `/health` PINGs it and answers 503
+        /// while it does not answer.
+        #[arg(long, value_name = "HOST:PORT")]
+        redis: Option<String>,
     },
     /// Run one pipeline step; on failure classify its output, then retry,
     /// fix-then-retry or stop, as the failure warrants. Exit code: the last attempt's.
@@ -549,7 +553,11 @@ fn main() -> ExitCode {
             config,
             target,
         } => diagnose::run(&input, config.as_deref(), target.as_deref()),
-        Command::Chaos { listen, log_file } => chaos::run(&listen, log_file.as_ref()),
+        Command::Chaos {
+            listen,
+            log_file,
+            redis,
+        } => chaos::run(&listen, log_file.as_ref(), redis.as_deref()),
         Command::Templates {
             input,
             format,

@@ -39,6 +39,8 @@ use crate::approval;
 use crate::learning::{self, Lent};
 use crate::live::LiveEvent;
 
+mod dependencies;
+
 /// How long an action of a remedy the config no longer has is waited out.
 const UNKNOWN_ACTION_DOUBT: Duration = Duration::from_secs(30);
 
@@ -138,6 +140,7 @@ pub(super) async fn run(inner: &Inner, signal: &Signal) -> Result<(), StoreError
         verifying: None,
         held: HashSet::new(),
         paused_by: None,
+        dependencies: Default::default(),
         saved: saved.is_some(),
     };
     let first = match saved {
@@ -202,6 +205,8 @@ struct Driver<'a> {
     held: HashSet<(String, &'static str)>,
     /// The maintenance window the ladder waits for, if any.
     paused_by: Option<String>,
+    /// What this incident knows of the target's dependencies.
+    dependencies: dependencies::DependencyWait<'a>,
     /// Whether the store holds a lifecycle of this incident.
     saved: bool,
 }
@@ -212,7 +217,8 @@ struct Held {
     /// The counter's label.
     reason: &'static str,
     message: String,
-    /// Deferred (it runs later), not skipped.
+    /// Noted every time it happens (a cooldown's deferral says how long);
+    /// skips and brakes are noted once per incident and reason.
     deferral: bool,
 }
 
@@ -222,6 +228,16 @@ impl Held {
             remedy: remedy.to_string(),
             reason,
             message: format!("{remedy} skipped: {why}"),
+            deferral: false,
+        }
+    }
+
+    /// Held by the storm brake: it waits, noted once per incident.
+    fn braked(remedy: &str, why: &str) -> Self {
+        Self {
+            remedy: remedy.to_string(),
+            reason: "storm_brake",
+            message: format!("{remedy} deferred: {why}"),
             deferral: false,
         }
     }
@@ -539,6 +555,9 @@ impl Driver<'_> {
         if let Some(wait) = self.held_by_maintenance().await? {
             return Ok(Event::Planned(Choice::Defer { wait_ms: wait }));
         }
+        if let Some(wait) = self.held_by_dependency().await? {
+            return Ok(Event::Planned(Choice::Defer { wait_ms: wait }));
+        }
         self.consult().await?;
         let known = PlanningFacts::read(inner, &self.incident, &self.fingerprint).await?;
         // The store's count of steps wins over the one kept (an older run's
@@ -552,6 +571,7 @@ impl Driver<'_> {
         crate::llm::reorder(&mut steps, self.preferred.as_deref(), &known.history);
         let mut held = Vec::new();
         let mut choice = Choice::Exhausted;
+        let brake = self.storm_brake();
         for step in &steps {
             let name = &step.remedy.name;
             let breaker_open = inner.executor.is_open(&self.target.config.name, name);
@@ -577,6 +597,15 @@ impl Driver<'_> {
                 Decision::Defer { wait_ms } => {
                     held.push(Held::deferred(name, *wait_ms));
                     Choice::Defer { wait_ms: *wait_ms }
+                }
+                Decision::Run | Decision::NeedsApproval { .. }
+                    if step.remedy.is_disruptive() && brake.is_some() =>
+                {
+                    let why = brake.as_deref().unwrap_or_default();
+                    held.push(Held::braked(name, why));
+                    Choice::Defer {
+                        wait_ms: Self::brake_recheck_ms(),
+                    }
                 }
                 Decision::Run => Choice::Run(rung()),
                 Decision::DryRun => Choice::DryRun(rung()),

@@ -87,11 +87,14 @@ pub(super) async fn show(
     let diagnosis = store.diagnosis(id).await?;
     let timeline = store.timeline(id).await?;
     let actions = store.actions(id).await?;
+    // The incidents of targets that depend on this one and failed with it.
+    let dependents = store.incidents_caused_by(id).await?;
     Ok(Reply(json!({
         "incident": incident,
         "diagnosis": diagnosis,
         "timeline": timeline,
         "actions": actions,
+        "dependents": dependents,
     })))
 }
 

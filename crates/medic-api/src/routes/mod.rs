@@ -122,7 +122,7 @@ route_table! {
     GET "/api/v1/components/{name}/stats", READ, None, "a target's error rate, latency percentiles and status" => components::stats;
     POST "/api/v1/components/{name}/reset", WRITE, None, "forget a target's error window and latency history" => components::reset;
     GET "/api/v1/incidents", READ, None, "incidents, newest first (status, target, limit, cursor)" => incidents::list;
-    GET "/api/v1/incidents/{id}", READ, None, "one incident with its diagnosis, timeline and actions" => incidents::show;
+    GET "/api/v1/incidents/{id}", READ, None, "one incident with its diagnosis, timeline, actions and dependents (the incidents it caused through depends_on)" => incidents::show;
     POST "/api/v1/incidents/{id}/ack", WRITE, None, "acknowledge an incident" => incidents::ack;
     POST "/api/v1/incidents/{id}/resolve", WRITE, None, "resolve an incident by hand" => incidents::resolve;
     GET "/api/v1/approvals", READ, None, "approvals (status=pending by default, or all)" => approvals::list;

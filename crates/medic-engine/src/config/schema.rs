@@ -557,6 +557,34 @@ pub struct Policy {
     /// tells a human once ("recurring"), not again until it has been quiet;
     /// `pause` stops its automation until it is quiet.
     pub on_flapping: OnFlapping,
+    /// The storm brake: disruptive remedies (see `disruptive`) are held
+    /// while fewer than this share of a target's group is healthy, e.g.
+    /// `"50%"`: when many fail at once the cause is elsewhere, and
+    /// restarting the survivors makes it worse. Off by default.
+    pub min_healthy: Option<String>,
+    /// The label whose value makes a group for `min_healthy` (targets
+    /// without it form one group of their own); without it, all targets
+    /// are one group.
+    pub min_healthy_by: Option<String>,
+}
+
+impl Policy {
+    /// `min_healthy` as a fraction, if set and well formed.
+    pub fn min_healthy_fraction(&self) -> Option<f64> {
+        parse_percent(self.min_healthy.as_deref()?).ok()
+    }
+}
+
+/// `"50%"` → 0.5; the error says what is wrong.
+pub fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text
+        .trim()
+        .strip_suffix('%')
+        .ok_or_else(|| format!("{text:?}: write a percentage like \"50%\""))?;
+    match number.trim().parse::<f64>() {
+        Ok(n) if (0.0..=100.0).contains(&n) => Ok(n / 100.0),
+        _ => Err(format!("{text:?}: a percentage from 0% to 100%")),
+    }
 }
 
 /// What a flapping target gets.
@@ -581,6 +609,8 @@ impl Default for Policy {
             approval_timeout: secs(900),
             reopen_window: secs(600),
             on_flapping: OnFlapping::Heal,
+            min_healthy: None,
+            min_healthy_by: None,
         }
     }
 }
@@ -655,6 +685,14 @@ pub struct Target {
     /// this target: set it for targets bound to one host (supervised
     /// processes, exec and process probes, log files, exec remedies).
     pub node: Option<String>,
+    /// Targets this one needs (`["db", "cache"]`). While one of them is
+    /// down, this target's failure is its victim: its incident is linked
+    /// to the dependency's (`caused_by`) and runs no remedy; it resolves
+    /// when this target recovers. Still failing `health.verify_window`
+    /// after its dependencies recovered, it gets its own ladder. Cycles
+    /// are refused.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
     /// The remedy ladder, tried in order.
     #[serde(default)]
     pub remedies: Vec<Remedy>,
@@ -1031,6 +1069,21 @@ pub struct Remedy {
     /// `low` (default), `medium` or `high`; high always needs approval.
     #[serde(default)]
     pub risk: Risk,
+    /// Whether it takes capacity away while it runs, so the storm brake
+    /// (`policy.min_healthy`) may hold it. Default by kind: `restart`,
+    /// `failover` and `systemd` restarts are disruptive.
+    pub disruptive: Option<bool>,
+}
+
+impl Remedy {
+    /// Whether the storm brake applies to it: as written, else by kind.
+    pub fn is_disruptive(&self) -> bool {
+        self.disruptive.unwrap_or(match &self.action {
+            Action::Restart(_) | Action::Failover(_) => true,
+            Action::Systemd(systemd) => systemd.verb != SystemdVerb::Reload,
+            _ => false,
+        })
+    }
 }
 
 /// Conditions on the diagnosis; every given condition must hold.

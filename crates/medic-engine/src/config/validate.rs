@@ -170,8 +170,99 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         }
         validate_target(target, &path, &mut push);
     }
+    validate_dependencies(config, &names, &mut push);
     validate_maintenance(config, &names, &mut push);
+    if let Some(share) = &config.policy.min_healthy
+        && let Err(message) = super::schema::parse_percent(share)
+    {
+        push("policy.min_healthy".into(), message);
+    }
     errors
+}
+
+/// `depends_on` names other targets, and no chain of them comes back to
+/// where it started (the cycle is printed: `a → b → a`).
+fn validate_dependencies(
+    config: &Config,
+    targets: &BTreeSet<&str>,
+    push: &mut impl FnMut(String, String),
+) {
+    for (i, target) in config.targets.iter().enumerate() {
+        for (j, name) in target.depends_on.iter().enumerate() {
+            let path = format!("targets[{i}].depends_on[{j}]");
+            if name == &target.name {
+                push(path, "a target cannot depend on itself".into());
+            } else if !targets.contains(name.as_str()) {
+                push(path, format!("no target is named {name:?}"));
+            }
+        }
+    }
+    let edges: std::collections::BTreeMap<&str, Vec<&str>> = config
+        .targets
+        .iter()
+        .map(|t| {
+            let needs = t
+                .depends_on
+                .iter()
+                .map(String::as_str)
+                .filter(|n| *n != t.name);
+            (t.name.as_str(), needs.collect())
+        })
+        .collect();
+    if let Some(cycle) = find_cycle(&edges) {
+        let at = config
+            .targets
+            .iter()
+            .position(|t| t.name == cycle[0])
+            .unwrap_or_default();
+        push(
+            format!("targets[{at}].depends_on"),
+            format!("dependencies go round in a circle: {}", cycle.join(" → ")),
+        );
+    }
+}
+
+/// The first cycle in `edges` (depth first, in name order), as the path
+/// that closes it: `["a", "b", "a"]`.
+fn find_cycle<'a>(
+    edges: &std::collections::BTreeMap<&'a str, Vec<&'a str>>,
+) -> Option<Vec<&'a str>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Open,
+        Done,
+    }
+    fn visit<'a>(
+        node: &'a str,
+        edges: &std::collections::BTreeMap<&'a str, Vec<&'a str>>,
+        marks: &mut std::collections::BTreeMap<&'a str, Mark>,
+        path: &mut Vec<&'a str>,
+    ) -> Option<Vec<&'a str>> {
+        match marks.get(node) {
+            Some(Mark::Done) => return None,
+            Some(Mark::Open) => {
+                let from = path.iter().position(|n| *n == node).unwrap_or_default();
+                let mut cycle = path[from..].to_vec();
+                cycle.push(node);
+                return Some(cycle);
+            }
+            None => {}
+        }
+        marks.insert(node, Mark::Open);
+        path.push(node);
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, edges, marks, path) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        marks.insert(node, Mark::Done);
+        None
+    }
+    let mut marks = std::collections::BTreeMap::new();
+    edges
+        .keys()
+        .find_map(|node| visit(node, edges, &mut marks, &mut Vec::new()))
 }
 
 fn validate_maintenance(
@@ -721,6 +812,62 @@ mod tests {
         assert!(errors("[llm]\nurl = \"nonsense\"\n").is_empty());
         assert!(
             errors("[llm]\nprovider = \"ollama\"\nmodel = \"m\"\napi_key_env = \"K\"\n").is_empty()
+        );
+    }
+
+    #[test]
+    fn dependencies_name_targets_and_never_go_round_in_a_circle() {
+        let target = |name: &str, needs: &str| {
+            format!("[[targets]]\nname = \"{name}\"\ndepends_on = [{needs}]\n")
+        };
+        let fine = [
+            target("db", ""),
+            target("api", "\"db\""),
+            target("web", "\"api\", \"db\""),
+        ];
+        assert!(
+            errors(&fine.concat()).is_empty(),
+            "{:?}",
+            errors(&fine.concat())
+        );
+        let unknown = errors(&target("api", "\"dbb\""));
+        assert!(
+            has(
+                &unknown,
+                ("targets[0].depends_on[0]", "no target is named \"dbb\"")
+            ),
+            "{unknown:?}"
+        );
+        let itself = errors(&target("api", "\"api\""));
+        assert!(
+            has(&itself, ("targets[0].depends_on[0]", "itself")),
+            "{itself:?}"
+        );
+        let circle = [
+            target("a", "\"b\""),
+            target("b", "\"c\""),
+            target("c", "\"a\""),
+        ]
+        .concat();
+        let found = errors(&circle);
+        assert!(
+            has(&found, ("targets[0].depends_on", "a → b → c → a")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn the_storm_brake_takes_a_percentage() {
+        assert!(errors("[policy]\nmin_healthy = \"50%\"\n").is_empty());
+        let found = errors("[policy]\nmin_healthy = \"half\"\n");
+        assert!(
+            has(&found, ("policy.min_healthy", "percentage")),
+            "{found:?}"
+        );
+        let found = errors("[policy]\nmin_healthy = \"150%\"\n");
+        assert!(
+            has(&found, ("policy.min_healthy", "0% to 100%")),
+            "{found:?}"
         );
     }
 

@@ -76,6 +76,7 @@ conformance_suite!(
     active_endpoints_are_kept_and_replaced,
     a_monitoring_pause_is_kept_until_resumed,
     maintenance_windows_are_kept_listed_and_ended_early,
+    a_victims_incident_is_linked_to_its_cause,
     lifecycles_are_kept_per_incident,
     deliveries_are_recorded_once,
     replay_claims_are_kept_and_pruned,

@@ -1617,6 +1617,36 @@ pub async fn a_monitoring_pause_is_kept_until_resumed(backend: &Backend) {
     assert_eq!(store.monitoring_pause().await.expect("read"), None);
 }
 
+pub async fn a_victims_incident_is_linked_to_its_cause(backend: &Backend) {
+    let store = backend.open().await;
+    let db = open(store.as_ref(), "db", "network:refused", t(1)).await;
+    let app = open(store.as_ref(), "app", "http:503", t(2)).await;
+    assert_eq!(app.caused_by, None);
+    store.set_caused_by(app.id, db.id).await.expect("link");
+    assert_eq!(
+        store.incident(app.id).await.expect("read").caused_by,
+        Some(db.id)
+    );
+    assert_eq!(
+        store.incidents_caused_by(db.id).await.expect("dependents"),
+        [app.id]
+    );
+    assert_eq!(
+        store.incidents_caused_by(app.id).await.expect("none"),
+        Vec::<i64>::new()
+    );
+    // Unknown incidents, either side, are not found.
+    let missing = db.id + app.id + 1_000;
+    assert!(matches!(
+        store.set_caused_by(missing, db.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.set_caused_by(app.id, missing).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
 pub async fn maintenance_windows_are_kept_listed_and_ended_early(backend: &Backend) {
     let store = backend.open().await;
     let window = |name: &str, from: i64, to: i64| medic_store::StoredWindow {
@@ -1652,7 +1682,7 @@ pub async fn maintenance_windows_are_kept_listed_and_ended_early(backend: &Backe
     );
     assert_eq!(
         store.maintenance_windows(t(20)).await.expect("list"),
-        [second.clone()]
+        std::slice::from_ref(&second)
     );
     // Ending moves the end earlier, never later.
     let ended = store.end_maintenance(second.id, t(35)).await.expect("end");

@@ -317,33 +317,6 @@ pub(super) fn stats(stats: &Value) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    #[test]
-    fn tables_align_columns_and_show_missing_fields_as_a_dash() {
-        let page = json!({"incidents": [
-            {"id": 12, "status": "resolved", "target": "shop", "category": "api",
-             "opened_at": "2026-12-05T12:00:01.5Z", "title": "shop: HTTP 500"},
-            {"id": 9, "status": "escalated", "target": "payments-eu", "category": null,
-             "opened_at": "2026-12-05T11:00:00Z", "title": "down"}
-        ], "next_cursor": null});
-        let text = super::incidents(&page);
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3, "{text}");
-        assert!(lines[0].starts_with("ID  STATUS     TARGET"), "{text}");
-        assert!(lines[1].contains("2026-12-05 12:00:01"), "{text}");
-        assert!(lines[2].contains(" - "), "{text}");
-        let title_column = lines[0].find("TITLE").expect("title");
-        assert_eq!(
-            lines[1].find("shop: HTTP 500"),
-            Some(title_column),
-            "{text}"
-        );
-    }
-}
-
 /// `medic maintenance list`.
 pub(super) fn maintenance(list: &Value) -> String {
     let windows = items(list, "windows");
@@ -402,4 +375,31 @@ pub(super) fn window_changed(what: &str, window: &Value) -> String {
             covers.join(", ")
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn tables_align_columns_and_show_missing_fields_as_a_dash() {
+        let page = json!({"incidents": [
+            {"id": 12, "status": "resolved", "target": "shop", "category": "api",
+             "opened_at": "2026-12-05T12:00:01.5Z", "title": "shop: HTTP 500"},
+            {"id": 9, "status": "escalated", "target": "payments-eu", "category": null,
+             "opened_at": "2026-12-05T11:00:00Z", "title": "down"}
+        ], "next_cursor": null});
+        let text = super::incidents(&page);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].starts_with("ID  STATUS     TARGET"), "{text}");
+        assert!(lines[1].contains("2026-12-05 12:00:01"), "{text}");
+        assert!(lines[2].contains(" - "), "{text}");
+        let title_column = lines[0].find("TITLE").expect("title");
+        assert_eq!(
+            lines[1].find("shop: HTTP 500"),
+            Some(title_column),
+            "{text}"
+        );
+    }
 }

@@ -8,6 +8,7 @@ mod child_env;
 mod config;
 mod dashboard;
 mod demo;
+mod dependencies;
 mod eval;
 mod failover;
 mod flapping;

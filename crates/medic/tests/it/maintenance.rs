@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::chaos::Chaos;
-use crate::support::{Served, TempDir, poll, request};
+use crate::support::{Served, TempDir, poll, request, serve_config};
 
 fn cli(served: &Served, args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_medic"))
@@ -42,15 +42,10 @@ fn state_of(served: &Served, target: &str) -> String {
 }
 
 fn write_config(dir: &TempDir, chaos: &Chaos, extra: &str) -> std::path::PathBuf {
-    let config = dir.0.join("medic.toml");
-    std::fs::write(
-        &config,
-        format!(
+    serve_config(
+        dir,
+        &format!(
             r#"
-[server]
-listen = "127.0.0.1:0"
-[storage]
-url = "sqlite://{db}"
 [[targets]]
 name = "shop"
 labels = {{ team = "orders" }}
@@ -60,12 +55,9 @@ name = "reconnect-db"
 action = {{ kind = "http", method = "POST", url = "http://{chaos}/chaos/resolve" }}
 {extra}
 "#,
-            db = dir.0.join("medic.db").display(),
             chaos = chaos.address,
         ),
     )
-    .expect("config");
-    config
 }
 
 #[test]

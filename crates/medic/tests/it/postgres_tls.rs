@@ -11,10 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{TempDir, closed_port, missing_tools};
 
-#[path = "../../../medic-client/tests/support/tls.rs"]
-mod pki;
-
-use pki::TestCa;
+use crate::tls::pki::TestCa;
 
 /// A private PostgreSQL cluster that takes TCP clients over TLS only;
 /// stopped and removed on drop.

@@ -60,9 +60,7 @@ fn readme_commands() -> Vec<Shown> {
     let mut pending = String::new();
     for (number, line) in text.lines().enumerate() {
         match (block, line.trim_start().strip_prefix("```")) {
-            (None, Some(lang)) if matches!(lang, "sh" | "bash" | "console") => {
-                block = Some(number + 1)
-            }
+            (None, Some("sh" | "bash" | "console")) => block = Some(number + 1),
             (Some(_), Some(_)) => block = None,
             (Some(start), None) => {
                 let code = strip_comment(line);

@@ -29,6 +29,18 @@ impl Drop for TempDir {
     }
 }
 
+/// Writes `dir/medic.toml`: an API on a free loopback port, a SQLite store
+/// in `dir`, then `body` (the targets and whatever else the test needs).
+pub fn serve_config(dir: &TempDir, body: &str) -> PathBuf {
+    let config = dir.0.join("medic.toml");
+    let header = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"sqlite://{}\"\n",
+        dir.0.join("medic.db").display()
+    );
+    std::fs::write(&config, header + body).expect("config");
+    config
+}
+
 /// `medic serve` with a config file; killed on drop.
 pub struct Served {
     pub child: Child,

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::support::{Served, TempDir, poll};
 
 #[path = "../../../medic-client/tests/support/tls.rs"]
-mod pki;
+pub(crate) mod pki;
 
 use pki::{TestCa, https_server, server_config};
 
