@@ -27,6 +27,7 @@ fn check(config: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
 /// The configs `examples/` holds; a new one must be added here to be tested.
 const EXAMPLES: &[&str] = &[
     "alertmanager.toml",
+    "estate.toml",
     "github-actions.toml",
     "llm.toml",
     "postgres.toml",
