@@ -36,7 +36,7 @@ python3 - "$work/rendered.yaml" "$work/medic.toml" <<'PY' || fail "the rendered 
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 kinds = sorted(d["kind"] for d in docs)
-expected = sorted(["ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"])
+expected = sorted(["ConfigMap", "Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"])
 if kinds != expected:
     sys.exit(f"objects {kinds}, expected {expected}")
 deployment = next(d for d in docs if d["kind"] == "Deployment")
@@ -55,6 +55,11 @@ for probe, path in (("livenessProbe", "/health"), ("readinessProbe", "/ready")):
         problems.append(f"{probe} is not GET {path}")
 if not any(e.get("name") == "MEDIC_STORAGE_URL" and "secretKeyRef" in e.get("valueFrom", {}) for e in container.get("env", [])):
     problems.append("MEDIC_STORAGE_URL does not come from a Secret")
+role = next(d for d in docs if d["kind"] == "Role")
+for rule in role["rules"]:
+    granted = set(rule["verbs"])
+    if "*" in granted or "*" in rule["resources"] or not granted <= {"get", "list", "patch", "delete"}:
+        problems.append(f"the Role grants more than medic uses: {rule}")
 if problems:
     sys.exit("; ".join(problems))
 config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]["medic.toml"]

@@ -15,7 +15,7 @@ use crate::breakers::{ActionBreakers, BreakerSettings};
 use crate::context::ActionContext;
 use crate::outcome::ActionOutcome;
 use crate::supervise::{SuperviseError, Supervisor};
-use crate::{escalate, exec, http, systemd};
+use crate::{escalate, exec, http, kubernetes, systemd};
 
 /// Runs actions. Cheap to clone: clones share the HTTP client, the active
 /// endpoints, the breakers and the supervisor.
@@ -46,6 +46,9 @@ struct Inner {
     escalation_retry: Retry,
     restart_settle: Duration,
     public_url: Option<String>,
+    /// `[kubernetes]`, connected at the first Kubernetes action.
+    kubernetes: medic_engine::config::Kubernetes,
+    kube_api: std::sync::OnceLock<Arc<medic_client::KubeApi>>,
 }
 
 /// The executor could not be built.
@@ -73,6 +76,7 @@ pub struct ExecutorBuilder {
     restart_settle: Duration,
     tls: ClientTls,
     public_url: Option<String>,
+    kubernetes: medic_engine::config::Kubernetes,
 }
 
 impl Default for ExecutorBuilder {
@@ -86,6 +90,7 @@ impl Default for ExecutorBuilder {
             restart_settle: Duration::from_millis(200),
             tls: ClientTls::default(),
             public_url: None,
+            kubernetes: Default::default(),
         }
     }
 }
@@ -144,6 +149,12 @@ impl ExecutorBuilder {
         self
     }
 
+    /// `[kubernetes]`: how Kubernetes actions reach the API server.
+    pub fn kubernetes(mut self, settings: medic_engine::config::Kubernetes) -> Self {
+        self.kubernetes = settings;
+        self
+    }
+
     /// Validates the settings and builds the executor.
     pub fn build(self) -> Result<Executor, ExecutorBuildError> {
         let escalation_retry = Retry::builder()
@@ -164,6 +175,8 @@ impl ExecutorBuilder {
                 escalation_retry,
                 restart_settle: self.restart_settle,
                 public_url: self.public_url,
+                kubernetes: self.kubernetes,
+                kube_api: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -278,11 +291,36 @@ impl Executor {
                 Err(error) => ActionOutcome::failed(error.to_string()),
             },
             Action::Systemd(systemd) => systemd::run(systemd, &ctx.facts()).await,
+            Action::Kubernetes(kubernetes) => match self.kube_api() {
+                Ok(api) => kubernetes::run(kubernetes, &api, false).await,
+                Err(error) => ActionOutcome::failed(error.to_string()),
+            },
             Action::Wait(wait) => {
                 tokio::time::sleep(wait.duration.get()).await;
                 ActionOutcome::succeeded().with_output(format!("waited {}", wait.duration))
             }
         }
+    }
+
+    /// Under `policy.mode = "dry-run"`: what the remedy would do, asked of
+    /// whoever would carry it out without changing anything, for the kinds
+    /// that can (Kubernetes: `dryRun=All`); `None` for the others.
+    pub async fn dry_run(&self, action: &Action) -> Option<ActionOutcome> {
+        let Action::Kubernetes(kubernetes) = action else {
+            return None;
+        };
+        Some(match self.kube_api() {
+            Ok(api) => kubernetes::run(kubernetes, &api, true).await,
+            Err(error) => ActionOutcome::failed(error.to_string()),
+        })
+    }
+
+    fn kube_api(&self) -> Result<Arc<medic_client::KubeApi>, medic_client::KubeError> {
+        if let Some(api) = self.inner.kube_api.get() {
+            return Ok(api.clone());
+        }
+        let api = Arc::new(medic_client::KubeApi::connect(&self.inner.kubernetes)?);
+        Ok(self.inner.kube_api.get_or_init(|| api).clone())
     }
 
     /// Restarts through the supervisor (starting a target it does not run

@@ -38,6 +38,7 @@ mod escalate;
 mod exec;
 mod executor;
 mod http;
+mod kubernetes;
 mod outcome;
 mod process_group;
 mod supervise;

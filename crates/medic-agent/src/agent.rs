@@ -144,11 +144,13 @@ impl Agent {
         let supervisor = Supervisor::builder(signals.clone())
             .identity(config.storage.url.clone())
             .build();
-        let prober = Prober::with_tls(config.tls.clone());
+        let prober =
+            Prober::with_tls(config.tls.clone()).with_kubernetes(config.kubernetes.clone());
         let executor = Executor::builder()
             .supervisor(supervisor.clone())
             .tls(config.tls.clone())
             .public_url(config.server.public_url.clone())
+            .kubernetes(config.kubernetes.clone())
             .build()
             .map_err(|e| AgentError::Target {
                 target: "*".into(),

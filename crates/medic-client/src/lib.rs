@@ -17,12 +17,14 @@
 mod cert;
 mod clients;
 mod describe;
+mod kubernetes;
 mod preflight;
 mod tls;
 
 pub use cert::{not_after, peer_certificate_expiry};
 pub use clients::{ClientError, Clients};
 pub use describe::describe_tls_error;
+pub use kubernetes::{KubeApi, KubeError};
 pub use preflight::{Preflight, preflight};
 pub use tls::{TlsError, builder, rustls_config};
 

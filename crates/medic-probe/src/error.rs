@@ -36,6 +36,9 @@ pub enum ProbeBuildError {
         #[source]
         source: regex::Error,
     },
+    /// The Kubernetes API server cannot be reached as configured.
+    #[error("{0}")]
+    Kubernetes(String),
     /// An exec probe with an empty `command`.
     #[error("exec probe has an empty command")]
     EmptyCommand,

@@ -28,6 +28,7 @@ mod excerpt;
 pub mod exec;
 pub mod http;
 mod io_error;
+pub mod kubernetes;
 pub mod log;
 mod prober;
 pub mod process;

@@ -2,6 +2,7 @@
 //! configured [`Probe`], all http probes sharing one connection pool.
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use medic_client::{ClientTls, Clients};
@@ -12,6 +13,7 @@ use crate::check::{Check, CheckFuture};
 use crate::error::ProbeBuildError;
 use crate::exec::ExecCheck;
 use crate::http::HttpCheck;
+use crate::kubernetes::KubernetesCheck;
 use crate::process::ProcessCheck;
 use crate::systemd::SystemdCheck;
 use crate::tcp::TcpCheck;
@@ -26,6 +28,10 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 #[derive(Debug, Clone)]
 pub struct Prober {
     clients: Clients,
+    /// How Kubernetes probes reach the API server, connected at the first
+    /// Kubernetes probe built.
+    kubernetes: medic_engine::config::Kubernetes,
+    kube_api: Arc<OnceLock<Arc<medic_client::KubeApi>>>,
 }
 
 /// Every probe client: proxies from the environment are ignored (a health
@@ -53,7 +59,26 @@ impl Prober {
     pub fn with_tls(global: ClientTls) -> Self {
         Self {
             clients: Clients::new(global, configure),
+            kubernetes: Default::default(),
+            kube_api: Arc::default(),
         }
+    }
+
+    /// The same prober, reaching Kubernetes as `[kubernetes]` says.
+    pub fn with_kubernetes(mut self, settings: medic_engine::config::Kubernetes) -> Self {
+        self.kubernetes = settings;
+        self
+    }
+
+    fn kube_api(&self) -> Result<Arc<medic_client::KubeApi>, ProbeBuildError> {
+        if let Some(api) = self.kube_api.get() {
+            return Ok(api.clone());
+        }
+        let api = Arc::new(
+            medic_client::KubeApi::connect(&self.kubernetes)
+                .map_err(|e| ProbeBuildError::Kubernetes(e.to_string()))?,
+        );
+        Ok(self.kube_api.get_or_init(|| api).clone())
     }
 
     /// Builds one probe; `name` becomes `SignalSource::Probe { probe }` on its
@@ -72,6 +97,9 @@ impl Prober {
             Probe::Exec(exec) => ProbeCheck::Exec(ExecCheck::new(exec, name)?),
             Probe::Process(process) => ProbeCheck::Process(ProcessCheck::new(process, name)),
             Probe::Systemd(systemd) => ProbeCheck::Systemd(SystemdCheck::new(systemd, name)),
+            Probe::Kubernetes(kubernetes) => {
+                ProbeCheck::Kubernetes(KubernetesCheck::new(kubernetes, self.kube_api()?, name))
+            }
         })
     }
 }
@@ -97,6 +125,7 @@ pub fn default_probe_name(probe: &Probe) -> String {
         },
         Probe::Process(process) => format!("process:{}", file_name(&process.pidfile)),
         Probe::Systemd(systemd) => format!("systemd:{}", systemd.unit),
+        Probe::Kubernetes(kubernetes) => format!("kubernetes:{}", kubernetes.deployment),
     }
 }
 
@@ -116,6 +145,8 @@ pub enum ProbeCheck {
     Process(ProcessCheck),
     /// A systemd probe.
     Systemd(SystemdCheck),
+    /// A Kubernetes probe.
+    Kubernetes(KubernetesCheck),
 }
 
 impl ProbeCheck {
@@ -127,6 +158,7 @@ impl ProbeCheck {
             ProbeCheck::Exec(check) => check.check(target).await,
             ProbeCheck::Process(check) => check.check(target).await,
             ProbeCheck::Systemd(check) => check.check(target).await,
+            ProbeCheck::Kubernetes(check) => check.check(target).await,
         }
     }
 }
@@ -147,7 +179,8 @@ impl_check!(
     TcpCheck,
     ExecCheck,
     ProcessCheck,
-    SystemdCheck
+    SystemdCheck,
+    KubernetesCheck
 );
 
 #[cfg(test)]

@@ -460,6 +460,27 @@ fn action_summary(remedy: &Remedy) -> String {
                 systemd.timeout
             )
         }
+        Action::Kubernetes(kubernetes) => {
+            use medic_engine::config::KubernetesVerb as Verb;
+            let namespace = kubernetes
+                .namespace
+                .as_deref()
+                .unwrap_or("[kubernetes] namespace");
+            let what = match kubernetes.verb {
+                Verb::RolloutRestart => "rollout restart".to_string(),
+                Verb::Scale => format!(
+                    "scale by {} within {}..={}",
+                    kubernetes.by,
+                    kubernetes.min,
+                    kubernetes.max.unwrap_or(kubernetes.min)
+                ),
+                Verb::DeletePod => "delete the pods that are not ready of".to_string(),
+            };
+            format!(
+                "kubernetes: {what} deployment {namespace}/{}",
+                kubernetes.deployment
+            )
+        }
     };
     if conditions.is_empty() {
         what

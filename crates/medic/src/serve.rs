@@ -32,26 +32,46 @@ pub(crate) fn run(path: &Path) -> Result<(), UsageError> {
                 return Err(UsageError(vec![e.to_string()]));
             }
         };
+        // Listen for the stop signals before saying we serve: a SIGTERM sent
+        // the moment the line appears must stop supervised processes too,
+        // not kill medic with the default disposition and orphan them.
+        let stop = StopSignals::listen();
         println!("medic serving on http://{bound}");
-        stop_requested().await;
+        stop.wait().await;
         agent.shutdown().await;
         store.close().await;
         Ok(())
     })
 }
 
-/// Ctrl-C or SIGTERM: either way, supervised processes are stopped on the way out.
-async fn stop_requested() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Ctrl-C or SIGTERM: either way, supervised processes are stopped on the
+/// way out. Registered at once, so a signal that comes before `wait` counts.
+struct StopSignals {
+    terminate: Option<tokio::signal::unix::Signal>,
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Self {
+            terminate: signal(SignalKind::terminate()).ok(),
+            interrupt: signal(SignalKind::interrupt()).ok(),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
+    }
+
+    async fn wait(mut self) {
+        async fn next(signal: Option<&mut tokio::signal::unix::Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        tokio::select! {
+            () = next(self.terminate.as_mut()) => {}
+            () = next(self.interrupt.as_mut()) => {}
+        }
     }
 }

@@ -437,6 +437,7 @@ impl Driver<'_> {
             Command::RecordSkipped { rung, step, why } => {
                 let record = intent(&self.incident, &rung.remedy, &rung.kind, step, true);
                 let recorded = self.record_intent(&record).await?;
+                let why = self.dry_run_answer(&rung.remedy, why).await;
                 self.finish_skipped(&recorded, &why).await?;
                 Ok(None)
             }
@@ -621,6 +622,30 @@ impl Driver<'_> {
             self.note_held(held).await?;
         }
         Ok(Event::Planned(choice))
+    }
+
+    /// In dry-run mode, a remedy that can be tried without effect
+    /// (Kubernetes' `dryRun=All`) is, and its answer joins the note.
+    async fn dry_run_answer(&self, remedy: &str, why: String) -> String {
+        if self.inner.config.policy.mode != Mode::DryRun {
+            return why;
+        }
+        let action = (self.target.config.remedies.iter())
+            .find(|r| r.name == remedy)
+            .map(|r| r.action.clone());
+        let Some(action) = action else {
+            return why;
+        };
+        match self.inner.executor.dry_run(&action).await {
+            Some(outcome) if outcome.success => {
+                format!("{why}; {}", outcome.output.unwrap_or_default())
+            }
+            Some(outcome) => format!(
+                "{why}; the dry run was refused: {}",
+                outcome.error.unwrap_or_default()
+            ),
+            None => why,
+        }
     }
 
     /// While a maintenance window covers the target, remedies wait: how

@@ -17,10 +17,11 @@ pub use reference::reference_markdown;
 pub use schema::{
     Action, AlertmanagerWebhook, ApiKey, Auth, CiWebhook, ClientTls, Cluster, Config,
     DEFAULT_MAX_RERUNS, DiagnosisRule, DiagnosisRules, EscalateAction, EscalationFormat,
-    ExecAction, ExecProbe, FailoverAction, Health, HttpAction, HttpProbe, JsonCondition, Llm,
-    LlmProvider, LogWatch, Maintenance, Mode, OnFlapping, Policy, Probe, ProcessProbe, Remedy,
-    RestartAction, Risk, Scope, Server, Storage, Supervise, SystemdAction, SystemdProbe,
-    SystemdVerb, Target, TcpProbe, Tls, WaitAction, WebhookSecret, Webhooks, When, effective_tls,
+    ExecAction, ExecProbe, FailoverAction, Health, HttpAction, HttpProbe, JsonCondition,
+    Kubernetes, KubernetesAction, KubernetesProbe, KubernetesVerb, Llm, LlmProvider, LogWatch,
+    Maintenance, Mode, OnFlapping, Policy, Probe, ProcessProbe, Remedy, RestartAction, Risk, Scope,
+    Server, Storage, Supervise, SystemdAction, SystemdProbe, SystemdVerb, Target, TcpProbe, Tls,
+    WaitAction, WebhookSecret, Webhooks, When, effective_tls,
 };
 pub use schema::{DEFAULT_PROBE_TIMEOUT, ENDPOINT_PLACEHOLDER, Failback, Log, LogFormat};
 pub use validate::validate;

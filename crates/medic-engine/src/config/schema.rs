@@ -75,6 +75,8 @@ pub struct Config {
     pub targets: Vec<Target>,
     /// Planned maintenance windows.
     pub maintenance: Vec<Maintenance>,
+    /// How to reach a Kubernetes API server.
+    pub kubernetes: Kubernetes,
 }
 
 /// `[[maintenance]]`: a planned window. Its targets are still probed and
@@ -717,6 +719,8 @@ pub enum Probe {
     Process(ProcessProbe),
     /// A systemd unit's state, from `systemctl show`.
     Systemd(SystemdProbe),
+    /// A Kubernetes Deployment's state, from the API server.
+    Kubernetes(KubernetesProbe),
 }
 
 tagged_enum!(Probe, "probe", {
@@ -725,6 +729,7 @@ tagged_enum!(Probe, "probe", {
     "exec" => Exec(ExecProbe),
     "process" => Process(ProcessProbe),
     "systemd" => Systemd(SystemdProbe),
+    "kubernetes" => Kubernetes(KubernetesProbe),
 });
 
 /// An HTTP request.
@@ -842,6 +847,27 @@ pub struct SystemdProbe {
     pub timeout: HumanDuration,
 }
 
+/// A Kubernetes Deployment, read from the API server (`[kubernetes]` says
+/// how to reach it): healthy while as many replicas are available and
+/// updated as it asks for. Otherwise the message names what its pods say:
+/// `CrashLoopBackOff`, `ImagePullBackOff`, `OOMKilled`,
+/// `CreateContainerConfigError`, `Evicted`, unschedulable
+/// (`FailedScheduling`), which the diagnosis reads.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesProbe {
+    /// The Deployment's name.
+    pub deployment: String,
+    /// Its namespace (default: `[kubernetes] namespace`).
+    pub namespace: Option<String>,
+    /// How often.
+    #[serde(default = "default_interval")]
+    pub interval: HumanDuration,
+    /// How long one check may take (default 5s, or the interval when shorter).
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+}
+
 fn default_interval() -> HumanDuration {
     secs(10)
 }
@@ -882,6 +908,7 @@ impl Probe {
             Probe::Exec(_) => "exec",
             Probe::Process(_) => "process",
             Probe::Systemd(_) => "systemd",
+            Probe::Kubernetes(_) => "kubernetes",
         }
     }
 
@@ -893,6 +920,7 @@ impl Probe {
             Probe::Exec(p) => p.interval,
             Probe::Process(p) => p.interval,
             Probe::Systemd(p) => p.interval,
+            Probe::Kubernetes(p) => p.interval,
         }
     }
 
@@ -904,6 +932,7 @@ impl Probe {
             Probe::Exec(p) => p.timeout,
             Probe::Process(p) => p.timeout,
             Probe::Systemd(p) => p.timeout,
+            Probe::Kubernetes(p) => p.timeout,
         }
     }
 
@@ -912,7 +941,7 @@ impl Probe {
         match self {
             Probe::Http(p) => p.url.contains(ENDPOINT_PLACEHOLDER),
             Probe::Tcp(p) => p.address.contains(ENDPOINT_PLACEHOLDER),
-            Probe::Exec(_) | Probe::Process(_) | Probe::Systemd(_) => false,
+            Probe::Exec(_) | Probe::Process(_) | Probe::Systemd(_) | Probe::Kubernetes(_) => false,
         }
     }
 
@@ -931,7 +960,7 @@ impl Probe {
         match &mut probe {
             Probe::Http(p) => p.url = p.url.replace(ENDPOINT_PLACEHOLDER, endpoint),
             Probe::Tcp(p) => p.address = p.address.replace(ENDPOINT_PLACEHOLDER, endpoint),
-            Probe::Exec(_) | Probe::Process(_) | Probe::Systemd(_) => {}
+            Probe::Exec(_) | Probe::Process(_) | Probe::Systemd(_) | Probe::Kubernetes(_) => {}
         }
         probe
     }
@@ -944,6 +973,14 @@ impl Probe {
             Probe::Exec(p) => format!("exec {:?}", p.command),
             Probe::Process(p) => format!("process {}", p.pidfile),
             Probe::Systemd(p) => format!("systemd {}", p.unit),
+            Probe::Kubernetes(p) => format!(
+                "kubernetes deployment {}{}",
+                p.namespace
+                    .as_deref()
+                    .map(|n| format!("{n}/"))
+                    .unwrap_or_default(),
+                p.deployment
+            ),
         }
     }
 }
@@ -1081,6 +1118,10 @@ impl Remedy {
         self.disruptive.unwrap_or(match &self.action {
             Action::Restart(_) | Action::Failover(_) => true,
             Action::Systemd(systemd) => systemd.verb != SystemdVerb::Reload,
+            Action::Kubernetes(kubernetes) => {
+                kubernetes.verb == KubernetesVerb::DeletePod
+                    || (kubernetes.verb == KubernetesVerb::Scale && kubernetes.by < 0)
+            }
             _ => false,
         })
     }
@@ -1144,6 +1185,9 @@ pub enum Action {
     Wait(WaitAction),
     /// A systemd unit: restart, reload, or clear its failed state and start it.
     Systemd(SystemdAction),
+    /// A Kubernetes Deployment: restart its pods, scale it, or delete its
+    /// pods that are not ready.
+    Kubernetes(KubernetesAction),
 }
 
 tagged_enum!(Action, "action", {
@@ -1154,7 +1198,80 @@ tagged_enum!(Action, "action", {
     "escalate" => Escalate(EscalateAction),
     "wait" => Wait(WaitAction),
     "systemd" => Systemd(SystemdAction),
+    "kubernetes" => Kubernetes(KubernetesAction),
 });
+
+/// A change to a Kubernetes Deployment through the API server, as
+/// `kubectl rollout restart`, `kubectl scale` or `kubectl delete pod` would
+/// make it. Under `policy.mode = "dry-run"` it is sent with `dryRun=All`:
+/// the API server checks it (RBAC, admission) and changes nothing.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesAction {
+    /// What to do.
+    pub verb: KubernetesVerb,
+    /// The Deployment's name.
+    pub deployment: String,
+    /// Its namespace (default: `[kubernetes] namespace`).
+    pub namespace: Option<String>,
+    /// `scale`: how many replicas to add (negative: remove), default 1.
+    #[serde(default = "default_scale_by")]
+    pub by: i32,
+    /// `scale`: never fewer replicas than this (default 1; 0 is refused:
+    /// scaling to zero takes the service away).
+    #[serde(default = "default_scale_min")]
+    pub min: u32,
+    /// `scale`: never more replicas than this (required for `scale`).
+    pub max: Option<u32>,
+    /// How long each API call may take (default 10s).
+    #[serde(default = "default_kubernetes_timeout")]
+    pub timeout: HumanDuration,
+}
+
+fn default_scale_by() -> i32 {
+    1
+}
+
+fn default_scale_min() -> u32 {
+    1
+}
+
+fn default_kubernetes_timeout() -> HumanDuration {
+    secs(10)
+}
+
+/// What a Kubernetes action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub enum KubernetesVerb {
+    /// Restart every pod, one batch at a time (the Deployment's rollout).
+    #[serde(rename = "rollout-restart")]
+    RolloutRestart,
+    /// Change the replica count by `by`, within `min..=max`.
+    #[serde(rename = "scale")]
+    Scale,
+    /// Delete the Deployment's pods that are not ready; its ReplicaSet
+    /// starts new ones.
+    #[serde(rename = "delete-pod")]
+    DeletePod,
+}
+
+/// `[kubernetes]`: how medic reaches the API server. In a pod it uses the
+/// service account (token re-read at every call, as it rotates); elsewhere
+/// a kubeconfig. The RBAC it needs is in `deploy/kubernetes/rbac.yaml`.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Kubernetes {
+    /// A kubeconfig file (default: the service account in a pod, else
+    /// `$KUBECONFIG`, else `~/.kube/config`). Tokens, token files and
+    /// client certificate files are supported; `exec` credential plugins
+    /// are not.
+    pub kubeconfig: Option<String>,
+    /// The kubeconfig's context (default: its `current-context`).
+    pub context: Option<String>,
+    /// The namespace of probes and actions that name none (default: the
+    /// pod's own, or the context's, or `default`).
+    pub namespace: Option<String>,
+}
 
 /// An HTTP request.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -1298,6 +1415,7 @@ impl Action {
             Action::Escalate(_) => "escalate",
             Action::Wait(_) => "wait",
             Action::Systemd(_) => "systemd",
+            Action::Kubernetes(_) => "kubernetes",
         }
     }
 
@@ -1315,6 +1433,8 @@ impl Action {
             Action::Systemd(systemd) => {
                 systemd.timeout.get() * systemd.verb.commands().len() as u32
             }
+            // A scale may read and write twice (a lost race).
+            Action::Kubernetes(kubernetes) => kubernetes.timeout.get() * 4,
             Action::Restart(_) | Action::Failover(_) | Action::Escalate(_) => OTHERS,
         }
     }

@@ -536,6 +536,17 @@ fn validate_target(target: &Target, path: &str, push: &mut impl FnMut(String, St
             Action::Systemd(systemd) => {
                 check_unit(&systemd.unit, &format!("{action_path}.unit"), push);
             }
+            Action::Kubernetes(kubernetes) => {
+                check_kubernetes_names(
+                    &kubernetes.deployment,
+                    kubernetes.namespace.as_deref(),
+                    &action_path,
+                    push,
+                );
+                if kubernetes.verb == super::schema::KubernetesVerb::Scale {
+                    check_scale(kubernetes, &action_path, push);
+                }
+            }
             Action::Escalate(escalate) => {
                 check_url(&escalate.webhook, &format!("{action_path}.webhook"), push);
                 if let Some(tls) = &escalate.tls {
@@ -674,6 +685,74 @@ fn validate_probe(probe: &Probe, path: &str, push: &mut impl FnMut(String, Strin
             }
         }
         Probe::Systemd(systemd) => check_unit(&systemd.unit, &format!("{path}.unit"), push),
+        Probe::Kubernetes(kubernetes) => check_kubernetes_names(
+            &kubernetes.deployment,
+            kubernetes.namespace.as_deref(),
+            path,
+            push,
+        ),
+    }
+}
+
+/// Deployment and namespace names as Kubernetes allows them (DNS-1123:
+/// lowercase letters, digits, `-` and `.`), so they can never change the
+/// API path they are put in.
+fn check_kubernetes_names(
+    deployment: &str,
+    namespace: Option<&str>,
+    path: &str,
+    push: &mut impl FnMut(String, String),
+) {
+    let dns_name = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 253
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    if !dns_name(deployment) {
+        push(
+            format!("{path}.deployment"),
+            format!(
+                "{deployment:?} is not a Kubernetes name (lowercase letters, digits, '-', '.')"
+            ),
+        );
+    }
+    if let Some(namespace) = namespace.filter(|n| !dns_name(n) || n.contains('.')) {
+        push(
+            format!("{path}.namespace"),
+            format!("{namespace:?} is not a Kubernetes namespace (lowercase letters, digits, '-')"),
+        );
+    }
+}
+
+/// `scale` stays within bounds a human chose, and never to zero.
+fn check_scale(
+    action: &super::schema::KubernetesAction,
+    path: &str,
+    push: &mut impl FnMut(String, String),
+) {
+    if action.min == 0 {
+        push(
+            format!("{path}.min"),
+            "0 is refused: scaling a Deployment to zero takes the service away".into(),
+        );
+    }
+    match action.max {
+        None => push(
+            format!("{path}.max"),
+            "scale needs a max, the most replicas medic may ask for".into(),
+        ),
+        Some(max) if max < action.min => push(
+            format!("{path}.max"),
+            format!("{max} is below min {}", action.min),
+        ),
+        Some(_) => {}
+    }
+    if action.by == 0 {
+        push(format!("{path}.by"), "0 would change nothing".into());
     }
 }
 
@@ -853,6 +932,60 @@ mod tests {
         assert!(
             has(&found, ("targets[0].depends_on", "a → b → c → a")),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn kubernetes_names_and_scale_bounds_are_checked() {
+        let target = |action: &str| {
+            format!(
+                "[[targets]]\nname = \"shop\"\n[[targets.remedies]]\nname = \"fix\"\naction = {{ kind = \"kubernetes\", {action} }}\n"
+            )
+        };
+        let fine = target(
+            "verb = \"scale\", deployment = \"shop\", namespace = \"store\", by = 1, max = 4",
+        );
+        assert!(errors(&fine).is_empty(), "{:?}", errors(&fine));
+        let zero = errors(&target(
+            "verb = \"scale\", deployment = \"shop\", min = 0, max = 2",
+        ));
+        assert!(
+            has(
+                &zero,
+                (
+                    "targets[0].remedies[0].action.min",
+                    "scaling a Deployment to zero"
+                )
+            ),
+            "{zero:?}"
+        );
+        let unbounded = errors(&target("verb = \"scale\", deployment = \"shop\""));
+        assert!(
+            has(
+                &unbounded,
+                ("targets[0].remedies[0].action.max", "needs a max")
+            ),
+            "{unbounded:?}"
+        );
+        let path = errors(&target(
+            "verb = \"rollout-restart\", deployment = \"../../secrets\"",
+        ));
+        assert!(
+            has(
+                &path,
+                (
+                    "targets[0].remedies[0].action.deployment",
+                    "not a Kubernetes name"
+                )
+            ),
+            "{path:?}"
+        );
+        let verb = errors(&target(
+            "verb = \"delete-namespace\", deployment = \"shop\"",
+        ));
+        assert!(
+            verb.iter().any(|e| e.contains("delete-namespace")),
+            "{verb:?}"
         );
     }
 

@@ -13,6 +13,7 @@ mod eval;
 mod failover;
 mod flapping;
 mod guard;
+mod kubernetes;
 mod learn;
 mod listen;
 mod llm;
