@@ -270,6 +270,11 @@ impl ErrorClassifier {
             });
         }
         let pattern = match_catalog(text)?;
+        // An entry that names no cause (`no_cause.rs`) only keeps broad
+        // words from misreading the line: nothing recognises it.
+        if pattern.assessment.category == Category::Unknown {
+            return None;
+        }
         Some(Recognition {
             category: pattern.assessment.category,
             severity: pattern.assessment.severity,

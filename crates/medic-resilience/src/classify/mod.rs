@@ -53,6 +53,7 @@ mod families;
 mod fingerprint;
 mod http;
 mod io;
+mod no_cause;
 mod patterns;
 mod recognition;
 mod retry_after;

@@ -19,6 +19,7 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use super::assessment::Assessment;
 use super::category::{Category, Severity};
 use super::families::FAMILIES;
+use super::no_cause::NO_CAUSE;
 
 /// One entry of the catalog.
 #[derive(Debug, Clone, Copy)]
@@ -159,6 +160,14 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
     ),
     // The bare noun also names settings (`idle_timeout=30s`, `Job timeout: 1h`).
     generic("timeout_word", r"time ?out", retry(Category::Timeout)),
+    // Gradle's `Could not resolve group:artifact:version.` heads a tree of
+    // causes (a 403, a 429, an unknown host) nested below it: a broad hint,
+    // so the nested cause decides, and not "could not resolve" a host.
+    generic(
+        "gradle_unresolved",
+        r"could not resolve [a-z0-9_.-]+:[a-z0-9_.-]+:",
+        stop(Category::Dependency),
+    ),
     // curl: `Couldn't connect to server`; Kafka: `Connection to node -1 ...
     // could not be established`; Ansible marks the host `UNREACHABLE!`.
     specific(
@@ -220,10 +229,12 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
 ];
 
 /// Every entry in the order they are tried: the software families
-/// (`families.rs`, narrower) first, then [`CATALOG`].
+/// (`families.rs`, narrower) first, then the messages that name no cause
+/// (`no_cause.rs`, which shadow the broad words), then [`CATALOG`].
 static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
     FAMILIES
         .iter()
+        .chain(NO_CAUSE)
         .map(|rule| MessagePattern {
             name: rule.name,
             regex: rule.regex,
