@@ -106,11 +106,19 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "registry_unauthorized",
-        r"npm err! code e401|unable to authenticate, need: basic|unauthorized: authentication required|no basic auth credentials|received status code 401|pull access denied for|may require 'docker login'",
+        r"npm err! code e401|unable to authenticate, need: basic|unauthorized: authentication required|no basic auth credentials|received status code 401|status code: 401, reason phrase|reason phrase: unauthorized",
         Authentication,
         false,
         "a package or image registry wants credentials it did not get",
         "npm ERR! code E401\nnpm ERR! Unable to authenticate, need: Basic realm=\"Artifactory Realm\"",
+    ),
+    rule(
+        "registry_forbidden",
+        r"npm err! code e403|reason phrase: forbidden|status code: 403, reason phrase",
+        Permission,
+        false,
+        "a package registry knows who we are but refuses the artifact (Maven's and npm's wording of a 403)",
+        "Could not transfer artifact com.acme:common:pom:2.1.0 from/to nexus (https://nexus.acme.io/repository/maven-releases/): status code: 403, reason phrase: Forbidden (403)",
     ),
     rule(
         "db_permission",

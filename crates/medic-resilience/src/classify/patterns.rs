@@ -34,6 +34,11 @@ pub(crate) struct MessagePattern {
     /// also occurs in healthy lines ("config", "invalid", "timeout").
     /// Diagnosis weighs the two differently; classification does not.
     pub(crate) specific: bool,
+    /// Whether the entry is a software family's rule (`families.rs`): it
+    /// knows the program's message better than a status code found in the
+    /// same text (`Code: 241. DB::Exception` is ClickHouse's error number,
+    /// `acme: error: 403 :: ...:unauthorized` a failed ACME challenge).
+    pub(crate) narrow: bool,
 }
 
 const fn retry(category: Category) -> Assessment {
@@ -55,6 +60,7 @@ const fn specific(
         regex,
         assessment,
         specific: true,
+        narrow: false,
     }
 }
 
@@ -70,6 +76,7 @@ const fn generic(
         regex,
         assessment,
         specific: false,
+        narrow: false,
     }
 }
 
@@ -232,14 +239,16 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
 /// (`families.rs`, narrower) first, then the messages that name no cause
 /// (`no_cause.rs`, which shadow the broad words), then [`CATALOG`].
 static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
-    FAMILIES
-        .iter()
-        .chain(NO_CAUSE)
-        .map(|rule| MessagePattern {
+    let narrow = FAMILIES.iter().map(|rule| (rule, true));
+    let no_cause = NO_CAUSE.iter().map(|rule| (rule, false));
+    narrow
+        .chain(no_cause)
+        .map(|(rule, narrow)| MessagePattern {
             name: rule.name,
             regex: rule.regex,
             assessment: Assessment::with_retryable(rule.category, rule.retryable),
             specific: true,
+            narrow,
         })
         .chain(CATALOG.iter().copied())
         .collect()
