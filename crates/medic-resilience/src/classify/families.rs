@@ -90,7 +90,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_login_failed",
-        r"password authentication failed|access denied for user [ -~]*\(using password|\berror 1045\b|\bnoauth\b|\bwrongpass\b|login failed for user|authentication failed[ -~]*mongo|mongo[ -~]*authentication failed|acl_access_refused|access_refused - login was refused",
+        r"password authentication failed|access denied for user [ -~]*\(using password|\berror 1045\b|\bnoauth\b|\bwrongpass\b|login failed for user|authentication failed[ -~]*mongo|mongo[ -~]*authentication failed|acl_access_refused|access_refused - login was refused|authenticationfailed\('|\[bad credentials\]",
         Authentication,
         false,
         "the server refused the credentials: new credentials fix it, not a restart",
@@ -171,7 +171,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "quota_or_limits",
-        r"exceeded quota: |could not get lock /var/lib/|exited with code 137|exit code:? 137\b|insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com/gpu)|the node was low on resource|\bevicted\b|allowed memory size of [0-9]+ bytes exhausted|heap limit allocation failed|gc overhead limit exceeded|unable to create (?:new )?native thread|pthread_create failed|cannot fork|fork: retry|circuit_breaking_exception|data too large|(?:low|high|flood[ -]stage) disk watermark|index read-only / allow delete|read-only-allow-delete|memory resource limit alarm|disk resource limit alarm|resource alarm|max_user_watches|file watchers reached|inotify watch limit|reached maxrequestworkers|reached pm\.max_children|maxrequestworkers setting|worker_connections are not enough|reached process fd limit|maxconn reached|\bmisconf\b",
+        r"exceeded quota: |could not get lock /var/lib/|exited with code 137|exit code:? 137\b|insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com/gpu)|the node was low on resource|\bevicted\b|allowed memory size of [0-9]+ bytes exhausted|heap limit allocation failed|gc overhead limit exceeded|unable to create (?:new )?native thread|pthread_create failed|cannot fork|fork: retry|circuit_breaking_exception|data too large|(?:low|high|flood[ -]stage) disk watermark|index read-only / allow delete|read-only-allow-delete|memory resource limit alarm|disk resource limit alarm|resource alarm|max_user_watches|file watchers reached|inotify watch limit|reached maxrequestworkers|reached pm\.max_children|vcpulimitexceeded|instancelimitexceeded|you have requested more [ -~]+ capacity than your current [ -~]+ limit|maxrequestworkers setting|worker_connections are not enough|reached process fd limit|maxconn reached|\bmisconf\b",
         Resource,
         false,
         "a limit was reached (memory, cpu, disk, threads, watches, workers, quota): more of it, or less load",
@@ -245,7 +245,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "server_rate_limited",
-        r#"limiting (?:requests|connections)(?:,| by zone)|es_rejected_execution_exception|rejected execution of|" 429 rl\b"#,
+        r#"limiting (?:requests|connections)(?:,| by zone)|es_rejected_execution_exception|rejected execution of|" 429 rl\b|requestlimitexceeded"#,
         RateLimit,
         true,
         "the server shed load on purpose (nginx limit_req/limit_conn, Elasticsearch's rejected execution, Envoy's RL flag): slow down",

@@ -58,6 +58,7 @@ mod patterns;
 mod recognition;
 mod retry_after;
 mod rule;
+mod tools;
 
 pub use category::{Category, ParseCategoryError, ParseSeverityError, Severity};
 pub use classifier::ErrorClassifier;

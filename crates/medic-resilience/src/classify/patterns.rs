@@ -20,6 +20,7 @@ use super::assessment::Assessment;
 use super::category::{Category, Severity};
 use super::families::FAMILIES;
 use super::no_cause::NO_CAUSE;
+use super::tools::TOOLS;
 
 /// One entry of the catalog.
 #[derive(Debug, Clone, Copy)]
@@ -236,10 +237,10 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
 ];
 
 /// Every entry in the order they are tried: the software families
-/// (`families.rs`, narrower) first, then the messages that name no cause
+/// (`families.rs`, then `tools.rs`; narrower) first, then the messages that name no cause
 /// (`no_cause.rs`, which shadow the broad words), then [`CATALOG`].
 static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
-    let narrow = FAMILIES.iter().map(|rule| (rule, true));
+    let narrow = FAMILIES.iter().chain(TOOLS).map(|rule| (rule, true));
     let no_cause = NO_CAUSE.iter().map(|rule| (rule, false));
     narrow
         .chain(no_cause)
@@ -531,7 +532,7 @@ mod tests {
                 "Connection to node -1 (kafka/10.0.0.4:9092) could not be established. Broker may not be available.",
                 "connection_failed",
             ),
-            ("fatal: [web-1]: UNREACHABLE! => {}", "connection_failed"),
+            ("fatal: [web-1]: UNREACHABLE! => {}", "tool_unreachable"),
             (
                 "Failed to connect to the host via ssh: app@web-1: Permission denied (publickey,password).",
                 "ssh_login_rejected",
