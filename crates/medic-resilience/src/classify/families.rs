@@ -90,7 +90,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_login_failed",
-        r"password authentication failed|access denied for user [ -~]*\(using password|\berror 1045\b|\bnoauth\b|\bwrongpass\b|login failed for user|authentication failed[ -~]*mongo|mongo[ -~]*authentication failed|acl_access_refused|access_refused - login was refused|authenticationfailed\('|\[bad credentials\]",
+        r#"password authentication failed|access denied for user [ -~]*\(using password|\berror 1045\b|\bnoauth\b|\bwrongpass\b|login failed for user|authentication failed[ -~]*mongo|mongo[ -~]*authentication failed|acl_access_refused|access_refused - login was refused|authenticationfailed\('|\[bad credentials\]|fatal: +role "[ -~]+" does not exist"#,
         Authentication,
         false,
         "the server refused the credentials: new credentials fix it, not a restart",
@@ -122,7 +122,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_permission",
-        r"command denied to user|permission denied for (?:table|schema|relation|database|sequence|function)|must be owner of|not authorized on [ -~]* to execute|access_refused - access to|access to vhost [ -~]* refused|topicauthorizationexception|groupauthorizationexception|is unauthorized for (?:user|api key) \[[ -~]*\] with (?:effective )?roles|rbac_access_denied|rbac: access denied",
+        r"command denied to user|permission denied for (?:table|schema|relation|database|sequence|function)|must be owner of|not authorized on [ -~]* to execute|access_refused - access to|access to vhost [ -~]* refused|is not allowed to connect to this (?:mysql|mariadb) server|\bnoperm\b|topicauthorizationexception|groupauthorizationexception|is unauthorized for (?:user|api key) \[[ -~]*\] with (?:effective )?roles|rbac_access_denied|rbac: access denied",
         Permission,
         false,
         "the account is known but lacks the grant: a grant fixes it",
@@ -155,7 +155,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "memory_exhausted",
-        r"could not reserve enough space for [ -~]*heap|insufficient memory for the java runtime|native memory allocation \(m(?:map|alloc)\) failed|killed signal terminated program|\blow memory!|due to memory pressure|lowmemorykiller",
+        r"could not reserve enough space for [ -~]*heap|insufficient memory for the java runtime|native memory allocation \(m(?:map|alloc)\) failed|killed signal terminated program|terminated by signal 9: killed|\blow memory!|due to memory pressure|lowmemorykiller",
         Resource,
         false,
         "memory ran out, in the words of the JVM, GCC (its compiler killed), earlyoom or systemd-oomd",
@@ -171,7 +171,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "quota_or_limits",
-        r"exceeded quota: |could not get lock /var/lib/|exited with code 137|exit code:? 137\b|insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com/gpu)|the node was low on resource|\bevicted\b|allowed memory size of [0-9]+ bytes exhausted|heap limit allocation failed|gc overhead limit exceeded|unable to create (?:new )?native thread|pthread_create failed|cannot fork|fork: retry|circuit_breaking_exception|data too large|(?:low|high|flood[ -]stage) disk watermark|index read-only / allow delete|read-only-allow-delete|memory resource limit alarm|disk resource limit alarm|resource alarm|max_user_watches|file watchers reached|inotify watch limit|reached maxrequestworkers|reached pm\.max_children|vcpulimitexceeded|instancelimitexceeded|you have requested more [ -~]+ capacity than your current [ -~]+ limit|maxrequestworkers setting|worker_connections are not enough|reached process fd limit|maxconn reached|\bmisconf\b",
+        r"exceeded quota: |could not get lock /var/lib/|exited with code 137|exit code:? 137\b|insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com/gpu)|the node was low on resource|\bevicted\b|allowed memory size of [0-9]+ bytes exhausted|heap limit allocation failed|gc overhead limit exceeded|unable to create (?:new )?native thread|pthread_create failed|cannot fork|fork: retry|circuit_breaking_exception|data too large|(?:low|high|flood[ -]stage) disk watermark|index read-only / allow delete|read-only-allow-delete|memory resource limit alarm|disk resource limit alarm|resource alarm|max_user_watches|file watchers reached|inotify watch limit|reached maxrequestworkers|reached pm\.max_children|\(limitexceededexception\)|exit status 137\b|out of shared memory|the table '[ -~]+' is full|\[gc\]\[[0-9]+\] overhead, spent|heap space is exhausted|disk space is insufficient|insufficient disk space|file-max limit [0-9]+ reached|\berror 137\b|vcpulimitexceeded|instancelimitexceeded|you have requested more [ -~]+ capacity than your current [ -~]+ limit|maxrequestworkers setting|worker_connections are not enough|reached process fd limit|maxconn reached|\bmisconf\b",
         Resource,
         false,
         "a limit was reached (memory, cpu, disk, threads, watches, workers, quota): more of it, or less load",
@@ -204,7 +204,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "missing_setting",
-        r#"createcontainerconfigerror|no such file or directory[ -~]*\.(?:ya?ml|toml|json|ini|conf|cfg|env|properties)\b|(?:secret|configmap|persistentvolumeclaim) [ -~]* not found|must be set\b|is not set\b|\bnot defined in (?:the )?environment|missing required (?:environment|env|config|setting)|keyerror: '[a-z][a-z0-9_]{2,}'|os\.environ\[|improperlyconfigured|no connection string named|connectionstring property has not been initialized|config(?:uration)? file [ -~]*(?:not found|missing|does not exist)|unknown directive|invalid (?:directive|parameter) |syntax error on line [0-9]+ of|\bah00526\b|parsing \[[ -~]*\.cfg:[0-9]+\]|\[emerg\]|status=(?:203/exec|217/user|200/chdir|226/namespace|218/capabilities)|executable file not found in \$path|precondition_failed - inequivalent arg|unknown_topic_or_partition|unknowntopicorpartitionexception|not_found - no (?:queue|exchange)|externally-managed-environment|no_pubkey|gpg error|could not resolve placeholder|: unbound variable|ansibleundefinedvariable|'[a-z_][a-z0-9_]*' is undefined|failed to load environment files?|database is uninitialized and [ -~]*password [ -~]*is not specified|you need to specify one of the following as an environment variable|missing [`'"]?[a-z_]+[`'"]? for '[a-z]+' environment|missing encryption key to decrypt|validation errors? for (?:settings|config|appsettings|appconfig)\b"#,
+        r#"createcontainerconfigerror|no such file or directory[ -~]*\.(?:ya?ml|toml|json|ini|conf|cfg|env|properties)\b|(?:secret|configmap|persistentvolumeclaim) [ -~]* not found|must be set\b|is not set\b|\bnot defined in (?:the )?environment|missing required (?:environment|env|config|setting)|keyerror: '[a-z][a-z0-9_]{2,}'|os\.environ\[|improperlyconfigured|no connection string named|connectionstring property has not been initialized|config(?:uration)? file [ -~]*(?:not found|missing|does not exist)|unknown directive|invalid (?:directive|parameter) |syntax error on line [0-9]+ of|\bah00526\b|parsing \[[ -~]*\.cfg:[0-9]+\]|\[emerg\]|status=(?:203/exec|217/user|200/chdir|226/namespace|218/capabilities)|executable file not found in \$path|precondition_failed - inequivalent arg|unknown_topic_or_partition|unknowntopicorpartitionexception|not_found - no (?:queue|exchange)|externally-managed-environment|no_pubkey|gpg error|could not resolve placeholder|\.(?:ya?ml|toml|json|ini|conf|cfg|env|properties) \(no such file or directory\)|unknown variable '[a-z_-]+=|key not found: "[a-z][a-z0-9_]{2,}"|unable to resolve service for type|failed at step [a-z_]+ spawning [ -~]*: no such (?:file or directory|process)|flag provided but not defined|\(parameter 'connectionstring'\)|failed to locate executable|failed to determine user credentials|could not find method [a-z0-9_]+\(\) for arguments|: unbound variable|ansibleundefinedvariable|'[a-z_][a-z0-9_]*' is undefined|failed to load environment files?|database is uninitialized and [ -~]*password [ -~]*is not specified|you need to specify one of the following as an environment variable|missing [`'"]?[a-z_]+[`'"]? for '[a-z]+' environment|missing encryption key to decrypt|validation errors? for (?:settings|config|appsettings|appconfig)\b"#,
         Configuration,
         false,
         "a setting, secret, file or name the program needs is missing or wrong",
@@ -212,7 +212,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "cluster_misconfigured",
-        r"unbound immediate persistentvolumeclaims|the container name [ -~]* is already in use|bootstrap checks? failed|vm\.max_map_count \[[0-9]+\] is too low|initial_master_nodes\]? is empty|inconsistentclusteridexception|doesn't match stored clusterid|vhost [ -~]{1,80} not found",
+        r#"unbound immediate persistentvolumeclaims|the container name [ -~]* is already in use|bootstrap checks? failed|vm\.max_map_count \[[0-9]+\] is too low|initial_master_nodes\]? is empty|inconsistentclusteridexception|doesn't match stored clusterid|index_not_found_exception|didn't match pod's node affinity|had untolerated taint|had taint [ -~]+ that the pod didn't tolerate|unknown field "[ -~]+" in io\.k8s|couldn't find key [ -~]+ in (?:secret|configmap)|no such index \[|cannot re-use a name that is still in use|has runasnonroot and image will run as root|vhost [ -~]{1,80} not found"#,
         Configuration,
         false,
         "a cluster or runtime set up wrong (Elasticsearch's bootstrap checks, Kafka's cluster id, a RabbitMQ vhost, a volume claim, a container name): an operator's setting, not a passing fault",
@@ -221,7 +221,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     // --- dependencies: modules, packages, upstreams ---
     rule(
         "module_missing",
-        r#"modulenotfounderror|no module named|importerror: cannot import name|cannot find module|err_module_not_found|cannot load such file|bundler::gemnotfound|could not find gem|classnotfoundexception|noclassdeffounderror|unsatisfiedlinkerror|could not load file or assembly|cannot open shared object file|unresolved import|error\[e0432\]|class "?[a-z0-9_\\]+"? not found|(?:require|include)(?:_once)?\([ -~]*failed to open stream|failed opening required|autoload\.php|package [a-z0-9_.]+ does not exist|no required module provides package|cannot find package|is not in goroot|missing go\.sum entry|module not found: error: can't resolve|can't resolve '[ -~]+' in '|failed to resolve import|in locally installed gems|in any of the (?:gem )?sources|to install missing gems"#,
+        r#"modulenotfounderror|no module named|importerror: cannot import name|cannot find module|err_module_not_found|cannot load such file|bundler::gemnotfound|could not find gem|classnotfoundexception|noclassdeffounderror|unsatisfiedlinkerror|could not load file or assembly|cannot open shared object file|unresolved import|error\[e0432\]|class "?[a-z0-9_\\]+"? not found|(?:require|include)(?:_once)?\([ -~]*failed to open stream|failed opening required|call to undefined function [a-z0-9_]+\(\)|gem::missingspec(?:version)?error|required by your gemfile\.lock|err_require_esm|autoload\.php|package [a-z0-9_.]+ does not exist|no required module provides package|cannot find package|is not in goroot|missing go\.sum entry|module not found: error: can't resolve|can't resolve '[ -~]+' in '|failed to resolve import|in locally installed gems|in any of the (?:gem )?sources|to install missing gems"#,
         Dependency,
         false,
         "code needs a module, class or library that is not installed",
@@ -261,7 +261,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "upstream_down",
-        r#"connect\(\) [ -~]*while connecting to upstream|no live upstreams|upstream prematurely closed|no healthy upstream|has no server available|is down, reason:|layer[47] (?:connection problem|wrong status)|/<nosrv> |[45][0-9]{2} [0-9]+ [!-~]+ [!-~]+ (?-i:S[CHDQ])[-a-zA-Z]{2} [0-9]+/|master not discovered|failed to make connection to backend|\bah01114\b|\bah00957\b|error reading status line from remote server|" 50[23] (?:uf|uh|urx|uo|lh|uc)\b|cannot connect to the docker daemon|is the docker daemon running|dependency failed for|master_not_discovered_exception|nonodeavailableexception|no living connections|not_enough_replicas|notenoughreplicas|leader_not_available|leadernotavailable"#,
+        r#"connect\(\) [ -~]*while connecting to upstream|no live upstreams|upstream prematurely closed|no healthy upstream|has no server available|is down, reason:|layer[47] (?:connection problem|wrong status)|/<nosrv> |[45][0-9]{2} [0-9]+ [!-~]+ [!-~]+ (?-i:S[CHDQ])[-a-zA-Z]{2} [0-9]+/|master not discovered|health check failed, removing from server list|failed to make connection to backend|\bah01114\b|\bah00957\b|error reading status line from remote server|" 50[23] (?:uf|uh|urx|uo|lh|uc)\b|cannot connect to the docker daemon|is the docker daemon running|dependency failed for|master_not_discovered_exception|nonodeavailableexception|no living connections|not_enough_replicas|notenoughreplicas|leader_not_available|leadernotavailable"#,
         Dependency,
         true,
         "the service we call (an upstream, a daemon, a cluster) is down or unreachable: it has to come back",
@@ -303,7 +303,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_server_state",
-        r"mongoserverselectionerror|remaining connection slots are reserved|max number of clients reached|serverselectiontimeouterror|mongonetworkerror|\bloading redis is loading\b|\breadonly you can't write\b|\bclusterdown\b|\bmasterdown\b|too many connections|\berror 1040\b|\berror 1049\b|unknown database|\berror 1146\b|table [ -~]* doesn't exist|database [ -~]* does not exist|can't write against a read only (?:replica|slave)|pendingmigrationerror|migrations are pending|nohostavailable",
+        r"mongoserverselectionerror|remaining connection slots are reserved|max number of clients reached|serverselectiontimeouterror|mongonetworkerror|\bloading redis is loading\b|\breadonly you can't write\b|\bclusterdown\b|\bmasterdown\b|too many connections|\berror 1040\b|\berror 1049\b|unknown database|\berror 1146\b|table [ -~]* doesn't exist|database [ -~]* does not exist|can't write against a read only (?:replica|slave)|pendingmigrationerror|migrations are pending|nohostavailable|search_phase_execution_exception|all shards failed|no_shard_available_action_exception|unavailable_shards_exception|primary shard is not active|allnodesfailedexception|all [0-9]+ node\(s\) tried for the query failed|all host\(s\) tried for query failed|health status changed from \[[a-z]+\] to \[red\]",
         Database,
         true,
         "the database server's own state or objects: a database matter",
@@ -311,7 +311,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "payload_rejected",
-        r"jsondecodeerror|json\.decoder\.|invalid literal for int\(\)|could not convert string to (?:float|int)|invalid character '[ -~]+' looking for beginning of value|recordtoolargeexception|message_too_large|messagesizetoolarge|client intended to send too large body|request entity too large|payload too large|is not one of \[",
+        r"jsondecodeerror|json\.decoder\.|invalid input syntax for|value too long for type|is out of range for type|data too long for column|incorrect [a-z]+ value: '|serializationexception|error deserializing|invalid literal for int\(\)|could not convert string to (?:float|int)|invalid character '[ -~]+' looking for beginning of value|recordtoolargeexception|message_too_large|messagesizetoolarge|client intended to send too large body|request entity too large|payload too large|is not one of \[",
         Validation,
         false,
         "the data itself is wrong (unparsable JSON, a number that is not one, a record over the size limit, a value outside its enum): retrying the same data fails the same way",

@@ -27,10 +27,10 @@ pub(crate) const NO_CAUSE: &[FamilyRule] = &[
     ),
     rule(
         "startup_banner",
-        r"database system is ready to accept connections|ready for connections\.? *version:|\bready to accept connections\b|waiting for connections on port",
+        r"database system is ready to accept connections|ready for connections\.? *version:|\bready to accept connections\b|waiting for connections on port|memory overcommit must be enabled|overcommit_memory is set to 0|no config file specified, using the default config|configured -- resuming normal operations",
         Unknown,
         false,
-        "a server announcing that it is up: routine, whatever words (database, connections) it uses",
+        "a server announcing that it is up, with its routine startup advice: whatever words (database, memory, config) it uses",
         "2026-12-01 10:00:00.114 UTC [1] LOG:  database system is ready to accept connections",
     ),
 ];

@@ -18,7 +18,7 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     // --- who we are, and what we may do ---
     rule(
         "cloud_credentials_missing",
-        r"nocredentialserror|unable to locate credentials|defaultcredentialserror|could not automatically determine credentials|you do not currently have an active account selected|no valid credential sources|missing client token|invalid (?:role|secret) id\b",
+        r"nocredentialserror|unable to locate credentials|defaultcredentialserror|could not automatically determine credentials|you do not currently have an active account selected|no valid credential sources|missing client token|invalid (?:role|secret) id\b|http basic: access denied|run 'az login'|provided password or token is incorrect",
         Authentication,
         false,
         "no credentials were found or they were refused (AWS SDKs and Terraform's provider, Google's ADC and gcloud, Vault's AppRole): supply them",
@@ -26,7 +26,7 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     ),
     rule(
         "directory_login_failed",
-        r"ldap_bind: invalid credentials|invalid credentials \(49\)|ldap: error code 49\b|acceptsecuritycontext error, data 52e|\(authentication_failed\)|password is incorrect, or there is no user|could not read (?:username|password) for '|terminal prompts disabled|expired password for user",
+        r"ldap_bind: invalid credentials|invalid credentials \(49\)|ldap: error code 49\b|\binvalidcredentials\b|acceptsecuritycontext error, data 52e|\(authentication_failed\)|password is incorrect, or there is no user|could not read (?:username|password) for '|terminal prompts disabled|expired password for user",
         Authentication,
         false,
         "LDAP's result 49, git asking for a login it cannot prompt for, PAM's expired password: the credentials",
@@ -34,7 +34,7 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     ),
     rule(
         "tool_access_denied",
-        r"insufficient access \(50\)|ldap: error code 50\b|blocked by acls|\(acl not found\)|does not have authorization to perform action|authorizationfailed\b|not enough privileges|\(access_denied\)",
+        r"insufficient access \(50\)|ldap: error code 50\b|blocked by acls|\(acl not found\)|does not have authorization to perform action|authorizationfailed\b|not enough privileges|\(access_denied\)|relay(?:ing)? (?:access )?denied|relay not permitted|\bnot writable\b",
         Permission,
         false,
         "known, but not allowed (LDAP's result 50, Consul ACLs, Azure RBAC, ClickHouse grants): a grant or policy fixes it",
@@ -92,7 +92,7 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     ),
     rule(
         "cron_or_unit_syntax",
-        r"\(cron\) (?:bad (?:minute|hour|day-of-month|month|day-of-week|command|time specifier)|error \()|errors? in crontab file|unknown (?:key name|section name|lvalue) '[ -~]+' in section|required key [a-z_][a-z0-9_]* missing value",
+        r"\(cron\) bad (?:minute|hour|day-of-month|month|day-of-week|command|time specifier)|errors? in crontab file|unknown (?:key name|section name|lvalue) '[ -~]+' in section|required key [a-z_][a-z0-9_]* missing value",
         Configuration,
         false,
         "a schedule, unit file or env spec a person wrote is wrong (cron's own complaints, systemd's unknown keys, envconfig's required keys)",
@@ -100,11 +100,27 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     ),
     rule(
         "git_ref_or_repo",
-        r"fatal: not a git repository|couldn't find remote ref|pathspec '[ -~]+' did not match any file|fatal: invalid refspec",
+        r"fatal: not a git repository|fatal: repository '[ -~]+' not found|couldn't find remote ref|pathspec '[ -~]+' did not match any file|fatal: invalid refspec",
         Configuration,
         false,
         "git was pointed at a ref or directory that is not there: a name in the job or its working directory",
         "fatal: couldn't find remote ref refs/heads/feature-x",
+    ),
+    rule(
+        "container_or_proxy_config",
+        r"no such container: |no such image: |invalid reference format|failed to read dockerfile|failed to compute cache key|field not found, node: |cannot be linked automatically with multiple services",
+        Configuration,
+        false,
+        "Docker and Traefik name something the configuration got wrong (a container, an image reference, a Dockerfile, a router)",
+        "docker: Error response from daemon: invalid reference format.",
+    ),
+    rule(
+        "cloud_resource_missing",
+        r"\(nosuchbucket\)|the specified bucket does not exist|\(resourcenotfoundexception\)|parameternotfound",
+        Configuration,
+        false,
+        "the cloud account has no bucket, secret, table or parameter of that name: the name in the configuration, or the resource, is missing",
+        "An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: The specified bucket does not exist",
     ),
     rule(
         "kubectl_not_found",
@@ -121,6 +137,31 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
         false,
         "the shell found no such program: a tool missing from the image or host (or a wrong path)",
         "/entrypoint.sh: line 4: psql: command not found",
+    ),
+    // --- gRPC's canonical status codes, as Go and other clients print them ---
+    rule(
+        "grpc_permission_denied",
+        r"code = permissiondenied\b",
+        Permission,
+        false,
+        "gRPC PERMISSION_DENIED: the caller is known but not allowed",
+        "rpc error: code = PermissionDenied desc = missing scope orders.write",
+    ),
+    rule(
+        "grpc_resource_exhausted",
+        r"code = resourceexhausted\b",
+        Resource,
+        true,
+        "gRPC RESOURCE_EXHAUSTED: a quota or a size limit ran out",
+        "rpc error: code = ResourceExhausted desc = grpc: received message larger than max (8388608 vs. 4194304)",
+    ),
+    rule(
+        "grpc_deadline_exceeded",
+        r"code = deadlineexceeded\b",
+        Timeout,
+        true,
+        "gRPC DEADLINE_EXCEEDED: the call ran past its deadline",
+        "rpc error: code = DeadlineExceeded desc = context deadline exceeded",
     ),
     // --- stores and registries: their own state ---
     rule(
