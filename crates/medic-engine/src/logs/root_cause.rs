@@ -13,7 +13,8 @@
 //!    guessing from a weak word elsewhere;
 //! 3. a warning or unmarked line recognised by a broad word (`TASK [render
 //!    config]`, `Job timeout: 1h`);
-//! 4. a routine line recognised at all (`INFO pool: idle_timeout=30s`
+//! 4. a routine line recognised by a specific phrase. A routine line with
+//!    only a broad word is no evidence at all (`INFO pool: idle_timeout=30s`
 //!    mentions a timeout, it does not report one).
 //!
 //! Within a rank the earliest line wins: the first failure usually causes the
@@ -66,7 +67,9 @@ impl LineFacts {
     fn rank(&self) -> Option<(u8, u8)> {
         let loudness = self.loudness();
         match self.recognition {
-            Some(r) if self.is_routine() => Some((4, u8::from(!r.is_specific()))),
+            // A broad word on a routine line (`INFO retry timeout=30s`) is a
+            // setting being logged, not a failure: no evidence at all.
+            Some(r) if self.is_routine() => r.is_specific().then_some((4, 0)),
             Some(r) if r.is_specific() => Some((1, loudness)),
             _ if self.is_error() => Some((2, 0)),
             Some(_) => Some((3, loudness)),
@@ -200,10 +203,19 @@ mod tests {
     #[test]
     fn a_routine_line_is_chosen_only_when_nothing_else_is_there() {
         assert_eq!(
-            root_of(&["INFO pool: idle_timeout=30s", "INFO ok"]),
+            root_of(&["INFO disk: No space left on device", "INFO ok"]),
             Some(0)
         );
         assert_eq!(root_of(&["INFO ok", "DEBUG fine"]), None);
+    }
+
+    #[test]
+    fn a_broad_word_on_a_routine_line_is_no_evidence() {
+        // A setting being logged mentions a timeout; it does not report one.
+        assert_eq!(
+            root_of(&["INFO retry policy: attempts=3 timeout=10s", "INFO ok"]),
+            None
+        );
     }
 
     #[test]

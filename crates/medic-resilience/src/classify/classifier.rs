@@ -235,9 +235,10 @@ impl ErrorClassifier {
     }
 
     /// What recognises `text`, in the order [`classify_message`] consults
-    /// its knowledge (user rules, a status code, the catalog), or `None` when
-    /// nothing does (`classify_message` would say `Unknown`). Allocates
-    /// nothing: meant for scanning log lines, where most lines are healthy.
+    /// its knowledge (user rules, a software family's rule, a status code,
+    /// the rest of the catalog), or `None` when nothing does
+    /// (`classify_message` would say `Unknown`). Allocates nothing: meant
+    /// for scanning log lines, where most lines are healthy.
     ///
     /// [`classify_message`]: Self::classify_message
     ///
@@ -261,7 +262,9 @@ impl ErrorClassifier {
                 basis: Basis::Rule(index),
             });
         }
-        if let Some(status) = status_in_text(text) {
+        let pattern = match_catalog(text);
+        let family = pattern.filter(|p| p.narrow);
+        if let (None, Some(status)) = (family, status_in_text(text)) {
             let assessment = refine_status_with_text(assess_status(status), text);
             return (assessment.category != Category::Unknown).then_some(Recognition {
                 category: assessment.category,
@@ -269,7 +272,12 @@ impl ErrorClassifier {
                 basis: Basis::Status(status),
             });
         }
-        let pattern = match_catalog(text)?;
+        let pattern = pattern?;
+        // An entry that names no cause (`no_cause.rs`) only keeps broad
+        // words from misreading the line: nothing recognises it.
+        if pattern.assessment.category == Category::Unknown {
+            return None;
+        }
         Some(Recognition {
             category: pattern.assessment.category,
             severity: pattern.assessment.severity,
@@ -439,16 +447,24 @@ pub(crate) fn builtin_assessment(error: &(dyn StdError + 'static)) -> Assessment
     assessment
 }
 
-/// Typed knowledge, then a status in the text, then the catalog.
+/// Typed knowledge, then a software family's rule, then a status in the
+/// text, then the rest of the catalog.
 fn builtin_assessment_of_text(text: &str, typed: Option<Assessment>) -> Assessment {
     let status = status_in_text(text);
     if let Some(typed) = typed {
         return Assessment { status, ..typed };
     }
+    let pattern = match_catalog(text);
+    if let Some(family) = pattern.filter(|p| p.narrow) {
+        return Assessment {
+            status,
+            ..family.assessment
+        };
+    }
     if let Some(status) = status {
         return refine_status_with_text(assess_status(status), text);
     }
-    match match_catalog(text) {
+    match pattern {
         Some(pattern) => pattern.assessment,
         None => Assessment::of(Category::Unknown),
     }

@@ -30,7 +30,7 @@ pub(crate) struct FamilyRule {
     pub(crate) fixture: &'static str,
 }
 
-const fn rule(
+pub(crate) const fn rule(
     name: &'static str,
     regex: &'static str,
     category: Category,
@@ -49,8 +49,8 @@ const fn rule(
 }
 
 use Category::{
-    Authentication, Configuration, Database, Dependency, Network, Permission, RateLimit, Resource,
-    Timeout,
+    Api, Authentication, Configuration, Database, Dependency, Network, Permission, RateLimit,
+    Resource, Timeout, Validation,
 };
 
 /// The families, most specific first.
@@ -65,8 +65,32 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
         "Failed to connect to the host via ssh: postgres@db-1: Permission denied (publickey,password).",
     ),
     rule(
+        "sshd_login_failed",
+        r"\bfailed (?:password|publickey|keyboard-interactive/pam) for |\binvalid user [ -~]* from [0-9a-f.:]+|maximum authentication attempts exceeded|pam_unix\([ -~]*\): authentication failure",
+        Authentication,
+        false,
+        "sshd's (and PAM's) record of a login it refused: the credentials, not the connection",
+        "Dec  1 03:12:44 bastion sshd[22817]: Failed password for invalid user admin from 203.0.113.50 port 51122 ssh2",
+    ),
+    rule(
+        "token_rejected",
+        r"tokenexpirederror|jsonwebtokenerror|\bjwt (?:expired|malformed|must be provided|signature is required)|expiredsignatureerror|signature has expired|expiredtoken(?:exception)?\b|security token included in the request is (?:expired|invalid)|invalidclienttokenid|the aws access key id you provided does not exist|invalidaccesskeyid|signaturedoesnotmatch|unrecognizedclientexception|\baadsts[0-9]{5,}|request had invalid authentication credentials",
+        Authentication,
+        false,
+        "a token or key the service no longer accepts (JWT libraries, AWS, Azure AD, Google): new credentials fix it",
+        "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: The security token included in the request is expired",
+    ),
+    rule(
+        "smtp_login_failed",
+        r"smtpauthenticationerror|username and password not accepted|\(535, b?'",
+        Authentication,
+        false,
+        "the mail server refused AUTH (SMTP 535): the mail account's credentials",
+        "smtplib.SMTPAuthenticationError: (535, b'5.7.8 Username and Password not accepted. For more information, go to')",
+    ),
+    rule(
         "db_login_failed",
-        r"password authentication failed|access denied for user [ -~]*\(using password|\berror 1045\b|\bnoauth\b|\bwrongpass\b|login failed for user|authentication failed[ -~]*mongo|mongo[ -~]*authentication failed|acl_access_refused|access_refused - login was refused",
+        r#"password authentication failed|access denied for user [ -~]*\(using password|\berror 1045\b|\bnoauth\b|\bwrongpass\b|login failed for user|authentication failed[ -~]*mongo|mongo[ -~]*authentication failed|acl_access_refused|access_refused - login was refused|authenticationfailed\('|\[bad credentials\]|fatal: +role "[ -~]+" does not exist"#,
         Authentication,
         false,
         "the server refused the credentials: new credentials fix it, not a restart",
@@ -74,7 +98,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "sasl_or_mtls_rejected",
-        r"saslauthenticationexception|sasl authentication failed|alert bad certificate|peer did not return a certificate|client certificate (?:required|rejected|verification failed)|certificate required",
+        r"saslauthenticationexception|sasl authentication failed|alert bad certificate|peer did not return a certificate|client certificate (?:required|rejected|verification failed)|certificate required|client ssl certificate verify error|client sent no required ssl certificate",
         Authentication,
         false,
         "the peer rejected who we are (SASL or a client certificate)",
@@ -82,19 +106,35 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "registry_unauthorized",
-        r"npm err! code e401|unable to authenticate, need: basic|unauthorized: authentication required|no basic auth credentials|received status code 401",
+        r"npm err! code e401|unable to authenticate, need: basic|unauthorized: authentication required|no basic auth credentials|received status code 401|status code: 401, reason phrase|reason phrase: unauthorized",
         Authentication,
         false,
         "a package or image registry wants credentials it did not get",
         "npm ERR! code E401\nnpm ERR! Unable to authenticate, need: Basic realm=\"Artifactory Realm\"",
     ),
     rule(
+        "registry_forbidden",
+        r"npm err! code e403|reason phrase: forbidden|status code: 403, reason phrase",
+        Permission,
+        false,
+        "a package registry knows who we are but refuses the artifact (Maven's and npm's wording of a 403)",
+        "Could not transfer artifact com.acme:common:pom:2.1.0 from/to nexus (https://nexus.acme.io/repository/maven-releases/): status code: 403, reason phrase: Forbidden (403)",
+    ),
+    rule(
         "db_permission",
-        r"command denied to user|permission denied for (?:table|schema|relation|database|sequence|function)|must be owner of|not authorized on [ -~]* to execute|access_refused - access to|topicauthorizationexception|groupauthorizationexception",
+        r"command denied to user|permission denied for (?:table|schema|relation|database|sequence|function)|must be owner of|not authorized on [ -~]* to execute|access_refused - access to|access to vhost [ -~]* refused|is not allowed to connect to this (?:mysql|mariadb) server|\bnoperm\b|topicauthorizationexception|groupauthorizationexception|is unauthorized for (?:user|api key) \[[ -~]*\] with (?:effective )?roles|rbac_access_denied|rbac: access denied",
         Permission,
         false,
         "the account is known but lacks the grant: a grant fixes it",
         "ERROR:  permission denied for table invoices",
+    ),
+    rule(
+        "os_policy_denied",
+        r"\bavc: +denied|is not in the sudoers file|is not allowed to execute [ -~]* as |may not run sudo on|apparmor=\x22denied\x22",
+        Permission,
+        false,
+        "the operating system's policy (SELinux, AppArmor, sudoers) refused the action, whatever it names (a port, a file)",
+        "type=AVC msg=audit(1764583442.112:812): avc:  denied  { name_connect } for  pid=2231 comm=\"httpd\" dest=5432 scontext=system_u:system_r:httpd_t:s0 tclass=tcp_socket permissive=0",
     ),
     rule(
         "path_access_denied",
@@ -107,15 +147,31 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     // --- resources ---
     rule(
         "port_in_use",
-        r"address already in use|\beaddrinuse\b|\baddrinuse\b|port is already allocated|only one usage of each socket address|could not bind to address|make_sock: could not bind|cannot bind socket|bind\(\) to [ -~]* failed|\(98\)|errno 98\b|os error 98\b",
+        r"address already in use|\beaddrinuse\b|\baddrinuse\b|port is already allocated|only one usage of each socket address|could not bind to address|make_sock: could not bind|cannot bind socket|bind\(\) to [ -~]* failed|\(98\)|errno 98\b|os error 98\b|port [0-9]+ (?:was|is) already in use|connection in use: \(",
         Resource,
         false,
         "another process holds the port: free it or move, retrying the bind does not help",
         "nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)",
     ),
     rule(
+        "memory_exhausted",
+        r"could not reserve enough space for [ -~]*heap|insufficient memory for the java runtime|native memory allocation \(m(?:map|alloc)\) failed|killed signal terminated program|terminated by signal 9: killed|\blow memory!|due to memory pressure|lowmemorykiller",
+        Resource,
+        false,
+        "memory ran out, in the words of the JVM, GCC (its compiler killed), earlyoom or systemd-oomd",
+        "c++: fatal error: Killed signal terminated program cc1plus",
+    ),
+    rule(
+        "filesystem_failed",
+        r"remounting filesystem read-only|detected aborted journal|\bext4-fs error|\bxfs [ -~]*(?:corruption|shutting down filesystem)|buffer i/o error on dev|blk_update_request: (?:i/o|critical medium) error|i/o error, dev [a-z]",
+        Resource,
+        false,
+        "the disk or its filesystem failed (the kernel's own words): storage to repair or replace, whichever program was writing",
+        "[2314411.903450] EXT4-fs (nvme1n1): Remounting filesystem read-only",
+    ),
+    rule(
         "quota_or_limits",
-        r"exceeded quota: |could not get lock /var/lib/|exited with code 137|exit code:? 137\b|insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com/gpu)|the node was low on resource|\bevicted\b|allowed memory size of [0-9]+ bytes exhausted|heap limit allocation failed|gc overhead limit exceeded|unable to create (?:new )?native thread|pthread_create failed|cannot fork|fork: retry|circuit_breaking_exception|data too large|es_rejected_execution_exception|flood[ -]stage disk watermark|index read-only / allow delete|read-only-allow-delete|memory resource limit alarm|disk resource limit alarm|resource alarm|max_user_watches|file watchers reached|inotify watch limit|reached maxrequestworkers|maxrequestworkers setting|worker_connections are not enough|reached process fd limit|maxconn reached|\bmisconf\b",
+        r"exceeded quota: |could not get lock /var/lib/|exited with code 137|exit code:? 137\b|insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com/gpu)|the node was low on resource|\bevicted\b|allowed memory size of [0-9]+ bytes exhausted|heap limit allocation failed|gc overhead limit exceeded|unable to create (?:new )?native thread|pthread_create failed|cannot fork|fork: retry|circuit_breaking_exception|data too large|(?:low|high|flood[ -]stage) disk watermark|index read-only / allow delete|read-only-allow-delete|memory resource limit alarm|disk resource limit alarm|resource alarm|max_user_watches|file watchers reached|inotify watch limit|reached maxrequestworkers|reached pm\.max_children|\(limitexceededexception\)|exit status 137\b|out of shared memory|the table '[ -~]+' is full|\[gc\]\[[0-9]+\] overhead, spent|heap space is exhausted|disk space is insufficient|insufficient disk space|file-max limit [0-9]+ reached|\berror 137\b|vcpulimitexceeded|instancelimitexceeded|you have requested more [ -~]+ capacity than your current [ -~]+ limit|maxrequestworkers setting|worker_connections are not enough|reached process fd limit|maxconn reached|\bmisconf\b",
         Resource,
         false,
         "a limit was reached (memory, cpu, disk, threads, watches, workers, quota): more of it, or less load",
@@ -124,11 +180,19 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     // --- configuration ---
     rule(
         "tls_setup",
-        r"ssl routines|ssl_do_handshake\(\) failed|\bsslerror\b|wrong version number|handshake failure|tlsv1 alert|sslv3 alert|unable to get local issuer|certificate verify failed|ssl_error_|no required ssl certificate",
+        r"ssl routines|ssl_do_handshake\(\) failed|\bsslerror\b|wrong version number|handshake failure|tlsv1 alert|sslv3 alert|unable to get local issuer|certificate verify failed|ssl_error_|pkix path (?:building|validation) failed|unable to find valid certification path|sslhandshakeexception|certpathvalidatorexception|the ssl connection could not be established|the remote certificate is invalid|remotecertificate(?:namemismatch|chainerrors|notavailable)",
         Configuration,
         false,
         "TLS could not be agreed or verified: certificates or settings, not the network",
         "SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream",
+    ),
+    rule(
+        "proxy_host_not_found",
+        r"host not found in (?:upstream|resolver)",
+        Network,
+        false,
+        "nginx could not resolve a host its configuration names: DNS first, the name second",
+        "nginx: [emerg] host not found in upstream \"backend:8080\" in /etc/nginx/conf.d/default.conf:14",
     ),
     rule(
         "image_not_found",
@@ -140,49 +204,73 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "missing_setting",
-        r"createcontainerconfigerror|no such file or directory[ -~]*\.(?:ya?ml|toml|json|ini|conf|cfg|env|properties)\b|(?:secret|configmap|persistentvolumeclaim) [ -~]* not found|must be set\b|is not set\b|\bnot defined in (?:the )?environment|missing required (?:environment|env|config|setting)|keyerror: '[a-z][a-z0-9_]{2,}'|os\.environ\[|improperlyconfigured|no connection string named|connectionstring property has not been initialized|config(?:uration)? file [ -~]*(?:not found|missing|does not exist)|unknown directive|invalid (?:directive|parameter) |syntax error on line [0-9]+ of|\bah00526\b|parsing \[[ -~]*\.cfg:[0-9]+\]|\[emerg\]|status=(?:203/exec|217/user|200/chdir|226/namespace|218/capabilities)|executable file not found in \$path|precondition_failed - inequivalent arg|unknown_topic_or_partition|unknowntopicorpartitionexception|not_found - no (?:queue|exchange)|externally-managed-environment|no_pubkey|gpg error",
+        r#"createcontainerconfigerror|no such file or directory[ -~]*\.(?:ya?ml|toml|json|ini|conf|cfg|env|properties)\b|(?:secret|configmap|persistentvolumeclaim) [ -~]* not found|must be set\b|is not set\b|\bnot defined in (?:the )?environment|missing required (?:environment|env|config|setting)|keyerror: '[a-z][a-z0-9_]{2,}'|os\.environ\[|improperlyconfigured|no connection string named|connectionstring property has not been initialized|config(?:uration)? file [ -~]*(?:not found|missing|does not exist)|unknown directive|invalid (?:directive|parameter) |syntax error on line [0-9]+ of|\bah00526\b|parsing \[[ -~]*\.cfg:[0-9]+\]|\[emerg\]|status=(?:203/exec|217/user|200/chdir|226/namespace|218/capabilities)|executable file not found in \$path|precondition_failed - inequivalent arg|unknown_topic_or_partition|unknowntopicorpartitionexception|not_found - no (?:queue|exchange)|externally-managed-environment|no_pubkey|gpg error|could not resolve placeholder|\.(?:ya?ml|toml|json|ini|conf|cfg|env|properties) \(no such file or directory\)|unknown variable '[a-z_-]+=|key not found: "[a-z][a-z0-9_]{2,}"|unable to resolve service for type|failed at step [a-z_]+ spawning [ -~]*: no such (?:file or directory|process)|flag provided but not defined|\(parameter 'connectionstring'\)|failed to locate executable|failed to determine user credentials|could not find method [a-z0-9_]+\(\) for arguments|: unbound variable|ansibleundefinedvariable|'[a-z_][a-z0-9_]*' is undefined|failed to load environment files?|database is uninitialized and [ -~]*password [ -~]*is not specified|you need to specify one of the following as an environment variable|missing [`'"]?[a-z_]+[`'"]? for '[a-z]+' environment|missing encryption key to decrypt|validation errors? for (?:settings|config|appsettings|appconfig)\b"#,
         Configuration,
         false,
         "a setting, secret, file or name the program needs is missing or wrong",
         "Error: secret \"shop-db\" not found",
     ),
+    rule(
+        "cluster_misconfigured",
+        r#"unbound immediate persistentvolumeclaims|the container name [ -~]* is already in use|bootstrap checks? failed|vm\.max_map_count \[[0-9]+\] is too low|initial_master_nodes\]? is empty|inconsistentclusteridexception|doesn't match stored clusterid|index_not_found_exception|didn't match pod's node affinity|had untolerated taint|had taint [ -~]+ that the pod didn't tolerate|unknown field "[ -~]+" in io\.k8s|couldn't find key [ -~]+ in (?:secret|configmap)|no such index \[|cannot re-use a name that is still in use|has runasnonroot and image will run as root|vhost [ -~]{1,80} not found"#,
+        Configuration,
+        false,
+        "a cluster or runtime set up wrong (Elasticsearch's bootstrap checks, Kafka's cluster id, a RabbitMQ vhost, a volume claim, a container name): an operator's setting, not a passing fault",
+        "ERROR: [1] bootstrap checks failed. You must address the points described in the following [1] lines before starting Elasticsearch.",
+    ),
     // --- dependencies: modules, packages, upstreams ---
     rule(
         "module_missing",
-        r#"modulenotfounderror|no module named|importerror: cannot import name|cannot find module|err_module_not_found|cannot load such file|bundler::gemnotfound|could not find gem|classnotfoundexception|noclassdeffounderror|unsatisfiedlinkerror|could not load file or assembly|cannot open shared object file|unresolved import|error\[e0432\]|class "?[a-z0-9_\\]+"? not found|failed to open stream|autoload\.php"#,
+        r#"modulenotfounderror|no module named|importerror: cannot import name|cannot find module|err_module_not_found|cannot load such file|bundler::gemnotfound|could not find gem|classnotfoundexception|noclassdeffounderror|unsatisfiedlinkerror|could not load file or assembly|cannot open shared object file|unresolved import|error\[e0432\]|class "?[a-z0-9_\\]+"? not found|(?:require|include)(?:_once)?\([ -~]*failed to open stream|failed opening required|call to undefined function [a-z0-9_]+\(\)|gem::missingspec(?:version)?error|required by your gemfile\.lock|err_require_esm|autoload\.php|package [a-z0-9_.]+ does not exist|no required module provides package|cannot find package|is not in goroot|missing go\.sum entry|module not found: error: can't resolve|can't resolve '[ -~]+' in '|failed to resolve import|in locally installed gems|in any of the (?:gem )?sources|to install missing gems"#,
         Dependency,
         false,
         "code needs a module, class or library that is not installed",
         "ModuleNotFoundError: No module named 'requests'",
     ),
     rule(
+        "runtime_or_library_missing",
+        r#"unsupportedclassversionerror|compiled by a more recent version of the java runtime|you must install or update \.net|not possible to find any compatible framework version|the framework '[ -~]+', version '[ -~]+' [ -~]*was not found|the engine "node" is incompatible|requires a different python|could not find directory of openssl installation|the system library `[ -~]+` required by crate|was not found in the pkg-config search path|could not run `[ -~]*pkg-config|cannot find -l[a-z0-9_+-]+|unable to find library -l"#,
+        Dependency,
+        false,
+        "the runtime (JVM, .NET, Node, Python) or a native library the program needs is missing or too old: install the right one",
+        "java.lang.UnsupportedClassVersionError: com/acme/App has been compiled by a more recent version of the Java Runtime (class file version 65.0), this version of the Java Runtime only recognizes class file versions up to 61.0",
+    ),
+    rule(
         "package_unresolved",
-        r"unable to locate package|has no installation candidate|unmet dependencies|no match for argument|unable to find a match|nothing provides|conflicting requests|unable to select packages|could not find a version that satisfies|no matching distribution found|resolutionimpossible|npm err! code (?:e404|eresolve|etarget)|unable to resolve dependency tree|no matching version found|no matching package named|failed to select a version|could not resolve dependencies|could not find artifact|non-resolvable parent pom|could not resolve all (?:files|dependencies|artifacts)|could not find [a-z0-9_.-]+:[a-z0-9_.-]+:[0-9]",
+        r"unable to locate package|has no installation candidate|unmet dependencies|no match for argument|unable to find a match|nothing provides|conflicting requests|unable to select packages|could not find a version that satisfies|no matching distribution found|resolutionimpossible|npm err! code (?:e404|eresolve|etarget)|unable to resolve dependency tree|no matching version found|no matching package named|failed to select a version|could not resolve dependencies|could not find artifact|non-resolvable parent pom|could not resolve all (?:files|dependencies|artifacts)|could not find [a-z0-9_.-]+:[a-z0-9_.-]+:[0-9]|no package matching [ -~]+ is available|no package [ -~]+ available\.",
         Dependency,
         false,
         "the package manager cannot find or reconcile a package: a name, version or repository to fix",
         "E: Unable to locate package libpq-dev2",
     ),
     rule(
+        "server_rate_limited",
+        r#"limiting (?:requests|connections)(?:,| by zone)|es_rejected_execution_exception|rejected execution of|" 429 rl\b|requestlimitexceeded"#,
+        RateLimit,
+        true,
+        "the server shed load on purpose (nginx limit_req/limit_conn, Elasticsearch's rejected execution, Envoy's RL flag): slow down",
+        "2026/12/01 12:12:12 [error] 29#29: *1177 limiting requests, excess: 20.560 by zone \"api\", client: 203.0.113.9",
+    ),
+    rule(
+        "proxy_timed_out",
+        r#"" 504 ut\b|the timeout specified has expired|layer[47] timeout|worker timeout \(pid|[45][0-9]{2} [0-9]+ [!-~]+ [!-~]+ (?-i:s[CHDQRT])[-a-zA-Z]{2} [0-9]+/"#,
+        Timeout,
+        true,
+        "the proxy or server gave up waiting (Envoy's UT, APR's 70007, HAProxy's `sH` termination state and Layer7 timeout, gunicorn's WORKER TIMEOUT): a timeout, even where an upstream is named",
+        "Dec  4 22:31:05 lb3 haproxy[1887]: 10.8.0.14:40112 [04/Dec/2026:22:30:35.004] fe_http be_reports/rep1 0/0/1/-1/30001 504 194 - - sH-- 4/4/2/2/0 0/0 \"GET /reports/annual HTTP/1.1\"",
+    ),
+    rule(
         "upstream_down",
-        r#"while connecting to upstream|no live upstreams|upstream prematurely closed|no healthy upstream|has no server available|is down, reason:|layer[47] (?:connection problem|timeout|wrong status)|failed to make connection to backend|\bah01114\b|\bah00957\b|error reading status line from remote server|" 50[23] (?:uf|uh|urx|uo|lh|uc)\b|cannot connect to the docker daemon|is the docker daemon running|dependency failed for|master_not_discovered_exception|nonodeavailableexception|no living connections|not_enough_replicas|notenoughreplicas|leader_not_available|leadernotavailable"#,
+        r#"connect\(\) [ -~]*while connecting to upstream|no live upstreams|upstream prematurely closed|no healthy upstream|has no server available|is down, reason:|layer[47] (?:connection problem|wrong status)|/<nosrv> |[45][0-9]{2} [0-9]+ [!-~]+ [!-~]+ (?-i:S[CHDQ])[-a-zA-Z]{2} [0-9]+/|master not discovered|health check failed, removing from server list|failed to make connection to backend|\bah01114\b|\bah00957\b|error reading status line from remote server|" 50[23] (?:uf|uh|urx|uo|lh|uc)\b|cannot connect to the docker daemon|is the docker daemon running|dependency failed for|master_not_discovered_exception|nonodeavailableexception|no living connections|not_enough_replicas|notenoughreplicas|leader_not_available|leadernotavailable"#,
         Dependency,
         true,
         "the service we call (an upstream, a daemon, a cluster) is down or unreachable: it has to come back",
         "2026/12/01 10:11:12 [error] 311#311: *81 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.9, server: shop, request: \"GET / HTTP/1.1\", upstream: \"http://10.0.1.4:8080/\"",
     ),
-    rule(
-        "envoy_flags",
-        r#"" 429 rl\b|" 504 ut\b"#,
-        RateLimit,
-        true,
-        "Envoy's response flags: RL is its own rate limiter (UT, a timeout, is filed by the general catalog)",
-        "[2026-12-01T10:00:00.000Z] \"GET /api HTTP/1.1\" 429 RL 0 18 0 - \"10.0.0.1\" \"curl/8.5\" \"4f1c\" \"api\" \"-\"",
-    ),
     // --- network: names that do not resolve ---
     rule(
         "name_not_resolved",
-        r"unknownhostexception|\bnxdomain\b|\bservfail\b|\beai_again\b|\benotfound\b|name does not resolve|temporary failure resolving|no servers could be reached|dial tcp: lookup",
+        r"unknownhostexception|\bnxdomain\b|\bservfail\b|\beai_again\b|\benotfound\b|name does not resolve|temporary failure resolving|no servers could be reached|dial tcp: lookup|:53: i/o timeout|plugin/errors: [0-9]+ ",
         Network,
         true,
         "a host name did not resolve: DNS, not the service behind it",
@@ -199,7 +287,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_client_unreachable",
-        r"(?:\b(?:5432|3306|6379|27017|33060|26257)\b|\bdatabase\b|\bdb:|postgres|\bpsql\b|pg_dump|pg_restore|psycopg|libpq|\bpq:|pg::|asyncpg|\bpgx\b|npgsql|mysql|mariadb|redis|mongo|sqlalchemy|activerecord|hikaripool|\bjdbc\b|sequelize|prisma|sqlstate|sqlclient|sql server)[ -~]*(?:connection refused|econnrefused|connection to [ -~]* refused|could not connect|can'?t connect|cannot connect|unable to connect|failed to connect|error connecting|error [0-9]+ connecting|connection (?:was )?reset|econnreset|no route to host|connect timed out|connection timed out|lost connection|has gone away|server selection|no reachable servers|communications link failure|connection is not available|connection ?not ?established|connectionbad|network-related or instance-specific error)",
+        r"(?:\b(?:5432|3306|6379|27017|33060|26257)\b|\bdatabase\b|\bdb:|postgres|\bpsql\b|pg_dump|pg_restore|psycopg|libpq|\bpq:|pg::|asyncpg|\bpgx\b|npgsql|mysql|mariadb|redis|mongo|sqlalchemy|activerecord|hikaripool|\bjdbc\b|sequelize|prisma|sqlstate|sqlclient|sql server|elasticsearch|opensearch|\b(?:9200|9042|11211)\b|cassandra|clickhouse|memcache|cockroach)[ -~]*(?:connection refused|econnrefused|connection to [ -~]* refused|could not connect|can'?t connect|cannot connect|unable to connect|failed to connect|error connecting|error [0-9]+ connecting|connection (?:was )?reset|econnreset|no route to host|connect timed out|connection timed out|lost connection|has gone away|server selection|no reachable servers|communications link failure|connection is not available|connection ?not ?established|connectionbad|network-related or instance-specific error)",
         Database,
         true,
         "a database client (named by its driver or port) cannot reach its server: it is the database that is down, and reconnecting to it is the remedy, even when the socket says refused",
@@ -207,7 +295,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_unreachable_then_named",
-        r"(?:connection refused|econnrefused|could not connect|can'?t connect|cannot connect|unable to connect|failed to connect|connection reset|server selection|communications link failure|lost connection)[ -~]*(?:\b(?:5432|3306|6379|27017|33060)\b|postgres|mysql|mariadb|redis|mongo)",
+        r"(?:connection refused|econnrefused|could not connect|can'?t connect|cannot connect|unable to connect|failed to connect|connection reset|server selection|communications link failure|lost connection)[ -~]*(?:\b(?:5432|3306|6379|27017|33060|9200|9042|11211)\b|postgres|mysql|mariadb|redis|mongo|elasticsearch|cassandra|clickhouse|memcache)",
         Database,
         true,
         "the same, with the database named after the refusal (`connect ECONNREFUSED 10.0.0.5:5432`)",
@@ -215,11 +303,19 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_server_state",
-        r"mongoserverselectionerror|remaining connection slots are reserved|max number of clients reached|serverselectiontimeouterror|mongonetworkerror|\bloading redis is loading\b|\breadonly you can't write\b|\bclusterdown\b|\bmasterdown\b|too many connections|\berror 1040\b|\berror 1049\b|unknown database|\berror 1146\b|table [ -~]* doesn't exist|database [ -~]* does not exist",
+        r"mongoserverselectionerror|remaining connection slots are reserved|max number of clients reached|serverselectiontimeouterror|mongonetworkerror|\bloading redis is loading\b|\breadonly you can't write\b|\bclusterdown\b|\bmasterdown\b|too many connections|\berror 1040\b|\berror 1049\b|unknown database|\berror 1146\b|table [ -~]* doesn't exist|database [ -~]* does not exist|can't write against a read only (?:replica|slave)|pendingmigrationerror|migrations are pending|nohostavailable|search_phase_execution_exception|all shards failed|no_shard_available_action_exception|unavailable_shards_exception|primary shard is not active|allnodesfailedexception|all [0-9]+ node\(s\) tried for the query failed|all host\(s\) tried for query failed|health status changed from \[[a-z]+\] to \[red\]",
         Database,
         true,
         "the database server's own state or objects: a database matter",
         "ERROR 1049 (42000): Unknown database 'shop'",
+    ),
+    rule(
+        "payload_rejected",
+        r"jsondecodeerror|json\.decoder\.|invalid input syntax for|value too long for type|is out of range for type|data too long for column|incorrect [a-z]+ value: '|serializationexception|error deserializing|invalid literal for int\(\)|could not convert string to (?:float|int)|invalid character '[ -~]+' looking for beginning of value|recordtoolargeexception|message_too_large|messagesizetoolarge|client intended to send too large body|request entity too large|payload too large|is not one of \[",
+        Validation,
+        false,
+        "the data itself is wrong (unparsable JSON, a number that is not one, a record over the size limit, a value outside its enum): retrying the same data fails the same way",
+        "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)",
     ),
     rule(
         "php_execution_time",
@@ -228,6 +324,22 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
         false,
         "PHP stopped a script that ran past max_execution_time",
         "PHP Fatal error:  Maximum execution time of 30 seconds exceeded in /var/www/app/report.php on line 88",
+    ),
+    rule(
+        "ci_job_time_limit",
+        r"exceeded the maximum execution time of [0-9]+",
+        Timeout,
+        false,
+        "the CI runner stopped a job that ran past its time limit (GitHub Actions' own wording)",
+        "##[error]The job running on runner GitHub Actions 14 has exceeded the maximum execution time of 60 minutes.",
+    ),
+    rule(
+        "cloud_internal_error",
+        r"\(internal(?:error|failure|servererror)\) when calling|we encountered an internal error",
+        Api,
+        true,
+        "the cloud API (AWS's SDKs and S3) failed on its side and said so: retry, it is not our request",
+        "botocore.exceptions.ClientError: An error occurred (InternalError) when calling the PutObject operation (reached max retries: 4): We encountered an internal error. Please try again.",
     ),
 ];
 

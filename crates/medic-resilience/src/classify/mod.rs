@@ -53,10 +53,12 @@ mod families;
 mod fingerprint;
 mod http;
 mod io;
+mod no_cause;
 mod patterns;
 mod recognition;
 mod retry_after;
 mod rule;
+mod tools;
 
 pub use category::{Category, ParseCategoryError, ParseSeverityError, Severity};
 pub use classifier::ErrorClassifier;

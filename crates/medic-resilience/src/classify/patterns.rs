@@ -19,6 +19,8 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use super::assessment::Assessment;
 use super::category::{Category, Severity};
 use super::families::FAMILIES;
+use super::no_cause::NO_CAUSE;
+use super::tools::TOOLS;
 
 /// One entry of the catalog.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +35,11 @@ pub(crate) struct MessagePattern {
     /// also occurs in healthy lines ("config", "invalid", "timeout").
     /// Diagnosis weighs the two differently; classification does not.
     pub(crate) specific: bool,
+    /// Whether the entry is a software family's rule (`families.rs`): it
+    /// knows the program's message better than a status code found in the
+    /// same text (`Code: 241. DB::Exception` is ClickHouse's error number,
+    /// `acme: error: 403 :: ...:unauthorized` a failed ACME challenge).
+    pub(crate) narrow: bool,
 }
 
 const fn retry(category: Category) -> Assessment {
@@ -54,6 +61,7 @@ const fn specific(
         regex,
         assessment,
         specific: true,
+        narrow: false,
     }
 }
 
@@ -69,6 +77,7 @@ const fn generic(
         regex,
         assessment,
         specific: false,
+        narrow: false,
     }
 }
 
@@ -159,6 +168,14 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
     ),
     // The bare noun also names settings (`idle_timeout=30s`, `Job timeout: 1h`).
     generic("timeout_word", r"time ?out", retry(Category::Timeout)),
+    // Gradle's `Could not resolve group:artifact:version.` heads a tree of
+    // causes (a 403, a 429, an unknown host) nested below it: a broad hint,
+    // so the nested cause decides, and not "could not resolve" a host.
+    generic(
+        "gradle_unresolved",
+        r"could not resolve [a-z0-9_.-]+:[a-z0-9_.-]+:",
+        stop(Category::Dependency),
+    ),
     // curl: `Couldn't connect to server`; Kafka: `Connection to node -1 ...
     // could not be established`; Ansible marks the host `UNREACHABLE!`.
     specific(
@@ -220,15 +237,19 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
 ];
 
 /// Every entry in the order they are tried: the software families
-/// (`families.rs`, narrower) first, then [`CATALOG`].
+/// (`families.rs`, then `tools.rs`; narrower) first, then the messages that name no cause
+/// (`no_cause.rs`, which shadow the broad words), then [`CATALOG`].
 static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
-    FAMILIES
-        .iter()
-        .map(|rule| MessagePattern {
+    let narrow = FAMILIES.iter().chain(TOOLS).map(|rule| (rule, true));
+    let no_cause = NO_CAUSE.iter().map(|rule| (rule, false));
+    narrow
+        .chain(no_cause)
+        .map(|(rule, narrow)| MessagePattern {
             name: rule.name,
             regex: rule.regex,
             assessment: Assessment::with_retryable(rule.category, rule.retryable),
             specific: true,
+            narrow,
         })
         .chain(CATALOG.iter().copied())
         .collect()
@@ -511,7 +532,7 @@ mod tests {
                 "Connection to node -1 (kafka/10.0.0.4:9092) could not be established. Broker may not be available.",
                 "connection_failed",
             ),
-            ("fatal: [web-1]: UNREACHABLE! => {}", "connection_failed"),
+            ("fatal: [web-1]: UNREACHABLE! => {}", "tool_unreachable"),
             (
                 "Failed to connect to the host via ssh: app@web-1: Permission denied (publickey,password).",
                 "ssh_login_rejected",

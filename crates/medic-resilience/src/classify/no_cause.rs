@@ -1,0 +1,63 @@
+//! Messages that name no operational cause: a program's own bug (a nil
+//! dereference, an index out of range, a type error) and startup banners.
+//!
+//! They would otherwise be caught by a broad word they happen to contain
+//! (`invalid memory address` is not a validation error, `deadlock!` among
+//! goroutines is not the database's, `database system is ready` reports
+//! nothing). Matching them first, as `Unknown`, leaves the diagnosis to a
+//! line that does name a cause, or to a human: an honest `unknown` beats a
+//! confident wrong category.
+//!
+//! They come after the software families (a panic that names its cause,
+//! `panic: listen tcp :8080: bind: address already in use`, keeps it) and
+//! before the general catalog, whose broad words they shadow.
+
+use super::category::Category::Unknown;
+use super::families::{FamilyRule, rule};
+
+/// The rules, tried after the families and before the catalog.
+pub(crate) const NO_CAUSE: &[FamilyRule] = &[
+    rule(
+        "runtime_bug",
+        r#"panic: runtime error: (?:invalid memory address|index out of range|slice bounds out of range|integer divide by zero|assignment to entry in nil map|makeslice)|all goroutines are asleep|\bnullpointerexception\b|\bnullreferenceexception\b|object reference not set to an instance of an object|arrayindexoutofboundsexception|stringindexoutofboundsexception|classcastexception|arithmeticexception|stackoverflowerror|uncaught (?:typeerror|argumentcounterror|divisionbyzeroerror)|typeerror: cannot read propert(?:y|ies) of (?:undefined|null)|typeerror: [a-z_$][a-z0-9_$.]* is not a function|attributeerror: 'nonetype' object|typeerror: 'nonetype' object|zerodivisionerror|indexerror: list index out of range|undefined method [ -~]+ for nil|called `option::unwrap\(\)` on a `none` value|attempt to (?:add|subtract|multiply|divide) with overflow|index out of bounds: the len is"#,
+        Unknown,
+        false,
+        "the program's own bug (nil or null dereference, bad index, type error, a goroutine deadlock): a code fix, not an operational remedy",
+        "panic: runtime error: invalid memory address or nil pointer dereference",
+    ),
+    rule(
+        "startup_banner",
+        r"database system is ready to accept connections|ready for connections\.? *version:|\bready to accept connections\b|waiting for connections on port|memory overcommit must be enabled|overcommit_memory is set to 0|no config file specified, using the default config|configured -- resuming normal operations",
+        Unknown,
+        false,
+        "a server announcing that it is up, with its routine startup advice: whatever words (database, memory, config) it uses",
+        "2026-12-01 10:00:00.114 UTC [1] LOG:  database system is ready to accept connections",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::super::patterns::match_catalog;
+    use super::*;
+
+    #[test]
+    fn every_fixture_is_recognised_by_its_own_rule() {
+        for rule in NO_CAUSE {
+            let hit = match_catalog(rule.fixture).map(|p| p.name);
+            assert_eq!(hit, Some(rule.name), "{}", rule.fixture);
+        }
+    }
+
+    #[test]
+    fn a_crash_that_names_its_cause_keeps_it() {
+        let cases = [
+            "panic: listen tcp :8080: bind: address already in use",
+            "thread 'main' panicked at src/main.rs:9:5: called `Result::unwrap()` on an `Err` value: Os { code: 13, kind: PermissionDenied, message: \"Permission denied\" }",
+            "fatal error: runtime: out of memory",
+        ];
+        for text in cases {
+            let hit = match_catalog(text).expect("recognised");
+            assert_ne!(hit.assessment.category, Unknown, "{text}");
+        }
+    }
+}
