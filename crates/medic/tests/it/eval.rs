@@ -12,9 +12,10 @@ const BASELINE_ACCURACY: &str = "99";
 /// Rules-alone category accuracy on `eval/holdout.jsonl`, rounded down:
 /// 80 cases written blind (without reading the catalog or the tuning
 /// corpus) after the rules were tuned; measured 70.0% on 2026-11-26 and
-/// 80.0% on 2026-12-06 with issue 17's software families. It is the honest
-/// figure for unseen wordings; do not tune the rules on it.
-const HOLDOUT_BASELINE: &str = "80";
+/// 80.0% on 2026-12-06 with issue 17's software families, 92.5% on
+/// 2026-12-07 with rules-3 (its misses had been listed in
+/// docs/benchmarks.md, so part of that gain is tuned). Do not tune on it.
+const HOLDOUT_BASELINE: &str = "92";
 
 /// Rules-alone category accuracy on `eval/blind-2.jsonl`, rounded down,
 /// less a point of slack: 327 cases written blind for issue 17 (see
@@ -29,6 +30,18 @@ const BLIND_2_BASELINE: &str = "96";
 /// The most wrong categories (percent) blind-2 may get now that it is
 /// tuning data: issue 17's ceiling for a blind set.
 const BLIND_2_MAX_WRONG: f64 = 3.0;
+
+/// Rules-alone category accuracy on `eval/blind-3.jsonl`, rounded down,
+/// less a point of slack: 354 cases written blind on 2026-12-07 (see
+/// eval/BLIND-3.md) while the rules-3 work went on without it. Scored
+/// before rules-3: 73.4 % strict, 81.1 % with acceptable alternatives,
+/// 7.6 % wrong; after: 89.0 %, 94.4 %, 3.1 %. Its misses have not been
+/// read: it is still blind. Never tune on it.
+const BLIND_3_BASELINE: &str = "88";
+
+/// Blind-3's wrong-category rate as measured (3.1 %), with a little slack;
+/// issue 17's goal is 3 %, not met yet.
+const BLIND_3_MAX_WRONG: f64 = 3.5;
 
 fn repo_file(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
@@ -101,17 +114,18 @@ fn rules_alone_hold_the_recorded_baseline_on_the_blind_holdout() {
     assert!(stdout.contains("cases: 80"), "{stdout}");
 }
 
-#[test]
-fn rules_alone_hold_the_recorded_baseline_on_blind_2() {
+/// Scores a blind set with rules alone: at least `floor` percent strict,
+/// exactly `cases` cases, at most `max_wrong` percent wrong categories.
+fn hold_blind_set(set: &str, floor: &str, cases: u64, max_wrong: f64) {
     let out = medic(
         &[
             "eval",
             "--corpus",
-            &repo_file("eval/blind-2.jsonl"),
+            &repo_file(set),
             "--config",
             &repo_file("eval/medic.toml"),
             "--min-accuracy",
-            BLIND_2_BASELINE,
+            floor,
             "--json",
         ],
         &[],
@@ -119,17 +133,37 @@ fn rules_alone_hold_the_recorded_baseline_on_blind_2() {
     );
     assert!(
         out.status.success(),
-        "{}",
+        "{set}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(json["cases"], 327);
+    assert_eq!(json["cases"], cases, "{set}");
     // Alternatives only add; the wrong-category rate is reported beside.
     let strict = json["category_accuracy"].as_f64().expect("strict");
     let lenient = json["acceptable_accuracy"].as_f64().expect("lenient");
-    assert!(lenient >= strict, "{json}");
+    assert!(lenient >= strict, "{set}: {json}");
     let wrong = json["wrong_category_rate"].as_f64().expect("wrong");
-    assert!(wrong <= BLIND_2_MAX_WRONG, "{json}");
+    assert!(wrong <= max_wrong, "{set}: {json}");
+}
+
+#[test]
+fn rules_alone_hold_the_recorded_baseline_on_blind_2() {
+    hold_blind_set(
+        "eval/blind-2.jsonl",
+        BLIND_2_BASELINE,
+        327,
+        BLIND_2_MAX_WRONG,
+    );
+}
+
+#[test]
+fn rules_alone_hold_the_recorded_baseline_on_blind_3() {
+    hold_blind_set(
+        "eval/blind-3.jsonl",
+        BLIND_3_BASELINE,
+        354,
+        BLIND_3_MAX_WRONG,
+    );
 }
 
 #[test]
