@@ -69,5 +69,17 @@ pub fn preflight(config: &Config) -> Preflight {
             }
         }
     }
+    // Kubernetes probes and actions need credentials serve can read: the
+    // service account or a kubeconfig, read now as serve reads it.
+    let uses_kubernetes = config.targets.iter().any(|target| {
+        target
+            .probes
+            .iter()
+            .any(|p| matches!(p, Probe::Kubernetes(_)))
+            || (target.remedies.iter()).any(|r| matches!(r.action, Action::Kubernetes(_)))
+    });
+    if uses_kubernetes && let Err(error) = crate::KubeApi::connect(&config.kubernetes) {
+        out.errors.push(error.to_string());
+    }
     out
 }

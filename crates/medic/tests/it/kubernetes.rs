@@ -477,3 +477,46 @@ fn dry_run_asks_the_api_server_and_changes_nothing() {
         "nothing deleted"
     );
 }
+
+/// The catalog's fixtures for the failure modes the probe reports: each
+/// line is what `medic_probe::kubernetes` writes for a pod in that state
+/// (its unit test pins the format), diagnosed by the real binary.
+#[test]
+fn the_probes_words_for_each_failure_mode_are_diagnosed() {
+    let probe_line = |detail: &str| {
+        format!("deployment store/shop: 1/2 available, 2/2 updated; pod shop-7d9f-1: {detail}")
+    };
+    for (detail, category) in [
+        (
+            "CrashLoopBackOff back-off 40s restarting failed container=shop; last terminated: OOMKilled (exit code 137)",
+            "resource",
+        ),
+        // A crash loop that says no more is for a human: no category guessed.
+        (
+            "CrashLoopBackOff back-off 5m0s restarting failed container=shop",
+            "unknown",
+        ),
+        (
+            r#"ImagePullBackOff Back-off pulling image "registry.example/shop:v9""#,
+            "configuration",
+        ),
+        (
+            r#"CreateContainerConfigError secret "db-credentials" not found"#,
+            "configuration",
+        ),
+        ("Evicted: The node was low on resource: memory.", "resource"),
+        (
+            "FailedScheduling: 0/3 nodes are available: 3 Insufficient memory.",
+            "resource",
+        ),
+    ] {
+        let out = crate::medic(&["diagnose", "-"], &[], Some(&probe_line(detail)));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(json["category"], category, "{detail}: {json}");
+    }
+}
