@@ -117,6 +117,11 @@ impl Maintenance {
         stored.push(window_of(window));
     }
 
+    /// Whether there is no window at all (the usual case: nothing to do).
+    fn is_empty(&self) -> bool {
+        self.configured.is_empty() && self.stored().is_empty()
+    }
+
     /// The window in force over the target now (the one ending last), by
     /// name and end.
     pub(crate) fn covering(
@@ -339,6 +344,10 @@ pub(crate) async fn watch(inner: Arc<Inner>) {
         {
             // The windows known stay in force until the store answers.
             tracing::debug!(%error, "maintenance windows: store read failed");
+        }
+        if covered.is_empty() && inner.maintenance.is_empty() {
+            // No window and none just ended: skip the walk over every target.
+            continue;
         }
         let now = Utc::now();
         let now_covered: BTreeMap<String, String> = target_labels(&inner)
