@@ -60,8 +60,20 @@ impl Cluster {
         let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
         let dry = query.split('&').any(|p| p == "dryRun=All");
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        match (request.method.as_str(), parts.as_slice()) {
-            ("GET", ["apis", "apps", "v1", "namespaces", ns, "deployments", name]) => {
+        // Every path served is namespaced: match on what follows the namespace.
+        let (ns, rest) = match parts.as_slice() {
+            ["apis", "apps", "v1", "namespaces", ns, rest @ ..]
+            | ["api", "v1", "namespaces", ns, rest @ ..] => (*ns, rest),
+            _ => {
+                return status(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                );
+            }
+        };
+        match (request.method.as_str(), rest) {
+            ("GET", ["deployments", name]) => {
                 match self.deployments.get(&(ns.to_string(), name.to_string())) {
                     Some(d) => (200, deployment_json(ns, name, d).to_string()),
                     None => status(
@@ -71,7 +83,7 @@ impl Cluster {
                     ),
                 }
             }
-            ("PATCH", ["apis", "apps", "v1", "namespaces", ns, "deployments", name]) => {
+            ("PATCH", ["deployments", name]) => {
                 if self.locked.iter().any(|l| l == ns) {
                     return status(
                         403,
@@ -107,35 +119,13 @@ impl Cluster {
                 }
                 (200, deployment_json(ns, name, d).to_string())
             }
-            (
-                "GET",
-                [
-                    "apis",
-                    "apps",
-                    "v1",
-                    "namespaces",
-                    ns,
-                    "deployments",
-                    name,
-                    "scale",
-                ],
-            ) => match self.deployments.get(&(ns.to_string(), name.to_string())) {
-                Some(d) => (200, scale_json(ns, name, d).to_string()),
-                None => status(404, "NotFound", "not found"),
-            },
-            (
-                "PATCH",
-                [
-                    "apis",
-                    "apps",
-                    "v1",
-                    "namespaces",
-                    ns,
-                    "deployments",
-                    name,
-                    "scale",
-                ],
-            ) => {
+            ("GET", ["deployments", name, "scale"]) => {
+                match self.deployments.get(&(ns.to_string(), name.to_string())) {
+                    Some(d) => (200, scale_json(ns, name, d).to_string()),
+                    None => status(404, "NotFound", "not found"),
+                }
+            }
+            ("PATCH", ["deployments", name, "scale"]) => {
                 if header(request, "content-type") != "application/merge-patch+json" {
                     return status(
                         415,
@@ -174,7 +164,7 @@ impl Cluster {
                 }
                 (200, scale_json(ns, name, d).to_string())
             }
-            ("GET", ["api", "v1", "namespaces", ns, "pods"]) => {
+            ("GET", ["pods"]) => {
                 let app = query
                     .split('&')
                     .find_map(|p| p.strip_prefix("labelSelector=app%3D"))
@@ -186,7 +176,7 @@ impl Cluster {
                     .unwrap_or_default();
                 (200, json!({"kind": "PodList", "items": pods}).to_string())
             }
-            ("DELETE", ["api", "v1", "namespaces", ns, "pods", pod]) => {
+            ("DELETE", ["pods", pod]) => {
                 if !dry {
                     self.deleted.push(pod.to_string());
                     let app = pod.split('-').next().unwrap_or_default();
