@@ -166,6 +166,12 @@ impl RulesDiagnoser {
         });
         let start = index.saturating_sub(EVIDENCE_LINES / 2);
         let end = (start + EVIDENCE_LINES).min(lines.len());
+        let mut evidence = lines[start..end].to_vec();
+        // The rule's own reason, so a reader sees why (say) a refused
+        // connection on 5432 is the database rather than the network.
+        if let Some(why) = recognition.and_then(|r| r.reason()) {
+            evidence.push(format!("why: {why}"));
+        }
         let (fingerprint, template) = Finding::fingerprint_of(category, root);
         Some(Finding {
             fingerprint,
@@ -174,7 +180,7 @@ impl RulesDiagnoser {
                 category,
                 severity,
                 root_cause: root.to_string(),
-                evidence: lines[start..end].to_vec(),
+                evidence,
                 confidence: logs::confidence(&facts, index),
                 sources: vec![DiagnosisSource::Rules],
                 rule,
@@ -386,6 +392,35 @@ mod tests {
         assert_eq!(
             finding.diagnosis.rule.as_deref(),
             Some("catalog:out_of_memory_or_disk")
+        );
+    }
+
+    #[test]
+    fn a_refused_database_connection_says_why_it_is_the_database() {
+        let finding = RulesDiagnoser::default().diagnose_text(
+            "2026-12-07T08:00:00Z INFO  starting worker\n\
+             psql: error: connection to server at \"db-1\" (10.0.0.7), port 5432 failed: Connection refused\n",
+        );
+        assert_eq!(finding.diagnosis.category, Category::Database);
+        let why = finding.diagnosis.evidence.last().expect("evidence");
+        assert!(
+            why.starts_with("why: ") && why.contains("database"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_general_catalog_match_adds_no_reason_line() {
+        let finding = RulesDiagnoser::default()
+            .diagnose_text("ERROR write /data/seg-7.log: no space left on device");
+        assert!(
+            finding
+                .diagnosis
+                .evidence
+                .iter()
+                .all(|line| !line.starts_with("why: ")),
+            "{:?}",
+            finding.diagnosis.evidence
         );
     }
 

@@ -22,8 +22,7 @@ pub(crate) struct FamilyRule {
     /// Whether the same call may succeed if tried again.
     pub(crate) retryable: bool,
     /// Why the failure belongs to this category (read by the tests, and
-    /// by whoever reads the catalog).
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// by whoever reads the catalog, and shown beside a diagnosis).
     pub(crate) reason: &'static str,
     /// A message in the software's own format that the rule recognises.
     #[cfg_attr(not(test), allow(dead_code))]

@@ -40,6 +40,9 @@ pub(crate) struct MessagePattern {
     /// same text (`Code: 241. DB::Exception` is ClickHouse's error number,
     /// `acme: error: 403 :: ...:unauthorized` a failed ACME challenge).
     pub(crate) narrow: bool,
+    /// Why the failure belongs to its category, for the entries that carry
+    /// one (the families' rules); shown to users beside the diagnosis.
+    pub(crate) reason: Option<&'static str>,
 }
 
 const fn retry(category: Category) -> Assessment {
@@ -62,6 +65,7 @@ const fn specific(
         assessment,
         specific: true,
         narrow: false,
+        reason: None,
     }
 }
 
@@ -78,6 +82,7 @@ const fn generic(
         assessment,
         specific: false,
         narrow: false,
+        reason: None,
     }
 }
 
@@ -250,6 +255,7 @@ static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
             assessment: Assessment::with_retryable(rule.category, rule.retryable),
             specific: true,
             narrow,
+            reason: Some(rule.reason),
         })
         .chain(CATALOG.iter().copied())
         .collect()
@@ -300,6 +306,14 @@ pub(crate) fn catalog_regexes() -> impl Iterator<Item = &'static str> {
 
 /// The status-code pattern's source, for [`catalog_regexes`]' users.
 pub(crate) const STATUS_REGEX: &str = r"\b(?:http status (?:client|server) error \(|(?:status(?:[ _]?code)?|http(?:/[0-9.]+)?|response(?: code)?|error(?: code)?|code)[ :=#]{1,3})([45][0-9]{2})\b";
+
+/// Why the catalog entry `name` files its failure where it does, if it says.
+pub(crate) fn reason_of(name: &str) -> Option<&'static str> {
+    ENTRIES
+        .iter()
+        .find(|pattern| pattern.name == name)
+        .and_then(|pattern| pattern.reason)
+}
 
 /// The first catalog entry matching `text`, if any.
 pub(crate) fn match_catalog(text: &str) -> Option<&'static MessagePattern> {

@@ -76,4 +76,23 @@ impl Recognition {
             Basis::Pattern(name) | Basis::Word(name) => format!("catalog:{name}"),
         }
     }
+
+    /// Why the built-in entry that matched files the text where it does,
+    /// when the entry says (the software families' rules do); `None` for
+    /// user rules, statuses and the general catalog.
+    ///
+    /// ```
+    /// use medic_resilience::classify::{Category, ErrorClassifier};
+    /// let hit = ErrorClassifier::new()
+    ///     .recognise("psql: error: connection to server at \"db-1\" (10.0.0.7), port 5432 failed: Connection refused")
+    ///     .expect("known");
+    /// assert_eq!(hit.category, Category::Database);
+    /// assert!(hit.reason().is_some_and(|why| why.contains("database")));
+    /// ```
+    pub fn reason(&self) -> Option<&'static str> {
+        match self.basis {
+            Basis::Pattern(name) | Basis::Word(name) => super::patterns::reason_of(name),
+            Basis::Rule(_) | Basis::Status(_) => None,
+        }
+    }
 }
