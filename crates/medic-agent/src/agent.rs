@@ -126,7 +126,7 @@ impl Agent {
         }
         // Before any new incident is named: learned statistics under
         // fingerprints of an older scheme move to today's names.
-        crate::fingerprints::migrate(store.as_ref()).await?;
+        crate::fingerprints::migrate_fingerprints(store.as_ref()).await?;
         let (signals, mut incoming) = mpsc::channel::<Signal>(4096);
         let fast_interval = config
             .targets

@@ -16,7 +16,7 @@ use medic_store::{Store, StoreError};
 
 /// Brings the store's fingerprints to [`FINGERPRINT_VERSION`]; returns how
 /// many fingerprints were renamed (0 when already current).
-pub(crate) async fn migrate(store: &dyn Store) -> Result<usize, StoreError> {
+pub async fn migrate_fingerprints(store: &dyn Store) -> Result<usize, StoreError> {
     if store.fingerprint_version().await? >= FINGERPRINT_VERSION {
         return Ok(0);
     }

@@ -39,6 +39,7 @@ pub use alerts::{ALERTS_TARGET, AlertNotice};
 pub use ci::{CiJob, CiLocator, CiPlatform, CiPlatforms};
 pub use components::{AppEvent, ComponentSpec, EventOutcome};
 pub use control::{ComponentView, ControlError, MonitoringStatus};
+pub use fingerprints::migrate_fingerprints;
 pub use intake::IntakeError;
 pub use live::LiveEvent;
 pub use maintenance::{MaintenanceRequest, WindowView};

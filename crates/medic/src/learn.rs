@@ -1,15 +1,21 @@
 //! `medic learn export|import`: the fix catalog as a JSON file, so what one
 //! installation learned can seed another.
 //!
-//! The file is `{"version": 1, "remedies": [RemedyStats…]}` (a bare array of
-//! entries is accepted too). Import validates every entry before writing any
-//! and then, in one transaction, **replaces** the rows with the same
-//! (fingerprint, remedy) and keeps the others; `--add` adds the file's
-//! counts to what the store already has instead (for merging catalogs).
+//! The file is `{"version": 1, "fingerprint_version": N, "remedies":
+//! [RemedyStats…]}` (a bare array of entries is accepted too, its names
+//! taken as given). Both commands first bring the store's fingerprints to
+//! this medic's scheme, as `medic serve` does at start, so an export names
+//! failures the way this medic does; import refuses a file made under
+//! another scheme, whose names would never match a failure again. Import
+//! validates every entry before writing any and then, in one transaction,
+//! **replaces** the rows with the same (fingerprint, remedy) and keeps the
+//! others; `--add` adds the file's counts to what the store already has
+//! instead (for merging catalogs).
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use medic_engine::diagnosis::FINGERPRINT_VERSION;
 use medic_model::RemedyStats;
 
 use crate::UsageError;
@@ -23,6 +29,7 @@ const VERSION: u64 = 1;
 #[derive(serde::Serialize)]
 struct Export<'a> {
     version: u64,
+    fingerprint_version: u32,
     remedies: &'a [RemedyStats],
 }
 
@@ -42,6 +49,7 @@ struct RawEntry {
 enum File {
     Versioned {
         version: u64,
+        fingerprint_version: Option<u32>,
         remedies: Vec<serde_json::Value>,
     },
     Bare(Vec<serde_json::Value>),
@@ -49,9 +57,14 @@ enum File {
 
 async fn store(config: &Path) -> Result<std::sync::Arc<dyn medic_store::Store>, UsageError> {
     let config = crate::check::load(config)?;
-    medic_store::connect(&config.storage.url)
+    let store = medic_store::connect(&config.storage.url)
         .await
-        .map_err(|e| UsageError(vec![format!("storage.url: {e}")]))
+        .map_err(|e| UsageError(vec![format!("storage.url: {e}")]))?;
+    if let Err(e) = medic_agent::migrate_fingerprints(&*store).await {
+        store.close().await;
+        return Err(UsageError(vec![format!("renaming fingerprints: {e}")]));
+    }
+    Ok(store)
 }
 
 /// Prints the store's catalog as JSON on stdout.
@@ -66,6 +79,7 @@ pub(crate) fn export(config: &Path) -> Result<(), UsageError> {
         let stats = stats?;
         let json = serde_json::to_string_pretty(&Export {
             version: VERSION,
+            fingerprint_version: FINGERPRINT_VERSION,
             remedies: &stats,
         })
         .map_err(|e| UsageError(vec![format!("writing JSON: {e}")]))?;
@@ -121,13 +135,28 @@ fn parse(text: &str) -> Result<Vec<RemedyStats>, String> {
         )
     })?;
     let raw = match file {
-        File::Versioned { version, remedies } if version == VERSION => remedies,
-        File::Versioned { version, .. } => {
+        File::Versioned { version, .. } if version != VERSION => {
             return Err(format!(
                 "version {version} is not supported (this medic reads {VERSION})"
             ));
         }
-        File::Bare(remedies) => remedies,
+        File::Versioned {
+            fingerprint_version: None,
+            ..
+        } => {
+            return Err(format!(
+                "fingerprint_version is missing: the file predates it, so its names may not match this medic's (version {FINGERPRINT_VERSION}); export it again with this medic"
+            ));
+        }
+        File::Versioned {
+            fingerprint_version: Some(named),
+            ..
+        } if named != FINGERPRINT_VERSION => {
+            return Err(format!(
+                "fingerprint_version {named} is not this medic's ({FINGERPRINT_VERSION}): its names would never match a failure here; export it again with this medic, which renames stored fingerprints first"
+            ));
+        }
+        File::Versioned { remedies, .. } | File::Bare(remedies) => remedies,
     };
     let mut seen = BTreeSet::new();
     raw.into_iter()
@@ -175,8 +204,10 @@ mod tests {
     #[test]
     fn versioned_and_bare_files_parse() {
         let entry = r#"{"fingerprint":"db:1","remedy":"restart","attempts":3,"successes":2,"total_recover_ms":10}"#;
-        let versioned =
-            parse(&format!(r#"{{"version":1,"remedies":[{entry}]}}"#)).expect("versioned");
+        let versioned = parse(&format!(
+            r#"{{"version":1,"fingerprint_version":{FINGERPRINT_VERSION},"remedies":[{entry}]}}"#
+        ))
+        .expect("versioned");
         assert_eq!(versioned, parse(&format!("[{entry}]")).expect("bare"));
         assert_eq!(versioned[0].successes, 2);
     }
@@ -188,6 +219,14 @@ mod tests {
             (
                 r#"{"version":2,"remedies":[]}"#,
                 "version 2 is not supported",
+            ),
+            (
+                r#"{"version":1,"remedies":[]}"#,
+                "fingerprint_version is missing",
+            ),
+            (
+                r#"{"version":1,"fingerprint_version":1,"remedies":[]}"#,
+                "fingerprint_version 1 is not this medic's",
             ),
             (
                 r#"[{"fingerprint":"db:1","remedy":"r","attempts":-1,"successes":0}]"#,

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use medic_engine::diagnosis::FINGERPRINT_VERSION;
 use serde_json::{Value, json};
 
 use crate::chaos::Chaos;
@@ -52,7 +53,7 @@ fn learn_export_then_import_moves_the_catalog() {
     let dir = TempDir::new("learn-move");
     let (a, b) = (write_config(&dir.0, "a", ""), write_config(&dir.0, "b", ""));
     let seed = dir.0.join("seed.json");
-    let catalog = json!({"version": 1, "remedies": [
+    let catalog = json!({"version": 1, "fingerprint_version": FINGERPRINT_VERSION, "remedies": [
         {"fingerprint": "database:1f", "remedy": "reconnect-db", "attempts": 5, "successes": 4, "total_recover_ms": 4000},
         {"fingerprint": "database:1f", "remedy": "restart", "attempts": 2, "successes": 0, "total_recover_ms": 0},
         {"fingerprint": "network:2e", "remedy": "failover", "attempts": 1, "successes": 1, "total_recover_ms": 700},
@@ -89,7 +90,7 @@ fn learn_export_then_import_moves_the_catalog() {
     let bad = dir.0.join("bad.json");
     std::fs::write(
         &bad,
-        json!({"version": 1, "remedies": [
+        json!({"version": 1, "fingerprint_version": FINGERPRINT_VERSION, "remedies": [
             {"fingerprint": "x", "remedy": "ok", "attempts": 1, "successes": 1},
             {"fingerprint": "database:1f", "remedy": "restart", "attempts": 2, "successes": 3},
         ]})
@@ -107,6 +108,14 @@ fn learn_export_then_import_moves_the_catalog() {
     std::fs::write(&bad, "{not json").expect("bad");
     let out = import(&bad, &a, &[]);
     assert_eq!(out.status.code(), Some(2));
+    // Names made under an older fingerprint scheme would never match again.
+    let mut old_scheme = catalog.clone();
+    old_scheme["fingerprint_version"] = json!(FINGERPRINT_VERSION - 1);
+    std::fs::write(&bad, old_scheme.to_string()).expect("bad");
+    let out = import(&bad, &a, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("export it again"), "{stderr}");
     assert_eq!(export(&a), catalog, "nothing imported from bad files");
 }
 
