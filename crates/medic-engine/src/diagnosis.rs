@@ -480,9 +480,10 @@ mod tests {
                  level=error msg=\"query failed\" err=\"pq: could not serialize access due to concurrent update\"",
                 Category::Database,
             ),
+            // Docker asks for a login: credentials, as both blind sets read it.
             (
                 "Error response from daemon: pull access denied for acme/app, repository does not exist or may require 'docker login'",
-                Category::Permission,
+                Category::Authentication,
             ),
         ];
         let d = RulesDiagnoser::default();

@@ -284,6 +284,29 @@ mod tests {
     }
 
     #[test]
+    fn the_cause_below_a_heading_decides() {
+        // anyhow's `Caused by:` list under reqwest's wrapper: the timeout.
+        let lines = [
+            "Error: sending charge request",
+            "",
+            "Caused by:",
+            "    0: error sending request for url (https://api.example/v1/charges)",
+            "    1: operation timed out",
+        ];
+        assert_eq!(root_of(&lines), Some(4));
+        // Vault's error block: the listed error, not the status heading it.
+        let lines = [
+            "Error listing secrets engines: Error making API request.",
+            "",
+            "URL: GET http://127.0.0.1:8200/v1/sys/mounts",
+            "Code: 403. Errors:",
+            "",
+            "* missing client token",
+        ];
+        assert_eq!(root_of(&lines), Some(5));
+    }
+
+    #[test]
     fn a_403_that_says_rate_limit_is_a_rate_limit() {
         let lines = [
             "< HTTP/2 403",

@@ -89,7 +89,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_login_failed",
-        r#"password authentication failed|access denied for user [ -~]*\(using password|\berror 1045\b|\bnoauth\b|\bwrongpass\b|login failed for user|authentication failed[ -~]*mongo|mongo[ -~]*authentication failed|acl_access_refused|access_refused - login was refused|authenticationfailed\('|\[bad credentials\]|fatal: +role "[ -~]+" does not exist"#,
+        r#"password authentication failed|access denied for user [ -~]*\(using password|\berror 1045\b|\bnoauth\b|\bwrongpass\b|login failed for user|authentication failed[ -~]*mongo|mongo[ -~]*authentication failed|acl_access_refused|access_refused - login was refused|authenticationfailed\('|\[bad credentials\]|fatal: +role "[ -~]+" does not exist|no pg_hba\.conf entry for host"#,
         Authentication,
         false,
         "the server refused the credentials: new credentials fix it, not a restart",
@@ -97,7 +97,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "sasl_or_mtls_rejected",
-        r"saslauthenticationexception|sasl authentication failed|alert bad certificate|peer did not return a certificate|client certificate (?:required|rejected|verification failed)|certificate required|client ssl certificate verify error|client sent no required ssl certificate",
+        r"saslauthenticationexception|sasl authentication failed|alert bad certificate|remote error: tls: bad certificate|peer did not return a certificate|client certificate (?:required|rejected|verification failed)|certificate required|client ssl certificate verify error|client sent no required ssl certificate",
         Authentication,
         false,
         "the peer rejected who we are (SASL or a client certificate)",
@@ -105,15 +105,15 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "registry_unauthorized",
-        r"npm err! code e401|unable to authenticate, need: basic|unauthorized: authentication required|no basic auth credentials|received status code 401|status code: 401, reason phrase|reason phrase: unauthorized",
+        r"npm (?:err!|error) code e401|unable to authenticate, need: basic|unauthorized: authentication required|no basic auth credentials|received status code 401|status code: 401, reason phrase|reason phrase: unauthorized|pull access denied for|may require 'docker login'",
         Authentication,
         false,
-        "a package or image registry wants credentials it did not get",
+        "a package or image registry wants credentials it did not get (Docker asks for `docker login` even when the image may not exist)",
         "npm ERR! code E401\nnpm ERR! Unable to authenticate, need: Basic realm=\"Artifactory Realm\"",
     ),
     rule(
         "registry_forbidden",
-        r"npm err! code e403|reason phrase: forbidden|status code: 403, reason phrase",
+        r"npm (?:err!|error) code e403|reason phrase: forbidden|status code: 403, reason phrase",
         Permission,
         false,
         "a package registry knows who we are but refuses the artifact (Maven's and npm's wording of a 403)",
@@ -121,7 +121,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_permission",
-        r"command denied to user|permission denied for (?:table|schema|relation|database|sequence|function)|must be owner of|not authorized on [ -~]* to execute|access_refused - access to|access to vhost [ -~]* refused|is not allowed to connect to this (?:mysql|mariadb) server|\bnoperm\b|topicauthorizationexception|groupauthorizationexception|is unauthorized for (?:user|api key) \[[ -~]*\] with (?:effective )?roles|rbac_access_denied|rbac: access denied",
+        r"command denied to user|permission denied for (?:table|schema|relation|database|sequence|function)|must be owner of|not authorized on [ -~]* to execute|access_refused[: -]+access to|nopermissionerror|has no permissions to (?:run|access)|access to vhost [ -~]* refused|is not allowed to connect to this (?:mysql|mariadb) server|\bnoperm\b|topicauthorizationexception|groupauthorizationexception|is unauthorized for (?:user|api key) \[[ -~]*\] with (?:effective )?roles|rbac_access_denied|rbac: access denied",
         Permission,
         false,
         "the account is known but lacks the grant: a grant fixes it",
@@ -129,7 +129,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "os_policy_denied",
-        r"\bavc: +denied|is not in the sudoers file|is not allowed to execute [ -~]* as |may not run sudo on|apparmor=\x22denied\x22",
+        r"\bavc: +denied|selinux is preventing|is not in the sudoers file|is not allowed to execute [ -~]* as |may not run sudo on|apparmor=\x22denied\x22",
         Permission,
         false,
         "the operating system's policy (SELinux, AppArmor, sudoers) refused the action, whatever it names (a port, a file)",
@@ -170,7 +170,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "quota_or_limits",
-        r"exceeded quota: |could not get lock /var/lib/|exited with code 137|exit code:? 137\b|insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com/gpu)|the node was low on resource|\bevicted\b|allowed memory size of [0-9]+ bytes exhausted|heap limit allocation failed|gc overhead limit exceeded|unable to create (?:new )?native thread|pthread_create failed|cannot fork|fork: retry|circuit_breaking_exception|data too large|(?:low|high|flood[ -]stage) disk watermark|index read-only / allow delete|read-only-allow-delete|memory resource limit alarm|disk resource limit alarm|resource alarm|max_user_watches|file watchers reached|inotify watch limit|reached maxrequestworkers|reached pm\.max_children|\(limitexceededexception\)|exit status 137\b|out of shared memory|the table '[ -~]+' is full|\[gc\]\[[0-9]+\] overhead, spent|heap space is exhausted|disk space is insufficient|insufficient disk space|file-max limit [0-9]+ reached|\berror 137\b|vcpulimitexceeded|instancelimitexceeded|you have requested more [ -~]+ capacity than your current [ -~]+ limit|maxrequestworkers setting|worker_connections are not enough|reached process fd limit|maxconn reached|\bmisconf\b",
+        r"exceeded quota: |could not get lock /var/lib/|exited with code 137|exit code:? 137\b|insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com/gpu)|the node was low on resource|\bevicted\b|allowed memory size of [0-9]+ bytes exhausted|heap limit allocation failed|gc overhead limit exceeded|unable to create (?:new )?native thread|pthread_create failed|cannot fork|fork: retry|circuit_breaking_exception|data too large|(?:low|high|flood[ -]stage) disk watermark|index read-only / allow delete|read-only-allow-delete|memory resource limit alarm|disk resource limit alarm|resource alarm|max_user_watches|file watchers reached|inotify watch limit|reached maxrequestworkers|reached pm\.max_children|\(limitexceededexception\)|exit status 137\b|out of shared memory|the table '[ -~]+' is full|\[gc\]\[[0-9]+\] overhead, spent|heap space is exhausted|disk space is insufficient|insufficient disk space|file-max limit [0-9]+ reached|\berror 137\b|vcpulimitexceeded|instancelimitexceeded|you have requested more [ -~]+ capacity than your current [ -~]+ limit|maxrequestworkers setting|worker_connections are not enough|reached process fd limit|maxconn reached|\bmisconf\b|exceeded memory limit",
         Resource,
         false,
         "a limit was reached (memory, cpu, disk, threads, watches, workers, quota): more of it, or less load",
@@ -211,7 +211,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "cluster_misconfigured",
-        r#"unbound immediate persistentvolumeclaims|the container name [ -~]* is already in use|bootstrap checks? failed|vm\.max_map_count \[[0-9]+\] is too low|initial_master_nodes\]? is empty|inconsistentclusteridexception|doesn't match stored clusterid|index_not_found_exception|didn't match pod's node affinity|had untolerated taint|had taint [ -~]+ that the pod didn't tolerate|unknown field "[ -~]+" in io\.k8s|couldn't find key [ -~]+ in (?:secret|configmap)|no such index \[|cannot re-use a name that is still in use|has runasnonroot and image will run as root|vhost [ -~]{1,80} not found"#,
+        r#"unbound immediate persistentvolumeclaims|the container name [ -~]* is already in use|bootstrap checks? failed|vm\.max_map_count \[[0-9]+\] is too low|initial_master_nodes\]? is empty|inconsistentclusteridexception|doesn't match stored clusterid|index_not_found_exception|didn't match pod's node affinity|had untolerated taint|had taint [ -~]+ that the pod didn't tolerate|unknown field "[ -~]+" in io\.k8s|couldn't find key [ -~]+ in (?:secret|configmap)|no such index \[|cannot re-use a name that is still in use|has runasnonroot and image will run as root|vhost [ -~]{1,80} not found|transaction numbers are only allowed on a replica set member|does not support retryable writes"#,
         Configuration,
         false,
         "a cluster or runtime set up wrong (Elasticsearch's bootstrap checks, Kafka's cluster id, a RabbitMQ vhost, a volume claim, a container name): an operator's setting, not a passing fault",
@@ -235,8 +235,26 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
         "java.lang.UnsupportedClassVersionError: com/acme/App has been compiled by a more recent version of the Java Runtime (class file version 65.0), this version of the Java Runtime only recognizes class file versions up to 61.0",
     ),
     rule(
+        "library_version_conflict",
+        r#"nosuchmethoderror|nosuchfielderror|abstractmethoderror|incompatibleclasschangeerror|package versions have conflicting dependencies|contextualversionconflict|conflicting peer dependency|could not resolve dependency:[ -~]*peer"#,
+        Dependency,
+        false,
+        "two libraries want different versions of a third, or one was built against another version than the one loaded (the JVM's linkage errors, pip's and npm's conflicts): a version to align",
+        "java.lang.NoSuchMethodError: 'com.fasterxml.jackson.core.JsonParser com.fasterxml.jackson.core.JsonFactory.createParser(java.io.InputStream)'",
+    ),
+    // A registry that cannot be reached is the network, even when the
+    // package manager heads its message with the artifact it was resolving.
+    rule(
+        "repository_unreachable",
+        r#"could not transfer artifact [ -~]*(?:connect to [ -~]+ failed|connect timed out|connection refused|unknownhostexception|no route to host|network is unreachable|connection reset)|failed to request discovery document: [ -~]*(?:no such host|connection refused|i/o timeout|timeout|network is unreachable)"#,
+        Network,
+        true,
+        "the package repository (Maven's transfer, Terraform's registry discovery) could not be reached: the network path to it, not the package's name",
+        "[ERROR] Failed to execute goal on project api: Could not resolve dependencies for project com.acme:api:jar:1.0: Could not transfer artifact org.slf4j:slf4j-api:pom:2.0.9 from/to central (https://repo.maven.apache.org/maven2): Connect to repo.maven.apache.org:443 [repo.maven.apache.org/151.101.0.215] failed: Connection refused",
+    ),
+    rule(
         "package_unresolved",
-        r"unable to locate package|has no installation candidate|unmet dependencies|no match for argument|unable to find a match|nothing provides|conflicting requests|unable to select packages|could not find a version that satisfies|no matching distribution found|resolutionimpossible|npm err! code (?:e404|eresolve|etarget)|unable to resolve dependency tree|no matching version found|no matching package named|failed to select a version|could not resolve dependencies|could not find artifact|non-resolvable parent pom|could not resolve all (?:files|dependencies|artifacts)|could not find [a-z0-9_.-]+:[a-z0-9_.-]+:[0-9]|no package matching [ -~]+ is available|no package [ -~]+ available\.",
+        r"unable to locate package|has no installation candidate|unmet dependencies|no match for argument|unable to find a match|nothing provides|conflicting requests|unable to select packages|could not find a version that satisfies|no matching distribution found|resolutionimpossible|npm (?:err!|error) code (?:e404|eresolve|etarget)|unable to resolve dependency tree|no matching version found|no matching package named|failed to select a version|could not resolve dependencies|could not find artifact|non-resolvable parent pom|could not resolve all (?:files|dependencies|artifacts)|could not find [a-z0-9_.-]+:[a-z0-9_.-]+:[0-9]|no package matching [ -~]+ is available|no package [ -~]+ available\.",
         Dependency,
         false,
         "the package manager cannot find or reconcile a package: a name, version or repository to fix",
@@ -260,13 +278,21 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "upstream_down",
-        r#"connect\(\) [ -~]*while connecting to upstream|no live upstreams|upstream prematurely closed|no healthy upstream|has no server available|is down, reason:|layer[47] (?:connection problem|wrong status)|/<nosrv> |[45][0-9]{2} [0-9]+ [!-~]+ [!-~]+ (?-i:S[CHDQ])[-a-zA-Z]{2} [0-9]+/|master not discovered|health check failed, removing from server list|failed to make connection to backend|\bah01114\b|\bah00957\b|error reading status line from remote server|" 50[23] (?:uf|uh|urx|uo|lh|uc)\b|cannot connect to the docker daemon|is the docker daemon running|dependency failed for|master_not_discovered_exception|nonodeavailableexception|no living connections|not_enough_replicas|notenoughreplicas|leader_not_available|leadernotavailable"#,
+        r#"connect\(\) [ -~]*while connecting to upstream|no live upstreams|upstream prematurely closed|no healthy upstream|has no server available|is down, reason:|layer[47] (?:connection problem|wrong status)|/<nosrv> |[45][0-9]{2} [0-9]+ [!-~]+ [!-~]+ (?-i:S[CHDQ])[-a-zA-Z]{2} [0-9]+/|master not discovered|health check failed, removing from server list|failed to make connection to backend|\bah01114\b|\bah00957\b|error reading status line from remote server|" 50[23] (?:uf|uh|urx|uo|lh|uc)\b|cannot connect to the docker daemon|is the docker daemon running|dependency failed for|master_not_discovered_exception|nonodeavailableexception|no living connections|not_enough_replicas|notenoughreplicas|leader_not_available|leadernotavailable|'50[23] [a-z ]+' caused by: |"status":50[23],[ -~]*reverseproxy\.statuserror"#,
         Dependency,
         true,
-        "the service we call (an upstream, a daemon, a cluster) is down or unreachable: it has to come back",
+        "the service we call (an upstream, a daemon, a cluster) is down or unreachable: it has to come back, whether nginx, HAProxy, Envoy, Traefik or Caddy reports it",
         "2026/12/01 10:11:12 [error] 311#311: *81 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.9, server: shop, request: \"GET / HTTP/1.1\", upstream: \"http://10.0.1.4:8080/\"",
     ),
     // --- network: names that do not resolve ---
+    rule(
+        "db_name_not_resolved",
+        r#"could not translate host name|(?:mongo|postgres|mysql|mariadb|redis|psycopg|sequelize|prisma|jdbc)[ -~]*(?:\benotfound\b|\beai_again\b|unknownhostexception|name or service not known|no such host)|(?:\benotfound|\beai_again|unknownhostexception:|no such host|lookup) [a-z0-9._-]*(?:postgres|mysql|mariadb|redis|mongo)"#,
+        Database,
+        true,
+        "the database's own host name did not resolve (libpq's `could not translate host name`, a driver naming it): the database service is what is missing, and reconnecting once it is back is the remedy",
+        "psql: error: could not translate host name \"pg-primary\" to address: Name or service not known",
+    ),
     rule(
         "name_not_resolved",
         r"unknownhostexception|\bnxdomain\b|\bservfail\b|\beai_again\b|\benotfound\b|name does not resolve|temporary failure resolving|no servers could be reached|dial tcp: lookup|:53: i/o timeout|plugin/errors: [0-9]+ ",
@@ -302,7 +328,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_server_state",
-        r"mongoserverselectionerror|remaining connection slots are reserved|max number of clients reached|serverselectiontimeouterror|mongonetworkerror|\bloading redis is loading\b|\breadonly you can't write\b|\bclusterdown\b|\bmasterdown\b|too many connections|\berror 1040\b|\berror 1049\b|unknown database|\berror 1146\b|table [ -~]* doesn't exist|database [ -~]* does not exist|can't write against a read only (?:replica|slave)|pendingmigrationerror|migrations are pending|nohostavailable|search_phase_execution_exception|all shards failed|no_shard_available_action_exception|unavailable_shards_exception|primary shard is not active|allnodesfailedexception|all [0-9]+ node\(s\) tried for the query failed|all host\(s\) tried for query failed|health status changed from \[[a-z]+\] to \[red\]",
+        r"mongoserverselectionerror|remaining connection slots are reserved|max number of clients reached|serverselectiontimeouterror|mongonetworkerror|\bloading redis is loading\b|\breadonly you can't write\b|\bclusterdown\b|\bmasterdown\b|too many connections|\berror 1040\b|\berror 1049\b|unknown database|\berror 1146\b|table [ -~]* doesn't exist|database [ -~]* does not exist|can't write against a read only (?:replica|slave)|pendingmigrationerror|migrations are pending|nohostavailable|search_phase_execution_exception|all shards failed|no_shard_available_action_exception|unavailable_shards_exception|primary shard is not active|allnodesfailedexception|all [0-9]+ node\(s\) tried for the query failed|all host\(s\) tried for query failed|health status changed from \[[a-z]+\] to \[red\]|not enough replicas available for query|cannot achieve consistency level",
         Database,
         true,
         "the database server's own state or objects: a database matter",
@@ -375,6 +401,99 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), FAMILIES.len());
         assert!(FAMILIES.iter().all(|r| r.reason.len() > 20));
+    }
+
+    /// Wordings the rules-4 work (blind set 3's misses) taught the
+    /// families, each in the program's own format.
+    #[test]
+    fn other_versions_and_programs_say_it_their_way() {
+        let cases: &[(&str, Category)] = &[
+            // PostgreSQL refusing a host its pg_hba.conf does not list.
+            (
+                "psql: error: connection to server at \"10.0.0.7\", port 5432 failed: FATAL:  no pg_hba.conf entry for host \"10.0.3.4\", user \"app\", database \"shop\", no encryption",
+                Authentication,
+            ),
+            // npm 10 writes `npm error` where npm 6-9 wrote `npm ERR!`.
+            ("npm error code E404", Dependency),
+            ("npm error code E401", Authentication),
+            (
+                "docker: Error response from daemon: pull access denied for acme/api, repository does not exist or may require 'docker login': denied: requested access to the resource is denied.",
+                Authentication,
+            ),
+            (
+                "NOPERM User reader has no permissions to run the 'flushall' command",
+                Permission,
+            ),
+            (
+                "redis.exceptions.NoPermissionError: User reader has no permissions to access one of the keys used in the command",
+                Permission,
+            ),
+            (
+                "operation basic.publish caused a channel exception access_refused: access to exchange 'orders' in vhost '/' refused for user 'svc'",
+                Permission,
+            ),
+            (
+                "SELinux is preventing /usr/sbin/nginx from name_connect access on the tcp_socket port 8080.",
+                Permission,
+            ),
+            (
+                "MongoServerError: Executor error during find command :: caused by :: Sort exceeded memory limit of 104857600 bytes, but did not opt in to external sorting.",
+                Resource,
+            ),
+            (
+                "MongoServerError: Transaction numbers are only allowed on a replica set member or mongos",
+                Configuration,
+            ),
+            (
+                "{\"level\":\"warn\",\"msg\":\"rejected connection\",\"error\":\"remote error: tls: bad certificate\"}",
+                Authentication,
+            ),
+            (
+                "com.datastax.oss.driver.api.core.servererrors.UnavailableException: Not enough replicas available for query at consistency QUORUM (2 required but only 1 alive)",
+                Database,
+            ),
+            (
+                "time=\"2026-12-02T14:01:07Z\" level=debug msg=\"'502 Bad Gateway' caused by: dial tcp 172.20.0.4:8080: connect: connection refused\"",
+                Dependency,
+            ),
+            (
+                "{\"level\":\"error\",\"logger\":\"http.log.error\",\"msg\":\"dial tcp 10.0.0.9:3000: connect: connection refused\",\"status\":502,\"err_trace\":\"reverseproxy.statusError (reverseproxy.go:1267)\"}",
+                Dependency,
+            ),
+            (
+                "ERROR: Cannot install -r requirements.txt (line 4) and urllib3==1.26.18 because these package versions have conflicting dependencies.",
+                Dependency,
+            ),
+            (
+                "npm error ERESOLVE could not resolve dependency: peer react@\"^17.0.0\" from react-dom@17.0.2",
+                Dependency,
+            ),
+            // A repository out of reach is the network, whatever was resolving.
+            (
+                "│ Could not retrieve the list of available versions for provider hashicorp/aws: could not connect to registry.terraform.io: failed to request discovery document: Get \"https://registry.terraform.io/.well-known/terraform.json\": dial tcp: lookup registry.terraform.io on 10.0.0.2:53: no such host",
+                Network,
+            ),
+            (
+                "Could not transfer artifact junit:junit:pom:4.13.2 from/to central (https://repo.maven.apache.org/maven2): Connect to repo.maven.apache.org:443 [repo.maven.apache.org/151.101.0.215] failed: Connect timed out",
+                Network,
+            ),
+            // A database host that does not resolve is the database.
+            ("Error: getaddrinfo ENOTFOUND postgres", Database),
+            (
+                "MongoServerSelectionError: getaddrinfo ENOTFOUND mongo-0.mongo.data.svc.cluster.local",
+                Database,
+            ),
+            (
+                "dial tcp: lookup mysql-primary on 10.96.0.10:53: no such host",
+                Database,
+            ),
+            // ... and any other host stays the network.
+            ("Error: getaddrinfo ENOTFOUND api.stripe.com", Network),
+        ];
+        for (text, category) in cases {
+            let got = match_catalog(text).map(|p| p.assessment.category);
+            assert_eq!(got, Some(*category), "{text}");
+        }
     }
 
     #[test]

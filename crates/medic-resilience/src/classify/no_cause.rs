@@ -1,5 +1,6 @@
 //! Messages that name no operational cause: a program's own bug (a nil
-//! dereference, an index out of range, a type error) and startup banners.
+//! dereference, an index out of range, a type error), startup banners and
+//! routine reports, and headings whose status the lines below them explain.
 //!
 //! They would otherwise be caught by a broad word they happen to contain
 //! (`invalid memory address` is not a validation error, `deadlock!` among
@@ -27,11 +28,31 @@ pub(crate) const NO_CAUSE: &[FamilyRule] = &[
     ),
     rule(
         "startup_banner",
-        r"database system is ready to accept connections|ready for connections\.? *version:|\bready to accept connections\b|waiting for connections on port|memory overcommit must be enabled|overcommit_memory is set to 0|no config file specified, using the default config|configured -- resuming normal operations",
+        r"database system is ready to accept connections|starting postgresql [0-9]|listening on (?:ipv[46] address|unix socket)|ready for connections\.? *version:|\bready to accept connections\b|waiting for connections on port|memory overcommit must be enabled|overcommit_memory is set to 0|no config file specified, using the default config|configured -- resuming normal operations",
         Unknown,
         false,
         "a server announcing that it is up, with its routine startup advice: whatever words (database, memory, config) it uses",
         "2026-12-01 10:00:00.114 UTC [1] LOG:  database system is ready to accept connections",
+    ),
+    rule(
+        "routine_report",
+        r"not yet due for renewal|no renewals were attempted|all (?:simulated )?renewals succeeded",
+        Unknown,
+        false,
+        "certbot reporting a renewal run in which nothing needed doing: the word certificate is not a certificate problem",
+        "Certificate not yet due for renewal",
+    ),
+    // Vault's CLI and API client print `Error making API request.`, the URL,
+    // then `Code: 403. Errors:` and a list (`* permission denied`, `*
+    // missing client token`): the list names the cause, the status alone
+    // would file a missing token as a permission problem.
+    rule(
+        "error_list_heading",
+        r"code: [0-9]{3}\. errors:",
+        Unknown,
+        false,
+        "Vault's heading over its list of errors: the status code in it is less precise than the errors listed below it",
+        "Code: 403. Errors:",
     ),
 ];
 
@@ -45,6 +66,21 @@ mod tests {
         for rule in NO_CAUSE {
             let hit = match_catalog(rule.fixture).map(|p| p.name);
             assert_eq!(hit, Some(rule.name), "{}", rule.fixture);
+        }
+    }
+
+    #[test]
+    fn a_heading_or_a_routine_report_is_no_evidence_even_with_a_status() {
+        use super::super::classifier::ErrorClassifier;
+        let classifier = ErrorClassifier::new();
+        for text in [
+            "Code: 403. Errors:",
+            "  | Code: 400. Errors:",
+            "Certificate not yet due for renewal",
+            "2026-12-01 06:00:04.118 UTC [1] LOG:  starting PostgreSQL 16.1 (Debian 16.1-1.pgdg120+1) on x86_64-pc-linux-gnu",
+            "2026-12-01 06:00:04.121 UTC [1] LOG:  listening on IPv4 address \"0.0.0.0\", port 5432",
+        ] {
+            assert_eq!(classifier.recognise(text), None, "{text}");
         }
     }
 

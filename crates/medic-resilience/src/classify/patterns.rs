@@ -35,10 +35,12 @@ pub(crate) struct MessagePattern {
     /// also occurs in healthy lines ("config", "invalid", "timeout").
     /// Diagnosis weighs the two differently; classification does not.
     pub(crate) specific: bool,
-    /// Whether the entry is a software family's rule (`families.rs`): it
-    /// knows the program's message better than a status code found in the
-    /// same text (`Code: 241. DB::Exception` is ClickHouse's error number,
-    /// `acme: error: 403 :: ...:unauthorized` a failed ACME challenge).
+    /// Whether the entry is a software family's rule (`families.rs`,
+    /// `tools.rs`, `no_cause.rs`): it knows the program's message better
+    /// than a status code found in the same text (`Code: 241.
+    /// DB::Exception` is ClickHouse's error number, `acme: error: 403 ::
+    /// ...:unauthorized` a failed ACME challenge, Vault's `Code: 403.
+    /// Errors:` only heads the list of errors that say why).
     pub(crate) narrow: bool,
     /// Why the failure belongs to its category, for the entries that carry
     /// one (the families' rules); shown to users beside the diagnosis.
@@ -181,11 +183,28 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
         r"could not resolve [a-z0-9_.-]+:[a-z0-9_.-]+:",
         stop(Category::Dependency),
     ),
+    // Terraform's `Error: Failed to query available provider packages` is
+    // the heading of a box whose body says why (an unknown provider, an
+    // unreachable registry): the same kind of broad hint.
+    generic(
+        "terraform_providers_heading",
+        r"failed to query available provider packages",
+        stop(Category::Dependency),
+    ),
     // curl: `Couldn't connect to server`; Kafka: `Connection to node -1 ...
     // could not be established`; Ansible marks the host `UNREACHABLE!`.
     specific(
         "connection_failed",
-        r"connection (?:was )?(?:refused|reset|aborted|closed|broken)|\beconn(?:refused|reset|aborted)\b|broken pipe|\bepipe\b|not connected|(?:network|host) (?:is )?(?:unreachable|down)|no route to host|\be(?:host|net)unreach\b|\bdns\b|name resolution|resolve host|failed to lookup address|could not resolve|name or service not known|nodename nor servname|no such host|getaddrinfo|error sending request|error trying to connect|tcp connect error|unexpected eof|unexpected end of file|incomplete message|socket hang ?up|connection error|network error|reset by peer|peer closed|stream (?:closed|reset)|goaway|(?:could ?n[o']?t|can ?n[o']?t|unable to|failed to) connect to|could not be established|\bunreachable!",
+        r"connection (?:was )?(?:refused|reset|aborted|closed|broken)|\beconn(?:refused|reset|aborted)\b|broken pipe|\bepipe\b|not connected|(?:network|host) (?:is )?(?:unreachable|down)|no route to host|\be(?:host|net)unreach\b|\bdns\b|name resolution|resolve host|failed to lookup address|could not resolve|name or service not known|nodename nor servname|no such host|getaddrinfo|error trying to connect|tcp connect error|unexpected eof|unexpected end of file|incomplete message|socket hang ?up|connection error|network error|reset by peer|peer closed|stream (?:closed|reset)|goaway|(?:could ?n[o']?t|can ?n[o']?t|unable to|failed to) connect to|could not be established|\bunreachable!",
+        retry(Category::Network),
+    ),
+    // reqwest's `error sending request for url (...)` heads a chain whose
+    // cause (a timeout, a refused connection, a certificate) follows it,
+    // often on the next line (anyhow's `Caused by:`): a broad hint, so
+    // that cause decides.
+    generic(
+        "request_not_sent",
+        r"error sending request",
         retry(Category::Network),
     ),
     specific(
@@ -244,17 +263,22 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
 /// Every entry in the order they are tried: the software families
 /// (`families.rs`, then `tools.rs`; narrower) first, then the messages that name no cause
 /// (`no_cause.rs`, which shadow the broad words), then [`CATALOG`].
+///
+/// All of the first three lists are narrow: a family's rule knows its
+/// program's message better than a status code on the same line, and a
+/// message that names no cause (Vault's `Code: 403. Errors:` heading, a
+/// startup banner) is not explained by a status on it either.
 static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
-    let narrow = FAMILIES.iter().chain(TOOLS).map(|rule| (rule, true));
-    let no_cause = NO_CAUSE.iter().map(|rule| (rule, false));
-    narrow
-        .chain(no_cause)
-        .map(|(rule, narrow)| MessagePattern {
+    FAMILIES
+        .iter()
+        .chain(TOOLS)
+        .chain(NO_CAUSE)
+        .map(|rule| MessagePattern {
             name: rule.name,
             regex: rule.regex,
             assessment: Assessment::with_retryable(rule.category, rule.retryable),
             specific: true,
-            narrow,
+            narrow: true,
             reason: Some(rule.reason),
         })
         .chain(CATALOG.iter().copied())
@@ -487,7 +511,15 @@ mod tests {
             ("Name or service not known", "connection_failed"),
             (
                 "error sending request for url (http://x/)",
+                "request_not_sent",
+            ),
+            (
+                "error sending request for url (http://x/): error trying to connect: tcp connect error: Connection refused (os error 111)",
                 "connection_failed",
+            ),
+            (
+                "│ Error: Failed to query available provider packages",
+                "terraform_providers_heading",
             ),
             (
                 "error trying to connect: tcp connect error",

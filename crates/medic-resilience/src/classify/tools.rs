@@ -9,7 +9,7 @@
 
 use super::category::Category::{
     Authentication, Configuration, Database, Dependency, Network, Permission, RateLimit, Resource,
-    Timeout,
+    Timeout, Validation,
 };
 use super::families::{FamilyRule, rule};
 
@@ -18,7 +18,7 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     // --- who we are, and what we may do ---
     rule(
         "cloud_credentials_missing",
-        r"nocredentialserror|unable to locate credentials|defaultcredentialserror|could not automatically determine credentials|you do not currently have an active account selected|no valid credential sources|missing client token|invalid (?:role|secret) id\b|http basic: access denied|run 'az login'|provided password or token is incorrect",
+        r"nocredentialserror|unable to locate credentials|defaultcredentialserror|could not automatically determine credentials|you do not currently have an active account selected|no valid credential sources|missing client token|invalid (?:role (?:or secret )?|secret )id\b|http basic: access denied|run 'az login'|provided password or token is incorrect",
         Authentication,
         false,
         "no credentials were found or they were refused (AWS SDKs and Terraform's provider, Google's ADC and gcloud, Vault's AppRole): supply them",
@@ -33,8 +33,16 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
         "ldap_bind: Invalid credentials (49)",
     ),
     rule(
+        "acl_token_unknown",
+        r"\bacl not found\b",
+        Authentication,
+        false,
+        "Consul knows no ACL token by the id it was given (`ACL not found`): a wrong or deleted token, which new credentials fix",
+        "[ERROR] agent.client: RPC failed to server: method=Catalog.Register server=10.0.2.5:8300 error=\"rpc error making call: ACL not found\"",
+    ),
+    rule(
         "tool_access_denied",
-        r"insufficient access \(50\)|ldap: error code 50\b|blocked by acls|\(acl not found\)|does not have authorization to perform action|authorizationfailed\b|not enough privileges|\(access_denied\)|relay(?:ing)? (?:access )?denied|relay not permitted|\bnot writable\b",
+        r"insufficient access \(50\)|ldap: error code 50\b|blocked by acls|does not have authorization to perform action|authorizationfailed\b|not enough privileges|\(access_denied\)|relay(?:ing)? (?:access )?denied|relay not permitted|\bnot writable\b",
         Permission,
         false,
         "known, but not allowed (LDAP's result 50, Consul ACLs, Azure RBAC, ClickHouse grants): a grant or policy fixes it",
@@ -68,11 +76,11 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     ),
     rule(
         "terraform_providers",
-        r"failed to query available provider packages|failed to install provider|does not have a provider named|could not retrieve the list of available versions for provider|inconsistent dependency lock file",
+        r"failed to install provider|does not have a provider named|could not retrieve the list of available versions for provider|inconsistent dependency lock file",
         Dependency,
         false,
         "Terraform cannot get the providers the configuration needs: a name, a version or the lock file",
-        "Error: Failed to query available provider packages",
+        "Could not retrieve the list of available versions for provider hashicorp/gogle: provider registry registry.terraform.io does not have a provider named registry.terraform.io/hashicorp/gogle",
     ),
     rule(
         "state_or_lock_held",
@@ -92,10 +100,10 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     ),
     rule(
         "cron_or_unit_syntax",
-        r"\(cron\) bad (?:minute|hour|day-of-month|month|day-of-week|command|time specifier)|errors? in crontab file|unknown (?:key name|section name|lvalue) '[ -~]+' in section|required key [a-z_][a-z0-9_]* missing value",
+        r"\(cron\) bad (?:minute|hour|day-of-month|month|day-of-week|command|time specifier)|errors? in crontab file|unknown (?:key name|section name|lvalue) '[ -~]+' in section|required key [a-z_][a-z0-9_]* missing value|\) (?:bad file mode|wrong file owner|wrong inode info) \(",
         Configuration,
         false,
-        "a schedule, unit file or env spec a person wrote is wrong (cron's own complaints, systemd's unknown keys, envconfig's required keys)",
+        "a schedule, unit file or env spec a person wrote is wrong (cron's own complaints, a crontab cron refuses for its mode or owner, systemd's unknown keys, envconfig's required keys)",
         "Dec  1 03:00:01 web-1 cron[812]: (CRON) bad minute (/etc/cron.d/backup)",
     ),
     rule(
@@ -108,7 +116,7 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     ),
     rule(
         "container_or_proxy_config",
-        r"no such container: |no such image: |invalid reference format|failed to read dockerfile|failed to compute cache key|field not found, node: |cannot be linked automatically with multiple services",
+        r"no such container: |no such image: |invalid reference format|failed to read dockerfile|failed to compute cache key|field not found, node: |cannot be linked automatically with multiple services|the service [!-~]+ does not exist|middleware [!-~]+ does not exist|uses a non-existent (?:resolver|service|middleware)",
         Configuration,
         false,
         "Docker and Traefik name something the configuration got wrong (a container, an image reference, a Dockerfile, a router)",
@@ -166,7 +174,7 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     // --- stores and registries: their own state ---
     rule(
         "clickhouse_state",
-        r"\((?:memory_limit_exceeded|not_enough_space|too_many_parts|too_many_simultaneous_queries)\)|database space exceeded|mvcc: database space",
+        r"\((?:memory_limit_exceeded|not_enough_space|too_many_simultaneous_queries)\)|database space exceeded|mvcc: database space",
         Resource,
         false,
         "ClickHouse's or etcd's own limits (memory, disk, parts, queries, the etcd quota): more of it, or less load",
@@ -198,11 +206,19 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     ),
     rule(
         "store_errors",
-        r"\bdb::exception\b|sqlite_corrupt|database disk image is malformed",
+        r"\bdb::exception\b|\(too_many_parts\)|sqlite_corrupt|database disk image is malformed",
         Database,
         false,
-        "ClickHouse's and SQLite's other errors are the database's own",
+        "ClickHouse's and SQLite's other errors are the database's own (a table with too many parts is its merge backlog, not a host limit)",
         "Code: 47. DB::Exception: Missing columns: 'usr_id' while processing query. (UNKNOWN_IDENTIFIER)",
+    ),
+    rule(
+        "mail_recipient_unknown",
+        r"dsn=5\.1\.[0-9]\b|\b55[03][ -]5\.1\.[0-9]\b|user unknown in [a-z ]+ table|recipient address rejected: user unknown",
+        Validation,
+        false,
+        "the receiving server says the address does not exist (enhanced status 5.1.x, `User unknown`): the address is wrong, and resending will bounce again",
+        "Dec  4 09:15:02 mx-1 postfix/smtp[4412]: 4TgQ: to=<kim@example.net>, relay=mx.example.net[198.51.100.7]:25, dsn=5.1.1, status=bounced (host mx.example.net[198.51.100.7] said: 550 5.1.1 <kim@example.net>: Recipient address rejected: User unknown in local recipient table (in reply to RCPT TO command))",
     ),
     rule(
         "coordinator_down",
@@ -215,10 +231,10 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
     // --- reaching them ---
     rule(
         "tool_unreachable",
-        r"\bunreachable! =>|can't contact ldap server|smtpserverdisconnected|smtpconnecterror|npm err! (?:code )?(?:etimedout|econnreset|econnrefused|enotfound|eai_again)|npm err! network |couldn't get address for",
+        r"\bunreachable! =>|can't contact ldap server|smtpserverdisconnected|smtpconnecterror|npm (?:err!|error) (?:code )?(?:etimedout|econnreset|econnrefused|enotfound|eai_again)|npm (?:err!|error) network |couldn't get address for|status=deferred \(connect to [ -~]+: (?:connection timed out|connection refused|no route to host|network is unreachable)\)",
         Network,
         true,
-        "Ansible's UNREACHABLE, LDAP's -1, smtplib's disconnects, npm's network codes, dig's failed lookups: the path to the host",
+        "Ansible's UNREACHABLE, LDAP's -1, smtplib's disconnects, postfix deferring mail it could not connect to the MX for, npm's network codes, dig's failed lookups: the path to the host",
         "fatal: [web-3]: UNREACHABLE! => {\"changed\": false, \"msg\": \"Failed to connect to the host via ssh: ssh: connect to host 10.0.0.13 port 22: Connection timed out\", \"unreachable\": true}",
     ),
 ];
@@ -233,6 +249,60 @@ mod tests {
         for rule in TOOLS {
             let hit = match_catalog(rule.fixture).map(|p| p.name);
             assert_eq!(hit, Some(rule.name), "{}", rule.fixture);
+        }
+    }
+
+    #[test]
+    fn tools_say_it_their_way() {
+        use super::super::category::Category;
+        let cases: &[(&str, Category)] = &[
+            (
+                "Error making API request.\n\nURL: PUT https://vault:8200/v1/auth/approle/login\nCode: 400. Errors:\n\n* invalid role or secret ID",
+                Authentication,
+            ),
+            (
+                "Unexpected response code: 403 (ACL not found)",
+                Authentication,
+            ),
+            ("agent: Coordinate update blocked by ACLs", Permission),
+            (
+                "time=\"2026-12-01T10:22:31Z\" level=error msg=\"the service \\\"billing@file\\\" does not exist\" entryPointName=websecure routerName=billing@docker",
+                Configuration,
+            ),
+            (
+                "level=error msg=\"middleware \\\"auth@file\\\" does not exist\" routerName=api@docker",
+                Configuration,
+            ),
+            (
+                "Dec  4 00:01:01 bastion crond[1022]: (root) BAD FILE MODE (/etc/cron.d/cleanup)",
+                Configuration,
+            ),
+            (
+                "Dec  4 00:01:01 bastion crond[1022]: (root) WRONG FILE OWNER (/etc/cron.d/cleanup)",
+                Configuration,
+            ),
+            (
+                "Code: 252. DB::Exception: Too many parts (312). Merges are processing significantly slower than inserts. (TOO_MANY_PARTS)",
+                Database,
+            ),
+            (
+                "postfix/smtp[22107]: 4TgK1: to=<ap@example.net>, relay=none, delay=31, dsn=4.4.1, status=deferred (connect to mx1.example.net[203.0.113.25]:25: Connection timed out)",
+                Network,
+            ),
+            (
+                "smtplib.SMTPRecipientsRefused: {'nobody@example.net': (550, b'5.1.1 <nobody@example.net>: Recipient address rejected: User unknown in virtual mailbox table')}",
+                Validation,
+            ),
+        ];
+        for (text, category) in cases {
+            // A block may span lines: the first line a rule recognises decides.
+            let got = text
+                .lines()
+                .find_map(|line| {
+                    match_catalog(line).filter(|p| p.assessment.category != Category::Unknown)
+                })
+                .map(|p| p.assessment.category);
+            assert_eq!(got, Some(*category), "{text}");
         }
     }
 }
