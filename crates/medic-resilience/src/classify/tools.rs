@@ -1,7 +1,8 @@
 //! Infrastructure tools and stores beyond the families of `families.rs`:
 //! secret stores and service registries (Vault, Consul, etcd), provisioning
-//! (Terraform, Ansible), git, cron, directories and mail (LDAP, SMTP),
-//! ClickHouse and SQLite, cloud SDKs' credentials, ACME and kubectl.
+//! (Terraform, Ansible), git, cron, directories and mail (LDAP, SMTP,
+//! postfix), ClickHouse and SQLite, cloud SDKs' credentials, ACME, kubectl,
+//! Docker and Traefik.
 //!
 //! Same shape and same standing as the families (tried right after them,
 //! before a status code found in the same line): each rule is the tool's
@@ -213,20 +214,21 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
         "Code: 47. DB::Exception: Missing columns: 'usr_id' while processing query. (UNKNOWN_IDENTIFIER)",
     ),
     rule(
-        "mail_recipient_unknown",
-        r"dsn=5\.1\.[0-9]\b|\b55[03][ -]5\.1\.[0-9]\b|user unknown in [a-z ]+ table|recipient address rejected: user unknown",
-        Validation,
-        false,
-        "the receiving server says the address does not exist (enhanced status 5.1.x, `User unknown`): the address is wrong, and resending will bounce again",
-        "Dec  4 09:15:02 mx-1 postfix/smtp[4412]: 4TgQ: to=<kim@example.net>, relay=mx.example.net[198.51.100.7]:25, dsn=5.1.1, status=bounced (host mx.example.net[198.51.100.7] said: 550 5.1.1 <kim@example.net>: Recipient address rejected: User unknown in local recipient table (in reply to RCPT TO command))",
-    ),
-    rule(
         "coordinator_down",
         r"vault is sealed|no cluster leader|etcdserver: no leader|raft: no leader",
         Dependency,
         true,
         "the coordination service (Vault, Consul, etcd) is up but cannot serve: sealed, or no leader elected",
         "* Vault is sealed",
+    ),
+    // --- mail: an address that does not exist ---
+    rule(
+        "mail_recipient_unknown",
+        r"dsn=5\.1\.[0-9]\b|\b55[03][ -]5\.1\.[0-9]\b|user unknown in [a-z ]+ table|recipient address rejected: user unknown",
+        Validation,
+        false,
+        "the receiving server says the address does not exist (enhanced status 5.1.x, `User unknown`): the address is wrong, and resending will bounce again",
+        "Dec  4 09:15:02 mx-1 postfix/smtp[4412]: 4TgQ: to=<kim@example.net>, relay=mx.example.net[198.51.100.7]:25, dsn=5.1.1, status=bounced (host mx.example.net[198.51.100.7] said: 550 5.1.1 <kim@example.net>: Recipient address rejected: User unknown in local recipient table (in reply to RCPT TO command))",
     ),
     // --- reaching them ---
     rule(
