@@ -46,6 +46,19 @@ const BLIND_3_BASELINE: &str = "96";
 /// little slack.
 const BLIND_3_MAX_WRONG: f64 = 0.8;
 
+/// Rules-alone category accuracy on `eval/blind-4.jsonl`, rounded down,
+/// less a point of slack: 437 cases (79 families, 31 % of them software
+/// neither issue 17 nor BLIND-3 names) written blind on 2026-12-07 (see
+/// eval/BLIND-4.md) and committed before rules-4. Scored before rules-4:
+/// 72.8 % strict, 79.4 % with acceptable alternatives, 5.7 % wrong; after:
+/// 74.4 %, 80.1 %, 5.5 %. Rules tuned on one blind set barely carried to
+/// this one. Its misses have not been read: it is still blind.
+const BLIND_4_BASELINE: &str = "73";
+
+/// Blind-4's wrong-category rate as measured (5.5 %), with a little slack;
+/// issue 17's goal is 3 %, not met.
+const BLIND_4_MAX_WRONG: f64 = 6.0;
+
 fn repo_file(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -166,6 +179,16 @@ fn rules_alone_hold_the_recorded_baseline_on_blind_3() {
         BLIND_3_BASELINE,
         354,
         BLIND_3_MAX_WRONG,
+    );
+}
+
+#[test]
+fn rules_alone_hold_the_recorded_baseline_on_blind_4() {
+    hold_blind_set(
+        "eval/blind-4.jsonl",
+        BLIND_4_BASELINE,
+        437,
+        BLIND_4_MAX_WRONG,
     );
 }
 
