@@ -20,7 +20,7 @@ use super::families::{FamilyRule, rule};
 pub(crate) const NO_CAUSE: &[FamilyRule] = &[
     rule(
         "runtime_bug",
-        r#"panic: runtime error: (?:invalid memory address|index out of range|slice bounds out of range|integer divide by zero|assignment to entry in nil map|makeslice)|all goroutines are asleep|\bnullpointerexception\b|\bnullreferenceexception\b|object reference not set to an instance of an object|arrayindexoutofboundsexception|stringindexoutofboundsexception|classcastexception|arithmeticexception|stackoverflowerror|uncaught (?:typeerror|argumentcounterror|divisionbyzeroerror)|typeerror: cannot read propert(?:y|ies) of (?:undefined|null)|typeerror: [a-z_$][a-z0-9_$.]* is not a function|attributeerror: 'nonetype' object|typeerror: 'nonetype' object|zerodivisionerror|indexerror: list index out of range|undefined method [ -~]+ for nil|called `option::unwrap\(\)` on a `none` value|attempt to (?:add|subtract|multiply|divide) with overflow|index out of bounds: the len is"#,
+        r#"panic: runtime error: (?:invalid memory address|index out of range|slice bounds out of range|integer divide by zero|assignment to entry in nil map|makeslice)|all goroutines are asleep|\bnullpointerexception\b|\bnullreferenceexception\b|object reference not set to an instance of an object|arrayindexoutofboundsexception|stringindexoutofboundsexception|classcastexception|arithmeticexception|stackoverflowerror|uncaught (?:typeerror|argumentcounterror|divisionbyzeroerror)|typeerror: cannot read propert(?:y|ies) of (?:undefined|null)|typeerror: [a-z_$][a-z0-9_$.]* is not a function|attributeerror: 'nonetype' object|typeerror: 'nonetype' object|zerodivisionerror|indexerror: list index out of range|undefined method [ -~]+ for nil|called `option::unwrap\(\)` on a `none` value|attempt to (?:add|subtract|multiply|divide) with overflow|index out of bounds: the len is|concurrentmodificationexception|malloc\(\): [a-z ]*corrupt|double free or corruption|free\(\): invalid (?:pointer|size)"#,
         Unknown,
         false,
         "the program's own bug (nil or null dereference, bad index, type error, a goroutine deadlock): a code fix, not an operational remedy",
@@ -36,10 +36,10 @@ pub(crate) const NO_CAUSE: &[FamilyRule] = &[
     ),
     rule(
         "routine_report",
-        r"not yet due for renewal|no renewals were attempted|all (?:simulated )?renewals succeeded",
+        r"not yet due for renewal|is buffered to a temporary file|no renewals were attempted|all (?:simulated )?renewals succeeded",
         Unknown,
         false,
-        "certbot reporting a renewal run in which nothing needed doing: the word certificate is not a certificate problem",
+        "a routine report (certbot's renewal run in which nothing needed doing, nginx buffering a large response to disk): the words certificate or upstream in it are no problem",
         "Certificate not yet due for renewal",
     ),
     // Vault's CLI and API client print `Error making API request.`, the URL,
