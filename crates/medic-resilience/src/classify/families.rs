@@ -121,7 +121,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_permission",
-        r"command denied to user|you do not have the super privilege|\berror (?:1044|1142|1143|1227|1419)\b|access denied; you need \(at least one of|permission denied for (?:table|schema|relation|database|sequence|function)|must be owner of|not authorized on [ -~]* to execute|access_refused[: -]+access to|nopermissionerror|has no permissions to (?:run|access)|access to vhost [ -~]* refused|is not allowed to connect to this (?:mysql|mariadb) server|\bnoperm\b|topicauthorizationexception|groupauthorizationexception|is unauthorized for (?:user|api key) \[[ -~]*\] with (?:effective )?roles|rbac_access_denied|rbac: access denied",
+        r"command denied to user|you do not have the super privilege|\berror (?:1044|1142|1143|1227|1419)\b|access denied; you need \(at least one of|permission denied for (?:table|schema|relation|database|sequence|function)|must be owner of|not authorized on [ -~]* to execute|access_refused[: -]+(?:(?:read|write|configure) )?access to|nopermissionerror|has no permissions to (?:run|access)|access to vhost [ -~]* refused|is not allowed to connect to this (?:mysql|mariadb) server|\bnoperm\b|topicauthorizationexception|groupauthorizationexception|is unauthorized for (?:user|api key) \[[ -~]*\] with (?:effective )?roles|rbac_access_denied|rbac: access denied",
         Permission,
         false,
         "the account is known but lacks the grant: a grant fixes it",
@@ -339,10 +339,10 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "db_server_state",
-        r"mongoserverselectionerror|remaining connection slots are reserved|max number of clients reached|serverselectiontimeouterror|mongonetworkerror|\bloading redis is loading\b|\breadonly you can't write\b|\bclusterdown\b|\bmasterdown\b|too many connections|\berror 1040\b|\berror 1049\b|unknown database|\berror 1146\b|table [ -~]* doesn't exist|database [ -~]* does not exist|can't write against a read only (?:replica|slave)|pendingmigrationerror|migrations are pending|nohostavailable|search_phase_execution_exception|all shards failed|no_shard_available_action_exception|unavailable_shards_exception|primary shard is not active|allnodesfailedexception|all [0-9]+ node\(s\) tried for the query failed|all host\(s\) tried for query failed|health status changed from \[[a-z]+\] to \[red\]|not enough replicas available for query|cannot achieve consistency level",
+        r"mongoserverselectionerror|remaining connection slots are reserved|connection not available and request was dropped from queue|max number of clients reached|serverselectiontimeouterror|mongonetworkerror|\bloading redis is loading\b|\breadonly you can't write\b|\bclusterdown\b|\bmasterdown\b|too many connections|\berror 1040\b|\berror 1049\b|unknown database|\berror 1146\b|table [ -~]* doesn't exist|database [ -~]* does not exist|can't write against a read only (?:replica|slave)|pendingmigrationerror|migrations are pending|nohostavailable|search_phase_execution_exception|all shards failed|no_shard_available_action_exception|unavailable_shards_exception|primary shard is not active|allnodesfailedexception|all [0-9]+ node\(s\) tried for the query failed|all host\(s\) tried for query failed|health status changed from \[[a-z]+\] to \[red\]|not enough replicas available for query|cannot achieve consistency level",
         Database,
         true,
-        "the database server's own state or objects: a database matter",
+        "the database server's own state, objects or connection pool (Elixir's DBConnection queue included): a database matter",
         "ERROR 1049 (42000): Unknown database 'shop'",
     ),
     rule(

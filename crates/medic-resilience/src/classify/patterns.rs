@@ -20,7 +20,7 @@ use super::assessment::Assessment;
 use super::category::{Category, Severity};
 use super::codes::CODES;
 use super::families::FAMILIES;
-use super::no_cause::NO_CAUSE;
+use super::no_cause::{NO_CAUSE, PROGRAM_BUGS};
 use super::platforms::PLATFORMS;
 use super::tools::TOOLS;
 
@@ -276,8 +276,9 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
 /// 17's list (`platforms.rs`, narrowest), the software families
 /// (`families.rs`, then `tools.rs`), the documented enumerations
 /// (`codes.rs`: gRPC codes, exception class names, errno names, ...), then
-/// the messages that name no cause (`no_cause.rs`, which shadow the broad
-/// words), then [`CATALOG`].
+/// the messages that name no cause (`no_cause.rs`: program bugs, which are
+/// specific evidence of an `unknown` cause, then banners and headings,
+/// which are no evidence; both shadow the broad words), then [`CATALOG`].
 ///
 /// All of the first five lists are narrow: a family's rule knows its
 /// program's message better than a status code on the same line, and a
@@ -289,12 +290,14 @@ static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
         .chain(FAMILIES)
         .chain(TOOLS)
         .chain(CODES)
-        .chain(NO_CAUSE)
-        .map(|rule| MessagePattern {
+        .chain(PROGRAM_BUGS)
+        .map(|rule| (rule, true))
+        .chain(NO_CAUSE.iter().map(|rule| (rule, false)))
+        .map(|(rule, specific)| MessagePattern {
             name: rule.name,
             regex: rule.regex,
             assessment: Assessment::with_retryable(rule.category, rule.retryable),
-            specific: true,
+            specific,
             narrow: true,
             reason: Some(rule.reason),
         })

@@ -75,11 +75,19 @@ pub(crate) const PLATFORMS: &[FamilyRule] = &[
     ),
     rule(
         "job_setup",
-        r"the conn_id `[a-z0-9_.-]+` isn't defined|did not resolve to an alias and no unqualified-search registries|systemd cgroup flag passed|cgroup driver [ -~]*(?:does not match|misconfigur)|unit [ -~]+ is masked|is not valid yet \(invalid for another|optionsvalidationexception|^validating [ -~]+\.ya?ml: |(?:failed|unable) to parse [ -~]*(?:config|\.toml\b|\.ya?ml\b|\.ini\b)|the related configuration data for the page is invalid|limit of total fields \[[0-9]+\] has been exceeded|\bmoved [0-9]+ [0-9a-z.-]+:[0-9]+",
+        r"the conn_id `[a-z0-9_.-]+` isn't defined|did not resolve to an alias and no unqualified-search registries|systemd cgroup flag passed|cgroup driver [ -~]*(?:does not match|misconfigur)|unit [ -~]+ is masked|is not valid yet \(invalid for another|optionsvalidationexception|^validating [ -~]+\.ya?ml: |(?:failed|unable) to parse [ -~]*(?:config|\.toml\b|\.ya?ml\b|\.ini\b)|the related configuration data for the page is invalid|limit of total fields \[[0-9]+\] has been exceeded|got a packet bigger than 'max_allowed_packet'|\bmoved [0-9]+ [0-9a-z.-]+:[0-9]+",
         Configuration,
         false,
-        "a setting a person wrote is missing or wrong (an Airflow connection, podman's registries, the cgroup driver, a masked unit, the clock apt trusts, .NET options, a compose or TOML file, IIS's web.config, an index's field limit, a client that is not cluster-aware for Redis' MOVED)",
+        "a setting a person wrote is missing or wrong (an Airflow connection, podman's registries, the cgroup driver, a masked unit, the clock apt trusts, .NET options, a compose or TOML file, IIS's web.config, an index's field limit, MySQL's `max_allowed_packet`, a client that is not cluster-aware for Redis' MOVED)",
         "airflow.exceptions.AirflowNotFoundException: The conn_id `warehouse_snowflake` isn't defined",
+    ),
+    rule(
+        "download_not_found",
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]+ error 404: not found\.|the requested url returned error: 404",
+        Configuration,
+        false,
+        "wget or curl fetched a URL that names nothing (404): the URL or version in the script is wrong, and fetching it again fails the same way",
+        "2026-12-01 06:00:02 ERROR 404: Not Found.",
     ),
     // --- identity ---
     rule(
@@ -109,10 +117,10 @@ pub(crate) const PLATFORMS: &[FamilyRule] = &[
     // --- storage ---
     rule(
         "storage_full",
-        r"insufficient free space: [0-9]+ extents needed|\bout of space\b|wrote only [0-9]+ of [0-9]+ bytes|directory index full|minimum free drive threshold|too large archive",
+        r"insufficient free space: [0-9]+ extents needed|\bout of space\b|wrote only [0-9]+ of [0-9]+ bytes|\) index full, reach max htree level|minimum free drive threshold|too large archive",
         Resource,
         false,
-        "a volume group, pool, drive set, directory index or artifact quota has no room left (LVM, ZFS, tar's short write, ext4's htree, MinIO, GitLab's artifact size): more space, or less data",
+        "a volume group, pool, drive set, directory index or artifact quota has no room left (LVM, ZFS, tar's short write, ext4's full directory index, MinIO, GitLab's artifact size): more space, or less data",
         "  Insufficient free space: 10240 extents needed, but only 2047 available",
     ),
     rule(
