@@ -563,4 +563,73 @@ mod tests {
             assert_eq!(got, Some(*category), "{text}");
         }
     }
+
+    /// Wordings the rules-5 work (blind set 4's misses) taught the
+    /// families, each in the program's own format.
+    #[test]
+    fn rules_5_wordings_keep_their_families() {
+        let cases: &[(&str, Category)] = &[
+            (
+                "ERROR 1227 (42000): Access denied; you need (at least one of) the SUPER privilege(s) for this operation",
+                Permission,
+            ),
+            (
+                "[Mon Dec 01 11:15:00.002311 2026] [mpm_event:error] [pid 1:tid 1] AH03490: scoreboard is full, not at MaxRequestWorkers.Increase ServerLimit.",
+                Resource,
+            ),
+            (
+                "./server: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by ./server)",
+                Dependency,
+            ),
+            (
+                "error: package `tokio v1.40.0` cannot be built because it requires rustc 1.70 or newer, while the currently active rustc version is 1.65.0",
+                Dependency,
+            ),
+            (
+                "Error: The module '/app/node_modules/sharp/build/Release/sharp.node' was compiled against a different Node.js version using",
+                Dependency,
+            ),
+            (
+                "[2026-12-01 08:12:09,551: ERROR/MainProcess] Received unregistered task of type 'reports.tasks.build'.",
+                Dependency,
+            ),
+            (
+                "ERROR:    Error loading ASGI app. Could not import module \"app\".",
+                Dependency,
+            ),
+            (
+                "  file /usr/bin/foo from install of foo-2.1-1.el9.x86_64 conflicts with file from package foo-compat-1.9-3.el9.x86_64",
+                Dependency,
+            ),
+            (
+                "WARNING: fetching https://dl-cdn.alpinelinux.org/alpine/v3.20/community: network error (check Internet connection and firewall)",
+                Network,
+            ),
+            (
+                ";; communications error to 10.0.0.2#53: connection refused",
+                Network,
+            ),
+            (
+                "elastic_transport.ConnectionError: Connection error caused by: NewConnectionError(<urllib3.connection.HTTPConnection object>: Failed to establish a new connection: [Errno 111] Connection refused)",
+                Database,
+            ),
+            (
+                "ERROR mailer: STARTTLS failed: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1000)",
+                Configuration,
+            ),
+            ("MongoServerError: Document failed validation", Validation),
+            (
+                "2026/12/01 10:09:12 [crit] 44#44: *1 connect() to unix:/run/php/php-fpm.sock failed (13: Permission denied) while connecting to upstream, client: 10.0.0.9",
+                Permission,
+            ),
+            (
+                "operation basic.publish caused a channel exception access_refused: write access to exchange 'billing' in vhost '/' refused for user 'worker'",
+                Permission,
+            ),
+        ];
+        for (text, category) in cases {
+            let got = match_catalog(text).map(|p| p.assessment.category);
+            assert_eq!(got, Some(*category), "{text}");
+        }
+    }
 }
