@@ -228,6 +228,29 @@ mod tests {
     }
 
     #[test]
+    fn a_crash_in_the_program_itself_beats_a_broad_word_after_it() {
+        // glibc's heap check names a bug; `--config` in the shell's report
+        // of the crash is an argument, not a configuration problem.
+        let lines = [
+            "malloc(): corrupted top size",
+            "./run.sh: line 8:  2231 Aborted (core dumped) ./tileserver --config tiles.json",
+        ];
+        assert_eq!(root_of(&lines), Some(0));
+    }
+
+    #[test]
+    fn a_heading_loses_to_the_cause_it_heads() {
+        // apk's `unable to select packages` heads the list; the failed
+        // index download above it says why.
+        let lines = [
+            "fetch https://dl-cdn.alpinelinux.org/alpine/v3.20/main/x86_64/APKINDEX.tar.gz",
+            "WARNING: fetching https://dl-cdn.alpinelinux.org/alpine/v3.20/main: temporary error (try again later)",
+            "ERROR: unable to select packages:",
+        ];
+        assert_eq!(root_of(&lines), Some(1));
+    }
+
+    #[test]
     fn among_vague_errors_the_first_decides() {
         let lines = [
             "ERROR worker-3 exited with status 3",

@@ -273,9 +273,10 @@ impl ErrorClassifier {
             });
         }
         let pattern = pattern?;
-        // An entry that names no cause (`no_cause.rs`) only keeps broad
-        // words from misreading the line: nothing recognises it.
-        if pattern.assessment.category == Category::Unknown {
+        // A banner or heading that names no cause (`no_cause.rs`) only
+        // keeps broad words from misreading the line: nothing recognises
+        // it. A program's own bug is specific evidence, of an unknown cause.
+        if pattern.assessment.category == Category::Unknown && !pattern.specific {
             return None;
         }
         Some(Recognition {

@@ -16,16 +16,22 @@
 use super::category::Category::Unknown;
 use super::families::{FamilyRule, rule};
 
-/// The rules, tried after the families and before the catalog.
+/// The program's own bugs: evidence that the failure has no operational
+/// cause, so a diagnosis may name such a line (as `unknown`, with its
+/// reason) rather than a broad word elsewhere (`--config` in the command
+/// line that crashed, a servlet's `threw exception` heading).
+pub(crate) const PROGRAM_BUGS: &[FamilyRule] = &[rule(
+    "runtime_bug",
+    r#"panic: runtime error: (?:invalid memory address|index out of range|slice bounds out of range|integer divide by zero|assignment to entry in nil map|makeslice)|all goroutines are asleep|\bnullpointerexception\b|\bnullreferenceexception\b|object reference not set to an instance of an object|arrayindexoutofboundsexception|stringindexoutofboundsexception|classcastexception|arithmeticexception|stackoverflowerror|uncaught (?:typeerror|argumentcounterror|divisionbyzeroerror)|typeerror: cannot read propert(?:y|ies) of (?:undefined|null)|typeerror: [a-z_$][a-z0-9_$.]* is not a function|attributeerror: 'nonetype' object|typeerror: 'nonetype' object|zerodivisionerror|indexerror: list index out of range|undefined method [ -~]+ for nil|called `option::unwrap\(\)` on a `none` value|attempt to (?:add|subtract|multiply|divide) with overflow|index out of bounds: the len is|concurrentmodificationexception|malloc\(\): [a-z ]*corrupt|double free or corruption|free\(\): invalid (?:pointer|size)"#,
+    Unknown,
+    false,
+    "the program's own bug (nil or null dereference, bad index, type error, a goroutine deadlock): a code fix, not an operational remedy",
+    "panic: runtime error: invalid memory address or nil pointer dereference",
+)];
+
+/// Banners, routine reports and headings: no evidence of anything, so
+/// nothing recognises a line they match.
 pub(crate) const NO_CAUSE: &[FamilyRule] = &[
-    rule(
-        "runtime_bug",
-        r#"panic: runtime error: (?:invalid memory address|index out of range|slice bounds out of range|integer divide by zero|assignment to entry in nil map|makeslice)|all goroutines are asleep|\bnullpointerexception\b|\bnullreferenceexception\b|object reference not set to an instance of an object|arrayindexoutofboundsexception|stringindexoutofboundsexception|classcastexception|arithmeticexception|stackoverflowerror|uncaught (?:typeerror|argumentcounterror|divisionbyzeroerror)|typeerror: cannot read propert(?:y|ies) of (?:undefined|null)|typeerror: [a-z_$][a-z0-9_$.]* is not a function|attributeerror: 'nonetype' object|typeerror: 'nonetype' object|zerodivisionerror|indexerror: list index out of range|undefined method [ -~]+ for nil|called `option::unwrap\(\)` on a `none` value|attempt to (?:add|subtract|multiply|divide) with overflow|index out of bounds: the len is"#,
-        Unknown,
-        false,
-        "the program's own bug (nil or null dereference, bad index, type error, a goroutine deadlock): a code fix, not an operational remedy",
-        "panic: runtime error: invalid memory address or nil pointer dereference",
-    ),
     rule(
         "startup_banner",
         r"database system is ready to accept connections|starting postgresql [0-9]|listening on (?:ipv[46] address|unix socket)|ready for connections\.? *version:|\bready to accept connections\b|waiting for connections on port|memory overcommit must be enabled|overcommit_memory is set to 0|no config file specified, using the default config|configured -- resuming normal operations",
@@ -36,10 +42,10 @@ pub(crate) const NO_CAUSE: &[FamilyRule] = &[
     ),
     rule(
         "routine_report",
-        r"not yet due for renewal|no renewals were attempted|all (?:simulated )?renewals succeeded",
+        r"not yet due for renewal|is buffered to a temporary file|no renewals were attempted|all (?:simulated )?renewals succeeded",
         Unknown,
         false,
-        "certbot reporting a renewal run in which nothing needed doing: the word certificate is not a certificate problem",
+        "a routine report (certbot's renewal run in which nothing needed doing, nginx buffering a large response to disk): the words certificate or upstream in it are no problem",
         "Certificate not yet due for renewal",
     ),
     // Vault's CLI and API client print `Error making API request.`, the URL,
@@ -63,7 +69,7 @@ mod tests {
 
     #[test]
     fn every_fixture_is_recognised_by_its_own_rule() {
-        for rule in NO_CAUSE {
+        for rule in PROGRAM_BUGS.iter().chain(NO_CAUSE) {
             let hit = match_catalog(rule.fixture).map(|p| p.name);
             assert_eq!(hit, Some(rule.name), "{}", rule.fixture);
         }
@@ -81,6 +87,22 @@ mod tests {
             "2026-12-01 06:00:04.121 UTC [1] LOG:  listening on IPv4 address \"0.0.0.0\", port 5432",
         ] {
             assert_eq!(classifier.recognise(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_program_bug_is_evidence_of_no_operational_cause() {
+        use super::super::classifier::ErrorClassifier;
+        use super::super::recognition::Basis;
+        let classifier = ErrorClassifier::new();
+        for text in [
+            "malloc(): corrupted top size",
+            "java.util.ConcurrentModificationException: null",
+            "panic: runtime error: invalid memory address or nil pointer dereference",
+        ] {
+            let hit = classifier.recognise(text).expect("recognised");
+            assert_eq!(hit.category, Unknown, "{text}");
+            assert_eq!(hit.basis, Basis::Pattern("runtime_bug"), "{text}");
         }
     }
 

@@ -18,8 +18,10 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use super::assessment::Assessment;
 use super::category::{Category, Severity};
+use super::codes::CODES;
 use super::families::FAMILIES;
-use super::no_cause::NO_CAUSE;
+use super::no_cause::{NO_CAUSE, PROGRAM_BUGS};
+use super::platforms::PLATFORMS;
 use super::tools::TOOLS;
 
 /// One entry of the catalog.
@@ -146,7 +148,8 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
     ),
     specific(
         "certificate",
-        r"certificate|\bx\.?509\b|unknown ?ca\b|unknownissuer|self[ -]signed|hostname mismatch",
+        // Not the `ca-certificates` package an install line names.
+        r"(?:^|[ -,.-~])certificate|\bx\.?509\b|unknown ?ca\b|unknownissuer|self[ -]signed|hostname mismatch",
         stop(Category::Configuration),
     ),
     specific(
@@ -189,6 +192,15 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
     generic(
         "terraform_providers_heading",
         r"failed to query available provider packages",
+        stop(Category::Dependency),
+    ),
+    // apk's `ERROR: unable to select packages:` heads the list of what it
+    // could not select; a `WARNING: fetching ...: temporary error` above it
+    // (the index was never downloaded) or `(no such package)` below it
+    // says why: a broad hint, so a specific cause decides.
+    generic(
+        "apk_unresolved_heading",
+        r"unable to select packages",
         stop(Category::Dependency),
     ),
     // curl: `Couldn't connect to server`; Kafka: `Connection to node -1 ...
@@ -260,24 +272,32 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
     ),
 ];
 
-/// Every entry in the order they are tried: the software families
-/// (`families.rs`, then `tools.rs`; narrower) first, then the messages that name no cause
-/// (`no_cause.rs`, which shadow the broad words), then [`CATALOG`].
+/// Every entry in the order they are tried: the platforms beyond issue
+/// 17's list (`platforms.rs`, narrowest), the software families
+/// (`families.rs`, then `tools.rs`), the documented enumerations
+/// (`codes.rs`: gRPC codes, exception class names, errno names, ...), then
+/// the messages that name no cause (`no_cause.rs`: program bugs, which are
+/// specific evidence of an `unknown` cause, then banners and headings,
+/// which are no evidence; both shadow the broad words), then [`CATALOG`].
 ///
-/// All of the first three lists are narrow: a family's rule knows its
+/// All of the first five lists are narrow: a family's rule knows its
 /// program's message better than a status code on the same line, and a
 /// message that names no cause (Vault's `Code: 403. Errors:` heading, a
 /// startup banner) is not explained by a status on it either.
 static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
-    FAMILIES
+    PLATFORMS
         .iter()
+        .chain(FAMILIES)
         .chain(TOOLS)
-        .chain(NO_CAUSE)
-        .map(|rule| MessagePattern {
+        .chain(CODES)
+        .chain(PROGRAM_BUGS)
+        .map(|rule| (rule, true))
+        .chain(NO_CAUSE.iter().map(|rule| (rule, false)))
+        .map(|(rule, specific)| MessagePattern {
             name: rule.name,
             regex: rule.regex,
             assessment: Assessment::with_retryable(rule.category, rule.retryable),
-            specific: true,
+            specific,
             narrow: true,
             reason: Some(rule.reason),
         })

@@ -147,31 +147,6 @@ pub(crate) const TOOLS: &[FamilyRule] = &[
         "the shell found no such program: a tool missing from the image or host (or a wrong path)",
         "/entrypoint.sh: line 4: psql: command not found",
     ),
-    // --- gRPC's canonical status codes, as Go and other clients print them ---
-    rule(
-        "grpc_permission_denied",
-        r"code = permissiondenied\b",
-        Permission,
-        false,
-        "gRPC PERMISSION_DENIED: the caller is known but not allowed",
-        "rpc error: code = PermissionDenied desc = missing scope orders.write",
-    ),
-    rule(
-        "grpc_resource_exhausted",
-        r"code = resourceexhausted\b",
-        Resource,
-        true,
-        "gRPC RESOURCE_EXHAUSTED: a quota or a size limit ran out",
-        "rpc error: code = ResourceExhausted desc = grpc: received message larger than max (8388608 vs. 4194304)",
-    ),
-    rule(
-        "grpc_deadline_exceeded",
-        r"code = deadlineexceeded\b",
-        Timeout,
-        true,
-        "gRPC DEADLINE_EXCEEDED: the call ran past its deadline",
-        "rpc error: code = DeadlineExceeded desc = context deadline exceeded",
-    ),
     // --- stores and registries: their own state ---
     rule(
         "clickhouse_state",

@@ -25,7 +25,8 @@ const HOLDOUT_BASELINE: &str = "92";
 /// spent it: rules were then written against its misses (rules-3, 97.9 %,
 /// 100.0 %, 0.0 %), so it is tuning data now, like the corpus, and no longer
 /// says how the rules do on unseen text. rules-4 (tuned on blind-3) took it
-/// to 98.2 %, 100.0 %, 0.0 % on 2026-12-07.
+/// to 98.2 %, 100.0 %, 0.0 % on 2026-12-07, rules-5 (tuned on blind-4) to
+/// 98.5 %, 100.0 %, 0.0 %.
 const BLIND_2_BASELINE: &str = "97";
 
 /// The most wrong categories (percent) blind-2 may get now that it is
@@ -40,6 +41,7 @@ const BLIND_2_MAX_WRONG: f64 = 0.5;
 /// which read its misses and wrote rules against them (before rules-4:
 /// 89.0 %, 94.4 %, 3.1 %; after: 97.2 %, 99.7 %, 0.3 %): it is tuning data
 /// now, like blind-2, and no longer says how the rules do on unseen text.
+/// rules-5 (tuned on blind-4) took it to 97.5 %, 99.7 %, 0.3 %.
 const BLIND_3_BASELINE: &str = "96";
 
 /// Blind-3's wrong-category rate as measured after rules-4 (0.3 %), with a
@@ -50,14 +52,19 @@ const BLIND_3_MAX_WRONG: f64 = 0.8;
 /// less a point of slack: 437 cases (79 families, 31 % of them software
 /// neither issue 17 nor BLIND-3 names) written blind on 2026-12-07 (see
 /// eval/BLIND-4.md) and committed before rules-4. Scored before rules-4:
-/// 72.8 % strict, 79.4 % with acceptable alternatives, 5.7 % wrong; after:
-/// 74.4 %, 80.1 %, 5.5 %. Rules tuned on one blind set barely carried to
-/// this one. Its misses have not been read: it is still blind.
-const BLIND_4_BASELINE: &str = "73";
+/// 72.8 % strict, 79.4 % with acceptable alternatives, 5.7 % wrong; after
+/// rules-4: 74.4 %, 80.1 %, 5.5 % (rules tuned on one blind set barely
+/// carried to this one). Then spent by rules-5, which read its misses and
+/// wrote rules against them, mostly whole documented enumerations (gRPC
+/// codes, exception class names, errno names, Envoy flags, systemd and IIS
+/// statuses): 95.0 %, 99.5 %, 0.5 % on 2026-12-07. It is tuning data now,
+/// like blind-2 and blind-3, and no longer says how the rules do on unseen
+/// text.
+const BLIND_4_BASELINE: &str = "94";
 
-/// Blind-4's wrong-category rate as measured (5.5 %), with a little slack;
-/// issue 17's goal is 3 %, not met.
-const BLIND_4_MAX_WRONG: f64 = 6.0;
+/// Blind-4's wrong-category rate as measured after rules-5 (0.5 %), with a
+/// little slack.
+const BLIND_4_MAX_WRONG: f64 = 1.0;
 
 fn repo_file(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
