@@ -66,6 +66,19 @@ const BLIND_4_BASELINE: &str = "94";
 /// little slack.
 const BLIND_4_MAX_WRONG: f64 = 1.0;
 
+/// Rules-alone category accuracy on `eval/blind-5.jsonl`, rounded down,
+/// less a point of slack: 428 cases (92 families, 47 % of them software no
+/// earlier list names) written blind on 2026-12-07 (see eval/BLIND-5.md)
+/// while rules-5 was written from blind-4 without it. Scored before
+/// rules-5: 56.3 % strict, 65.9 % with acceptable alternatives, 13.1 %
+/// wrong; after: 57.7 %, 67.3 %, 12.6 %. Its misses have not been read: it
+/// is still blind. Never tune on it.
+const BLIND_5_BASELINE: &str = "56";
+
+/// Blind-5's wrong-category rate as measured (12.6 %), with a little slack;
+/// issue 17's goal is 3 %, far from met on software the rules do not know.
+const BLIND_5_MAX_WRONG: f64 = 13.1;
+
 fn repo_file(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -186,6 +199,16 @@ fn rules_alone_hold_the_recorded_baseline_on_blind_3() {
         BLIND_3_BASELINE,
         354,
         BLIND_3_MAX_WRONG,
+    );
+}
+
+#[test]
+fn rules_alone_hold_the_recorded_baseline_on_blind_5() {
+    hold_blind_set(
+        "eval/blind-5.jsonl",
+        BLIND_5_BASELINE,
+        428,
+        BLIND_5_MAX_WRONG,
     );
 }
 
