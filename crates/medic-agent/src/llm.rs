@@ -33,8 +33,10 @@ pub(crate) fn build(config: &Llm, global_tls: &ClientTls) -> Option<LlmDiagnoser
 }
 
 /// The rules' `finding` (already recorded), refined by the model when one
-/// is configured, and the remedy it prefers. The opinion is noted on the
-/// incident's timeline; a changed diagnosis is recorded again.
+/// is configured, and the remedy it prefers. A changed diagnosis is
+/// recorded first, then the opinion is noted on the incident's timeline:
+/// whoever reads the opinion (an API client polling the incident) then
+/// reads the diagnosis it produced, never the one it replaced.
 pub(crate) async fn consult(
     inner: &Inner,
     incident: &mut Incident,
@@ -57,14 +59,6 @@ pub(crate) async fn consult(
         opinion.verdict.as_str(),
         opinion.reason
     );
-    note(
-        inner,
-        incident,
-        TimelineKind::Diagnosis,
-        &message,
-        serde_json::json!({ "llm": opinion }),
-    )
-    .await?;
     let combined = consultation.finding.diagnosis;
     if combined != finding.diagnosis {
         let sources: Vec<&str> = combined.sources.iter().map(|s| s.as_str()).collect();
@@ -81,6 +75,14 @@ pub(crate) async fn consult(
         );
         record_diagnosis(inner, incident, &combined, &summary).await?;
     }
+    note(
+        inner,
+        incident,
+        TimelineKind::Diagnosis,
+        &message,
+        serde_json::json!({ "llm": opinion }),
+    )
+    .await?;
     Ok((combined, opinion.preferred_remedy.clone()))
 }
 
