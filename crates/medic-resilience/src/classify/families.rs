@@ -381,29 +381,8 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::super::patterns::match_catalog;
+    use super::super::patterns::assert_categories;
     use super::*;
-
-    #[test]
-    fn every_fixture_is_recognised_by_its_own_rule() {
-        for rule in FAMILIES {
-            // A fixture may span lines; the rule must match one of them.
-            let hit = rule
-                .fixture
-                .lines()
-                .find_map(|line| match_catalog(line).filter(|p| p.name == rule.name));
-            assert!(
-                hit.is_some(),
-                "{}: fixture {:?} hit {:?}",
-                rule.name,
-                rule.fixture,
-                rule.fixture
-                    .lines()
-                    .map(|l| match_catalog(l).map(|p| p.name))
-                    .collect::<Vec<_>>()
-            );
-        }
-    }
 
     #[test]
     fn rules_have_reasons_and_unique_names() {
@@ -501,10 +480,7 @@ mod tests {
             // ... and any other host stays the network.
             ("Error: getaddrinfo ENOTFOUND api.stripe.com", Network),
         ];
-        for (text, category) in cases {
-            let got = match_catalog(text).map(|p| p.assessment.category);
-            assert_eq!(got, Some(*category), "{text}");
-        }
+        assert_categories(cases);
     }
 
     #[test]
@@ -558,10 +534,7 @@ mod tests {
                 Network,
             ),
         ];
-        for (text, category) in cases {
-            let got = match_catalog(text).map(|p| p.assessment.category);
-            assert_eq!(got, Some(*category), "{text}");
-        }
+        assert_categories(cases);
     }
 
     /// Wordings the rules-5 work (blind set 4's misses) taught the
@@ -627,9 +600,6 @@ mod tests {
                 Permission,
             ),
         ];
-        for (text, category) in cases {
-            let got = match_catalog(text).map(|p| p.assessment.category);
-            assert_eq!(got, Some(*category), "{text}");
-        }
+        assert_categories(cases);
     }
 }

@@ -19,7 +19,7 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use super::assessment::Assessment;
 use super::category::{Category, Severity};
 use super::codes::CODES;
-use super::families::FAMILIES;
+use super::families::{FAMILIES, FamilyRule};
 use super::no_cause::{NO_CAUSE, PROGRAM_BUGS};
 use super::platforms::PLATFORMS;
 use super::tools::TOOLS;
@@ -285,12 +285,9 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
 /// message that names no cause (Vault's `Code: 403. Errors:` heading, a
 /// startup banner) is not explained by a status on it either.
 static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
-    PLATFORMS
+    EVIDENCE_RULES
         .iter()
-        .chain(FAMILIES)
-        .chain(TOOLS)
-        .chain(CODES)
-        .chain(PROGRAM_BUGS)
+        .flat_map(|rules| rules.iter())
         .map(|rule| (rule, true))
         .chain(NO_CAUSE.iter().map(|rule| (rule, false)))
         .map(|(rule, specific)| MessagePattern {
@@ -304,6 +301,20 @@ static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
         .chain(CATALOG.iter().copied())
         .collect()
 });
+
+/// The rule lists whose match is evidence, in the order they are tried;
+/// [`NO_CAUSE`] follows them.
+const EVIDENCE_RULES: [&[FamilyRule]; 5] = [PLATFORMS, FAMILIES, TOOLS, CODES, PROGRAM_BUGS];
+
+/// Checks that each text is classified as its category (the rule modules'
+/// wording tests).
+#[cfg(test)]
+pub(crate) fn assert_categories(cases: &[(&str, Category)]) {
+    for (text, category) in cases {
+        let got = match_catalog(text).map(|p| p.assessment.category);
+        assert_eq!(got, Some(*category), "{text}");
+    }
+}
 
 /// All entries as one automaton, indices matching [`ENTRIES`].
 static CATALOG_SET: LazyLock<RegexSet> = LazyLock::new(|| {
@@ -406,6 +417,32 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{}: {e}", pattern.name));
         }
         assert_eq!(CATALOG_SET.len(), ENTRIES.len());
+    }
+
+    #[test]
+    fn every_fixture_is_recognised_by_its_own_rule() {
+        for rule in EVIDENCE_RULES
+            .iter()
+            .flat_map(|rules| rules.iter())
+            .chain(NO_CAUSE)
+        {
+            // A fixture may span lines; the rule must match one of them.
+            let hit = rule
+                .fixture
+                .lines()
+                .find_map(|line| match_catalog(line).filter(|p| p.name == rule.name));
+            assert!(
+                hit.is_some(),
+                "{}: fixture {:?} hit {:?}",
+                rule.name,
+                rule.fixture,
+                rule.fixture
+                    .lines()
+                    .map(|l| match_catalog(l).map(|p| p.name))
+                    .collect::<Vec<_>>()
+            );
+            assert!(rule.reason.len() > 20, "{}", rule.name);
+        }
     }
 
     #[test]
