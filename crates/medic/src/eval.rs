@@ -23,7 +23,10 @@ use medic_model::{Category, Signal, SignalSource};
 
 use crate::UsageError;
 
+mod acting;
 mod history;
+
+use acting::Grade;
 
 /// One line of the corpus.
 #[derive(serde::Deserialize)]
@@ -80,6 +83,10 @@ struct Report {
     per_category: BTreeMap<String, (usize, usize)>,
     /// Expected category → got category → cases.
     confusion: BTreeMap<String, BTreeMap<String, usize>>,
+    /// What medic would do on its own: at the config's `[policy]
+    /// min_confidence` and at a sweep of others (see `acting.rs`).
+    min_confidence: f64,
+    acting: Vec<acting::AtThreshold>,
     /// `id: expected -> got`.
     misclassified: Vec<String>,
     /// `id: expected -> got` remedy.
@@ -159,6 +166,8 @@ pub(crate) fn run(
         wrong_category_rate: 0.0,
         per_category: BTreeMap::new(),
         confusion: BTreeMap::new(),
+        min_confidence: config.policy.min_confidence,
+        acting: Vec::new(),
         misclassified: Vec::new(),
         wrong_remedy: Vec::new(),
         with_history: None,
@@ -185,7 +194,7 @@ pub(crate) fn run(
             .map_or("(none)".to_string(), |s| s.remedy.name.clone())
     };
     let (mut right, mut right_remedy) = (0usize, 0usize);
-    let (mut right_or_acceptable, mut wrong) = (0usize, 0usize);
+    let mut graded = Vec::with_capacity(cases.len());
     for case in &cases {
         let mut finding = diagnoser.diagnose_text(&case.text);
         let mut remedy = first_remedy(&finding, None);
@@ -236,11 +245,10 @@ pub(crate) fn run(
             .or_default()
             .entry(got.to_string())
             .or_default() += 1;
-        if got == case.category || case.acceptable.contains(&got) {
-            right_or_acceptable += 1;
-        } else if got != Category::Unknown {
-            wrong += 1;
-        }
+        graded.push((
+            finding.diagnosis.confidence,
+            Grade::of(got, case.category, &case.acceptable),
+        ));
         if got == case.category {
             row.1 += 1;
             right += 1;
@@ -259,8 +267,10 @@ pub(crate) fn run(
     }
     report.category_accuracy = percent(right, cases.len());
     report.remedy_accuracy = percent(right_remedy, cases.len());
-    report.acceptable_accuracy = percent(right_or_acceptable, cases.len());
-    report.wrong_category_rate = percent(wrong, cases.len());
+    let count = |grade: Grade| graded.iter().filter(|(_, g)| *g == grade).count();
+    report.acceptable_accuracy = percent(count(Grade::Right), cases.len());
+    report.wrong_category_rate = percent(count(Grade::Wrong), cases.len());
+    report.acting = acting::sweep(&graded, report.min_confidence);
     report.with_history = Some(history::replay(&cases, &diagnoser, target, &config.policy));
     if let Some((llm, _)) = &llm {
         latencies.sort_unstable();
@@ -345,6 +355,7 @@ fn describe(report: &Report) -> String {
         "wrong category (neither expected, acceptable nor unknown): {:.1}%",
         report.wrong_category_rate
     );
+    describe_acting(&mut out, report);
     out.push_str("\nper category (expected):\n");
     for (category, (cases, correct)) in &report.per_category {
         let _ = writeln!(
@@ -449,6 +460,32 @@ fn describe(report: &Report) -> String {
         );
     }
     out
+}
+
+/// The acting table: one row per threshold, the config's own marked.
+fn describe_acting(out: &mut String, report: &Report) {
+    let _ = writeln!(
+        out,
+        "\nacting without approval, by [policy] min_confidence (* this config's; \"right\" counts acceptable alternatives):"
+    );
+    let _ = writeln!(
+        out,
+        "  {:>16} {:>8} {:>14} {:>13} {:>16}",
+        "min_confidence", "acts on", "of them right", "acts wrongly", "right, held back"
+    );
+    for row in &report.acting {
+        let mark = if (row.min_confidence - report.min_confidence).abs() < 1e-9 {
+            "*"
+        } else {
+            ""
+        };
+        let threshold = format!("{mark}{:.2}", row.min_confidence);
+        let _ = writeln!(
+            out,
+            "  {threshold:>16} {:>7.1}% {:>13.1}% {:>12.1}% {:>15.1}%",
+            row.acted, row.acted_right, row.acted_wrong, row.right_held_back
+        );
+    }
 }
 
 /// A column heading of at most five characters.

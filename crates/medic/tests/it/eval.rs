@@ -269,3 +269,92 @@ fn accuracy_below_the_minimum_exits_1() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert!(json["cases"].as_u64().is_some_and(|n| n >= 200));
 }
+
+/// The acting table counts what `medic serve` would do at each
+/// `min_confidence`: a case is acted on exactly when its diagnosis (the one
+/// `medic diagnose` prints) is known and at least that confident.
+#[test]
+fn the_acting_table_counts_what_the_threshold_lets_through() {
+    let text = "ERROR inventory: dial tcp 10.0.0.7:8080: connect: connection refused";
+    let diagnosed = medic(&["diagnose", "-"], &[], Some(text));
+    assert!(diagnosed.status.success(), "{diagnosed:?}");
+    let diagnosis: serde_json::Value = serde_json::from_slice(&diagnosed.stdout).expect("JSON");
+    assert_eq!(diagnosis["category"], "network", "{diagnosis}");
+    let confidence = diagnosis["confidence"].as_f64().expect("confidence");
+
+    let dir = std::env::temp_dir().join(format!("medic-it-{}-acting", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let case = |id: &str, text: &str, category: &str| {
+        serde_json::json!({"id": id, "kind": "service-log", "text": text, "category": category, "remedy": "page"})
+            .to_string()
+    };
+    // Right, wrong (the same text labelled otherwise), and nothing known.
+    let corpus = dir.join("corpus.jsonl");
+    std::fs::write(
+        &corpus,
+        [
+            case("right", text, "network"),
+            case("wrong", text, "timeout"),
+            case("unknown", "the frobnicator hiccuped", "resource"),
+        ]
+        .join("\n"),
+    )
+    .expect("write corpus");
+    let config = dir.join("medic.toml");
+    let eval_config = std::fs::read_to_string(repo_file("eval/medic.toml")).expect("eval config");
+    std::fs::write(
+        &config,
+        format!("{eval_config}\n[policy]\nmin_confidence = 0.65\n"),
+    )
+    .expect("write config");
+    let args = |json: bool| {
+        let mut args = vec![
+            "eval".to_string(),
+            "--corpus".into(),
+            corpus.to_string_lossy().into_owned(),
+            "--config".into(),
+            config.to_string_lossy().into_owned(),
+            "--min-accuracy".into(),
+            "0".into(),
+        ];
+        if json {
+            args.push("--json".into());
+        }
+        args
+    };
+    let run = |json: bool| {
+        let args = args(json);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = medic(&args, &[], None);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let report: serde_json::Value = serde_json::from_str(&run(true)).expect("JSON");
+    assert_eq!(report["min_confidence"], 0.65, "{report}");
+    let rows = report["acting"].as_array().expect("acting rows");
+    let thresholds: Vec<f64> = rows
+        .iter()
+        .map(|r| r["min_confidence"].as_f64().expect("threshold"))
+        .collect();
+    assert_eq!(thresholds, [0.5, 0.6, 0.65, 0.7, 0.8, 0.9], "{report}");
+    for row in rows {
+        let threshold = row["min_confidence"].as_f64().expect("threshold");
+        let figures = |key: &str| row[key].as_f64().expect(key);
+        if confidence >= threshold {
+            assert_eq!(figures("acted"), 66.7, "{row}");
+            assert_eq!(figures("acted_right"), 50.0, "{row}");
+            assert_eq!(figures("acted_wrong"), 33.3, "{row}");
+            assert_eq!(figures("right_held_back"), 0.0, "{row}");
+        } else {
+            assert_eq!(figures("acted"), 0.0, "{row}");
+            assert_eq!(figures("acted_wrong"), 0.0, "{row}");
+            assert_eq!(figures("right_held_back"), 33.3, "{row}");
+        }
+    }
+    let text = run(false);
+    assert!(text.contains("acting without approval"), "{text}");
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("*0.65")),
+        "the config's threshold is marked: {text}"
+    );
+}
