@@ -109,7 +109,7 @@ pub(crate) const GENERAL: &[FamilyRule] = &[
     ),
     rule(
         "settings_file_unusable",
-        r"(?:open|load|read|parse) [!-~]*\.(?:ya?ml|toml|ini|conf|cfg|properties): no such file or directory|failed to load [!-~]+\.(?:toml|ya?ml|ini|conf|cfg|properties)\b|at <\.values\.[a-z0-9_.]+>: nil pointer evaluating|private key does not match (?:the )?(?:public key|certificate)|key values mismatch|unable to find a keyring|failed to load '[ -&(-~]+' version [0-9]+: invalid argument|messageencryptor::invalidmessage|primary script unknown|does not have a release file|wrong fs type, bad option, bad superblock|upstream sent too big header|since poetry\.lock was last generated|version [ -~]{1,60} is not in the allowed range|are you trying to mount a directory onto a file",
+        r"(?:open|load|read|parse) [!-~]*\.(?:ya?ml|toml|ini|conf|cfg|properties): no such file or directory|failed to load [!-~]+\.(?:toml|ya?ml|ini|conf|cfg|properties)$|at <\.values\.[a-z0-9_.]+>: nil pointer evaluating|private key does not match (?:the )?(?:public key|certificate)|key values mismatch|unable to find a keyring|failed to load '[ -&(-~]+' version [0-9]+: invalid argument|messageencryptor::invalidmessage|primary script unknown|does not have a release file|wrong fs type, bad option, bad superblock|upstream sent too big header|since poetry\.lock was last generated|version [ -~]{1,60} is not in the allowed range|are you trying to mount a directory onto a file",
         Configuration,
         false,
         "a settings file, key or value the program was given is missing or does not fit (a values file, a chart value, a key that does not match its certificate, a keyring, a model's config, a document root, a mount option or a bind mount of the wrong kind, a stale lock file, a required JDK): the setup, not the software",
@@ -234,7 +234,7 @@ mod tests {
             "memory limit: 512Mi",
             "queue depth 0, buffer 12% used",
             "No rule to make target 'src/x.o', needed by 'app'.  Stop.",
-            "curl: (28) error 28 while downloading",
+            "Error: failed to load /etc/app/app.toml: Permission denied (os error 13)",
         ] {
             let hit = match_catalog(text).map(|p| p.name);
             assert!(

@@ -60,7 +60,7 @@ pub(crate) const NO_CAUSE: &[FamilyRule] = &[
     ),
     rule(
         "passing_report",
-        r"[a-z0-9_]\(\) passed\b|::[a-z0-9_\[\]-]+ passed\b|--- pass: |(?:finished|completed|succeeded)[ -~]*(?:\b0 errors\b|\berrors=0\b)|\bup [ -~]{1,30} \(healthy\)",
+        r"[a-z0-9_]\(\) passed\b|::[a-z0-9_\[\]-]+ passed\b|--- pass: |(?:finished|completed|succeeded)[ -~]*\b0 errors, 0 failures\b|(?:finished|completed|succeeded)[ -~]*\berrors=0$|\bup [ -~]{1,30} \(healthy\)",
         Unknown,
         false,
         "a report that things went well (a passing test whose name mentions a failure, a run finished with 0 errors, a container up and healthy): no failure, whatever words it holds",
@@ -95,9 +95,20 @@ mod tests {
             "Certificate not yet due for renewal",
             "2026-12-01 06:00:04.118 UTC [1] LOG:  starting PostgreSQL 16.1 (Debian 16.1-1.pgdg120+1) on x86_64-pc-linux-gnu",
             "2026-12-01 06:00:04.121 UTC [1] LOG:  listening on IPv4 address \"0.0.0.0\", port 5432",
+            "10.0.3.7 - - [01/Dec/2026:10:14:22 +0000] \"GET /api/errors/timeout HTTP/1.1\" 200 44 \"-\" \"curl/8\"",
+            "Dec  1 17:02:11 lb-1 haproxy[902]: 10.0.7.88:49001 [01/Dec/2026:17:02:11.001] fe be/s1 0/0/1/14/15 200 1211 - - ---- 9/9/2/0/0 0/0 \"GET /q?timeout HTTP/1.1\"",
+            "ConnectionRefusedRetryTest > retriesThreeTimes() PASSED",
+            "job finished: 812 rows, 0 errors, 0 failures (deadlock_retries=0)",
+            "shop-db-1     postgres:16      Up 3 hours (healthy)      5432/tcp",
         ] {
             assert_eq!(classifier.recognise(text), None, "{text}");
         }
+        // A failure reported beside a count of zero errors is still one.
+        assert!(
+            classifier
+                .recognise("Build completed with 0 errors; deploy step timed out after 300s")
+                .is_some()
+        );
     }
 
     #[test]
