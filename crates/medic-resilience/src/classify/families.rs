@@ -337,6 +337,24 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
         "the same, with the database named after the refusal (`connect ECONNREFUSED 10.0.0.5:5432`)",
         "Error: connect ECONNREFUSED 10.2.0.8:5432",
     ),
+    // Elasticsearch's error types name the request's fault before the
+    // `search_phase_execution_exception` heading that wraps them.
+    rule(
+        "search_request_rejected",
+        r#""type":"(?:illegal_argument_exception|mapper_parsing_exception|parsing_exception|x_content_parse_exception|query_shard_exception|document_parsing_exception|strict_dynamic_mapping_exception|action_request_validation_exception)""#,
+        Validation,
+        false,
+        "Elasticsearch's request errors (`illegal_argument_exception`, `mapper_parsing_exception`, `query_shard_exception`, ...): the query or document is wrong, not the cluster",
+        r#"{"error":{"root_cause":[{"type":"illegal_argument_exception","reason":"Result window is too large, from + size must be less than or equal to: [10000] but was [20050]."}],"type":"search_phase_execution_exception"},"status":400}"#,
+    ),
+    rule(
+        "search_buckets_exhausted",
+        r"too_many_buckets_exception|toomanybucketsexception|trying to create too many buckets",
+        Resource,
+        true,
+        "Elasticsearch's `search.max_buckets` limit: the aggregation needs more buckets than the cluster allows, a resource limit",
+        "org.elasticsearch.search.aggregations.MultiBucketConsumerService$TooManyBucketsException: Trying to create too many buckets. Must be less than or equal to: [65536] but was [65537].",
+    ),
     rule(
         "db_server_state",
         r"mongoserverselectionerror|remaining connection slots are reserved|connection not available and request was dropped from queue|max number of clients reached|serverselectiontimeouterror|mongonetworkerror|\bloading redis is loading\b|\breadonly you can't write\b|\bclusterdown\b|\bmasterdown\b|too many connections|\berror 1040\b|\berror 1049\b|unknown database|\berror 1146\b|table [ -~]* doesn't exist|database [ -~]* does not exist|can't write against a read only (?:replica|slave)|pendingmigrationerror|migrations are pending|nohostavailable|search_phase_execution_exception|all shards failed|no_shard_available_action_exception|unavailable_shards_exception|primary shard is not active|allnodesfailedexception|all [0-9]+ node\(s\) tried for the query failed|all host\(s\) tried for query failed|health status changed from \[[a-z]+\] to \[red\]|not enough replicas available for query|cannot achieve consistency level",

@@ -3,7 +3,8 @@
 //! 4xx are the caller's fault and are not retried, except 408 (the server gave
 //! up waiting), 425 (too early) and 429 (slow down). 5xx are the server's and
 //! are retried, except those that describe a permanent server setup (501, 505,
-//! 507, 508, 511). Codes below 400 are not failures at all: `Unknown`, `Low`,
+//! 507, 508, 511, and Cloudflare's 525/526 TLS errors); Cloudflare's 521-524
+//! name the origin's state (down, unreachable, too slow). Codes below 400 are not failures at all: `Unknown`, `Low`,
 //! not retryable.
 
 use super::assessment::Assessment;
@@ -31,6 +32,12 @@ pub(crate) fn assess_status(status: u16) -> Assessment {
         505 | 508 => stop(Configuration),
         507 => stop(Resource).severity(Severity::Critical),
         511 => stop(Authentication),
+        // Cloudflare's own codes (its "5xx errors" documentation), which
+        // other CDNs copy: the origin is down (521) or unreachable (523), it
+        // did not answer in time (522, 524), its TLS setup is wrong (525, 526).
+        521 | 523 => retry(Dependency),
+        522 | 524 => retry(Timeout),
+        525 | 526 => stop(Configuration),
         500..=599 => retry(Api),
         _ => stop(Unknown).severity(Severity::Low),
     };
@@ -70,6 +77,12 @@ pub(crate) fn reason_phrase(status: u16) -> &'static str {
         507 => "Insufficient Storage",
         508 => "Loop Detected",
         511 => "Network Authentication Required",
+        521 => "Web Server Is Down",
+        522 => "Connection Timed Out",
+        523 => "Origin Is Unreachable",
+        524 => "A Timeout Occurred",
+        525 => "SSL Handshake Failed",
+        526 => "Invalid SSL Certificate",
         _ => "",
     }
 }
@@ -112,6 +125,12 @@ mod tests {
             (508, Configuration, false),
             (511, Authentication, false),
             (520, Api, true),
+            (521, Dependency, true),
+            (522, Timeout, true),
+            (523, Dependency, true),
+            (524, Timeout, true),
+            (525, Configuration, false),
+            (526, Configuration, false),
             (599, Api, true),
             (0, Unknown, false),
             (600, Unknown, false),

@@ -52,6 +52,7 @@ mod codes;
 mod context;
 mod families;
 mod fingerprint;
+mod general;
 mod http;
 mod io;
 mod no_cause;

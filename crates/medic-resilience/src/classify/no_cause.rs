@@ -22,10 +22,10 @@ use super::families::{FamilyRule, rule};
 /// line that crashed, a servlet's `threw exception` heading).
 pub(crate) const PROGRAM_BUGS: &[FamilyRule] = &[rule(
     "runtime_bug",
-    r#"panic: runtime error: (?:invalid memory address|index out of range|slice bounds out of range|integer divide by zero|assignment to entry in nil map|makeslice)|all goroutines are asleep|\bnullpointerexception\b|\bnullreferenceexception\b|object reference not set to an instance of an object|arrayindexoutofboundsexception|stringindexoutofboundsexception|classcastexception|arithmeticexception|stackoverflowerror|uncaught (?:typeerror|argumentcounterror|divisionbyzeroerror)|typeerror: cannot read propert(?:y|ies) of (?:undefined|null)|typeerror: [a-z_$][a-z0-9_$.]* is not a function|attributeerror: 'nonetype' object|typeerror: 'nonetype' object|zerodivisionerror|indexerror: list index out of range|undefined method [ -~]+ for nil|called `option::unwrap\(\)` on a `none` value|attempt to (?:add|subtract|multiply|divide) with overflow|index out of bounds: the len is|concurrentmodificationexception|malloc\(\): [a-z ]*corrupt|double free or corruption|free\(\): invalid (?:pointer|size)"#,
+    r#"panic: runtime error: (?:invalid memory address|index out of range|slice bounds out of range|integer divide by zero|assignment to entry in nil map|makeslice)|all goroutines are asleep|\bnullpointerexception\b|\bnullreferenceexception\b|object reference not set to an instance of an object|arrayindexoutofboundsexception|stringindexoutofboundsexception|classcastexception|arithmeticexception|stackoverflowerror|uncaught (?:typeerror|argumentcounterror|divisionbyzeroerror)|typeerror: cannot read propert(?:y|ies) of (?:undefined|null)|typeerror: [a-z_$][a-z0-9_$.]* is not a function|attributeerror: 'nonetype' object|typeerror: 'nonetype' object|zerodivisionerror|indexerror: list index out of range|undefined method [ -~]+ for nil|called `option::unwrap\(\)` on a `none` value|attempt to (?:add|subtract|multiply|divide) with overflow|index out of bounds: the len is|concurrentmodificationexception|sequence contains (?:no|more than one) (?:matching )?elements?|\bkeynotfoundexception\b|\bindexoutofrangeexception\b|\bnosuchelementexception\b|malloc\(\): [a-z ]*corrupt|double free or corruption|free\(\): invalid (?:pointer|size)"#,
     Unknown,
     false,
-    "the program's own bug (nil or null dereference, bad index, type error, a goroutine deadlock): a code fix, not an operational remedy",
+    "the program's own bug (nil or null dereference, bad index, a missing key or element, type error, a goroutine deadlock): a code fix, not an operational remedy",
     "panic: runtime error: invalid memory address or nil pointer dereference",
 )];
 
@@ -42,11 +42,29 @@ pub(crate) const NO_CAUSE: &[FamilyRule] = &[
     ),
     rule(
         "routine_report",
-        r"not yet due for renewal|is buffered to a temporary file|no renewals were attempted|all (?:simulated )?renewals succeeded",
+        r"not yet due for renewal|is buffered to a temporary file|no renewals were attempted|all (?:simulated )?renewals succeeded|cache not found for input keys",
         Unknown,
         false,
-        "a routine report (certbot's renewal run in which nothing needed doing, nginx buffering a large response to disk): the words certificate or upstream in it are no problem",
+        "a routine report (certbot's renewal run in which nothing needed doing, nginx buffering a large response to disk, a CI cache miss): the words certificate, upstream or not found in it are no problem",
         "Certificate not yet due for renewal",
+    ),
+    // An access-log line is read by its status: a request answered with a
+    // 2xx or 3xx (HAProxy's `----`: it ended normally) whatever its URL says.
+    rule(
+        "served_request",
+        r#"http/[0-9.]+" [23][0-9]{2} |[0-9]+/[0-9]+/[0-9]+/[0-9]+/\+?[0-9]+ [23][0-9]{2} [0-9]+ [!-~]+ [!-~]+ ---- "#,
+        Unknown,
+        false,
+        "an access-log line for a request that was served (a 2xx or 3xx status, HAProxy's normal termination): the words in its URL (timeout, error) are the request's, not a failure",
+        r#"10.0.3.7 - - [01/Dec/2026:10:14:22 +0000] "GET /api/v1/errors/timeout-report?since=24h HTTP/1.1" 200 4411 "-" "grafana/10.2.2""#,
+    ),
+    rule(
+        "passing_report",
+        r"[a-z0-9_]\(\) passed\b|::[a-z0-9_\[\]-]+ passed\b|--- pass: |(?:finished|completed|succeeded)[ -~]*\b0 errors, 0 failures\b|(?:finished|completed|succeeded)[ -~]*\berrors=0$|\bup [ -~]{1,30} \(healthy\)",
+        Unknown,
+        false,
+        "a report that things went well (a passing test whose name mentions a failure, a run finished with 0 errors, a container up and healthy): no failure, whatever words it holds",
+        "OutOfMemoryErrorHandlerTest > rejectsOversizedPayload() PASSED",
     ),
     // Vault's CLI and API client print `Error making API request.`, the URL,
     // then `Code: 403. Errors:` and a list (`* permission denied`, `*
@@ -77,9 +95,20 @@ mod tests {
             "Certificate not yet due for renewal",
             "2026-12-01 06:00:04.118 UTC [1] LOG:  starting PostgreSQL 16.1 (Debian 16.1-1.pgdg120+1) on x86_64-pc-linux-gnu",
             "2026-12-01 06:00:04.121 UTC [1] LOG:  listening on IPv4 address \"0.0.0.0\", port 5432",
+            "10.0.3.7 - - [01/Dec/2026:10:14:22 +0000] \"GET /api/errors/timeout HTTP/1.1\" 200 44 \"-\" \"curl/8\"",
+            "Dec  1 17:02:11 lb-1 haproxy[902]: 10.0.7.88:49001 [01/Dec/2026:17:02:11.001] fe be/s1 0/0/1/14/15 200 1211 - - ---- 9/9/2/0/0 0/0 \"GET /q?timeout HTTP/1.1\"",
+            "ConnectionRefusedRetryTest > retriesThreeTimes() PASSED",
+            "job finished: 812 rows, 0 errors, 0 failures (deadlock_retries=0)",
+            "shop-db-1     postgres:16      Up 3 hours (healthy)      5432/tcp",
         ] {
             assert_eq!(classifier.recognise(text), None, "{text}");
         }
+        // A failure reported beside a count of zero errors is still one.
+        assert!(
+            classifier
+                .recognise("Build completed with 0 errors; deploy step timed out after 300s")
+                .is_some()
+        );
     }
 
     #[test]

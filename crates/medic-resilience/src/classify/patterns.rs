@@ -20,6 +20,7 @@ use super::assessment::Assessment;
 use super::category::{Category, Severity};
 use super::codes::CODES;
 use super::families::{FAMILIES, FamilyRule};
+use super::general::GENERAL;
 use super::no_cause::{NO_CAUSE, PROGRAM_BUGS};
 use super::platforms::PLATFORMS;
 use super::tools::TOOLS;
@@ -275,12 +276,14 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
 /// Every entry in the order they are tried: the platforms beyond issue
 /// 17's list (`platforms.rs`, narrowest), the software families
 /// (`families.rs`, then `tools.rs`), the documented enumerations
-/// (`codes.rs`: gRPC codes, exception class names, errno names, ...), then
-/// the messages that name no cause (`no_cause.rs`: program bugs, which are
-/// specific evidence of an `unknown` cause, then banners and headings,
-/// which are no evidence; both shadow the broad words), then [`CATALOG`].
+/// (`codes.rs`: gRPC codes, exception class names, errno names, ...), the
+/// program bugs (`no_cause.rs`, specific evidence of an `unknown` cause),
+/// the general wordings (`general.rs`: a memory limit reached, a name that
+/// does not exist, ...), then the banners and headings (`no_cause.rs`, no
+/// evidence; both they and the general wordings shadow the broad words),
+/// then [`CATALOG`].
 ///
-/// All of the first five lists are narrow: a family's rule knows its
+/// All of the first six lists are narrow: a family's rule knows its
 /// program's message better than a status code on the same line, and a
 /// message that names no cause (Vault's `Code: 403. Errors:` heading, a
 /// startup banner) is not explained by a status on it either.
@@ -304,7 +307,8 @@ static ENTRIES: LazyLock<Vec<MessagePattern>> = LazyLock::new(|| {
 
 /// The rule lists whose match is evidence, in the order they are tried;
 /// [`NO_CAUSE`] follows them.
-const EVIDENCE_RULES: [&[FamilyRule]; 5] = [PLATFORMS, FAMILIES, TOOLS, CODES, PROGRAM_BUGS];
+const EVIDENCE_RULES: [&[FamilyRule]; 6] =
+    [PLATFORMS, FAMILIES, TOOLS, CODES, PROGRAM_BUGS, GENERAL];
 
 /// Checks that each text is classified as its category (the rule modules'
 /// wording tests).

@@ -40,6 +40,17 @@ pub(crate) const PLATFORMS: &[FamilyRule] = &[
         "the client reached none of the brokers or servers it knows (Kafka, NATS, a Kerberos KDC, an NFS server): the path to them, or them being down",
         "kafka.errors.NoBrokersAvailable: NoBrokersAvailable",
     ),
+    // A log or telemetry shipper names its sink (Elasticsearch on 9200)
+    // while it retries: the sink is the service that must come back, not
+    // a database the shipper uses.
+    rule(
+        "shipper_sink_unreachable",
+        r"failed to flush the buffer|exporting failed\. will retry|attempted to resurrect connection to dead es instance",
+        Dependency,
+        true,
+        "a log or telemetry shipper (Fluentd, the OpenTelemetry Collector, Logstash) could not deliver to its sink and keeps retrying: the sink must come back, whatever socket error it names",
+        "2026-12-01 09:41:02 +0000 [warn]: #0 failed to flush the buffer. retry_times=4 next_retry_time=2026-12-01 09:41:19 +0000 chunk=\"60f1c2a3b4d5e6f7\" error_class=Errno::ECONNREFUSED error=\"Connection refused - connect(2) for \\\"es.logging.svc\\\" port 9200\"",
+    ),
     rule(
         "broker_permission",
         r"permissions violation for (?:publish|subscribe)|resource not accessible by (?:integration|personal access token)|^denied: requested access to the resource is denied",

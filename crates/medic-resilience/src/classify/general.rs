@@ -1,0 +1,246 @@
+//! General wordings: failures that many programs describe the same way, so
+//! one rule reads them in software the catalog has never seen. A memory
+//! limit reached, a storage quota or a queue full, a time limit exceeded, a
+//! password rejected, a bucket, unit or build target that does not exist, a
+//! package set no resolver can satisfy.
+//!
+//! Each rule names the principle (a limit, a missing name) rather than one
+//! program's sentence, and keeps to wordings that are failures wherever
+//! they appear: a reached memory limit is never healthy, a `... not found`
+//! is only read where it names a kind of object that setup creates.
+//!
+//! Tried after the documented enumerations (`codes.rs`, which know a
+//! program's own code better) and the program bugs, before the banners and
+//! the general catalog, whose broad words (`invalid`, `not found`, `quota`,
+//! `config`) these rules shadow.
+
+use super::category::Category::{
+    Authentication, Configuration, Database, Dependency, Network, Permission, Resource, Timeout,
+    Validation,
+};
+use super::families::{FamilyRule, rule};
+
+/// The rules, tried after the program bugs.
+pub(crate) const GENERAL: &[FamilyRule] = &[
+    // --- limits reached ---
+    rule(
+        "memory_limit_reached",
+        r"(?:exceed(?:ed|ing|s)?|reached|above|beyond) (?:the |its |an? )?(?:allowed |per-node |per-query |hard |soft |configured |maximum |max )?memory (?:limit|quota)|memory (?:limit|quota) (?:has been |was |is )?(?:reached|exceeded)|memory usage is above (?:the )?(?:hard |soft )?limit|refused due to high memory usage|memory[-_](?:size|limit|quota) exceeded|memorypooloutofmemoryerror",
+        Resource,
+        true,
+        "a memory limit or quota of the program itself was reached (a query engine's per-query limit, a broker's memory usage limit, a collector's memory limiter, a cache's maximum size): memory ran out, however the program words it",
+        "Query 20261201_101233_00042_k8x2p failed: Query exceeded per-node memory limit of 16GB [Allocated: 16.00GB, Delta: 4.1MB]",
+    ),
+    rule(
+        "storage_quota_full",
+        r"(?:backlog|storage|mailbox|space|inode) quota (?:is )?(?:exceeded|reached|full)|mailbox (?:for user )?is full|quota exceeded \(mailbox|max-disk-usage|(?:storage|disk) usage [ -~]{0,60}(?:beyond|above|exceeds?) (?:the )?(?:configured|allowed|maximum)|insufficient (?:storage|disk space)\b",
+        Resource,
+        true,
+        "a storage quota or a disk-usage limit was reached (a mailbox, a topic's backlog, a broker's max disk usage, a volume's replicas): space, not a request rate",
+        "Dec  1 14:02:55 mail-2 dovecot: lmtp(dave)<5511><Pq9z>: save failed to INBOX: Quota exceeded (mailbox for user is full)",
+    ),
+    rule(
+        "queue_or_buffer_full",
+        r"bufferoverflowerror|buffer space has too many data|(?:sending_queue|sending queue|send queue|buffer|queue) is full|too many inflight messages|simplequeueservice\.overlimit|running out of file ?descriptors|increas(?:e|ing) the number of file descriptors|table full, dropping packet|neighbou?r table overflow|noresourceavailableexception|could not acquire the minimum required resources",
+        Resource,
+        true,
+        "a queue, buffer or table of fixed size is full (a shipper's buffer, an exporter's sending queue, in-flight messages, file descriptors, the kernel's conntrack table, a job's task slots): capacity, not a broken peer",
+        "2026-12-01 10:15:22 +0000 [warn]: #0 emit transaction failed: error_class=Fluent::Plugin::Buffer::BufferOverflowError error=\"buffer space has too many data\"",
+    ),
+    rule(
+        "lock_held_elsewhere",
+        r"repository is already locked|already locked by (?:pid|process|another)|failed to create/acquire the lock|another operation \([a-z/]+\) is in progress|already another instance using the configured data directory|resource_locked - cannot obtain exclusive access",
+        Resource,
+        true,
+        "another run holds the lock (a backup repository, a Helm release, a data directory, an exclusive queue): it frees when that run ends or the stale lock is removed",
+        "unable to create lock in backend: repository is already locked by PID 881 on backup-02 by root (UID 0, GID 0)",
+    ),
+    // --- time limits ---
+    rule(
+        "time_limit_exceeded",
+        r"(?:exceeded|exceeding|exceeds) (?:the )?(?:maximum |max |allowed )?(?:execution|run|running|query|statement) ?time(?: limit)?\b|maximum (?:statement )?execution time (?:of [ -~]{1,20} )?exceeded|expired before completing|iterator expired|did not respond in (?:the )?given time|did not respond within",
+        Timeout,
+        true,
+        "the operation ran past a time limit (a query's or statement's maximum execution time, a checkpoint that expired, a worker that did not answer in time): a timeout, whatever the engine",
+        "ERROR 3024 (HY000): Query execution was interrupted, maximum statement execution time exceeded",
+    ),
+    // --- credentials ---
+    rule(
+        "password_rejected",
+        r"(?:user ?name|username|user|login)(?: \[[ -~]{1,60}\])? or password (?:is |was )?(?:invalid|incorrect|wrong)|invalid (?:user ?name|username|login)/password|\bwrong password\b|\bbad password\b|password (?:did not match|mismatch|is incorrect|is invalid)|\baccount (?:is |has been )?locked\b|authentication(?:failure|failed)(?:exception|error)\b",
+        Authentication,
+        false,
+        "the password or the account was refused (a wrong password, a locked account, a bad user name), in any program's words: the credentials",
+        "javax.jms.JMSSecurityException: User name [svc-billing] or password is invalid.",
+    ),
+    rule(
+        "request_forgery_check",
+        r"'_xsrf' argument missing|xsrf cookie does not match|csrf verification failed|csrf token (?:missing|mismatch|invalid)",
+        Authentication,
+        false,
+        "the server's cross-site request forgery check refused the request (no or a stale XSRF/CSRF token): the client's session, not its permissions",
+        "[W 2026-12-01 10:41:22.331 ServerApp] 403 POST /api/contents/notes.ipynb (10.0.0.44): '_xsrf' argument missing from POST",
+    ),
+    // --- privileges ---
+    rule(
+        "privilege_missing",
+        r"is not authorized to perform: [a-z0-9-]+:[a-z0-9*]+|no identity-based policy allows|with an explicit deny in an? [a-z -]+ policy|does not have [a-z ]{1,40} privileges? on|the [a-z]+ permission was denied on the object|(?:read|write|open) error, check permissions|requires (?:net|read|write|env|run|ffi|sys|import) access to",
+        Permission,
+        false,
+        "the caller is known and lacks a grant (an IAM policy, a database privilege, a file mode, Deno's `--allow-*` flags): a grant fixes it, not new credentials",
+        "User: arn:aws:sts::123456789012:assumed-role/etl/i-0ab1 is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::exports/x because no identity-based policy allows the s3:PutObject action",
+    ),
+    // --- names that do not exist ---
+    rule(
+        "named_resource_missing",
+        r#"\b[a-z]*(?:bucket|queue|topic|stream|namespace|vhost|keyspace|warehouse)(?:notfound|doesnotexist)(?:exception|error)?\b|\bnonexistentqueue\b|\bresourcenotfoundexception\b|\bnosuchbucket\b|\b(?:bucket|queue|topic|warehouse|vhost|keyspace) (?:\[[ -~]{1,80}\]|'[ -~]{1,80}'|"[ -~]{1,80}"|[!-~]{1,80}) (?:not found|does not exist)|no active warehouse selected|could not find profile named"#,
+        Configuration,
+        false,
+        "a bucket, queue, topic, warehouse or profile the program is set up to use does not exist: its name or the setup is wrong, whatever the datastore or broker",
+        "com.couchbase.client.core.error.BucketNotFoundException: Bucket [sessions-v3] not found.",
+    ),
+    rule(
+        "definition_missing",
+        r#"serviceaccounts? "[ !#-~]+" not found|no matches for kind "[ !#-~]+" in version|unable to resolve action `|remote branch [!-~]+ not found in upstream|\bunit [!-~]+\.(?:service|socket|timer|mount|target|path|slice) (?:not found|could not be found)|script not found "|missing script: |no rule to make target '[ -&(-~]+'\. +stop|task '[ -&(-~]+' not found in (?:root )?project|\bno such target '|no chain/target/match by that name|could not process rule: no such file or directory|depends on undefined service|invalid compose project|no profiles for '[ -&(-~]+' were found|unable to find a destination matching"#,
+        Configuration,
+        false,
+        "a name the definition refers to does not exist (a service account, an API kind, a CI action or branch, a systemd unit, a script or make target, a firewall chain, a compose service, a signing profile): the definition is wrong",
+        "Failed to start ledger-sync.service: Unit ledger-sync.service not found.",
+    ),
+    rule(
+        "settings_file_unusable",
+        r"(?:open|load|read|parse) [!-~]*\.(?:ya?ml|toml|ini|conf|cfg|properties): no such file or directory|failed to load [!-~]+\.(?:toml|ya?ml|ini|conf|cfg|properties)$|at <\.values\.[a-z0-9_.]+>: nil pointer evaluating|private key does not match (?:the )?(?:public key|certificate)|key values mismatch|unable to find a keyring|failed to load '[ -&(-~]+' version [0-9]+: invalid argument|messageencryptor::invalidmessage|primary script unknown|does not have a release file|wrong fs type, bad option, bad superblock|upstream sent too big header|since poetry\.lock was last generated|version [ -~]{1,60} is not in the allowed range|are you trying to mount a directory onto a file",
+        Configuration,
+        false,
+        "a settings file, key or value the program was given is missing or does not fit (a values file, a chart value, a key that does not match its certificate, a keyring, a model's config, a document root, a mount option or a bind mount of the wrong kind, a stale lock file, a required JDK): the setup, not the software",
+        "Error: template: web/templates/service.yaml:12:18: executing \"web/templates/service.yaml\" at <.Values.service.port>: nil pointer evaluating interface {}.port",
+    ),
+    // --- what the build or the runtime needs ---
+    rule(
+        "dependency_set_unsatisfied",
+        r"version solving failed|solverproblemerror|could not find compatible versions for pod|packagesnotfounderror|are not available from current channels|unsatisfiableerror|\bnu110[12]\b|\bnu1605\b|detected package downgrade|found, but does not contain package|cannot find module providing package|module not found \x22|fatal error: [!-~]+\.h(?:pp)?: no such file or directory|fatal error: '[!-~]+\.h(?:pp)?' file not found|could not find a file system implementation for scheme|err_ossl_evp_unsupported|digital envelope routines::unsupported|integrity checksum failed when using|no kernel image is available for execution|cuda driver version is insufficient|could not select device driver \x22[ !#-~]*\x22 with capabilities|rtnetlink answers: operation not supported|err unknown command '[a-z0-9]+\.[a-z0-9]+'",
+        Dependency,
+        false,
+        "what the program needs is not there in a usable version (no package set satisfies the constraints, a header, module or plugin is missing, the runtime's OpenSSL, GPU driver or kernel module does not fit): the dependencies, not the program's settings",
+        "Because app depends on both requests (^2.31) and legacy-client (1.2.0) which depends on requests (<2.0), version solving failed.",
+    ),
+    // --- peers out of reach ---
+    rule(
+        "peer_out_of_reach",
+        r"\bunknownhostexception\b|\bunknown host: [a-z0-9.-]+|http 000 connection failed|retry time not reached for any host|has not responded in [0-9]+ seconds|tls key negotiation failed to occur within",
+        Network,
+        true,
+        "the peer could not be reached at all (a host name that does not resolve, no answer to the handshake, a mail host still deferred): the path to it",
+        "ERROR: Error downloading [https://repo1.maven.org/maven2/x.jar]: Unknown host: repo1.maven.org",
+    ),
+    rule(
+        "cluster_degraded",
+        r"all subvolumes are down|no agents are connected that match",
+        Dependency,
+        true,
+        "every member a volume or a pipeline needs is gone (GlusterFS's subvolumes, a CI system's matching agents): those members must come back",
+        "[2026-12-01 12:14:33.118331 +0000] E [MSGID: 108006] [afr-common.c:6140:__afr_handle_child_down_event] 0-vol1-replicate-0: All subvolumes are down. Going offline until at least one of them comes back up.",
+    ),
+    // --- datastores' own transient states ---
+    rule(
+        "database_conflict",
+        r"conflict with recovery|result is ambiguous|transactionconflict|transactionretry(?:withprotorefresh)?error|wsrep has not yet prepared node|ssl syscall error: eof detected|\bbusy redis is busy running a script",
+        Database,
+        true,
+        "the database itself refused or lost the transaction for its own reasons (a replica's recovery, an ambiguous commit, a transaction conflict, a Galera node not ready, a server busy with a script): the database, often transient",
+        "ERROR:  canceling statement due to conflict with recovery",
+    ),
+    // --- input the program cannot decode ---
+    rule(
+        "input_not_decodable",
+        r"unicode(?:decode|encode)error|invalid continuation byte|invalid byte sequence for encoding|field type conflict|string or binary data would be truncated",
+        Validation,
+        false,
+        "the input does not fit (bytes that are not valid text in the expected encoding, a field of another type, a value longer than its column): the data, not the program",
+        "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xe9 in position 14: invalid continuation byte",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::super::patterns::{assert_categories, match_catalog};
+    use super::*;
+
+    #[test]
+    fn the_same_failure_in_other_programs_words() {
+        assert_categories(&[
+            (
+                "ERROR 8175 (HY000): Your query has been cancelled due to exceeding the allowed memory limit for a single SQL query.",
+                Resource,
+            ),
+            (
+                "Usage Manager Memory Limit reached. Producer stopped to prevent flooding queue://q",
+                Resource,
+            ),
+            (
+                "org.apache.pulsar.client.api.PulsarClientException$ProducerBlockedQuotaExceededError: Cannot create producer on topic with backlog quota exceeded",
+                Resource,
+            ),
+            (
+                "Dropping data because sending_queue is full. Try increasing queue_size.",
+                Resource,
+            ),
+            (
+                "Query 20261201_110214_00911_p2q7r failed: Query exceeded the maximum execution time limit of 1.00h",
+                Timeout,
+            ),
+            ("Fatal: wrong password or no key found", Authentication),
+            ("ORA-28000: The account is locked.", Authentication),
+            (
+                "com.couchbase.client.core.error.AuthenticationFailureException: bucket",
+                Authentication,
+            ),
+            (
+                "pq: user app does not have CREATE privilege on database ledger",
+                Permission,
+            ),
+            (
+                "botocore.errorfactory.QueueDoesNotExist: An error occurred (AWS.SimpleQueueService.NonExistentQueue)",
+                Configuration,
+            ),
+            (
+                "org.apache.pulsar.client.api.PulsarClientException$TopicDoesNotExistException: Topic persistent://a/b/c does not exist",
+                Configuration,
+            ),
+            ("npm error Missing script: \"start\"", Configuration),
+            (
+                "make: *** No rule to make target 'install'.  Stop.",
+                Configuration,
+            ),
+            (
+                "src/tls.h:3:10: fatal error: openssl/ssl.h: No such file or directory",
+                Dependency,
+            ),
+            (
+                "PackagesNotFoundError: The following packages are not available from current channels:",
+                Dependency,
+            ),
+            ("java.net.UnknownHostException: repo.example.org", Network),
+            (
+                "TransactionCanceledException: Transaction cancelled [None, TransactionConflict]",
+                Database,
+            ),
+        ]);
+    }
+
+    #[test]
+    fn look_alikes_that_are_not_these_failures() {
+        for text in [
+            "memory limit: 512Mi",
+            "queue depth 0, buffer 12% used",
+            "No rule to make target 'src/x.o', needed by 'app'.  Stop.",
+            "Error: failed to load /etc/app/app.toml: Permission denied (os error 13)",
+        ] {
+            let hit = match_catalog(text).map(|p| p.name);
+            assert!(
+                !GENERAL.iter().any(|rule| Some(rule.name) == hit),
+                "{text}: {hit:?}"
+            );
+        }
+    }
+}
