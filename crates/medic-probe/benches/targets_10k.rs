@@ -6,6 +6,9 @@
 //! `MEDIC_BENCH_TARGETS` (10000), `MEDIC_BENCH_WARMUP` (5 s),
 //! `MEDIC_BENCH_SECONDS` (30 s, the measured window). With `-- --check` it
 //! exits 1 when a goal is missed (CI runs it with a 10 s window).
+//! `MEDIC_BENCH_CPU_ALLOWANCE` (a number of cores) replaces the CPU goal on
+//! a machine known to be slower than the one the goal was set on, and the
+//! report says so; docs/benchmarks.md gives the figures that justify CI's.
 //!
 //! The server (`GET /health` → 200 `ok`, axum on a one-thread runtime) runs
 //! in a child process, this same binary re-executed with
@@ -313,6 +316,14 @@ fn open_fds() -> (usize, usize) {
     (fds, sockets)
 }
 
+/// The CPU allowance that replaces [`GOAL_CORES`] on a slower machine.
+fn cpu_allowance() -> Option<f64> {
+    std::env::var("MEDIC_BENCH_CPU_ALLOWANCE")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .filter(|cores: &f64| *cores > 0.0)
+}
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -511,9 +522,19 @@ async fn measure() {
         "  on time, lower bound (counters)  {:>8.3} %   (started - total_lateness/100ms) / expected",
         on_time_bound * 100.0
     );
+    let allowance = cpu_allowance();
+    let cpu_goal = allowance.unwrap_or(GOAL_CORES);
     println!(
-        "  prober CPU                       {cores:>8.3} cores   goal <= {GOAL_CORES} {}",
-        verdict(cores <= GOAL_CORES)
+        "  prober CPU                       {cores:>8.3} cores   goal <= {cpu_goal} {}{}",
+        verdict(cores <= cpu_goal),
+        if allowance.is_some() {
+            format!(
+                " (MEDIC_BENCH_CPU_ALLOWANCE; issue 3's goal is {GOAL_CORES}: {})",
+                verdict(cores <= GOAL_CORES)
+            )
+        } else {
+            String::new()
+        }
     );
     println!(
         "  prober RSS end / peak (VmHWM)    {rss_mb:>8.1} MB / {hwm_mb:.1} MB   goal <= {GOAL_RSS_MB} MB {}",
@@ -524,7 +545,7 @@ async fn measure() {
         "reproduce: MEDIC_BENCH_TARGETS={targets} MEDIC_BENCH_WARMUP={warmup} MEDIC_BENCH_SECONDS={seconds} \
          cargo bench -p medic-probe --bench targets_10k"
     );
-    let met = on_time >= GOAL_ON_TIME && cores <= GOAL_CORES && hwm_mb <= GOAL_RSS_MB;
+    let met = on_time >= GOAL_ON_TIME && cores <= cpu_goal && hwm_mb <= GOAL_RSS_MB;
     if std::env::args().any(|a| a == "--check") && !met {
         eprintln!("targets_10k: a goal was missed (see above)");
         std::process::exit(1);
