@@ -63,7 +63,7 @@ fn is_rules_fingerprint(fingerprint: &str, diagnosis: &Diagnosis) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medic_model::{Category, DiagnosisSource, Severity};
+    use medic_model::{Category, DiagnosisSource, Grounds, Severity};
 
     fn diagnosis(category: Category, root_cause: &str) -> Diagnosis {
         Diagnosis {
@@ -75,6 +75,7 @@ mod tests {
             sources: vec![DiagnosisSource::Rules],
             rule: None,
             similar_to: None,
+            grounds: Grounds::Text,
         }
     }
 

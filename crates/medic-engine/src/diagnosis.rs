@@ -12,7 +12,7 @@
 //! whatever ids, numbers or addresses it mentions.
 //! [`Diagnoser`] is the seam where history and a language model join later.
 
-use medic_model::{Category, Diagnosis, DiagnosisSource, Severity, Signal};
+use medic_model::{Category, Diagnosis, DiagnosisSource, Grounds, Severity, Signal};
 use medic_resilience::classify::{Basis, ClassificationRule, ErrorClassifier};
 
 use crate::logs;
@@ -140,6 +140,7 @@ impl RulesDiagnoser {
                         sources: vec![DiagnosisSource::Rules],
                         rule: None,
                         similar_to: None,
+                        grounds: Grounds::Text,
                     },
                 }
             }
@@ -185,6 +186,7 @@ impl RulesDiagnoser {
                 sources: vec![DiagnosisSource::Rules],
                 rule,
                 similar_to: None,
+                grounds: Grounds::Text,
             },
         })
     }
@@ -238,6 +240,7 @@ impl Diagnoser for RulesDiagnoser {
                 sources: vec![DiagnosisSource::Rules],
                 rule: None,
                 similar_to: None,
+                grounds: signal.source.grounds(),
             },
         }
     }

@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use medic_engine::diagnosis::{Finding, Symptoms};
 use medic_engine::plan::{Decision, Step};
-use medic_model::{Category, DiagnosisSource};
+use medic_model::{Category, DiagnosisSource, Grounds};
 use medic_resilience::Error as PolicyError;
 use medic_resilience::breaker::CircuitBreaker;
 use medic_resilience::timeout::Timeout;
@@ -454,6 +454,8 @@ pub fn combine(rules: &Finding, answer: &Answer) -> (Finding, Verdict, String, O
         )
     } else if diagnosis.category == Category::Unknown {
         diagnosis.category = category;
+        // The category now rests on the model's reading of the text.
+        diagnosis.grounds = Grounds::Text;
         diagnosis.confidence = round2(answer.confidence.min(MODEL_ALONE_MAX_CONFIDENCE));
         (
             Verdict::Refined,

@@ -20,10 +20,34 @@ crate::string_enum!(DiagnosisSource, "diagnosis source", {
     Llm => "llm",
 });
 
+/// What a diagnosis's category rests on. The policy trusts the two
+/// differently (`[policy] min_confidence_from_text`): medic's own
+/// observation of a refused probe or an exited process is a fact, while
+/// a log line, an alert or a CI log is text someone else wrote, read by
+/// rules that have never seen most of the world's software.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Grounds {
+    /// What medic saw itself: a probe's result, a process's exit.
+    Observed,
+    /// Text from outside: log lines, alerts, webhook and CI logs, reports.
+    /// The default, so a diagnosis that does not say is held to the
+    /// stricter bar.
+    #[default]
+    Text,
+}
+
+crate::string_enum!(Grounds, "diagnosis grounds", {
+    Observed => "observed",
+    Text => "text",
+});
+
 /// A diagnosis: category, severity, the root-cause line and its evidence.
 ///
 /// ```
-/// use medic_model::{Category, Diagnosis, DiagnosisSource, Severity};
+/// use medic_model::{Category, Diagnosis, DiagnosisSource, Grounds, Severity};
 /// let d = Diagnosis {
 ///     category: Category::Database,
 ///     severity: Severity::High,
@@ -33,6 +57,7 @@ crate::string_enum!(DiagnosisSource, "diagnosis source", {
 ///     sources: vec![DiagnosisSource::Rules],
 ///     rule: Some("connection-refused".into()),
 ///     similar_to: None,
+///     grounds: Grounds::Text,
 /// };
 /// assert!(d.is_confident(0.8));
 /// ```
@@ -56,6 +81,10 @@ pub struct Diagnosis {
     /// of its own and one was found (absent in older stored diagnoses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub similar_to: Option<SimilarIncident>,
+    /// What the category rests on (diagnoses stored before this existed
+    /// read as `text`).
+    #[serde(default)]
+    pub grounds: Grounds,
 }
 
 /// A past incident whose root cause resembles this one's: its successful
@@ -102,6 +131,7 @@ mod tests {
             "confidence":0.9,"sources":["rules"],"rule":null}"#;
         let diagnosis: Diagnosis = serde_json::from_str(old).expect("old diagnosis");
         assert_eq!(diagnosis.similar_to, None);
+        assert_eq!(diagnosis.grounds, Grounds::Text);
         // And it is written as it was read: no new key when there is nothing to say.
         let written = serde_json::to_value(&diagnosis).expect("json");
         assert!(written.get("similar_to").is_none());

@@ -19,7 +19,7 @@ mod timeline;
 
 pub use action::{ActionId, ActionRecord, ActionState};
 pub use approval::{Approval, ApprovalId, ApprovalStatus};
-pub use diagnosis::{Diagnosis, DiagnosisSource, SimilarIncident};
+pub use diagnosis::{Diagnosis, DiagnosisSource, Grounds, SimilarIncident};
 pub use incident::{Incident, IncidentId, IncidentStatus, InvalidTransition};
 pub use learning::RemedyStats;
 pub use medic_resilience::classify::{Category, Severity};

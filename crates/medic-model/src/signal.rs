@@ -35,6 +35,23 @@ pub enum SignalSource {
     },
 }
 
+impl SignalSource {
+    /// Whether a diagnosis from this signal alone rests on medic's own
+    /// observation (a probe, an exit) or on text from outside.
+    ///
+    /// ```
+    /// use medic_model::{Grounds, SignalSource};
+    /// assert_eq!(SignalSource::Exit { code: Some(1) }.grounds(), Grounds::Observed);
+    /// assert_eq!(SignalSource::Alert { sender: "alertmanager".into() }.grounds(), Grounds::Text);
+    /// ```
+    pub fn grounds(&self) -> crate::Grounds {
+        match self {
+            Self::Probe { .. } | Self::Exit { .. } => crate::Grounds::Observed,
+            Self::Log { .. } | Self::Alert { .. } | Self::Event { .. } => crate::Grounds::Text,
+        }
+    }
+}
+
 /// One observation of a target: healthy or not, and why.
 ///
 /// A failed probe is data, not an error: `healthy = false` with a `message`.

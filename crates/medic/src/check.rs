@@ -246,8 +246,9 @@ fn describe(config: &Config) -> String {
     let _ = writeln!(out, "policy: {mode}");
     let _ = writeln!(
         out,
-        "  min confidence {}, {} actions/hour overall, {} per target, cooldown {}, approvals expire after {}",
+        "  min confidence {} ({} when it rests on outside text), {} actions/hour overall, {} per target, cooldown {}, approvals expire after {}",
         p.min_confidence,
+        p.min_confidence_for(medic_model::Grounds::Text),
         p.max_actions_per_hour,
         p.max_actions_per_hour_per_target,
         p.cooldown,

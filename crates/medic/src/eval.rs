@@ -19,7 +19,7 @@ use std::path::Path;
 use medic_engine::diagnosis::{RulesDiagnoser, Symptoms};
 use medic_engine::plan::{Decision, Situation, plan};
 use medic_llm::{LlmDiagnoser, Settings, Verdict};
-use medic_model::{Category, Signal, SignalSource};
+use medic_model::{Category, Grounds, Signal, SignalSource};
 
 use crate::UsageError;
 
@@ -83,8 +83,10 @@ struct Report {
     per_category: BTreeMap<String, (usize, usize)>,
     /// Expected category → got category → cases.
     confusion: BTreeMap<String, BTreeMap<String, usize>>,
-    /// What medic would do on its own: at the config's `[policy]
-    /// min_confidence` and at a sweep of others (see `acting.rs`).
+    /// What medic would do on its own: at the bar the config sets for
+    /// diagnoses from text (every case here is text: the higher of
+    /// `[policy] min_confidence` and `min_confidence_from_text`) and at a
+    /// sweep of others (see `acting.rs`).
     min_confidence: f64,
     acting: Vec<acting::AtThreshold>,
     /// `id: expected -> got`.
@@ -166,7 +168,7 @@ pub(crate) fn run(
         wrong_category_rate: 0.0,
         per_category: BTreeMap::new(),
         confusion: BTreeMap::new(),
-        min_confidence: config.policy.min_confidence,
+        min_confidence: config.policy.min_confidence_for(Grounds::Text),
         acting: Vec::new(),
         misclassified: Vec::new(),
         wrong_remedy: Vec::new(),
@@ -466,7 +468,7 @@ fn describe(report: &Report) -> String {
 fn describe_acting(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
-        "\nacting without approval, by [policy] min_confidence (* this config's; \"right\" counts acceptable alternatives):"
+        "\nacting without approval, by the confidence required of a diagnosis from text\n(* this config's: the higher of [policy] min_confidence and min_confidence_from_text;\n\"right\" counts acceptable alternatives):"
     );
     let _ = writeln!(
         out,

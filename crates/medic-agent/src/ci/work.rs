@@ -10,7 +10,7 @@ use medic_act::ActionContext;
 use medic_engine::config::{Action, Mode};
 use medic_engine::pipeline::{Catalog, Kind};
 use medic_model::{
-    ActionState, Category, Diagnosis, DiagnosisSource, Incident, IncidentStatus, Severity,
+    ActionState, Category, Diagnosis, DiagnosisSource, Grounds, Incident, IncidentStatus, Severity,
     TimelineKind,
 };
 use medic_store::{NewIncident, StoreError};
@@ -421,6 +421,8 @@ impl Verdict {
             sources: vec![DiagnosisSource::Rules],
             rule: self.entry.as_ref().map(|e| format!("pipeline:{e}")),
             similar_to: None,
+            // A job's log is text its steps printed.
+            grounds: Grounds::Text,
         }
     }
 }

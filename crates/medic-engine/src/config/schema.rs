@@ -537,6 +537,11 @@ pub struct Policy {
     pub mode: Mode,
     /// Diagnoses less confident than this need approval (default 0.5).
     pub min_confidence: f64,
+    /// The bar for diagnoses whose category rests on text from outside (log
+    /// lines, alerts, CI logs, reports) rather than on medic's own probes
+    /// and exits; the higher of the two applies (default 0.7). On unseen
+    /// text a broad word is often wrong (see `medic eval`'s acting table).
+    pub min_confidence_from_text: f64,
     /// Actions per hour across all targets (default 30).
     pub max_actions_per_hour: u32,
     /// Actions per hour for any one target (default 10).
@@ -571,6 +576,23 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The confidence a diagnosis on these `grounds` needs to act without
+    /// approval.
+    ///
+    /// ```
+    /// use medic_engine::config::Policy;
+    /// use medic_model::Grounds;
+    /// let policy = Policy::default();
+    /// assert_eq!(policy.min_confidence_for(Grounds::Observed), 0.5);
+    /// assert_eq!(policy.min_confidence_for(Grounds::Text), 0.7);
+    /// ```
+    pub fn min_confidence_for(&self, grounds: medic_model::Grounds) -> f64 {
+        match grounds {
+            medic_model::Grounds::Observed => self.min_confidence,
+            medic_model::Grounds::Text => self.min_confidence.max(self.min_confidence_from_text),
+        }
+    }
+
     /// `min_healthy` as a fraction, if set and well formed.
     pub fn min_healthy_fraction(&self) -> Option<f64> {
         parse_percent(self.min_healthy.as_deref()?).ok()
@@ -605,6 +627,7 @@ impl Default for Policy {
         Self {
             mode: Mode::Auto,
             min_confidence: 0.5,
+            min_confidence_from_text: 0.7,
             max_actions_per_hour: 30,
             max_actions_per_hour_per_target: 10,
             cooldown: secs(30),

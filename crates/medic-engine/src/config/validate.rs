@@ -125,11 +125,16 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         }
     }
     let policy = &config.policy;
-    if !(0.0..=1.0).contains(&policy.min_confidence) {
-        push(
-            "policy.min_confidence".into(),
-            format!("{} is outside [0, 1]", policy.min_confidence),
-        );
+    for (key, value) in [
+        ("policy.min_confidence", policy.min_confidence),
+        (
+            "policy.min_confidence_from_text",
+            policy.min_confidence_from_text,
+        ),
+    ] {
+        if !(0.0..=1.0).contains(&value) {
+            push(key.into(), format!("{value} is outside [0, 1]"));
+        }
     }
     if policy.max_actions_per_hour == 0 {
         push(
@@ -986,6 +991,20 @@ mod tests {
         assert!(
             verb.iter().any(|e| e.contains("delete-namespace")),
             "{verb:?}"
+        );
+    }
+
+    #[test]
+    fn confidence_bars_are_fractions() {
+        assert!(errors("[policy]\nmin_confidence_from_text = 0.9\n").is_empty());
+        let found = errors("[policy]\nmin_confidence = -0.1\nmin_confidence_from_text = 70\n");
+        assert!(
+            has(&found, ("policy.min_confidence", "outside [0, 1]")),
+            "{found:?}"
+        );
+        assert!(
+            has(&found, ("policy.min_confidence_from_text", "70 is outside")),
+            "{found:?}"
         );
     }
 

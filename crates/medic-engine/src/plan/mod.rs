@@ -15,7 +15,7 @@
 mod explore;
 mod rank;
 
-use medic_model::{Diagnosis, RemedyStats};
+use medic_model::{Diagnosis, Grounds, RemedyStats};
 
 use crate::config::{Action, Mode, Policy, Remedy, Risk, Target};
 
@@ -108,7 +108,7 @@ pub struct Situation<'a> {
 /// ```
 /// use medic_engine::config::{parse};
 /// use medic_engine::plan::matches;
-/// use medic_model::{Category, Diagnosis, Severity};
+/// use medic_model::{Category, Diagnosis, Grounds, Severity};
 /// let config = parse(r#"
 /// [[targets]]
 /// name = "api"
@@ -116,7 +116,8 @@ pub struct Situation<'a> {
 /// "#, &Default::default()).unwrap();
 /// let target = &config.targets[0];
 /// let diagnosis = Diagnosis { category: Category::Database, severity: Severity::High, root_cause: String::new(),
-///     evidence: vec![], confidence: 0.9, sources: vec![], rule: None, similar_to: None };
+///     evidence: vec![], confidence: 0.9, sources: vec![], rule: None, similar_to: None,
+///     grounds: Grounds::Text };
 /// assert!(matches(target, &target.remedies[0], &diagnosis, "database:1234"));
 /// ```
 pub fn matches(target: &Target, remedy: &Remedy, diagnosis: &Diagnosis, fingerprint: &str) -> bool {
@@ -225,11 +226,17 @@ fn decide(remedy: &Remedy, policy: &Policy, situation: &Situation<'_>) -> Decisi
             reason: "high-risk remedy".into(),
         };
     }
-    if !situation.diagnosis.is_confident(policy.min_confidence) {
+    let diagnosis = situation.diagnosis;
+    let bar = policy.min_confidence_for(diagnosis.grounds);
+    if !diagnosis.is_confident(bar) {
+        let on = match diagnosis.grounds {
+            Grounds::Observed => "",
+            Grounds::Text => " (it rests on outside text)",
+        };
         return Decision::NeedsApproval {
             reason: format!(
-                "diagnosis confidence {:.2} is below {:.2}",
-                situation.diagnosis.confidence, policy.min_confidence
+                "diagnosis confidence {:.2} is below {bar:.2}{on}",
+                diagnosis.confidence
             ),
         };
     }

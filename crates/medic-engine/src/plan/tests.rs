@@ -1,4 +1,4 @@
-use medic_model::{Category, Diagnosis, DiagnosisSource, RemedyStats, Severity};
+use medic_model::{Category, Diagnosis, DiagnosisSource, Grounds, RemedyStats, Severity};
 
 use super::*;
 use crate::config::{Config, parse};
@@ -41,6 +41,7 @@ fn diagnosis(category: Category, severity: Severity, confidence: f64) -> Diagnos
         sources: vec![DiagnosisSource::Rules],
         rule: None,
         similar_to: None,
+        grounds: Grounds::Text,
     }
 }
 
@@ -175,6 +176,41 @@ fn policy_table() {
             "{policy}: {escalation:?}"
         );
     }
+}
+
+#[test]
+fn outside_text_is_held_to_the_stricter_bar() {
+    let step_for = |policy: &str, grounds: Grounds, confidence: f64| {
+        let c = config(policy);
+        let d = Diagnosis {
+            grounds,
+            ..diagnosis(Category::Database, Severity::High, confidence)
+        };
+        plan(&c.targets[0], &c.policy, &situation(&d, &[], &[]))
+            .remove(0)
+            .decision
+    };
+    // The defaults: a probe medic ran itself acts at 0.6; a log line at 0.6
+    // waits for a human, and says why.
+    assert_eq!(step_for("", Grounds::Observed, 0.6), Decision::Run);
+    assert!(matches!(
+        step_for("", Grounds::Text, 0.6),
+        Decision::NeedsApproval { reason } if reason.contains("0.60 is below 0.70") && reason.contains("outside text")
+    ));
+    assert_eq!(step_for("", Grounds::Text, 0.7), Decision::Run);
+    // The higher bar applies: min_confidence above the text bar lifts both.
+    let strict = "min_confidence = 0.8";
+    assert!(matches!(
+        step_for(strict, Grounds::Text, 0.75),
+        Decision::NeedsApproval { reason } if reason.contains("below 0.80")
+    ));
+    assert!(matches!(
+        step_for(strict, Grounds::Observed, 0.75),
+        Decision::NeedsApproval { .. }
+    ));
+    // And an operator may trust text as much as probes.
+    let trusting = "min_confidence_from_text = 0.5";
+    assert_eq!(step_for(trusting, Grounds::Text, 0.5), Decision::Run);
 }
 
 /// Learning: seeded simulations of many incidents, each remedy working with

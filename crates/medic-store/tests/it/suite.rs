@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use medic_model::{
     ActionRecord, ActionState, Approval, ApprovalStatus, Category, Diagnosis, DiagnosisSource,
-    Incident, IncidentStatus, NewPipelineRun, PipelineRunStatus, RemedyStats, Severity,
+    Grounds, Incident, IncidentStatus, NewPipelineRun, PipelineRunStatus, RemedyStats, Severity,
     TimelineEntry, TimelineKind,
 };
 use medic_store::{IncidentFilter, NewDelivery, NewIncident, Store, StoreError};
@@ -66,6 +66,7 @@ fn diagnosis(category: Category, severity: Severity) -> Diagnosis {
         sources: vec![DiagnosisSource::Rules, DiagnosisSource::History],
         rule: Some("connection-refused".to_string()),
         similar_to: None,
+        grounds: Grounds::Text,
     }
 }
 

@@ -14,6 +14,18 @@ fn write_config(dir: &TempDir, body: &str) -> std::path::PathBuf {
     path
 }
 
+/// Appends `lines` to the log at `path`, as the target's program would.
+fn append_lines(path: &std::path::Path, lines: &[&str]) {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open log");
+    for line in lines {
+        writeln!(file, "{line}").expect("append");
+    }
+}
+
 fn incidents(served: &Served) -> Vec<serde_json::Value> {
     served.get_json("/api/v1/incidents")["incidents"]
         .as_array()
@@ -300,14 +312,7 @@ logs = [{{ path = "{log}", patterns = ["FATAL"], threshold = 2, window = "10s" }
         ),
     );
     let served = Served::start(&config, &[]);
-    let append = |line: &str| {
-        use std::io::Write as _;
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&log)
-            .expect("open log");
-        writeln!(file, "{line}").expect("append");
-    };
+    let append = |line: &str| append_lines(&log, &[line]);
     std::thread::sleep(Duration::from_millis(800));
     append("FATAL payments: ledger write failed: disk quota exceeded");
     std::thread::sleep(Duration::from_secs(3));
@@ -402,22 +407,8 @@ action = {{ kind = "escalate", webhook = "{url}" }}
     );
     let served = Served::start(&config, &[]);
     std::thread::sleep(Duration::from_millis(500));
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&log)
-        .expect("open log");
-    use std::io::Write as _;
-    writeln!(
-        file,
-        "FATAL db: connect to 127.0.0.1:5432 failed: Connection refused"
-    )
-    .expect("append");
-    writeln!(
-        file,
-        "FATAL db: connect to 127.0.0.1:5432 failed: Connection refused"
-    )
-    .expect("append");
-    drop(file);
+    let refused = "FATAL db: connect to 127.0.0.1:5432 failed: Connection refused";
+    append_lines(&log, &[refused, refused]);
     let listed = served.wait_for("/api/v1/incidents", Duration::from_secs(10), |json| {
         json["incidents"][0]["status"] == "escalated"
     });
@@ -537,3 +528,78 @@ probes = [{{ kind = "tcp", address = "127.0.0.1:{port}", interval = "1s" }}]
         true
     );
 }
+
+/// `[policy] min_confidence_from_text` (default 0.7) holds a diagnosis read
+/// from a log line to a higher bar than one medic observed itself: a
+/// refused port its own probe found (0.6) is fixed at once, while a log
+/// line recognised only by a broad word (under 0.7) waits for a human.
+#[test]
+fn a_log_line_needs_more_confidence_than_medics_own_probe_to_act() {
+    // The premise, from the same binary: two such lines are known, under 0.7.
+    let twice = format!("{BROAD_WORD_LINE}\n{BROAD_WORD_LINE}\n");
+    let diagnosed = crate::medic(&["diagnose", "-"], &[], Some(&twice));
+    let diagnosis: serde_json::Value = serde_json::from_slice(&diagnosed.stdout).expect("JSON");
+    let confidence = diagnosis["confidence"].as_f64().expect("confidence");
+    assert!(
+        diagnosis["category"] != "unknown" && (0.5..0.7).contains(&confidence),
+        "{diagnosis}"
+    );
+
+    let dir = TempDir::new("grounds");
+    let port = closed_port();
+    let log = dir.0.join("app.log");
+    std::fs::write(&log, "INFO started\n").expect("log");
+    let (probed, logged) = (dir.0.join("probed-fixed"), dir.0.join("logged-fixed"));
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[[targets]]
+name = "queue"
+probes = [{{ kind = "tcp", address = "127.0.0.1:{port}", interval = "200ms", timeout = "100ms" }}]
+[[targets.remedies]]
+name = "fix"
+action = {{ kind = "exec", command = ["touch", "{probed}"] }}
+[[targets]]
+name = "billing"
+logs = [{{ path = "{log}", patterns = ["ERROR"] }}]
+[[targets.remedies]]
+name = "fix"
+action = {{ kind = "exec", command = ["touch", "{logged}"] }}
+"#,
+            probed = probed.display(),
+            logged = logged.display(),
+            log = log.display(),
+        ),
+    );
+    let served = Served::start(&config, &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    append_lines(&log, &[BROAD_WORD_LINE, BROAD_WORD_LINE]);
+    wait_for_file(&probed);
+    let pending = served.wait_for("/api/v1/approvals", Duration::from_secs(10), |json| {
+        json["approvals"].as_array().is_some_and(|a| !a.is_empty())
+    });
+    let approval = &pending["approvals"][0];
+    assert_eq!(approval["target"], "billing", "{pending:#}");
+    let reason = approval["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("below 0.70") && reason.contains("outside text"),
+        "{pending:#}"
+    );
+    assert!(!logged.exists(), "the log-read remedy ran without approval");
+    // Each incident says what its diagnosis rests on.
+    let grounds_of = |target: &str| {
+        let all = incidents(&served);
+        let id = all
+            .iter()
+            .find(|i| i["target"] == target)
+            .and_then(|i| i["id"].as_i64())
+            .expect("incident");
+        served.get_json(&format!("/api/v1/incidents/{id}"))["diagnosis"]["grounds"].clone()
+    };
+    assert_eq!(grounds_of("queue"), "observed");
+    assert_eq!(grounds_of("billing"), "text");
+}
+
+/// A line the rules recognise by a broad word alone: known, but under 0.7.
+const BROAD_WORD_LINE: &str = "ERROR billing: upstream request failed: timeout";
