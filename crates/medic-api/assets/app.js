@@ -462,6 +462,14 @@
           meter(conf),
           h('span', { text: Math.round(conf * 100) + '% confidence' })),
         (dg.sources || []).length ? tag('via ' + dg.sources.join(', '), 'tag muted') : null,
+        // What the category rests on: the policy trusts outside text less.
+        dg.grounds && h('span', {
+          class: 'tag muted', 'data-grounds': dg.grounds,
+          title: dg.grounds === 'observed'
+            ? "medic's own probe or a process exit: held to min_confidence"
+            : 'text from outside (logs, alerts, CI logs): held to min_confidence_from_text',
+          text: dg.grounds === 'observed' ? 'seen by medic' : 'read from text',
+        }),
         dg.rule && tag('rule ' + dg.rule, 'tag mono')),
       (dg.evidence || []).length ? h('div', { class: 'logs', 'aria-label': 'evidence' },
         dg.evidence.map(line => h('div', { class: 'line', text: line }))) : null);

@@ -199,16 +199,33 @@ fn tail(lines: &[String]) -> Vec<String> {
 impl Diagnoser for RulesDiagnoser {
     fn diagnose(&self, symptoms: &Symptoms<'_>) -> Finding {
         let signal = symptoms.signal;
-        // A log line that explains the failure wins; an error line nothing
+        // An alert's summary or a report's message is outside text like a
+        // log line, so it is read with them as one more line: the most
+        // specific line explains the failure and earns what its wording
+        // earns. (A log match's line is in the logs already.)
+        let sent = matches!(
+            signal.source,
+            medic_model::SignalSource::Alert { .. } | medic_model::SignalSource::Event { .. }
+        );
+        let with_message;
+        let lines = if sent {
+            with_message = [symptoms.log_lines, std::slice::from_ref(&signal.message)].concat();
+            &with_message[..]
+        } else {
+            symptoms.log_lines
+        };
+        // A line that explains the failure wins; an error line nothing
         // explains does not outrank what the signal itself says.
         if let Some(mut finding) = self
-            .recognise_lines(symptoms.log_lines)
+            .recognise_lines(lines)
             .filter(|f| f.diagnosis.category != Category::Unknown)
         {
-            finding
-                .diagnosis
-                .evidence
-                .push(format!("probe: {}", signal.message));
+            if !sent {
+                finding
+                    .diagnosis
+                    .evidence
+                    .push(format!("probe: {}", signal.message));
+            }
             return finding;
         }
         // No log line says why: the signal alone. A process exit, or a
@@ -336,6 +353,59 @@ mod tests {
         });
         assert_eq!(finding.diagnosis.category, Category::Network);
         assert_eq!(finding.diagnosis.confidence, 0.6);
+    }
+
+    #[test]
+    fn grounds_follow_the_signal_and_text_earns_what_its_wording_earns() {
+        let d = RulesDiagnoser::default();
+        let diagnose = |source: SignalSource, message: &str| {
+            let s = Signal::unhealthy("shop", source, message);
+            d.diagnose(&Symptoms {
+                signal: &s,
+                log_lines: &[],
+            })
+            .diagnosis
+        };
+        let alert = || SignalSource::Alert {
+            sender: "alertmanager".into(),
+        };
+        // medic's own probe: observed, modest.
+        let probed = diagnose(
+            SignalSource::Probe {
+                probe: "tcp".into(),
+            },
+            "connection refused",
+        );
+        assert_eq!(
+            (probed.grounds, probed.confidence),
+            (Grounds::Observed, 0.6)
+        );
+        // An alert naming a specific failure clears the bar for text ...
+        let specific = diagnose(alert(), "payments: connect to db:5432: connection refused");
+        assert_eq!(specific.category, Category::Database);
+        assert_eq!(specific.grounds, Grounds::Text);
+        assert!(specific.confidence >= 0.7, "{specific:?}");
+        // ... one with a broad word alone does not.
+        let broad = diagnose(alert(), "upstream request failed: timeout");
+        assert_ne!(broad.category, Category::Unknown);
+        assert!(broad.confidence < 0.7, "{broad:?}");
+        // A broad word in an attached line does not outweigh the alert's
+        // own specific summary: the most specific line is the root cause.
+        let s = Signal::unhealthy(
+            "shop",
+            alert(),
+            "payments: connect to db:5432: connection refused",
+        );
+        let attached = d.diagnose(&Symptoms {
+            signal: &s,
+            log_lines: &["copying /var/lib/sqlite/cache.db".to_string()],
+        });
+        assert_eq!(attached.diagnosis.root_cause, s.message);
+        assert!(attached.diagnosis.confidence >= 0.7, "{attached:?}");
+        // Log lines decide as text.
+        let logged =
+            d.diagnose_text("ERROR db: connect to 127.0.0.1:5432 failed: Connection refused");
+        assert_eq!(logged.diagnosis.grounds, Grounds::Text);
     }
 
     #[test]

@@ -312,6 +312,11 @@ fn an_operator_approves_the_fix_in_the_dashboard_and_the_incident_resolves() {
         r#"#incident-detail ol.timeline > li[data-kind="verification"]"#,
         "a verification entry in the timeline",
     );
+    // The diagnosis says what it rests on (the policy's two bars).
+    browser.wait_for(
+        "#incident-detail .chips [data-grounds]",
+        "the diagnosis' grounds chip",
+    );
     let kinds = browser.timeline_kinds();
     for kind in ["signal", "diagnosis", "approval", "action", "verification"] {
         assert!(
