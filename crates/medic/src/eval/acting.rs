@@ -1,8 +1,9 @@
-//! The "acting" part of `medic eval`: what `[policy] min_confidence` would
-//! let medic do on its own.
+//! The "acting" part of `medic eval`: what the confidence bar for text
+//! (the higher of `[policy] min_confidence` and `min_confidence_from_text`;
+//! every case here is text) would let medic do on its own.
 //!
-//! A diagnosis below `min_confidence` is not acted on: the plan asks for
-//! approval instead. So the figure that matters to an operator is not only
+//! A diagnosis below its bar is not acted on: the plan asks for approval
+//! instead. So the figure that matters to an operator is not only
 //! how often the category is wrong, but how often medic would run a remedy
 //! *without asking* on a wrong category. This pass answers that for the
 //! config's own threshold and for a sweep of others, from the same
