@@ -276,7 +276,10 @@ impl ErrorClassifier {
         // A banner or heading that names no cause (`no_cause.rs`) only
         // keeps broad words from misreading the line: nothing recognises
         // it. A program's own bug is specific evidence, of an unknown cause.
-        if pattern.assessment.category == Category::Unknown && !pattern.specific {
+        // A call's broad words (`not found`) explain no log line.
+        if (pattern.assessment.category == Category::Unknown && !pattern.specific)
+            || !pattern.in_logs
+        {
             return None;
         }
         Some(Recognition {
@@ -1133,6 +1136,28 @@ mod tests {
         assert!(!classifier.should_circuit_break(&classifier.classify_http(425, None, "")));
         assert!(!classifier.should_circuit_break(&classifier.classify_http(404, None, "")));
         assert!(!classifier.should_fallback(&classifier.classify_message("deadlock detected")));
+    }
+
+    #[test]
+    fn a_calls_broad_words_stop_its_retries_but_explain_no_log_line() {
+        let classifier = ErrorClassifier::new();
+        for text in [
+            "user 42 not found",
+            "TASK ERROR: storage 'local-zfs' does not exist",
+            "error: linker `cc` not found",
+        ] {
+            let ctx = classifier.classify_message(text);
+            assert_eq!(
+                (ctx.category, ctx.retryable),
+                (Category::Validation, false),
+                "{text}"
+            );
+            assert_eq!(classifier.recognise(text), None, "{text}");
+        }
+        let refused = classifier.recognise("ERROR API Key invalid, dropping transaction");
+        assert_eq!(refused.map(|r| r.category), Some(Category::Authentication));
+        let range = classifier.recognise("ERROR integer out of range");
+        assert_eq!(range.map(|r| r.category), Some(Category::Validation));
     }
 
     #[test]
