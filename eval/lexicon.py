@@ -1,12 +1,13 @@
 """A learned word model as a diagnoser, measured the way a blind set measures:
 train on every labelled set but one, score the one left out (never blind-7).
 
-A Bernoulli naive Bayes over the words and word pairs of each case's text,
+A naive Bayes over the words and word pairs present in each case's text,
 with its posterior as confidence; below the threshold it answers unknown.
 Prints, per held-out set, threshold: right % / wrong % (right counts
 acceptable alternatives). Run: python3 eval/lexicon.py (standard library only).
-Result on 2026-12-07 (docs/benchmarks.md): 25-55 % right with 20-64 % wrong,
-far worse than the rules on the same unseen sets; it is not used by medic.
+Result on 2026-12-07 (docs/benchmarks.md): 35-55 % right with 45-64 % wrong
+(25-42 % right, 20-35 % wrong abstaining below 0.99), far worse than the
+rules on the same unseen sets; it is not used by medic.
 """
 import json, os, re, math, collections, sys
 SETS = ['corpus','holdout','blind-2','blind-3','blind-4','blind-5','blind-6']

@@ -12,8 +12,8 @@
 //! whatever ids, numbers or addresses it mentions.
 //! [`Diagnoser`] is the seam where history and a language model join later.
 
-use medic_model::{Category, Diagnosis, DiagnosisSource, Grounds, Severity, Signal};
-use medic_resilience::classify::{Basis, ClassificationRule, ErrorClassifier};
+use medic_model::{Category, Diagnosis, DiagnosisSource, Grounds, Severity, Signal, SignalSource};
+use medic_resilience::classify::{Basis, ClassificationRule, ErrorClassifier, ErrorContext};
 
 use crate::logs;
 
@@ -199,14 +199,16 @@ fn tail(lines: &[String]) -> Vec<String> {
 impl Diagnoser for RulesDiagnoser {
     fn diagnose(&self, symptoms: &Symptoms<'_>) -> Finding {
         let signal = symptoms.signal;
-        // An alert's summary or a report's message is outside text like a
-        // log line, so it is read with them as one more line: the most
+        // An alert's summary, a report's message or a log match's line is
+        // outside text like a log line, so it is read with them as one more
+        // line (a log match's line only when the window lacks it): the most
         // specific line explains the failure and earns what its wording
-        // earns. (A log match's line is in the logs already.)
-        let sent = matches!(
-            signal.source,
-            medic_model::SignalSource::Alert { .. } | medic_model::SignalSource::Event { .. }
-        );
+        // earns.
+        let sent = match &signal.source {
+            SignalSource::Alert { .. } | SignalSource::Event { .. } => true,
+            SignalSource::Log { .. } => !symptoms.log_lines.contains(&signal.message),
+            _ => false,
+        };
         let with_message;
         let lines = if sent {
             with_message = [symptoms.log_lines, std::slice::from_ref(&signal.message)].concat();
@@ -220,7 +222,7 @@ impl Diagnoser for RulesDiagnoser {
             .recognise_lines(lines)
             .filter(|f| f.diagnosis.category != Category::Unknown)
         {
-            if !sent {
+            if signal.source.grounds() == Grounds::Observed {
                 finding
                     .diagnosis
                     .evidence
@@ -231,11 +233,20 @@ impl Diagnoser for RulesDiagnoser {
         // No log line says why: the signal alone. A process exit, or a
         // unit systemd reports down, is a plain fact (the process is gone)
         // even when its cause is unknown; any other signal alone (`HTTP 500`)
-        // earns modest confidence.
-        let ctx = self.classifier.classify_message(&signal.message);
+        // earns modest confidence. A log match's or an alert's text was read
+        // above as a line and explained nothing: classifying it again as a
+        // call's error would bring back the broad words' guess (`not
+        // found`) that reading refused. A probe's message and an in-process
+        // report are a call's error, and classified as one.
+        let ctx = match &signal.source {
+            SignalSource::Log { .. } | SignalSource::Alert { .. } => {
+                ErrorContext::new(Category::Unknown, &signal.message)
+            }
+            _ => self.classifier.classify_message(&signal.message),
+        };
         let exited = match &signal.source {
-            medic_model::SignalSource::Exit { .. } => true,
-            medic_model::SignalSource::Probe { probe } => probe.starts_with("systemd:"),
+            SignalSource::Exit { .. } => true,
+            SignalSource::Probe { probe } => probe.starts_with("systemd:"),
             _ => false,
         };
         let mut evidence = signal.evidence.clone();
@@ -406,6 +417,40 @@ mod tests {
         let logged =
             d.diagnose_text("ERROR db: connect to 127.0.0.1:5432 failed: Connection refused");
         assert_eq!(logged.diagnosis.grounds, Grounds::Text);
+    }
+
+    #[test]
+    fn outside_text_that_explains_nothing_stays_unknown_and_a_calls_error_does_not() {
+        let d = RulesDiagnoser::default();
+        let diagnose = |source: SignalSource| {
+            let s = Signal::unhealthy(
+                "pve",
+                source,
+                "TASK ERROR: storage 'local-zfs' does not exist",
+            );
+            d.diagnose(&Symptoms {
+                signal: &s,
+                log_lines: &[],
+            })
+            .diagnosis
+        };
+        // A log match or an alert: read as a line, and `does not exist`
+        // alone explains no line, so no guess.
+        let logged = diagnose(SignalSource::Log {
+            path: "/var/log/pve/tasks.log".into(),
+        });
+        let alerted = diagnose(SignalSource::Alert {
+            sender: "alertmanager".into(),
+        });
+        for diagnosis in [&logged, &alerted] {
+            assert_eq!(diagnosis.category, Category::Unknown, "{diagnosis:?}");
+            assert!(!diagnosis.evidence.iter().any(|e| e.starts_with("probe:")));
+        }
+        // An in-process report is a call's error: classified as one.
+        let reported = diagnose(SignalSource::Event {
+            component: "pve-client".into(),
+        });
+        assert_eq!(reported.category, Category::Validation);
     }
 
     #[test]

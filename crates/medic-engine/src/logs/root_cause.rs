@@ -8,7 +8,7 @@
 //!    phrase, a meaningful status), unless it is routine (INFO and quieter);
 //!    error-level lines first, then warnings, then lines with no level;
 //! 2. a line at error level recognised only by a broad word (`500 Internal
-//!    Server Error`, `invalid`), or by nothing: the first error decides, and
+//!    Server Error`, `config`), or by nothing: the first error decides, and
 //!    when nothing recognises it the failure is unknown; saying so beats
 //!    guessing from a weak word elsewhere;
 //! 3. a warning recognised by a broad word (`WARN job timeout: 1h`), or an
@@ -42,8 +42,9 @@ pub struct LineFacts {
     pub recognition: Option<Recognition>,
     /// Whether the line says in its own words that something failed
     /// (`error`, `failed`, `cannot`, `refused`, ...). Read only where it
-    /// matters: an unmarked line recognised by a catalog's broad word.
-    pub says_failure: bool,
+    /// matters, an unmarked line recognised by a catalog's broad word, and
+    /// false elsewhere.
+    says_failure: bool,
 }
 
 /// The words a line uses to report a failure, whatever its subject.
@@ -51,7 +52,7 @@ static FAILURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     // A constant pattern, exercised by every test of this module.
     #[allow(clippy::expect_used)]
     Regex::new(
-        r"(?i-u)err|fail|fatal|panic|exception|abort|crash|can ?not|can't|couldn'?t|could not|unable|refus|denied|reject|exceed|invalid|missing|timed ?out|not (?:found|allowed|permitted|available|ready|running|responding|reachable)|unavailable|unreachable|no such|too (?:many|large|long|low|high|old)|out of|\bwarn|did ?n[o']?t|not (?:provided|set|defined)|required|due to|reached|kill|cancel|interrupt|terminat|expir|lost|giving up|gave up|retrying",
+        r"(?i-u)\b(?:err(?:or|ors|no)?|fail(?:ed|ure|ures|s|ing)?|fatal|panic(?:ked|s)?|exception|abort(?:ed|ing|s)?|crash(?:ed|es|ing)?|can ?not|can't|couldn'?t|could not|unable|refus(?:ed|es|ing)|denied|reject(?:ed|s|ing)?|exceed(?:ed|s|ing)?|invalid|missing|wrong|incorrect|unexpected|corrupt(?:ed|ion)?|mismatch(?:ed)?|unhealthy|timed ?out|not (?:found|allowed|permitted|available|ready|running|responding|reachable|provided|set|defined)|unavailable|unreachable|no such|too (?:many|large|long|low|high|old)|out of (?:memory|space|disk|range|sync)|did ?n[o']?t|required|due to|reached|kill(?:ed|ing)?|cancel(?:l?ed|ling|ing)?|interrupt(?:ed)?|terminat(?:ed|ing)|expired|lost|giving up|gave up|retrying|exit (?:status|code)|stopped|warn(?:ing)?)\b",
     )
     .expect("the failure words compile")
 });
@@ -124,7 +125,9 @@ pub fn read_lines<S: AsRef<str>>(classifier: &ErrorClassifier, lines: &[S]) -> V
 }
 
 /// The index of the root-cause line, or `None` when no line is either
-/// recognised or at error level. The chosen line may be unrecognised (an
+/// recognised as evidence (see the module docs: a broad word on a routine
+/// line, or on an unmarked one that reports nothing, is none) or at error
+/// level. The chosen line may be unrecognised (an
 /// error nothing explains): its category is then unknown.
 ///
 /// ```
@@ -171,7 +174,7 @@ fn rate_limit_behind_status(facts: &[LineFacts], chosen: usize) -> Option<usize>
 /// | a broad word / a specific phrase or status / a user rule | 0.5 / 0.7 / 0.8 |
 /// | … on a line its writer marked as an error | + 0.1 |
 /// | … on a routine (INFO) line | − 0.3 |
-/// | each other non-routine line of the same category | + 0.05, at most + 0.1 |
+/// | each other non-routine line of the same category that is evidence | + 0.05, at most + 0.1 |
 ///
 /// capped at 0.95: rules never know for certain.
 ///
@@ -262,6 +265,7 @@ mod tests {
         // resource named after timeouts: words, not reports.
         for line in [
             "=== RUN   TestClient_RetryOnTimeout",
+            "upstream backend { server 10.0.0.7 max_fails=3 fail_timeout=30s; }",
             "1733570011: Config loaded from /mosquitto/config/mosquitto.conf.",
             "aws_sns_topic.oncall_timeouts: Refreshing state... [id=oncall-timeouts]",
         ] {

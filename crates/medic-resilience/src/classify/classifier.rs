@@ -236,9 +236,11 @@ impl ErrorClassifier {
 
     /// What recognises `text`, in the order [`classify_message`] consults
     /// its knowledge (user rules, a software family's rule, a status code,
-    /// the rest of the catalog), or `None` when nothing does
-    /// (`classify_message` would say `Unknown`). Allocates nothing: meant
-    /// for scanning log lines, where most lines are healthy.
+    /// the rest of the catalog), or `None` when nothing does. `None` also
+    /// for a banner (`no_cause.rs`) and for a call's broad words (`not
+    /// found`, `invalid`), which `classify_message` files as validation for
+    /// retry decisions but which explain no log line. Allocates nothing:
+    /// meant for scanning log lines, where most lines are healthy.
     ///
     /// [`classify_message`]: Self::classify_message
     ///

@@ -71,8 +71,9 @@ pub use recognition::{Basis, Recognition};
 pub use retry_after::parse_retry_after;
 pub use rule::ClassificationRule;
 
-/// Every regex the built-in text classification uses: the message catalog's
-/// entries in order, then the HTTP status pattern. They are meant to be
+/// Every regex the built-in reading of log lines uses: the message
+/// catalog's entries in order (less the calls-only ones, which recognise no
+/// log line), then the HTTP status pattern. They are meant to be
 /// compiled case-insensitive and ASCII-only (`(?i-u)`), none spans a line
 /// break, and a text the classifier recognises without user rules matches at
 /// least one. For prefilters that skip lines quickly, and for comparing with

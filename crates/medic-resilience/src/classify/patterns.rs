@@ -141,6 +141,17 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
         r"deadline of [0-9.]+(?:ns|µs|ms|s) exceeded",
         stop(Category::Timeout),
     ),
+    // A config file that does not parse: go-yaml's `cannot unmarshal !!str`
+    // (a YAML tag), or a parse error that names a config file in either
+    // order (`failed to parse /etc/app.toml: ...`, ``missing field `port`
+    // for key `server` in app.toml``). Bad input, but the operator's, not a
+    // request's; before the broad words a field's name may contain
+    // (`read_timeout`, `database`).
+    specific(
+        "config_file_unparsed",
+        r"cannot unmarshal !!(?:str|int|bool|float|map|seq)\b|(?:missing|unknown|duplicate) (?:field|key) [ -~]{0,80}\.(?:toml|ya?ml|ini|conf|cfg)\b|(?:parse|syntax) error[ -~]{0,40} in [ -~]{0,80}\.(?:toml|ya?ml|ini|conf|cfg)\b|(?:failed to parse|error parsing|could not parse|cannot parse) [ -~]{0,80}\.(?:toml|ya?ml|ini|conf|cfg)\b",
+        stop(Category::Configuration),
+    ),
     // `OutOfMemoryError` (JVM) and `MemoryError` (Python) are written without
     // spaces; the kernel's OOM killer says "Out of memory: Killed process".
     specific(
@@ -258,14 +269,11 @@ pub(crate) const CATALOG: &[MessagePattern] = &[
         stop(Category::Database),
     ),
     // YAML loaders (`yaml: line 3: mapping values are not allowed`, Ansible's
-    // `Syntax Error while loading YAML`, go-yaml's `cannot unmarshal !!str`),
-    // Ansible's undefined variables, Cargo's manifest, GitHub Actions'
-    // missing inputs, and any parse error that names a config file (serde's
-    // `missing field `port` for key `server` in app.toml`): bad input, but
-    // the operator's, not a request's.
+    // `Syntax Error while loading YAML`), Ansible's undefined variables,
+    // Cargo's manifest, GitHub Actions' missing inputs.
     specific(
         "configuration_file",
-        r"\byaml: line [0-9]+|error while loading yaml|mapping values are not allowed|undefined variable|failed to parse manifest|input required and not supplied|environment variable [ -~]{0,40}(?:not set|not found|missing|is required)|cannot unmarshal !!(?:str|int|bool|float|map|seq)\b|(?:missing|unknown|duplicate) (?:field|key) [ -~]{0,80}\.(?:toml|ya?ml|ini|conf|cfg)\b|(?:parse|syntax) error[ -~]{0,40} in [ -~]{0,80}\.(?:toml|ya?ml|ini|conf|cfg)\b",
+        r"\byaml: line [0-9]+|error while loading yaml|mapping values are not allowed|undefined variable|failed to parse manifest|input required and not supplied|environment variable [ -~]{0,40}(?:not set|not found|missing|is required)",
         stop(Category::Configuration),
     ),
     generic(
@@ -396,7 +404,8 @@ static RETRY_HINT_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the retry hint pattern compiles")
 });
 
-/// The regex of every catalog entry, in catalog order.
+/// The regex of every catalog entry that may recognise a log line, in
+/// catalog order.
 pub(crate) fn catalog_regexes() -> impl Iterator<Item = &'static str> {
     ENTRIES
         .iter()
@@ -670,12 +679,16 @@ mod tests {
             ("user 42 not found", "invalid_word"),
             ("integer out of range", "validation_word"),
             (
-                "failed to load settings: missing field `listen_addr` for key `server` in /etc/relay/relay.toml",
-                "configuration_file",
+                "failed to load settings: missing field `read_timeout` for key `server` in /etc/relay/relay.toml",
+                "config_file_unparsed",
             ),
             (
                 "line 14: cannot unmarshal !!str `fast` into int",
-                "configuration_file",
+                "config_file_unparsed",
+            ),
+            (
+                "error parsing config/database.yml: did not find expected key",
+                "config_file_unparsed",
             ),
             (
                 "NewRelic::Agent::LicenseException: Invalid license key",
