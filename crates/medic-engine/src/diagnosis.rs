@@ -13,7 +13,7 @@
 //! [`Diagnoser`] is the seam where history and a language model join later.
 
 use medic_model::{Category, Diagnosis, DiagnosisSource, Grounds, Severity, Signal, SignalSource};
-use medic_resilience::classify::{Basis, ClassificationRule, ErrorClassifier, ErrorContext};
+use medic_resilience::classify::{Basis, ClassificationRule, ErrorClassifier};
 
 use crate::logs;
 
@@ -238,11 +238,14 @@ impl Diagnoser for RulesDiagnoser {
         // call's error would bring back the broad words' guess (`not
         // found`) that reading refused. A probe's message and an in-process
         // report are a call's error, and classified as one.
-        let ctx = match &signal.source {
+        let (category, severity) = match &signal.source {
             SignalSource::Log { .. } | SignalSource::Alert { .. } => {
-                ErrorContext::new(Category::Unknown, &signal.message)
+                (Category::Unknown, Category::Unknown.default_severity())
             }
-            _ => self.classifier.classify_message(&signal.message),
+            _ => {
+                let ctx = self.classifier.classify_message(&signal.message);
+                (ctx.category, ctx.severity)
+            }
         };
         let exited = match &signal.source {
             SignalSource::Exit { .. } => true,
@@ -251,16 +254,16 @@ impl Diagnoser for RulesDiagnoser {
         };
         let mut evidence = signal.evidence.clone();
         evidence.extend(tail(symptoms.log_lines));
-        let (fingerprint, template) = Finding::fingerprint_of(ctx.category, &signal.message);
+        let (fingerprint, template) = Finding::fingerprint_of(category, &signal.message);
         Finding {
             fingerprint,
             template,
             diagnosis: Diagnosis {
-                category: ctx.category,
-                severity: ctx.severity,
+                category,
+                severity,
                 root_cause: signal.message.clone(),
                 evidence,
-                confidence: match (exited, ctx.category) {
+                confidence: match (exited, category) {
                     (true, _) => 0.9,
                     (false, Category::Unknown) => 0.3,
                     (false, _) => 0.6,

@@ -40,11 +40,11 @@ pub struct LineFacts {
     pub level: Option<Level>,
     /// What recognises the line, if anything does.
     pub recognition: Option<Recognition>,
-    /// Whether the line says in its own words that something failed
-    /// (`error`, `failed`, `cannot`, `refused`, ...). Read only where it
-    /// matters, an unmarked line recognised by a catalog's broad word, and
-    /// false elsewhere.
-    says_failure: bool,
+    /// Whether what recognised the line reports a failure: anything but a
+    /// catalog's broad word does (a status code is a failed response); a
+    /// broad word does on a warning or an error, or on a line that says in
+    /// its own words that something failed (`error`, `failed`, ...).
+    reports_failure: bool,
 }
 
 /// The words a line uses to report a failure, whatever its subject.
@@ -67,19 +67,8 @@ impl LineFacts {
         Self {
             level,
             recognition,
-            says_failure: broad_and_unmarked && FAILURE_WORDS.is_match(line),
+            reports_failure: !broad_and_unmarked || FAILURE_WORDS.is_match(line),
         }
-    }
-
-    /// Whether what recognised this line reports a failure: anything but a
-    /// catalog's broad word does (a status code is a failed response); a
-    /// broad word does on a warning or an error, or on a line that says in
-    /// its own words that something failed.
-    fn reports_failure(&self) -> bool {
-        let broad = self
-            .recognition
-            .is_some_and(|r| matches!(r.basis, Basis::Word(_)));
-        !broad || self.level.is_some() || self.says_failure
     }
 
     /// Whether the line's writer called it routine (INFO or quieter).
@@ -110,7 +99,7 @@ impl LineFacts {
             Some(r) if self.is_routine() => r.is_specific().then_some((4, 0)),
             Some(r) if r.is_specific() => Some((1, loudness)),
             _ if self.is_error() => Some((2, 0)),
-            Some(_) if self.reports_failure() => Some((3, loudness)),
+            Some(_) if self.reports_failure => Some((3, loudness)),
             _ => None,
         }
     }
@@ -212,8 +201,7 @@ pub fn confidence(facts: &[LineFacts], root: usize) -> f64 {
             *index != root
                 && !other.is_routine()
                 && other.recognition.is_some_and(|r| {
-                    r.category == recognition.category
-                        && (r.is_specific() || other.reports_failure())
+                    r.category == recognition.category && (r.is_specific() || other.reports_failure)
                 })
         })
         .count();
