@@ -57,11 +57,28 @@ static FAILURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the failure words compile")
 });
 
+/// Lines that say what was run or that something passed: a command echoed
+/// by a shell (`+ cmd`, `$ cmd`) or a CI runner (`Run cmd`), and a test
+/// runner's pass lines (`--- PASS`, Go's `ok  <package>`). Their words are
+/// arguments and names (`pytest -k "timeout or oom"`, a package called
+/// `ratelimit`), never a report of a failure.
+static RUN_OR_PASS: LazyLock<Regex> = LazyLock::new(|| {
+    // A constant pattern, exercised by every test of this module.
+    #[allow(clippy::expect_used)]
+    Regex::new(r"^\s*(?:\+{1,3} |\$ |Run |--- PASS\b|ok\s+[!-~]+\s+(?:[0-9.]+s|\(cached\))\s*$)")
+        .expect("the run-or-pass pattern compiles")
+});
+
 impl LineFacts {
-    /// Reads one line.
+    /// Reads one line. A line that echoes a command or reports a pass is
+    /// recognised as nothing (see [`RUN_OR_PASS`]).
     pub fn read(classifier: &ErrorClassifier, line: &str) -> Self {
         let level = level_of(line);
-        let recognition = classifier.recognise(line);
+        let recognition = if RUN_OR_PASS.is_match(line) {
+            None
+        } else {
+            classifier.recognise(line)
+        };
         let broad_and_unmarked =
             level.is_none() && recognition.is_some_and(|r| matches!(r.basis, Basis::Word(_)));
         Self {
@@ -265,6 +282,25 @@ mod tests {
             Some(0)
         );
         assert_eq!(root_of(&["WARN job timeout: 1h"]), Some(0));
+    }
+
+    #[test]
+    fn a_command_echoed_or_a_test_passed_is_no_evidence() {
+        for line in [
+            "Run pytest -q -k \"timeout or deadlock or oom\"",
+            "+ curl --max-time 5 https://api.example.com/limits?rate_limit=1",
+            "$ kubectl logs deploy/oom-watcher",
+            "--- PASS: TestBackoff_On429 (0.00s)",
+            "ok  \tgithub.com/acme/api/internal/ratelimit\t0.412s",
+        ] {
+            assert_eq!(root_of(&[line]), None, "{line}");
+        }
+        // What the command printed is read as usual.
+        let lines = [
+            "+ apt-get install -y ffmpeg",
+            "E: You don't have enough free space in /var/cache/apt/archives/.",
+        ];
+        assert_eq!(root_of(&lines), Some(1));
     }
 
     #[test]

@@ -193,18 +193,18 @@ pub(crate) const CODES: &[FamilyRule] = &[
     // --- proxies' own codes ---
     rule(
         "envoy_flag_overflow",
-        r#"" [0-9]{3} uo |\{overflow\}"#,
+        r#"" [0-9]{3} (?:uo|om) |\{overflow\}|\boverload_manager\b"#,
         Resource,
         true,
-        "Envoy's UO flag: the upstream's circuit breaker (max connections, requests or pending) overflowed",
+        "Envoy's UO and OM flags: the upstream's circuit breaker (max connections, requests or pending) overflowed, or Envoy's own overload manager shed the request",
         r#"[2026-12-01T10:02:11.532Z] "GET /api/cart HTTP/2" 503 UO upstream_reset_before_response_started{overflow} 0 81 0 - "10.0.3.4""#,
     ),
     rule(
         "envoy_flag_no_route",
-        r#"" [0-9]{3} nr |\broute_not_found\b"#,
+        r#"" [0-9]{3} (?:nr|nc) |\broute_not_found\b|\bcluster_not_found\b"#,
         Configuration,
         false,
-        "Envoy's NR flag: no route in its configuration matches the request",
+        "Envoy's NR and NC flags: no route in its configuration matches the request, or the route names a cluster that does not exist",
         r#"[2026-12-01T10:05:40.218Z] "POST /checkout/v3 HTTP/1.1" 404 NR route_not_found 512 0 0 - "10.0.7.19""#,
     ),
     rule(

@@ -276,6 +276,16 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
         "the proxy or server gave up waiting (Envoy's UT, APR's 70007, HAProxy's `sH` termination state and Layer7 timeout, gunicorn's WORKER TIMEOUT): a timeout, even where an upstream is named",
         "Dec  4 22:31:05 lb3 haproxy[1887]: 10.8.0.14:40112 [04/Dec/2026:22:30:35.004] fe_http be_reports/rep1 0/0/1/-1/30001 504 194 - - sH-- 4/4/2/2/0 0/0 \"GET /reports/annual HTTP/1.1\"",
     ),
+    // A deny answered with 429 is a rate limit (a stick-table rule), not a
+    // policy: it comes before the general deny below.
+    rule(
+        "proxy_rate_limited",
+        r"429 [0-9]+ [!-~]+ [!-~]+ (?-i:PR)-- ",
+        RateLimit,
+        true,
+        "HAProxy denied the request with 429 (`http-request deny deny_status 429` behind a stick-table counter): the client is over its rate",
+        "Dec  2 09:11:04 lb-2 haproxy[713]: 198.51.100.7:50122 [02/Dec/2026:09:11:04.118] fe_web fe_web/<NOSRV> 0/-1/-1/-1/0 429 210 - - PR-- 50/50/0/0/0 0/0 \"GET /search HTTP/1.1\"",
+    ),
     // A proxy that refuses on purpose is not an upstream that is down:
     // nginx's errno 13 on the upstream socket, HAProxy's `PR--`
     // termination state (a `http-request deny` rule).
@@ -289,7 +299,7 @@ pub(crate) const FAMILIES: &[FamilyRule] = &[
     ),
     rule(
         "upstream_down",
-        r#"connect\(\) [ -~]*while connecting to upstream|no live upstreams|upstream prematurely closed|no healthy upstream|has no server available|is down, reason:|layer[47] (?:connection problem|wrong status)|/<nosrv> |[45][0-9]{2} [0-9]+ [!-~]+ [!-~]+ (?-i:S[CHDQ])[-a-zA-Z]{2} [0-9]+/|master not discovered|health check failed, removing from server list|failed to make connection to backend|\bah01114\b|\bah00957\b|error reading status line from remote server|" 50[23] (?:uf|uh|urx|lh|uc)\b|cannot connect to the docker daemon|is the docker daemon running|dependency failed for|master_not_discovered_exception|nonodeavailableexception|no living connections|not_enough_replicas|notenoughreplicas|leader_not_available|leadernotavailable|'50[23] [a-z ]+' caused by: |"status":50[23],[ -~]*reverseproxy\.statuserror"#,
+        r#"connect\(\) [ -~]*while connecting to upstream|no live upstreams|upstream prematurely closed|no healthy upstream|has no server available|is down, reason:|layer[47] (?:connection problem|wrong status)|/<nosrv> |[45][0-9]{2} [0-9]+ [!-~]+ [!-~]+ (?-i:S[CHDQ])[-a-zA-Z]{2} [0-9]+/|(?-i: SD-- )|master not discovered|health check failed, removing from server list|failed to make connection to backend|\bah01114\b|\bah00957\b|error reading status line from remote server|" 50[23] (?:uf|uh|urx|lh|uc)\b|cannot connect to the docker daemon|is the docker daemon running|dependency failed for|master_not_discovered_exception|nonodeavailableexception|no living connections|not_enough_replicas|notenoughreplicas|leader_not_available|leadernotavailable|'50[23] [a-z ]+' caused by: |"status":50[23],[ -~]*reverseproxy\.statuserror"#,
         Dependency,
         true,
         "the service we call (an upstream, a daemon, a cluster) is down or unreachable: it has to come back, whether nginx, HAProxy, Envoy, Traefik or Caddy reports it",

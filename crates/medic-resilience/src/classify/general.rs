@@ -150,6 +150,131 @@ pub(crate) const GENERAL: &[FamilyRule] = &[
         "the database itself refused or lost the transaction for its own reasons (a replica's recovery, an ambiguous commit, a transaction conflict, a Galera node not ready, a server busy with a script): the database, often transient",
         "ERROR:  canceling statement due to conflict with recovery",
     ),
+    // --- versions and installations that do not fit ---
+    rule(
+        "version_incompatible",
+        r#"server version mismatch|requires (?:go|php|node(?:\.js)?|python|ruby|java|jdk|rust|rustc|cmake|gradle|maven) (?:version )?(?:>=|[0-9]|"[<>=]|\^)|require a (?:php|node|python|ruby) version|unsupported class file major version|invalid (?:source|target) release: [0-9]|client version [0-9.]+ is too (?:new|old)|maximum supported api version is|requires newer sdk version|install_failed_older_sdk|unsupportedversionexception|may indicate binary incompatibility|does not support the (?:requested |required )?(?:protocol|api) version"#,
+        Dependency,
+        false,
+        "two parts that must agree on a version do not (a dump tool older than its server, a toolchain or runtime below what the project requires, a client newer than the daemon's API, an SDK level, a compiled extension built against another ABI): install the matching version",
+        "go: go.mod requires go >= 1.23.0 (running go 1.22.4; GOTOOLCHAIN=local)",
+    ),
+    rule(
+        "native_part_missing",
+        r#"(?:unable to load|error loading|cannot load|could not load|failed to load) (?:shared library|native module|native library|dll)\b|dllnotfoundexception|couldn't find a valid icu package|failed to find lib[a-z0-9_+-]+|cannot run program "[!#-~]+": error=2|unable to execute [!-9;-~]+: no such file or directory|command '[!-&(-~]+' failed: no such file or directory|is `[a-z0-9_+.-]+` not installed|(?:package|module|library) '?[!-&(-~]+'? is not installed|could not find and/or execute program"#,
+        Dependency,
+        false,
+        "a program, shared library or native module the code calls is not installed where it looks (a codec binary, a C library for a binding, a compiler for a native build, a filter program): install it in the image or host",
+        "java.io.IOException: Cannot run program \"convert\": error=2, No such file or directory",
+    ),
+    rule(
+        "package_unavailable",
+        r#"can't locate [!-~]+\.pm in @inc|distributionnotfound|no versions available for|can no longer be found in that source|requires the runtime [!-~]+ which was not found|feature definition could not be found|could not resolve plugin artifact|was not found in any of the following sources|error downloading [a-z0-9_.-]+:[a-z0-9_.-]+:[0-9]|could not satisfy dependencies|breaks dependency '|conflicting files\)|dependency convergence error|failed to construct a build plan|dependency problems prevent configuration"#,
+        Dependency,
+        false,
+        "a package the build or install asks for cannot be had (no release of it in the sources, a yanked version, a runtime or plugin the repositories do not carry, two packages that conflict): the dependency set, not the network",
+        "Can't locate Text/CSV_XS.pm in @INC (you may need to install the Text::CSV_XS module)",
+    ),
+    rule(
+        "artifact_not_trusted",
+        r#": checksum mismatch\b|checksum for `[!-_a-~]+ [!-_a-~]+` changed between lock files|signatures (?:were|was) invalid|\bexpkeysig\b|untrusted signature|signature from "[ !#-~]+" is unknown trust|\(pgp signature\)\)"#,
+        Configuration,
+        false,
+        "a downloaded artifact does not match the checksum or signature the setup pins or trusts (a go.sum or lock-file hash, an expired or unknown repository key): the pins or keyring must be updated, and a real mismatch investigated",
+        "verifying golang.org/x/net@v0.25.0: checksum mismatch",
+    ),
+    rule(
+        "artifact_wrong_kind",
+        r"exec format error|no main manifest attribute",
+        Configuration,
+        false,
+        "the file the setup starts is not a runnable program for this host (a binary for another CPU architecture, a jar without a Main-Class): the image or the build settings",
+        "exec /app/server: exec format error",
+    ),
+    // --- settings missing or wrong ---
+    rule(
+        "setting_required",
+        r#"parameter null or not set|config property [!-~]+ is required|is required but it could not be found|: required value\b|\bvalue is invalid: a value is required|has not been configured\b"#,
+        Configuration,
+        false,
+        "a setting the program needs was never given (a shell `${VAR:?}`, a required config property or manifest field, a secret key or provider nobody configured): set it",
+        "/entrypoint.sh: line 4: DATABASE_URL: parameter null or not set",
+    ),
+    rule(
+        "setting_rejected",
+        r#"invalid value for (?:parameter|field|option|setting|key|"--)|has a bad unit file setting|bad option at line [0-9]+|error during parsing file|encountered unknown tag|no subnet declaration for|loading from master file [!-~]+ failed|\bload config [!-9;-~]+: |is invalid: [!-9;-~]+: (?:required|unsupported|invalid|forbidden) value|secrets? "[!#-~]+" not found|configmaps? "[!#-~]+" not found"#,
+        Configuration,
+        false,
+        "the program read its settings and one is wrong or points at nothing (a parameter value, a unit file, a line of a config file, a manifest field, a secret or config map that is not there): fix the setting",
+        "Dec 02 09:14:01 gw dnsmasq[811]: bad option at line 3 of /etc/dnsmasq.conf",
+    ),
+    rule(
+        "placement_unsatisfiable",
+        r"volume node affinity conflict|didn't match pod's node affinity|scheduling constraints not satisfied|would violate the pod's disruption budget",
+        Configuration,
+        false,
+        "the scheduler has capacity but the workload's own constraints rule every node out (node affinity, a volume pinned to another zone, placement constraints, a disruption budget): the constraints, not more nodes",
+        "0/4 nodes are available: 4 node(s) had volume node affinity conflict.",
+    ),
+    rule(
+        "object_already_exists",
+        r"table '[!-&(-~]+' already exists|resource_already_exists_exception|hostalreadyclaimed",
+        Configuration,
+        false,
+        "setup tried to create what is already there (a migration's table, an index, a claimed route): the migration or deployment state is out of step",
+        "ERROR 1050 (42S01) at line 3: Table 'orders' already exists",
+    ),
+    // --- capacity of the host or the platform ---
+    rule(
+        "space_exhausted",
+        r"(?:don't|do not) have enough free space|\berror_disk_full\b|min-free-space-percent [!-~]+ would be exceeded|nodes with low disk space|nodehasdiskpressure|reclaim ephemeral-storage|read-only file system|exceeds the (?:repository size|maximum size) limit",
+        Resource,
+        false,
+        "the disk or a size limit is full (free space below what an install or a write needs, a node under disk pressure, a file system remounted read-only, a repository or artifact above its size limit): free space or raise the limit",
+        "E: You don't have enough free space in /var/cache/apt/archives/.",
+    ),
+    rule(
+        "memory_refused",
+        r"failed to allocate memory|\bnomemoryerror\b|cannot allocate enough memory|heap exhausted|over memstore limit|regiontoobusyexception|breached stop-writes limit|lock table size",
+        Resource,
+        true,
+        "a process or a store ran out of memory it may use (an allocation refused, a heap at its maximum, a region over its memstore, a namespace at its stop-writes mark, a lock table full): memory, however it is worded",
+        "app: Heap exhausted; Current maximum heap size is 1073741824 bytes (1024 MB).",
+    ),
+    rule(
+        "platform_capacity_exhausted",
+        r"insufficientinstancecapacity|not have sufficient [a-z0-9.]+ capacity|does not have enough resources available|no valid host was found|not enough hosts available|no free leases|no available port could be found|quota exceeded for (?:cores|instances|ram|volumes|gigabytes|snapshots|floating|ports|networks)|exceeding approved [a-z ]+ quota|query capacity exceeded|too many concurrent queries|no resources currently available in pool",
+        Resource,
+        true,
+        "the platform has no more of something counted (instances in a zone, hosts, addresses in a pool, cores under a quota, query slots, pooled connections): capacity, not a rate of requests",
+        "Quota exceeded for instances: Requested 2, but already used 10 of 10 instances (HTTP 403)",
+    ),
+    rule(
+        "exclusive_lock_taken",
+        r"failed to acquire lock on file|could not set lock on file|conflicting lock is held|could not create lock for|could not lock database: file exists|system management is locked by|has running apps \(",
+        Resource,
+        true,
+        "another process holds what this one needs alone (a data directory's lock file, a package manager's database, a running app an update must replace): it frees when that process ends, or a stale lock is removed",
+        "error: could not lock database: File exists",
+    ),
+    // --- datastores' own state ---
+    rule(
+        "datastore_unavailable",
+        r#"could not read block [0-9]+ in file|could not open file "base/|\bnoreplicas\b|\btryagain multiple keys|failover-abort|document update conflict|coordinator\(s\) have no record of this database|the database is unavailable|transaction is too old|notservingregionexception|failed to create a backend [0-9]+ connection|could not create pool connection for datasource|failed to obtain/create connection from connection pool|error establishing a database connection"#,
+        Database,
+        true,
+        "the database itself cannot serve (a data file it cannot read, too few replicas, a failover that did not complete, a region offline, a coordinator without the cluster, a pool that cannot open connections to it): the database must come back",
+        "<h1>Error establishing a database connection</h1>",
+    ),
+    // --- the file's own mode ---
+    rule(
+        "mode_refused",
+        r"has invalid permissions|permissions should be u=|is not allowed to do action",
+        Permission,
+        false,
+        "a file's mode or a role's grant is not what the program requires (a data directory open to the group, a database user without the action): change the mode or the grant",
+        "FATAL:  data directory \"/srv/pg/data\" has invalid permissions",
+    ),
     // --- input the program cannot decode ---
     rule(
         "input_not_decodable",
@@ -225,6 +350,86 @@ mod tests {
                 "TransactionCanceledException: Transaction cancelled [None, TransactionConflict]",
                 Database,
             ),
+            // Versions and installations that do not fit.
+            (
+                "mysqldump: Couldn't execute 'SHOW VARIABLES': server version mismatch (8.4 > 8.0)",
+                Dependency,
+            ),
+            (
+                "error: This project requires Node.js version >=20.11 (found 18.19.0)",
+                Dependency,
+            ),
+            (
+                "Unable to load shared library 'libSkiaSharp' or one of its dependencies.",
+                Dependency,
+            ),
+            (
+                "error: command 'x86_64-linux-gnu-gcc' failed: No such file or directory",
+                Dependency,
+            ),
+            (
+                "Can't locate DBD/Pg.pm in @INC (you may need to install the DBD::Pg module)",
+                Dependency,
+            ),
+            (
+                "error: failed to prepare transaction (could not satisfy dependencies)",
+                Dependency,
+            ),
+            (
+                "W: GPG error: https://repo.example.org stable InRelease: The following signatures were invalid: EXPKEYSIG 1A2B3C4D",
+                Configuration,
+            ),
+            (
+                "standard_init_linux.go:228: exec user process caused: exec format error",
+                Configuration,
+            ),
+            // Settings missing or wrong.
+            (
+                "start.sh: line 3: REDIS_URL: parameter null or not set",
+                Configuration,
+            ),
+            (
+                "SRCFG00014: The config property app.api.key is required but it could not be found in any config source",
+                Configuration,
+            ),
+            (
+                "LOG:  invalid value for parameter \"max_connections\": \"lots\"",
+                Configuration,
+            ),
+            (
+                "The Deployment \"web\" is invalid: spec.template.spec.containers[0].image: Required value",
+                Configuration,
+            ),
+            (
+                "0/5 nodes are available: 5 node(s) didn't match Pod's node affinity/selector.",
+                Configuration,
+            ),
+            // Capacity of the host or the platform.
+            (
+                "tar: ./cache/blob: Cannot open: Read-only file system",
+                Resource,
+            ),
+            (
+                "[FATAL] failed to allocate memory for the page cache",
+                Resource,
+            ),
+            (
+                "InsufficientInstanceCapacity: We currently do not have sufficient m5.large capacity in the Availability Zone you requested",
+                Resource,
+            ),
+            (
+                "org.apache.kafka.common.KafkaException: Failed to acquire lock on file .lock in /data/kafka",
+                Resource,
+            ),
+            // The database's own state, a file's own mode.
+            (
+                "ERROR:  could not read block 12 in file \"base/16384/16412\": read only 0 of 8192 bytes",
+                Database,
+            ),
+            (
+                "FATAL:  data directory \"/var/lib/pgsql/data\" has invalid permissions",
+                Permission,
+            ),
         ]);
     }
 
@@ -235,6 +440,10 @@ mod tests {
             "queue depth 0, buffer 12% used",
             "No rule to make target 'src/x.o', needed by 'app'.  Stop.",
             "Error: failed to load /etc/app/app.toml: Permission denied (os error 13)",
+            "NOTICE:  relation \"orders\" already exists, skipping",
+            "INFO no proxy is configured, connecting directly",
+            "ERROR: Unable to lock database: Permission denied",
+            "Requires: python3 >= 3.9, openssl-libs",
         ] {
             let hit = match_catalog(text).map(|p| p.name);
             assert!(
