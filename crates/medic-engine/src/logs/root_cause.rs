@@ -58,27 +58,28 @@ static FAILURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Lines that say what was run or that something passed: a command echoed
-/// by a shell (`+ cmd`, `$ cmd`) or a CI runner (`Run cmd`), and a test
-/// runner's pass lines (`--- PASS`, Go's `ok  <package>`). Their words are
-/// arguments and names (`pytest -k "timeout or oom"`, a package called
-/// `ratelimit`), never a report of a failure.
+/// by a shell (`+ cmd`, `$ cmd`) or a CI runner (`Run cmd`, a command
+/// word after it), and a test runner's pass lines (`--- PASS`, Go's `ok
+/// <package>`). Their words are arguments and names (`pytest -k "timeout
+/// or oom"`, a package called `ratelimit`), never a report of a failure.
+/// The user's own rules still apply to them.
 static RUN_OR_PASS: LazyLock<Regex> = LazyLock::new(|| {
     // A constant pattern, exercised by every test of this module.
     #[allow(clippy::expect_used)]
-    Regex::new(r"^\s*(?:\+{1,3} |\$ |Run |--- PASS\b|ok\s+[!-~]+\s+(?:[0-9.]+s|\(cached\))\s*$)")
-        .expect("the run-or-pass pattern compiles")
+    Regex::new(
+        r"^\s*(?:\+{1,3} |\$ |Run [a-z./]|--- PASS\b|ok\s+[!-~]+\s+(?:[0-9.]+s|\(cached\))\s*$)",
+    )
+    .expect("the run-or-pass pattern compiles")
 });
 
 impl LineFacts {
     /// Reads one line. A line that echoes a command or reports a pass is
-    /// recognised as nothing (see [`RUN_OR_PASS`]).
+    /// recognised only by a user rule (`RUN_OR_PASS`).
     pub fn read(classifier: &ErrorClassifier, line: &str) -> Self {
         let level = level_of(line);
-        let recognition = if RUN_OR_PASS.is_match(line) {
-            None
-        } else {
-            classifier.recognise(line)
-        };
+        let recognition = classifier
+            .recognise(line)
+            .filter(|r| matches!(r.basis, Basis::Rule(_)) || !RUN_OR_PASS.is_match(line));
         let broad_and_unmarked =
             level.is_none() && recognition.is_some_and(|r| matches!(r.basis, Basis::Word(_)));
         Self {
@@ -295,6 +296,17 @@ mod tests {
         ] {
             assert_eq!(root_of(&[line]), None, "{line}");
         }
+        // The user's own rule still reads an echoed command.
+        let classifier = ErrorClassifier::new().with_rule(
+            ClassificationRule::new("r", "restore-from-backup", Category::Database).expect("valid"),
+        );
+        let echo = ["+ ./restore-from-backup --latest"];
+        assert_eq!(choose_root_cause(&read_lines(&classifier, &echo)), Some(0));
+        // A run that failed is a report, not an echo.
+        assert_eq!(
+            root_of(&["Run 4411 failed: container OOMKilled (exit 137)"]),
+            Some(0)
+        );
         // What the command printed is read as usual.
         let lines = [
             "+ apt-get install -y ffmpeg",

@@ -193,7 +193,7 @@ pub(crate) const CODES: &[FamilyRule] = &[
     // --- proxies' own codes ---
     rule(
         "envoy_flag_overflow",
-        r#"" [0-9]{3} (?:uo|om) |\{overflow\}|\boverload_manager\b"#,
+        r#"" [0-9]{3} (?:uo|om) |\{overflow\}"#,
         Resource,
         true,
         "Envoy's UO and OM flags: the upstream's circuit breaker (max connections, requests or pending) overflowed, or Envoy's own overload manager shed the request",

@@ -153,7 +153,7 @@ pub(crate) const GENERAL: &[FamilyRule] = &[
     // --- versions and installations that do not fit ---
     rule(
         "version_incompatible",
-        r#"server version mismatch|requires (?:go|php|node(?:\.js)?|python|ruby|java|jdk|rust|rustc|cmake|gradle|maven) (?:version )?(?:>=|[0-9]|"[<>=]|\^)|require a (?:php|node|python|ruby) version|unsupported class file major version|invalid (?:source|target) release: [0-9]|client version [0-9.]+ is too (?:new|old)|maximum supported api version is|requires newer sdk version|install_failed_older_sdk|unsupportedversionexception|may indicate binary incompatibility|does not support the (?:requested |required )?(?:protocol|api) version"#,
+        r#"server version mismatch|requires (?:go|php|node(?:\.js)?|python|ruby|java|jdk|rust|rustc|cmake|gradle|maven) (?:version )?(?:>=|[0-9]|"[<>=]|\^)|require a (?:php|node|python|ruby) version|unsupported class file major version|invalid (?:source|target) release: [0-9]|client version [0-9.]+ is too (?:new|old)|maximum supported api version is|requires newer sdk version|install_failed_older_sdk|unsupportedversionexception"#,
         Dependency,
         false,
         "two parts that must agree on a version do not (a dump tool older than its server, a toolchain or runtime below what the project requires, a client newer than the daemon's API, an SDK level, a compiled extension built against another ABI): install the matching version",
@@ -161,7 +161,7 @@ pub(crate) const GENERAL: &[FamilyRule] = &[
     ),
     rule(
         "native_part_missing",
-        r#"(?:unable to load|error loading|cannot load|could not load|failed to load) (?:shared library|native module|native library|dll)\b|dllnotfoundexception|couldn't find a valid icu package|failed to find lib[a-z0-9_+-]+|cannot run program "[!#-~]+": error=2|unable to execute [!-9;-~]+: no such file or directory|command '[!-&(-~]+' failed: no such file or directory|is `[a-z0-9_+.-]+` not installed|(?:package|module|library) '?[!-&(-~]+'? is not installed|could not find and/or execute program"#,
+        r#"(?:unable to load|error loading|cannot load|could not load) (?:shared library|native module)\b|dllnotfoundexception|couldn't find a valid icu package|failed to find lib[a-z0-9_+-]+|cannot run program "[!#-~]+": error=2|unable to execute [!-9;-~]+: no such file or directory|command '[!-&(-~]+' failed: no such file or directory|is `[a-z0-9_+.-]+` not installed\?|could not find and/or execute program"#,
         Dependency,
         false,
         "a program, shared library or native module the code calls is not installed where it looks (a codec binary, a C library for a binding, a compiler for a native build, a filter program): install it in the image or host",
@@ -194,7 +194,7 @@ pub(crate) const GENERAL: &[FamilyRule] = &[
     // --- settings missing or wrong ---
     rule(
         "setting_required",
-        r#"parameter null or not set|config property [!-~]+ is required|is required but it could not be found|: required value\b|\bvalue is invalid: a value is required|has not been configured\b"#,
+        r#"parameter null or not set|config property [!-~]+ is required|is required but it could not be found|: required value\b|\bvalue is invalid: a value is required"#,
         Configuration,
         false,
         "a setting the program needs was never given (a shell `${VAR:?}`, a required config property or manifest field, a secret key or provider nobody configured): set it",
@@ -202,7 +202,7 @@ pub(crate) const GENERAL: &[FamilyRule] = &[
     ),
     rule(
         "setting_rejected",
-        r#"invalid value for (?:parameter|field|option|setting|key|"--)|has a bad unit file setting|bad option at line [0-9]+|error during parsing file|encountered unknown tag|no subnet declaration for|loading from master file [!-~]+ failed|\bload config [!-9;-~]+: |is invalid: [!-9;-~]+: (?:required|unsupported|invalid|forbidden) value|secrets? "[!#-~]+" not found|configmaps? "[!#-~]+" not found"#,
+        r#"invalid value for parameter "|invalid value for "--|has a bad unit file setting|bad option at line [0-9]+|error during parsing file|encountered unknown tag|no subnet declaration for|loading from master file [!-~]+ failed|is invalid: [!-9;-~]+: (?:required|unsupported|invalid|forbidden) value|secrets? "[!#-~]+" not found|configmaps? "[!#-~]+" not found"#,
         Configuration,
         false,
         "the program read its settings and one is wrong or points at nothing (a parameter value, a unit file, a line of a config file, a manifest field, a secret or config map that is not there): fix the setting",
@@ -210,27 +210,27 @@ pub(crate) const GENERAL: &[FamilyRule] = &[
     ),
     rule(
         "placement_unsatisfiable",
-        r"volume node affinity conflict|didn't match pod's node affinity|scheduling constraints not satisfied|would violate the pod's disruption budget",
+        r"volume node affinity conflict|didn't match pod's node affinity|scheduling constraints not satisfied",
         Configuration,
         false,
-        "the scheduler has capacity but the workload's own constraints rule every node out (node affinity, a volume pinned to another zone, placement constraints, a disruption budget): the constraints, not more nodes",
+        "the scheduler has capacity but the workload's own constraints rule every node out (node affinity, a volume pinned to another zone, placement constraints): the constraints, not more nodes",
         "0/4 nodes are available: 4 node(s) had volume node affinity conflict.",
     ),
     rule(
         "object_already_exists",
-        r"table '[!-&(-~]+' already exists|resource_already_exists_exception|hostalreadyclaimed",
+        r"error 1050 \(42s01\)|hostalreadyclaimed",
         Configuration,
         false,
-        "setup tried to create what is already there (a migration's table, an index, a claimed route): the migration or deployment state is out of step",
+        "setup tried to create what is already there (a migration's table, a route's host another route claimed): the migration or deployment state is out of step",
         "ERROR 1050 (42S01) at line 3: Table 'orders' already exists",
     ),
     // --- capacity of the host or the platform ---
     rule(
         "space_exhausted",
-        r"(?:don't|do not) have enough free space|\berror_disk_full\b|min-free-space-percent [!-~]+ would be exceeded|nodes with low disk space|nodehasdiskpressure|reclaim ephemeral-storage|read-only file system|exceeds the (?:repository size|maximum size) limit",
+        r"(?:don't|do not) have enough free space|\berror_disk_full\b|min-free-space-percent [!-~]+ would be exceeded|nodes with low disk space|nodehasdiskpressure|reclaim ephemeral-storage|exceeds the repository size limit",
         Resource,
         false,
-        "the disk or a size limit is full (free space below what an install or a write needs, a node under disk pressure, a file system remounted read-only, a repository or artifact above its size limit): free space or raise the limit",
+        "the disk or a size limit is full (free space below what an install or a write needs, a node under disk pressure, a repository above its size limit): free space or raise the limit",
         "E: You don't have enough free space in /var/cache/apt/archives/.",
     ),
     rule(
@@ -243,10 +243,10 @@ pub(crate) const GENERAL: &[FamilyRule] = &[
     ),
     rule(
         "platform_capacity_exhausted",
-        r"insufficientinstancecapacity|not have sufficient [a-z0-9.]+ capacity|does not have enough resources available|no valid host was found|not enough hosts available|no free leases|no available port could be found|quota exceeded for (?:cores|instances|ram|volumes|gigabytes|snapshots|floating|ports|networks)|exceeding approved [a-z ]+ quota|query capacity exceeded|too many concurrent queries|no resources currently available in pool",
+        r"insufficientinstancecapacity|not have sufficient [a-z0-9.]+ capacity|does not have enough resources available|no valid host was found|not enough hosts available|no available port could be found|quota exceeded for (?:cores|instances|ram|volumes|gigabytes|snapshots|floating|ports|networks)|exceeding approved [a-z ]+ quota|query capacity exceeded|too many concurrent queries|no resources currently available in pool",
         Resource,
         true,
-        "the platform has no more of something counted (instances in a zone, hosts, addresses in a pool, cores under a quota, query slots, pooled connections): capacity, not a rate of requests",
+        "the platform has no more of something counted (instances in a zone, hosts, ports, cores under a quota, query slots, pooled connections): capacity, not a rate of requests",
         "Quota exceeded for instances: Requested 2, but already used 10 of 10 instances (HTTP 403)",
     ),
     rule(
@@ -260,7 +260,7 @@ pub(crate) const GENERAL: &[FamilyRule] = &[
     // --- datastores' own state ---
     rule(
         "datastore_unavailable",
-        r#"could not read block [0-9]+ in file|could not open file "base/|\bnoreplicas\b|\btryagain multiple keys|failover-abort|document update conflict|coordinator\(s\) have no record of this database|the database is unavailable|transaction is too old|notservingregionexception|failed to create a backend [0-9]+ connection|could not create pool connection for datasource|failed to obtain/create connection from connection pool|error establishing a database connection"#,
+        r#"could not read block [0-9]+ in file|could not open file "base/|\bnoreplicas\b|\btryagain multiple keys|failover-abort|coordinator\(s\) have no record of this database|the database is unavailable|transaction is too old|notservingregionexception|failed to create a backend [0-9]+ connection|could not create pool connection for datasource|failed to obtain/create connection from connection pool|error establishing a database connection"#,
         Database,
         true,
         "the database itself cannot serve (a data file it cannot read, too few replicas, a failover that did not complete, a region offline, a coordinator without the cluster, a pool that cannot open connections to it): the database must come back",
@@ -406,10 +406,6 @@ mod tests {
             ),
             // Capacity of the host or the platform.
             (
-                "tar: ./cache/blob: Cannot open: Read-only file system",
-                Resource,
-            ),
-            (
                 "[FATAL] failed to allocate memory for the page cache",
                 Resource,
             ),
@@ -444,6 +440,14 @@ mod tests {
             "INFO no proxy is configured, connecting directly",
             "ERROR: Unable to lock database: Permission denied",
             "Requires: python3 >= 3.9, openssl-libs",
+            "WARN Failed to load native library: lz4-java, falling back to pure Java",
+            "Package 'libfoo-dev' is not installed, so not removed",
+            "level=warn msg=\"smtp has not been configured, alert emails disabled\"",
+            "HTTP 400 Bad Request: invalid value for field 'email'",
+            "Note (Code 1050): Table 'sessions' already exists",
+            "RuntimeWarning: numpy.ndarray size changed, may indicate binary incompatibility",
+            "DHCPDISCOVER from 3c:52:82:1a:2b:3c via eth1: network 10.20.0.0/22: no free leases",
+            "HTTP 413: Request body exceeds the maximum size limit",
         ] {
             let hit = match_catalog(text).map(|p| p.name);
             assert!(

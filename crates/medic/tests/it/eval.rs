@@ -101,12 +101,13 @@ const BLIND_6_MAX_WRONG: f64 = 7.1;
 /// Scored unseen: 48.0 % strict, 55.7 % with acceptable alternatives,
 /// 13.6 % wrong; after the broad-word round 47.3 %, 54.3 %, 7.0 %. Spent on
 /// 2026-12-08 by rules-8, which read its misses (`general.rs`: versions,
-/// installations, settings, capacity, datastores' own state): 72.5 %,
-/// 79.8 %, 3.0 %. Tuning data since; blind-8 is the unseen figure.
-const BLIND_7_BASELINE: &str = "72";
+/// installations, settings, capacity, datastores' own state), narrowed
+/// after a review for benign look-alikes: 70.0 %, 77.3 %, 3.6 %. Tuning
+/// data since; blind-8 is the unseen figure.
+const BLIND_7_BASELINE: &str = "70";
 
-/// Blind-7's wrong-category rate after rules-8 (3.0 %).
-const BLIND_7_MAX_WRONG: f64 = 3.0;
+/// Blind-7's wrong-category rate after rules-8 (3.6 %).
+const BLIND_7_MAX_WRONG: f64 = 3.6;
 
 /// Rules-alone category accuracy on `eval/blind-8.jsonl`, rounded down: 405
 /// cases (92 families, 40 % of them software no earlier list names) written
